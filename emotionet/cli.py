@@ -1,0 +1,121 @@
+"""Command line: `python -m emotionet analyze|evaluate ...`.
+
+    python -m emotionet analyze song.mp3 other.wav --json
+    python -m emotionet evaluate labels.csv --json
+
+`analyze --json` prints one JSON object per file (an `error` object for a file that cannot be
+read) and exits 1 if any file failed. `evaluate` scores every model on a manifest CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import audio, dataset
+from .batch import analyze_files
+from .metrics import evaluate_predictions
+
+
+def _thresholds(text: str) -> tuple[float, float]:
+    values = tuple(float(x) for x in text.split(","))
+    if len(values) != 2 or not all(0 < x < 1 for x in values):
+        raise argparse.ArgumentTypeError("thresholds are two numbers in (0, 1): VALENCE,AROUSAL")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emotionet", description="Music mood from audio.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
+    common.add_argument("--thresholds", type=_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    common.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+
+    analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
+    analyze.add_argument("files", nargs="+", type=Path)
+    analyze.add_argument("--seconds", type=float, default=audio.EXCERPT_SECONDS,
+                         help="length of the analysed excerpt from the middle; 0 = whole file")  # fmt: skip
+
+    evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
+    evaluate.add_argument("manifest", type=Path)
+    return parser
+
+
+def cmd_analyze(args) -> int:
+    seconds = args.seconds or None
+    failed = 0
+    for path, result in analyze_files(args.files, args.checkpoints, args.thresholds, args.workers, seconds):
+        if isinstance(result, str):
+            failed += 1
+            if args.json:
+                print(json.dumps({"file": path, "error": result}), flush=True)
+            else:
+                print(f"{path}: error: {result}", file=sys.stderr, flush=True)
+            continue
+        if args.json:
+            print(json.dumps(result.to_dict()), flush=True)
+        else:
+            parts = [f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
+                     for name, p in result.predictions.items()]  # fmt: skip
+            print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
+    return 1 if failed else 0
+
+
+def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=(0.5, 0.5), workers=None) -> dict:
+    """Metrics of every model on the tracks of a manifest; unreadable tracks are listed and skipped."""
+    tracks = dataset.read_manifest(manifest)
+    predicted: dict[str, list] = {}
+    kept, errors = [], {}
+    for track, (path, result) in zip(tracks, analyze_files([t.path for t in tracks], checkpoints, thresholds, workers)):
+        if isinstance(result, str):
+            errors[path] = result
+            continue
+        kept.append(track)
+        for name, p in result.predictions.items():
+            predicted.setdefault(name, []).append((p.valence, p.arousal))
+    out: dict = {"n": len(kept)}
+    if errors:
+        out["errors"] = errors
+    if not kept:
+        return out
+    truth = np.array([[t.valence, t.arousal] for t in kept])
+    classes = [t.quadrant for t in kept]
+    for name, values in predicted.items():
+        metrics = evaluate_predictions(np.array(values), truth, classes, thresholds)
+        out[name] = {k: metrics[k] for k in ("accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal", "confusion")}
+    return out
+
+
+def cmd_evaluate(args) -> int:
+    try:
+        result = evaluate_manifest(args.manifest, args.checkpoints, args.thresholds, args.workers)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['n']} tracks")
+        for name, m in result.items():
+            if isinstance(m, dict) and "accuracy" in m:
+                print(f"{name:10s} accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+                      f"MSE {m['mse']:.4f}  MAE {m['mae']:.4f}  R² v {m['r2_valence']:.2f} a {m['r2_arousal']:.2f}")  # fmt: skip
+    return 0 if result["n"] else 1
+
+
+COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except FileNotFoundError as error:  # e.g. no checkpoints
+        print(f"error: {error}", file=sys.stderr)
+        return 2

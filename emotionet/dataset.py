@@ -1,0 +1,148 @@
+"""Labelled music for training and evaluation: manifests, artist-disjoint splits, a feature cache.
+
+A manifest is a CSV with `path` (relative to the CSV), `valence` and `arousal` on 0-1, and
+optionally `quadrant` (Q1..Q4), `artist`, `song_id`, `title`. The DEAM layout (static annotations
+CSV on the 1-9 scale plus an audio folder) is converted with (x - 1) / 8.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import audio, features
+from .mood import QUADRANTS, mood_index, quadrant_index
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac")
+
+
+@dataclass(frozen=True)
+class Track:
+    path: Path
+    valence: float
+    arousal: float
+    quadrant: int  # 0..3 (Q1..Q4): the given class, else the quadrant of the labels
+    artist: str
+    song_id: str
+
+
+def read_manifest(csv_path: str | os.PathLike) -> list[Track]:
+    """Tracks of a manifest CSV; raises ValueError naming the first bad row."""
+    csv_path = Path(csv_path)
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    missing = {"path", "valence", "arousal"} - set(rows[0] if rows else {})
+    if missing:
+        raise ValueError(f"{csv_path.name} needs columns path, valence, arousal; missing {sorted(missing)}.")
+    tracks = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            v, a = float(row["valence"]), float(row["arousal"])
+            if not (0 <= v <= 1 and 0 <= a <= 1):
+                raise ValueError("valence and arousal must lie in 0-1")
+            q = quadrant_index(row["quadrant"]) if row.get("quadrant") else int(mood_index(v, a))
+        except ValueError as error:
+            raise ValueError(f"{csv_path.name}, line {line}: {error}") from error
+        path = csv_path.parent / row["path"]
+        song_id = row.get("song_id") or Path(row["path"]).stem
+        tracks.append(Track(path, v, a, q, row.get("artist") or f"unknown:{song_id}", song_id))
+    return tracks
+
+
+def read_deam(annotations_csv: str | os.PathLike, audio_dir: str | os.PathLike) -> list[Track]:
+    """DEAM static annotations (song_id, valence_mean, arousal_mean on 1-9) + audio folder."""
+    audio_dir = Path(audio_dir)
+    by_stem = {p.stem: p for p in audio_dir.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES}
+    tracks = []
+    with open(annotations_csv, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            row = {k.strip(): v for k, v in row.items()}
+            song_id = row["song_id"].strip()
+            if song_id not in by_stem:
+                continue
+            v, a = ((float(row[k]) - 1) / 8 for k in ("valence_mean", "arousal_mean"))
+            # DEAM has no artist column: each song is its own group
+            tracks.append(Track(by_stem[song_id], v, a, int(mood_index(v, a)), f"deam:{song_id}", song_id))
+    if not tracks:
+        raise ValueError(f"No audio in {audio_dir} matches the song ids of {annotations_csv}.")
+    return tracks
+
+
+def artist_split(tracks: list[Track], validation_share: float = 0.2, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Indices (train, validation): no artist on both sides, quadrants stratified."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_splits = max(2, round(1 / validation_share))
+    labels = [t.quadrant for t in tracks]
+    groups = [t.artist for t in tracks]
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    train, val = next(splitter.split(np.zeros(len(tracks)), labels, groups))
+    return train.tolist(), val.tolist()
+
+
+# --- feature cache ------------------------------------------------------------------------------
+
+FEATURE_VERSION = json.dumps(
+    [audio.SAMPLE_RATE, features.N_FFT, features.HOP, features.N_MFCC, features.CONTRAST_FMIN,
+     features.CONTRAST_BANDS, features.N_CHROMA, "v1"]
+)  # fmt: skip
+
+
+def _cache_file(cache_dir: Path, path: Path) -> Path | None:
+    if not path.is_file():
+        return None  # reported by the decoder
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{FEATURE_VERSION}"
+    return cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
+
+
+def _extract(job: tuple[Path, Path | None]) -> dict[str, np.ndarray] | str:
+    path, cache = job
+    if cache is not None and cache.exists():
+        with np.load(cache) as data:
+            return {name: data[name] for name in features.FEATURES}
+    try:
+        clip = audio.load_clip(path, seconds=None)
+    except audio.AudioError as error:
+        return str(error)
+    feats = features.compute_features(clip.samples)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, **feats)
+        os.replace(tmp, cache)
+    return feats
+
+
+def load_features(tracks: list[Track], cache_dir: str | os.PathLike | None, workers: int = 2):
+    """Features of every track (decoded once, then read from the cache), skipping unreadable ones.
+
+    Returns (kept_tracks, feature_dicts, problems) where problems maps path -> message.
+    """
+    cache = Path(cache_dir) if cache_dir else None
+    jobs = [(t.path, _cache_file(cache, t.path) if cache else None) for t in tracks]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(tqdm(pool.map(_extract, jobs, chunksize=4), total=len(jobs), desc="features"))
+    else:
+        results = [_extract(job) for job in tqdm(jobs, desc="features")]
+    kept, feats, problems = [], [], {}
+    for track, result in zip(tracks, results):
+        if isinstance(result, str):
+            problems[str(track.path)] = result
+        else:
+            kept.append(track)
+            feats.append(result)
+    return kept, feats, problems
+
+
+def quadrant_names(indices) -> list[str]:
+    return [QUADRANTS[i] for i in indices]

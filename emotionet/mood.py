@@ -1,0 +1,86 @@
+"""Moods: the quadrant of a (valence, arousal) point, and how sure a prediction is of it.
+
+Valence and arousal are on a 0-1 scale; the quadrants meet at the thresholds (0.5, 0.5 by
+default: the training labels define quadrants at the scale's midpoint).
+
+Every model's raw outputs pass through a `Calibration` before they are shown. Regressors shrink
+toward the mean of the training labels, so thresholding raw outputs at 0.5 over-predicts one
+quadrant (calm, on this data). The calibration shifts each axis so that the model's median output
+on held-out data lands on 0.5: the shown point and its mood agree, and the four moods come out
+about as often as they occur in the (balanced) training data.
+
+Confidence is the probability that the mood is right, given the model's typical error: with
+per-axis validation error sigma (root-mean-square, after calibration), it is
+Phi(|v - tv| / sigma_v) * Phi(|a - ta| / sigma_a). A point on a boundary gets 0.25 (a coin flip
+on both axes would be 0.25); a point far from both boundaries approaches 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+MOODS = ("happy", "aggressive", "sad", "calm")  # Q1..Q4
+QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
+MOOD_OF_QUADRANT = dict(zip(QUADRANTS, MOODS))
+EMOJI = {"happy": "😊", "aggressive": "😠", "sad": "😢", "calm": "😌"}
+
+
+def mood_index(valence, arousal, thresholds=(0.5, 0.5)) -> np.ndarray:
+    """0..3 for happy (+v +a), aggressive (-v +a), sad (-v -a), calm (+v -a); ties count as +."""
+    positive_v = np.asarray(valence) >= thresholds[0]
+    positive_a = np.asarray(arousal) >= thresholds[1]
+    return np.where(positive_a, np.where(positive_v, 0, 1), np.where(positive_v, 3, 2))
+
+
+def mood_of(valence: float, arousal: float, thresholds=(0.5, 0.5)) -> str:
+    return MOODS[int(mood_index(valence, arousal, thresholds))]
+
+
+def quadrant_index(quadrant: str) -> int:
+    """'Q1'..'Q4' (or a mood name) -> 0..3."""
+    if quadrant in QUADRANTS:
+        return QUADRANTS.index(quadrant)
+    if quadrant in MOODS:
+        return MOODS.index(quadrant)
+    raise ValueError(f"Unknown quadrant {quadrant!r}: expected one of {QUADRANTS} or {MOODS}.")
+
+
+def _phi(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+@dataclass
+class Calibration:
+    """Per-axis shift sending `pivot` to 0.5, and the axis error after it."""
+
+    pivot_valence: float = 0.5
+    pivot_arousal: float = 0.5
+    sigma_valence: float = 0.15
+    sigma_arousal: float = 0.15
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, truth: np.ndarray) -> "Calibration":
+        """Pivots at the median raw output (balanced classes), sigma from the residuals."""
+        raw, truth = np.asarray(raw, float), np.asarray(truth, float)
+        cal = cls(float(np.median(raw[:, 0])), float(np.median(raw[:, 1])))
+        error = cal.apply(raw) - truth
+        cal.sigma_valence, cal.sigma_arousal = (float(s) for s in np.sqrt((error**2).mean(axis=0)))
+        return cal
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """(n, 2) raw valence/arousal -> calibrated, still in 0-1."""
+        raw = np.asarray(raw, float)
+        shift = 0.5 - np.array([self.pivot_valence, self.pivot_arousal])
+        return np.clip(raw + shift, 0.0, 1.0)
+
+    def confidence(self, valence: float, arousal: float, thresholds=(0.5, 0.5)) -> float:
+        return _phi(abs(valence - thresholds[0]) / self.sigma_valence) * _phi(
+            abs(arousal - thresholds[1]) / self.sigma_arousal
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+

@@ -1,0 +1,138 @@
+"""Predictions: a file -> features -> every model -> valence, arousal, mood, confidence, timeline.
+
+The features of the analysed excerpt are computed once. The CNN sees the excerpt as 10 s windows
+with a 50% hop (the length it was trained on), all in one batch; its prediction for the clip is the
+mean over windows, and the windows themselves are the timeline. The SVRs see the statistics of the
+whole excerpt and of each window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import audio, features
+from .checkpoints import ModelBundle
+from .mood import mood_of
+
+
+@dataclass
+class Prediction:
+    valence: float
+    arousal: float
+    mood: str
+    confidence: float  # probability the mood is right, given the model's validation error
+
+    def to_dict(self) -> dict:
+        return {"valence": round(self.valence, 4), "arousal": round(self.arousal, 4),
+                "mood": self.mood, "confidence": round(self.confidence, 3)}  # fmt: skip
+
+
+@dataclass
+class Analysis:
+    file: str
+    duration_s: float
+    start_s: float
+    end_s: float
+    predictions: dict[str, Prediction]  # model name -> prediction; "cnn" is the shipped CNN
+    timeline: list[dict]  # per window: start_s, end_s, and per model valence/arousal/mood
+    features: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    cnn_architecture: str = "cnn"
+
+    @property
+    def models_agree(self) -> bool:
+        return len({p.mood for p in self.predictions.values()}) == 1
+
+    def to_dict(self) -> dict:
+        out = {"file": self.file, "duration_s": round(self.duration_s, 3),
+               "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}}  # fmt: skip
+        out.update({name: p.to_dict() for name, p in self.predictions.items()})
+        out["cnn"]["architecture"] = self.cnn_architecture
+        out["timeline"] = self.timeline
+        return out
+
+
+def window_bounds(n_frames: int, window_s: float, hop_s: float) -> list[tuple[int, int]]:
+    """Frame ranges of windows of `window_s` every `hop_s`; the last one ends at the clip's end."""
+    window = round(window_s * features.FRAMES_PER_SECOND)
+    hop = round(hop_s * features.FRAMES_PER_SECOND)
+    if n_frames <= window:
+        return [(0, n_frames)]
+    starts = list(range(0, n_frames - window + 1, hop))
+    if starts[-1] + window < n_frames:
+        starts.append(n_frames - window)
+    return [(s, s + window) for s in starts]
+
+
+def cnn_window_outputs(model, stacked: np.ndarray, bounds) -> np.ndarray:
+    """Raw (windows, 2) valence/arousal of one CNN over the windows of a (3, 13, frames) stack."""
+    batch = torch.from_numpy(np.stack([stacked[..., s:e] for s, e in bounds]))
+    with torch.inference_mode():
+        values, _ = model(batch)
+    return values.numpy().astype(float)
+
+
+class Predictor:
+    """All shipped models, loaded once; `analyze` is the whole pipeline for one file."""
+
+    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5)):
+        self.bundle = bundle
+        self.thresholds = tuple(thresholds)
+
+    @classmethod
+    def load(cls, directory=None, thresholds=(0.5, 0.5)) -> "Predictor":
+        return cls(ModelBundle.load(directory), thresholds)
+
+    @property
+    def model_names(self) -> list[str]:
+        return ["cnn", *self.bundle.svrs]
+
+    def analyze(self, source: audio.Source, name: str | None = None, seconds: float | None = audio.EXCERPT_SECONDS) -> Analysis:
+        clip = audio.load_clip(source, seconds=seconds, name=name)
+        feats = features.compute_features(clip.samples)
+        predictions, timeline = self.predict_features(feats)
+        for window in timeline:
+            window["start_s"] = round(window["start_s"] + clip.start_s, 2)
+            window["end_s"] = round(window["end_s"] + clip.start_s, 2)
+        return Analysis(name or audio._describe(source), clip.duration_s, clip.start_s, clip.end_s,
+                        predictions, timeline, feats, self.bundle.default_cnn)  # fmt: skip
+
+    def raw_outputs(self, feats: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per model: (clip raw valence/arousal (2,), per-window raw (windows, 2)), and the bounds."""
+        b = self.bundle
+        bounds = window_bounds(features.n_frames(feats), b.window_seconds, b.hop_seconds)
+        windows = cnn_window_outputs(b.cnns[b.default_cnn], b.normalizer.stack(feats), bounds)
+        out = {"cnn": (windows.mean(axis=0), windows)}
+        for name, svr in b.svrs.items():
+            stats = np.stack([svr.inputs(feats)] + [svr.inputs(features.slice_frames(feats, s, e)) for s, e in bounds])
+            values = svr.predict(stats)
+            out[name] = (values[0], values[1:])
+        return out, bounds
+
+    def predict_features(self, feats: dict[str, np.ndarray]) -> tuple[dict[str, Prediction], list[dict]]:
+        raw, bounds = self.raw_outputs(feats)
+        predictions, timeline = {}, [
+            {"start_s": round(s / features.FRAMES_PER_SECOND, 2), "end_s": round(e / features.FRAMES_PER_SECOND, 2)}
+            for s, e in bounds
+        ]
+        for name, (clip_raw, window_raw) in raw.items():
+            cal = self.calibration(name)
+            v, a = cal.apply(clip_raw)
+            predictions[name] = Prediction(float(v), float(a), mood_of(v, a, self.thresholds),
+                                           cal.confidence(v, a, self.thresholds))  # fmt: skip
+            for entry, (wv, wa) in zip(timeline, cal.apply(window_raw)):
+                entry[name] = {"valence": round(float(wv), 4), "arousal": round(float(wa), 4),
+                               "mood": mood_of(wv, wa, self.thresholds)}  # fmt: skip
+        return predictions, timeline
+
+    def calibration(self, name: str):
+        key = self.bundle.default_cnn if name == "cnn" else name
+        return self.bundle.calibration[key]
+
+    def warm_up(self) -> None:
+        """Run the pipeline once on a second of synthetic sound (first calls compile and allocate)."""
+        t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
+        y = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        self.predict_features(features.compute_features(y))

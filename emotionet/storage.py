@@ -1,0 +1,104 @@
+"""Where the team's data lives: one SQL database and a content-addressed audio folder.
+
+The database is a SQLite file in the data folder (WAL mode, created on first use) unless
+EMOTIONET_DB_URL names another, e.g. postgresql+psycopg://user:pass@host/emotionet. Audio is
+stored under its SHA-256, so the same file uploaded twice is stored once, and file names from
+users never become paths. Table definitions live with their features (labelling, library) and
+share `Base`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac"}
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def data_dir() -> Path:
+    """EMOTIONET_DATA_DIR, else data/ in the project folder."""
+    return Path(os.environ.get("EMOTIONET_DATA_DIR") or REPO_DIR / "data")
+
+
+def database_url() -> str:
+    return os.environ.get("EMOTIONET_DB_URL") or f"sqlite:///{data_dir() / 'emotionet.db'}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine with every table created; SQLite gets WAL and waits for locks instead of failing."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _import_tables()
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def _import_tables() -> None:
+    """Table modules register themselves on Base when imported."""
+    import importlib
+
+    for module in ("labelling", "library"):
+        try:
+            importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__package__}.{module}":
+                raise
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_suffix(filename: str | None) -> str:
+    """The audio suffix of a user's file name, or '.bin'; nothing else of the name is used."""
+    suffix = Path(filename or "").suffix.lower()
+    return suffix if suffix in AUDIO_SUFFIXES else ".bin"
+
+
+class AudioStore:
+    """Audio files named by their content hash: <root>/<hash[:2]>/<hash><suffix>."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root else data_dir() / "audio"
+
+    def put(self, data: bytes, filename: str | None = None) -> tuple[str, Path]:
+        """Store `data` (once); returns (hash, path)."""
+        digest = content_hash(data)
+        existing = self.find(digest)
+        if existing is not None:
+            return digest, existing
+        path = self.root / digest[:2] / f"{digest}{safe_suffix(filename)}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return digest, path
+
+    def find(self, digest: str) -> Path | None:
+        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"Not a content hash: {digest!r}")
+        folder = self.root / digest[:2]
+        matches = sorted(folder.glob(f"{digest}.*")) if folder.is_dir() else []
+        return next((m for m in matches if not m.name.endswith(".tmp")), None)

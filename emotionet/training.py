@@ -1,0 +1,184 @@
+"""Training: both CNN variants and both SVR baselines on one artist-disjoint split.
+
+The loop is plain PyTorch: class-balanced sampling of random 10 s crops (augmentation), Adam,
+mean-squared error on valence/arousal plus a jointly trained quadrant head, early stopping on the
+validation loss. Validation uses the same windowed inference as the app. Every model is
+calibrated on the validation predictions (see mood.Calibration) and scored on them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from . import dataset, features
+from .checkpoints import ModelBundle
+from .metrics import evaluate_predictions
+from .models import CNNConfig, EmotionCNN, SVRBaseline
+from .mood import QUADRANTS, Calibration
+from .predict import cnn_window_outputs, window_bounds
+
+SVR_VARIANTS = {  # name -> (features, rows per feature)
+    "svr": (("mfcc",), 3),  # the report's: statistics of the first three MFCCs
+    "svr_all": (features.FEATURES, None),  # statistics of every row of all three features
+}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 60
+    patience: int = 12
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-3
+    crop_seconds: float = 10.0
+    hop_seconds: float = 5.0
+    quadrant_weight: float = 0.2
+    validation_share: float = 0.2
+    seed: int = 0
+    workers: int = 2
+
+
+def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator) -> torch.Tensor:
+    batch = np.zeros((len(indices), *stacks[0].shape[:2], length), np.float32)
+    for row, i in enumerate(indices):
+        frames = stacks[i].shape[-1]
+        start = rng.integers(0, frames - length + 1) if frames > length else 0
+        piece = stacks[i][..., start : start + length]
+        batch[row, ..., : piece.shape[-1]] = piece
+    return torch.from_numpy(batch)
+
+
+def _window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
+    model.eval()
+    return np.stack([
+        cnn_window_outputs(model, s, window_bounds(s.shape[-1], cfg.crop_seconds, cfg.hop_seconds)).mean(0)
+        for s in stacks
+    ])  # fmt: skip
+
+
+def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = "cnn"):
+    """train/val: (stacks, targets (n, 2), classes (n,)). Returns (model, history)."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = EmotionCNN(cnn_config)
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    stacks, targets, classes = train
+    counts = np.bincount(classes, minlength=4)
+    weights = 1.0 / counts[classes]
+    weights /= weights.sum()
+    crop = round(cfg.crop_seconds * features.FRAMES_PER_SECOND)
+    mse, ce = nn.MSELoss(), nn.CrossEntropyLoss()
+    val_targets = torch.tensor(val[1], dtype=torch.float32)
+    history, best, best_loss, stale = [], None, float("inf"), 0
+    progress = tqdm(range(cfg.epochs), desc=label)
+    for epoch in progress:
+        model.train()
+        order = rng.choice(len(stacks), size=len(stacks), p=weights)  # class-balanced draw
+        losses, maes = [], []
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            x = _crops(stacks, idx, crop, rng)
+            y = torch.tensor(targets[idx], dtype=torch.float32)
+            values, logits = model(x)
+            loss = mse(values, y) + cfg.quadrant_weight * ce(logits, torch.tensor(classes[idx]))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item() * len(idx))
+            maes.append((values - y).abs().mean().item() * len(idx))
+        raw = _window_predictions(model, val[0], cfg)
+        val_mse = float(((torch.tensor(raw, dtype=torch.float32) - val_targets) ** 2).mean())
+        cal = Calibration.fit(raw, val[1])
+        scores = evaluate_predictions(cal.apply(raw), val[1], val[2])
+        history.append({
+            "epoch": epoch + 1,
+            "train_loss": sum(losses) / len(order), "train_mae": sum(maes) / len(order),
+            "val_loss": val_mse, "val_mae": float(np.abs(raw - val[1]).mean()),
+            "val_accuracy": scores["accuracy"],
+        })  # fmt: skip
+        progress.set_postfix(val_mse=f"{val_mse:.4f}", val_acc=f"{scores['accuracy']:.3f}")
+        if val_mse < best_loss - 1e-5:
+            best, best_loss, stale = copy.deepcopy(model.state_dict()), val_mse, 0
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    model.load_state_dict(best)
+    return model.eval(), history
+
+
+def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: TrainConfig = TrainConfig(),
+                 source: str = "") -> dict:  # fmt: skip
+    """Train everything on `tracks`, write the checkpoints to `out_dir`; returns metrics."""
+    started = time.time()
+    torch.manual_seed(cfg.seed)
+    tracks, feats, problems = dataset.load_features(tracks, cache_dir, cfg.workers)
+    for path, message in problems.items():
+        print(f"skipped {path}: {message}")
+    if len(tracks) < 8:
+        raise ValueError(f"Only {len(tracks)} readable tracks: too few to train on.")
+    train_idx, val_idx = dataset.artist_split(tracks, cfg.validation_share, cfg.seed)
+    targets = np.array([[t.valence, t.arousal] for t in tracks])
+    classes = np.array([t.quadrant for t in tracks])
+    normalizer = features.Normalizer.fit([feats[i] for i in train_idx])
+    stacks = [normalizer.stack(f) for f in feats]
+
+    def part(idx):
+        return [stacks[i] for i in idx], targets[idx], classes[idx]
+
+    raw, histories, cnns = {}, {}, {}
+    for name, config in {"cnn": CNNConfig(), "crnn": CNNConfig(recurrent=True)}.items():
+        cnns[name], histories[name] = train_cnn(config, part(train_idx), part(val_idx), cfg, name)
+        raw[name] = _window_predictions(cnns[name], part(val_idx)[0], cfg)
+
+    svrs = {}
+    for name, (names, rows) in SVR_VARIANTS.items():
+        svr = SVRBaseline(names, rows)
+        x = np.stack([svr.inputs(f) for f in feats])
+        svrs[name] = svr.fit(x[train_idx], targets[train_idx])
+        raw[name] = svr.predict(x[val_idx])
+
+    calibration = {name: Calibration.fit(values, targets[val_idx]) for name, values in raw.items()}
+    scores = {name: evaluate_predictions(calibration[name].apply(values), targets[val_idx], classes[val_idx])
+              for name, values in raw.items()}  # fmt: skip
+    default = max(cnns, key=lambda n: (scores[n]["accuracy"], scores[n]["macro_f1"]))
+
+    val_tracks = [tracks[i] for i in val_idx]
+    per_clip = []
+    for row, t in enumerate(val_tracks):
+        entry = {"song_id": t.song_id, "artist": t.artist, "valence": t.valence, "arousal": t.arousal,
+                 "quadrant": QUADRANTS[t.quadrant]}  # fmt: skip
+        for name, values in raw.items():
+            v, a = calibration[name].apply(values[row])
+            entry[name] = {"valence": round(float(v), 4), "arousal": round(float(a), 4)}
+        per_clip.append(entry)
+
+    facts = {
+        "trained_on": {"source": source, "n_tracks": len(tracks), "n_train": len(train_idx),
+                       "n_validation": len(val_idx), "n_artists": len({t.artist for t in tracks}),
+                       "skipped": len(problems), "quadrant_counts": np.bincount(classes, minlength=4).tolist()},
+        "train_config": asdict(cfg),
+    }  # fmt: skip
+    bundle = ModelBundle(normalizer, cnns, svrs, calibration, default, cfg.crop_seconds, cfg.hop_seconds, facts)
+    bundle.save(out_dir)
+    metrics = {
+        **facts,
+        "default_cnn": default,
+        "validation": scores,
+        "history": histories,
+        "calibration": {name: cal.to_dict() for name, cal in calibration.items()},
+        "predictions": per_clip,
+        "parameters": {name: sum(p.numel() for p in m.parameters()) for name, m in cnns.items()},
+        "train_seconds": round(time.time() - started, 1),
+    }
+    (Path(out_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics

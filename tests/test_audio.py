@@ -1,0 +1,111 @@
+"""Audio in: every supported format, any rate and channel count, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emotionet.audio import EXCERPT_SECONDS, SAMPLE_RATE, AudioError, load_clip
+from tests.conftest import synth, write_audio
+
+FORMATS = [  # (suffix, soundfile format, subtype, sample rate, channels)
+    ("wav", "WAV", "PCM_16", 44100, 2),
+    ("wav", "WAV", "FLOAT", 96000, 1),
+    ("wav", "WAV", "PCM_16", 8000, 6),
+    ("flac", "FLAC", "PCM_16", 48000, 2),
+    ("ogg", "OGG", "VORBIS", 44100, 2),
+    ("opus", "OGG", "OPUS", 48000, 1),
+    ("mp3", "MP3", "MPEG_LAYER_III", 44100, 2),
+    ("mp3", "MP3", "MPEG_LAYER_III", 16000, 1),
+]
+
+
+@pytest.mark.parametrize("suffix,fmt,subtype,sr,channels", FORMATS)
+def test_each_format_decodes_to_mono_at_the_analysis_rate(tmp_path, suffix, fmt, subtype, sr, channels):
+    path = write_audio(tmp_path / f"clip.{suffix}", synth(3.0, sr), sr, channels, format=fmt, subtype=subtype)
+    clip = load_clip(path)
+    assert clip.samples.ndim == 1 and clip.samples.dtype == np.float32
+    assert clip.duration_s == pytest.approx(3.0, abs=0.1)
+    assert len(clip.samples) == pytest.approx(3.0 * SAMPLE_RATE, rel=0.04)
+    assert 0.05 < np.abs(clip.samples).max() <= 1.0
+
+
+def test_bytes_and_path_give_the_same_samples(wav_file):
+    from_path = load_clip(wav_file)
+    from_bytes = load_clip(wav_file.read_bytes(), name="upload.wav")
+    np.testing.assert_array_equal(from_path.samples, from_bytes.samples)
+
+
+def test_a_long_file_decodes_only_the_middle_excerpt(tmp_path):
+    path = write_audio(tmp_path / "long.wav", synth(120.0, 8000), 8000)
+    clip = load_clip(path)
+    assert clip.duration_s == pytest.approx(120.0)
+    assert clip.start_s == pytest.approx((120.0 - EXCERPT_SECONDS) / 2, abs=0.01)
+    assert clip.seconds == pytest.approx(EXCERPT_SECONDS, abs=0.01)
+    whole = load_clip(path, seconds=None)
+    assert whole.seconds == pytest.approx(120.0, abs=0.01)
+
+
+def test_an_hour_long_file_costs_no_more_memory_than_its_excerpt(tmp_path):
+    path = tmp_path / "hour.wav"
+    with sf.SoundFile(str(path), "w", 8000, 2, "PCM_16") as f:
+        block = np.repeat(synth(60.0, 8000)[:, None], 2, axis=1)
+        for _ in range(60):
+            f.write(block)
+    tracemalloc.start()
+    clip = load_clip(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert clip.duration_s == pytest.approx(3600.0)
+    excerpt_bytes = clip.samples.nbytes
+    assert peak < 4 * excerpt_bytes, f"peak {peak / 1e6:.1f} MB for a {excerpt_bytes / 1e6:.1f} MB excerpt"
+
+
+def _bad_inputs(tmp_path):
+    good = io.BytesIO()
+    sf.write(good, synth(5.0), SAMPLE_RATE, format="WAV")
+    wav = good.getvalue()
+    nan_wav = io.BytesIO()
+    y = synth(3.0)
+    y[100] = np.nan
+    sf.write(nan_wav, y, SAMPLE_RATE, format="WAV", subtype="FLOAT")
+    short, silent = io.BytesIO(), io.BytesIO()
+    sf.write(short, synth(0.5), SAMPLE_RATE, format="WAV")
+    sf.write(silent, np.zeros(SAMPLE_RATE * 3, np.float32), SAMPLE_RATE, format="WAV")
+    return {
+        "empty.wav": (b"", "empty"),
+        "truncated.wav": (wav[:44], "no audio|too short|not audio"),
+        "random.mp3": (np.random.default_rng(0).bytes(20000), "not audio|too short"),
+        "notes.wav": (b"this is a text file, not audio\n" * 50, "not audio"),
+        "nan.wav": (nan_wav.getvalue(), "NaN"),
+        "short.wav": (short.getvalue(), "too short"),
+        "silent.wav": (silent.getvalue(), "silent"),
+    }
+
+
+@pytest.mark.parametrize("name", ["empty.wav", "truncated.wav", "random.mp3", "notes.wav", "nan.wav",
+                                  "short.wav", "silent.wav"])  # fmt: skip
+def test_bad_input_raises_a_clear_audio_error(tmp_path, name):
+    data, message = _bad_inputs(tmp_path)[name]
+    for source in (data, tmp_path / name):
+        if not isinstance(source, bytes):
+            source.write_bytes(data)
+        with pytest.raises(AudioError, match=message):
+            load_clip(source, name=name)
+
+
+def test_a_missing_file_is_an_audio_error(tmp_path):
+    with pytest.raises(AudioError, match="no such file"):
+        load_clip(tmp_path / "nope.wav")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed: M4A decodes")
+def test_m4a_without_ffmpeg_says_ffmpeg_is_needed():
+    fake_m4a = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(2000)
+    with pytest.raises(AudioError, match="ffmpeg"):
+        load_clip(fake_m4a, name="song.m4a")

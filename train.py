@@ -1,0 +1,49 @@
+"""Train the CNNs and SVR baselines on labelled music and write the shipped checkpoints.
+
+    python train.py                                   # the 4Q set in ../shared/data/4q
+    python train.py --manifest my_labels.csv --out my_checkpoints
+    python train.py --deam-annotations static_annotations.csv --deam-audio DEAM_audio/
+
+A manifest CSV has `path` (relative to the CSV), `valence`, `arousal` (0-1) and optionally
+`quadrant` (Q1..Q4) and `artist` (used for the artist-disjoint validation split).
+"""
+
+import argparse
+import json
+from dataclasses import fields
+from pathlib import Path
+
+from emotionet import dataset
+from emotionet.checkpoints import DEFAULT_DIR
+from emotionet.training import TrainConfig, run_training
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_MANIFEST = HERE.parent / "shared" / "data" / "4q" / "labels.csv"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST)
+    parser.add_argument("--deam-annotations", type=Path, help="DEAM static annotations CSV (1-9 scale)")
+    parser.add_argument("--deam-audio", type=Path, help="DEAM audio folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="checkpoint folder to write")
+    parser.add_argument("--cache", type=Path, default=HERE / ".cache" / "features", help="feature cache folder")
+    for f in fields(TrainConfig):
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    args = parser.parse_args(argv)
+
+    if args.deam_annotations:
+        tracks, source = dataset.read_deam(args.deam_annotations, args.deam_audio), "DEAM"
+    else:
+        tracks, source = dataset.read_manifest(args.manifest), args.manifest.parent.name
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    metrics = run_training(tracks, args.out, args.cache, cfg, source)
+    summary = {name: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
+               for name, m in metrics["validation"].items()}  # fmt: skip
+    print(json.dumps({"default_cnn": metrics["default_cnn"], "validation": summary,
+                      "train_seconds": metrics["train_seconds"]}, indent=1))  # fmt: skip
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
