@@ -8,6 +8,7 @@ whole excerpt and of each window.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,15 +56,14 @@ class Analysis:
 
 
 def window_bounds(n_frames: int, window_s: float, hop_s: float) -> list[tuple[int, int]]:
-    """Frame ranges of windows of `window_s` every `hop_s`; the last one ends at the clip's end."""
+    """Frame ranges of `window_s` windows about `hop_s` apart, evenly spread from start to end."""
     window = round(window_s * features.FRAMES_PER_SECOND)
     hop = round(hop_s * features.FRAMES_PER_SECOND)
     if n_frames <= window:
         return [(0, n_frames)]
-    starts = list(range(0, n_frames - window + 1, hop))
-    if starts[-1] + window < n_frames:
-        starts.append(n_frames - window)
-    return [(s, s + window) for s in starts]
+    count = math.ceil((n_frames - window) / hop - 0.05) + 1  # a frame or two over is no new window
+    starts = np.linspace(0, n_frames - window, count).round().astype(int)
+    return [(int(s), int(s) + window) for s in starts]
 
 
 def cnn_window_outputs(model, stacked: np.ndarray, bounds) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -91,8 +92,11 @@ class AudioStore:
             return digest, existing
         path = self.root / digest[:2] / f"{digest}{safe_suffix(filename)}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
+        # a unique temporary name: threads of one process (Streamlit sessions) may store the same file at once
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; stored audio is as readable as before
         os.replace(tmp, path)
         return digest, path
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import dataset, features
+from . import dataset, features, model_card
 from .checkpoints import ModelBundle
 from .metrics import evaluate_predictions
 from .models import CNNConfig, EmotionCNN, SVRBaseline
@@ -44,7 +44,8 @@ class TrainConfig:
     quadrant_weight: float = 0.2
     validation_share: float = 0.2
     seed: int = 0
-    workers: int = 2
+    workers: int = 2  # feature extraction processes
+    threads: int = 0  # torch threads for training; 0 = torch's default
 
 
 def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator) -> torch.Tensor:
@@ -120,6 +121,8 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
                  source: str = "") -> dict:  # fmt: skip
     """Train everything on `tracks`, write the checkpoints to `out_dir`; returns metrics."""
     started = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     tracks, feats, problems = dataset.load_features(tracks, cache_dir, cfg.workers)
     for path, message in problems.items():
@@ -181,4 +184,5 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
         "train_seconds": round(time.time() - started, 1),
     }
     (Path(out_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    (Path(out_dir) / "MODEL_CARD.md").write_text(model_card.render(metrics))
     return metrics

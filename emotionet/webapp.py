@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import streamlit as st
 
 from . import storage
@@ -29,3 +32,44 @@ def _engine(url: str):
 def engine():
     """The database engine for the current EMOTIONET_DB_URL / data folder."""
     return _engine(storage.database_url())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def analyze_bytes(data: bytes, name: str):
+    """The analysis of one uploaded clip, cached by its content (and name, shown in results)."""
+    return predictor().analyze(data, name=name)
+
+
+@st.cache_data(show_spinner=False)
+def _metrics(path: str, modified: float) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def metrics() -> dict:
+    """metrics.json of the current checkpoint folder; re-read when the file changes."""
+    path = checkpoint_dir() / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"No metrics.json in {path.parent}: run `python train.py`.")
+    return _metrics(str(path), path.stat().st_mtime)
+
+
+MODEL_ORDER = ("pretrained", "cnn", "svr", "svr_all")
+
+
+def ordered(predictions: dict) -> list[str]:
+    """Model names in display order: headline model first, then the report's CNN and SVRs."""
+    return sorted(predictions, key=lambda n: MODEL_ORDER.index(n) if n in MODEL_ORDER else len(MODEL_ORDER))
+
+
+def disagreement(predictions: dict) -> str | None:
+    """A sentence naming which models hear which mood, or None when they all agree."""
+    moods = {}
+    for name in ordered(predictions):
+        moods.setdefault(predictions[name].mood, []).append(name)
+    if len(moods) == 1:
+        return None
+    from .plots import label
+
+    parts = [f"{' and '.join(label(n) for n in names)} {'hear' if len(names) > 1 else 'hears'} **{mood}**"
+             for mood, names in moods.items()]  # fmt: skip
+    return "The models disagree: " + "; ".join(parts) + "."

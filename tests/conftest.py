@@ -38,7 +38,7 @@ def wav_file(tmp_path) -> Path:
     return write_audio(tmp_path / "song.wav", synth(12.0))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shipped_checkpoints() -> Path:
     if not (SHIPPED / "config.json").is_file():
         pytest.fail("checkpoints/ has no trained models: run `python train.py` and commit them")

@@ -1,0 +1,35 @@
+# Two commands for a fresh machine:
+#   make run    install everything into .venv and start the app on http://localhost:8501
+#   make test   install what the tests need into .venv and run the whole suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test bench train clean
+
+run: $(VENV)/.runtime
+	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
+
+test: $(VENV)/.dev
+	bash ci/test.sh
+
+bench: $(VENV)/.runtime
+	$(PY) bench/analyze_speed.py
+
+train: $(VENV)/.runtime
+	$(PY) train.py
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps musicnn==0.1.0
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .cache

@@ -1,0 +1,497 @@
+"""Collaborative labelling: a team rates each track's valence and arousal; the mean is the truth.
+
+Tracks are audio files stored by content hash (uploading the same file twice adds it once).
+Raters are people known by name. Ratings are an append-only history: a rater who changes their
+mind adds a new row, and the newest row per (track, rater) — the highest id — is their rating.
+
+Every write is its own short transaction and starts by writing, so concurrent saves queue on
+the database's lock instead of failing or losing rows (SQLite in WAL mode waits up to 30 s;
+PostgreSQL locks rows). Names are created with INSERT ... ON CONFLICT DO NOTHING, then read back,
+so two people saving their first rating at the same moment under one name share one rater row.
+
+From the current ratings come the aggregated test set (n raters, mean and std per axis, mood of
+the mean), agreement (Krippendorff's alpha, interval, per axis; each rater's mean offset from the
+consensus), model evaluation, and exports: raw ratings CSV, and a manifest CSV with its audio
+that `train.py` and `python -m emotionet evaluate` read.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import math
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from sqlalchemy import DateTime, Engine, Float, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from . import audio
+from .metrics import evaluate_predictions
+from .mood import MOODS, QUADRANTS, mood_index, mood_of
+from .storage import AudioStore, Base, safe_suffix
+
+MAX_NAME = 100
+MAX_TEXT = 500
+PASSCODE_ENV = "EMOTIONET_TEAM_PASSCODE"
+
+
+class LabellingError(ValueError):
+    """A request the labelling store refuses, with a message a person understands."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- Tables ---------------------------------------------------------------------------------
+
+
+class Track(Base):
+    __tablename__ = "label_tracks"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the file
+    suffix: Mapped[str] = mapped_column(String(8))  # of the stored file: .wav, .mp3, ...
+    filename: Mapped[str] = mapped_column(String(MAX_TEXT), default="")  # as uploaded; display only
+    title: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    artist: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    source: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    licence: Mapped[str] = mapped_column(String(MAX_TEXT), default="")
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    added_by: Mapped[str] = mapped_column(String(MAX_NAME), default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} — {self.artist}" if self.artist else self.title
+
+
+class Rater(Base):
+    __tablename__ = "label_raters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Rating(Base):
+    """One saved rating; never updated or deleted. The newest per (track, rater) stands."""
+
+    __tablename__ = "label_ratings"
+    __table_args__ = (Index("ix_label_ratings_track_rater", "track_hash", "rater_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    track_hash: Mapped[str] = mapped_column(ForeignKey("label_tracks.hash"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("label_raters.id"))
+    valence: Mapped[float] = mapped_column(Float)
+    arousal: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# --- Validation -----------------------------------------------------------------------------
+
+
+def clean_name(name: str | None) -> str:
+    """A rater name with surrounding and repeated spaces removed; refuses an empty one."""
+    cleaned = " ".join(str(name or "").split())
+    if not cleaned:
+        raise LabellingError("Enter your name first: every rating belongs to a rater.")
+    if len(cleaned) > MAX_NAME:
+        raise LabellingError(f"Names are at most {MAX_NAME} characters.")
+    return cleaned
+
+
+def _check_value(axis: str, value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise LabellingError(f"{axis.capitalize()} must be a number from 0 to 1, not {value!r}.") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise LabellingError(f"{axis.capitalize()} must lie between 0 and 1 (got {value}).")
+    return value
+
+
+def _text(value: str | None, what: str) -> str:
+    value = " ".join(str(value or "").split())
+    if len(value) > MAX_TEXT:
+        raise LabellingError(f"The {what} is at most {MAX_TEXT} characters.")
+    return value
+
+
+def _insert_ignoring_duplicates(session: Session, table, values: dict, key: str) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+        return session.execute(statement.returning(table.c[key])).first() is not None
+    try:  # other databases: a savepoint that may fail on the unique key
+        with session.begin_nested():
+            session.execute(table.insert().values(**values))
+        return True
+    except IntegrityError:
+        return False
+
+
+def _rater_id(session: Session, name: str) -> int:
+    """The id of rater `name`, created if new; safe when several sessions create it at once."""
+    _insert_ignoring_duplicates(session, Rater.__table__, {"name": name, "created_at": _now()}, "name")
+    return session.execute(select(Rater.id).where(Rater.name == name)).scalar_one()
+
+
+# --- Tracks and ratings ---------------------------------------------------------------------
+
+
+def add_track(
+    engine: Engine,
+    store: AudioStore,
+    data: bytes,
+    filename: str | None,
+    title: str = "",
+    artist: str = "",
+    source: str = "",
+    licence: str = "",
+    added_by: str = "",
+) -> tuple[Track, bool]:
+    """Store an audio file and register it; returns (track, created).
+
+    The audio is decoded first, so a damaged or silent file raises `audio.AudioError` and is not
+    stored. A file already in the set (same bytes) returns the existing track with created=False;
+    its details are left as they were. The title defaults to the file name's stem.
+    """
+    added_by = clean_name(added_by)
+    title = _text(title, "title") or _text(Path(filename or "").stem, "title") or "untitled"
+    values = {"title": title, "artist": _text(artist, "artist"), "source": _text(source, "source"),
+              "licence": _text(licence, "licence"), "filename": _text(Path(filename or "").name, "file name")}  # fmt: skip
+    clip = audio.load_clip(data, name=filename or "the upload")
+    digest, path = store.put(data, filename)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        row = {"hash": digest, "suffix": path.suffix or safe_suffix(filename), "duration_s": clip.duration_s,
+               "added_by": added_by, "added_at": _now(), **values}  # fmt: skip
+        created = _insert_ignoring_duplicates(session, Track.__table__, row, "hash")
+        track = session.get(Track, digest)
+    return track, created
+
+
+def get_track(engine: Engine, track_hash: str) -> Track:
+    with Session(engine, expire_on_commit=False) as session:
+        track = session.get(Track, track_hash)
+    if track is None:
+        raise LabellingError(f"Unknown track {track_hash[:12]!r}: it is not in the labelling set.")
+    return track
+
+
+def list_tracks(engine: Engine) -> list[Track]:
+    """All tracks, oldest first."""
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(Track).order_by(Track.added_at, Track.hash)))
+
+
+def list_raters(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.scalars(select(Rater.name).order_by(Rater.name)))
+
+
+def save_rating(engine: Engine, track_hash: str, rater: str, valence: float, arousal: float,
+                note: str | None = None) -> Rating:  # fmt: skip
+    """Append `rater`'s rating of a track (it replaces their earlier one; the history stays)."""
+    rater = clean_name(rater)
+    valence, arousal = _check_value("valence", valence), _check_value("arousal", arousal)
+    note = (note or "").strip() or None
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        rater_id = _rater_id(session, rater)  # a write first: the transaction holds the write lock
+        if session.get(Track, track_hash) is None:
+            raise LabellingError(f"Unknown track {str(track_hash)[:12]!r}: it is not in the labelling set.")
+        rating = Rating(track_hash=track_hash, rater_id=rater_id, valence=valence, arousal=arousal,
+                        note=note, created_at=_now())  # fmt: skip
+        session.add(rating)
+    return rating
+
+
+_RATING_COLUMNS = ["rating_id", "track_hash", "title", "artist", "rater", "valence", "arousal", "note", "created_at"]
+
+
+def _ratings_frame(engine: Engine, newest_only: bool) -> pd.DataFrame:
+    query = (
+        select(Rating.id, Rating.track_hash, Track.title, Track.artist, Rater.name, Rating.valence,
+               Rating.arousal, Rating.note, Rating.created_at)  # fmt: skip
+        .join(Track, Track.hash == Rating.track_hash)
+        .join(Rater, Rater.id == Rating.rater_id)
+        .order_by(Rating.id)
+    )
+    if newest_only:
+        newest = select(func.max(Rating.id)).group_by(Rating.track_hash, Rating.rater_id)
+        query = query.where(Rating.id.in_(newest))
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=_RATING_COLUMNS)
+
+
+def current_ratings(engine: Engine) -> pd.DataFrame:
+    """The rating that stands per (track, rater): columns rating_id, track_hash, title, artist,
+    rater, valence, arousal, note, created_at."""
+    return _ratings_frame(engine, newest_only=True)
+
+
+def rating_history(engine: Engine, track_hash: str | None = None, rater: str | None = None) -> pd.DataFrame:
+    """Every rating ever saved, oldest first, optionally for one track and/or rater."""
+    history = _ratings_frame(engine, newest_only=False)
+    if track_hash is not None:
+        history = history[history.track_hash == track_hash]
+    if rater is not None:
+        history = history[history.rater == clean_name(rater)]
+    return history.reset_index(drop=True)
+
+
+def rated_by(engine: Engine, rater: str) -> set[str]:
+    """Hashes of the tracks `rater` has rated."""
+    query = select(Rating.track_hash).join(Rater, Rater.id == Rating.rater_id).where(Rater.name == clean_name(rater))
+    with engine.connect() as connection:
+        return set(connection.execute(query.distinct()).scalars())
+
+
+def progress(engine: Engine, rater: str) -> tuple[int, int]:
+    """(tracks `rater` has rated, tracks in the set)."""
+    with engine.connect() as connection:
+        total = connection.execute(select(func.count()).select_from(Track)).scalar_one()
+    return len(rated_by(engine, rater)), total
+
+
+def next_unrated(engine: Engine, rater: str, after: str | None = None) -> Track | None:
+    """The first track `rater` has not rated, in the order tracks were added; with `after`, the
+    first one following that track (wrapping around), never `after` itself. None when all are rated."""
+    tracks, done = list_tracks(engine), rated_by(engine, rater)
+    hashes = [t.hash for t in tracks]
+    start = hashes.index(after) + 1 if after in hashes else 0
+    for track in tracks[start:] + tracks[:start]:
+        if track.hash not in done and track.hash != after:
+            return track
+    return None
+
+
+# --- The test set ---------------------------------------------------------------------------
+
+AGGREGATE_COLUMNS = ["track_hash", "title", "artist", "source", "licence", "n_raters", "valence_mean",
+                     "valence_std", "arousal_mean", "arousal_std", "mood", "quadrant"]  # fmt: skip
+
+
+def aggregate(engine: Engine, min_raters: int = 1) -> pd.DataFrame:
+    """One row per track with at least `min_raters` raters: the mean of the current ratings is the
+    truth; std is the sample standard deviation (NaN with one rater); mood/quadrant of the mean."""
+    ratings = current_ratings(engine)
+    tracks = {t.hash: t for t in list_tracks(engine)}
+    rows = []
+    for track_hash, group in ratings.groupby("track_hash", sort=False):
+        if len(group) < max(min_raters, 1):
+            continue
+        v, a = group.valence.mean(), group.arousal.mean()
+        t = tracks[track_hash]
+        mood = mood_of(v, a)
+        rows.append([track_hash, t.title, t.artist, t.source, t.licence, len(group), v, group.valence.std(ddof=1),
+                     a, group.arousal.std(ddof=1), mood, QUADRANTS[MOODS.index(mood)]])  # fmt: skip
+    order = {h: i for i, h in enumerate(tracks)}
+    frame = pd.DataFrame(rows, columns=AGGREGATE_COLUMNS)
+    return frame.sort_values("track_hash", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+@dataclass
+class Agreement:
+    alpha_valence: float  # Krippendorff's alpha, interval; NaN when it cannot be computed
+    alpha_arousal: float
+    n_tracks: int  # tracks with at least two raters (the only ones that carry agreement)
+    n_raters: int
+    offsets: pd.DataFrame  # per rater: n_tracks, valence_offset, arousal_offset (mean rater - consensus)
+
+
+def _alpha(matrix: np.ndarray) -> float:
+    try:
+        return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="interval"))
+    except ValueError:  # fewer than two ratings of any track, or every rating equal
+        return float("nan")
+
+
+def agreement(engine: Engine) -> Agreement:
+    """Inter-rater agreement on the current ratings.
+
+    Alpha uses a raters × tracks matrix with NaN where a rater has not rated a track. A rater's
+    offset is their mean (rating - track mean of all raters) over tracks with two or more raters:
+    positive means they rate higher than the team.
+    """
+    ratings = current_ratings(engine)
+    offsets = pd.DataFrame(columns=["rater", "n_tracks", "valence_offset", "arousal_offset"])
+    if ratings.empty:
+        return Agreement(float("nan"), float("nan"), 0, 0, offsets)
+    shared = ratings[ratings.groupby("track_hash").rater.transform("size") >= 2]
+    alphas, consensus = {}, {}
+    for axis in ("valence", "arousal"):
+        matrix = ratings.pivot_table(index="rater", columns="track_hash", values=axis, aggfunc="first")
+        alphas[axis] = _alpha(matrix.to_numpy(float))
+        consensus[axis] = shared.groupby("track_hash")[axis].mean()
+    rows = []
+    for rater, group in ratings.groupby("rater"):
+        mine = shared[shared.rater == rater]
+        row = {"rater": rater, "n_tracks": len(group)}
+        for axis in ("valence", "arousal"):
+            difference = mine[axis].to_numpy() - consensus[axis].loc[mine.track_hash].to_numpy()
+            row[f"{axis}_offset"] = float(difference.mean()) if len(difference) else float("nan")
+        rows.append(row)
+    offsets = pd.DataFrame(rows, columns=offsets.columns)
+    return Agreement(alphas["valence"], alphas["arousal"], shared.track_hash.nunique(),
+                     ratings.rater.nunique(), offsets)  # fmt: skip
+
+
+# --- Evaluation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    n: int  # tracks evaluated
+    min_raters: int
+    metrics: dict[str, dict] = field(default_factory=dict)  # model -> metrics.evaluate_predictions
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)  # per track: truth and each model
+    errors: dict[str, str] = field(default_factory=dict)  # track hash -> why it was skipped
+
+
+def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, on_progress=None) -> Evaluation:
+    """Run every model of `predictor` on each track with at least `min_raters` raters and score it
+    against the mean rating. The true mood is the quadrant of the mean at (0.5, 0.5), as in the
+    exported manifest; predicted moods use the predictor's thresholds. `on_progress(done, total)`
+    is called after each track."""
+    truth_rows = aggregate(engine, min_raters)
+    result = Evaluation(0, min_raters)
+    rows = []
+    for i, row in enumerate(truth_rows.itertuples(index=False), start=1):
+        path = store.find(row.track_hash)
+        try:
+            if path is None:
+                raise audio.AudioError("its audio file is missing from the store")
+            analysis = predictor.analyze(path, name=row.title)
+        except (audio.AudioError, OSError) as error:
+            result.errors[row.track_hash] = str(error)
+        else:
+            entry = {"track_hash": row.track_hash, "title": row.title, "artist": row.artist, "n_raters": row.n_raters,
+                     "valence": row.valence_mean, "arousal": row.arousal_mean, "mood": row.mood}  # fmt: skip
+            for name, p in analysis.predictions.items():
+                entry.update({f"{name}_valence": p.valence, f"{name}_arousal": p.arousal, f"{name}_mood": p.mood})
+            rows.append(entry)
+        if on_progress:
+            on_progress(i, len(truth_rows))
+    result.predictions = pd.DataFrame(rows)
+    result.n = len(rows)
+    if not rows:
+        return result
+    frame = result.predictions
+    truth = frame[["valence", "arousal"]].to_numpy(float)
+    true_class = mood_index(truth[:, 0], truth[:, 1])
+    models = [c.removesuffix("_mood") for c in frame.columns if c.endswith("_mood") and c != "mood"]
+    thresholds = getattr(predictor, "thresholds", (0.5, 0.5))
+    for name in models:
+        predicted = frame[[f"{name}_valence", f"{name}_arousal"]].to_numpy(float)
+        result.metrics[name] = evaluate_predictions(predicted, truth, true_class, thresholds)
+    return result
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def export_ratings_csv(engine: Engine, history: bool = False) -> str:
+    """The current ratings (or, with history, every rating ever saved) as CSV text."""
+    frame = rating_history(engine) if history else current_ratings(engine)
+    return frame.to_csv(index=False)
+
+
+MANIFEST_COLUMNS = ["path", "valence", "arousal", "quadrant", "artist", "title", "song_id",
+                    "n_raters", "valence_std", "arousal_std", "source", "licence"]  # fmt: skip
+
+
+def export_manifest(engine: Engine, store: AudioStore, folder, min_raters: int = 1) -> Path:
+    """Write folder/manifest.csv and folder/audio/<hash><suffix> for every track with at least
+    `min_raters` raters; paths in the manifest are relative to it. Returns the manifest's path."""
+    rows = aggregate(engine, min_raters)
+    if rows.empty:
+        raise LabellingError(f"No track has {min_raters} or more raters yet: there is nothing to export.")
+    folder = Path(folder)
+    (folder / "audio").mkdir(parents=True, exist_ok=True)
+    manifest = folder / "manifest.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(MANIFEST_COLUMNS)
+        for row in rows.itertuples(index=False):
+            source = store.find(row.track_hash)
+            if source is None:
+                raise LabellingError(f"The audio of {row.title!r} ({row.track_hash[:12]}) is missing from the store.")
+            relative = Path("audio") / f"{row.track_hash}{source.suffix}"
+            shutil.copyfile(source, folder / relative)
+            writer.writerow([relative.as_posix(), _number(row.valence_mean), _number(row.arousal_mean), row.quadrant,
+                             row.artist, row.title, row.track_hash, row.n_raters, _number(row.valence_std),
+                             _number(row.arousal_std), row.source, row.licence])  # fmt: skip
+    return manifest
+
+
+def _number(x: float) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.6g}"
+
+
+def export_zip(engine: Engine, store: AudioStore, min_raters: int = 1) -> bytes:
+    """A zip of manifest.csv, audio/<hash><suffix> and ratings.csv (the current raw ratings)."""
+    with tempfile.TemporaryDirectory(prefix="emotionet-export-") as tmp:
+        manifest = export_manifest(engine, store, tmp, min_raters)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(manifest, "manifest.csv")
+            for path in sorted((Path(tmp) / "audio").iterdir()):
+                archive.write(path, f"audio/{path.name}", compress_type=zipfile.ZIP_STORED)
+            archive.writestr("ratings.csv", export_ratings_csv(engine))
+    return buffer.getvalue()
+
+
+# --- Access ---------------------------------------------------------------------------------
+
+
+def passcode_required() -> bool:
+    return bool(os.environ.get(PASSCODE_ENV))
+
+
+def check_passcode(given: str | None) -> bool:
+    """True when no team passcode is set, or `given` equals it (constant-time comparison)."""
+    expected = os.environ.get(PASSCODE_ENV)
+    if not expected:
+        return True
+    return given is not None and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+# --- Figure ---------------------------------------------------------------------------------
+
+QUADRANT_CORNERS = {"happy": (0.75, 0.97), "aggressive": (0.25, 0.97), "sad": (0.25, 0.03), "calm": (0.75, 0.03)}
+
+
+def va_plane(points: list[tuple[str, float, float]], size: int = 320):
+    """A small valence–arousal plane (plotly) with the four quadrant names and labelled points."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for name, v, a in points:
+        figure.add_trace(go.Scatter(x=[v], y=[a], mode="markers+text", text=[name], textposition="top center",
+                                    marker={"size": 12}, name=name, showlegend=False))  # fmt: skip
+    for mood, (x, y) in QUADRANT_CORNERS.items():
+        figure.add_annotation(x=x, y=y, text=mood, showarrow=False, font={"color": "gray"})
+    figure.add_hline(y=0.5, line={"color": "lightgray"})
+    figure.add_vline(x=0.5, line={"color": "lightgray"})
+    figure.update_layout(width=size, height=size, margin={"l": 40, "r": 10, "t": 10, "b": 40})
+    figure.update_xaxes(range=[0, 1], title="valence", constrain="domain")
+    figure.update_yaxes(range=[0, 1], title="arousal", scaleanchor="x")
+    return figure

@@ -1,0 +1,127 @@
+"""Plotly figures for the pages: features, the valence-arousal plane, timelines and results."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .features import FRAMES_PER_SECOND, ROW_LABELS
+from .mood import EMOJI, MOODS, QUADRANTS, mood_index
+
+MODEL_LABELS = {"cnn": "CNN", "crnn": "CNN→RNN", "svr": "SVR (report)", "svr_all": "SVR (all features)",
+                "pretrained": "Pretrained"}  # fmt: skip
+MODEL_COLOURS = {"cnn": "#d62728", "crnn": "#9467bd", "svr": "#1f77b4", "svr_all": "#17becf", "pretrained": "#2ca02c"}
+QUADRANT_CORNERS = {"happy": (1, 1), "aggressive": (0, 1), "sad": (0, 0), "calm": (1, 0)}
+FEATURE_TITLES = {"mfcc": "MFCC", "contrast": "Spectral contrast (dB)", "chroma": "Chroma"}
+
+
+def label(model: str) -> str:
+    return MODEL_LABELS.get(model, model)
+
+
+def feature_heatmap(matrix: np.ndarray, name: str, start_s: float = 0.0, height: int = 260) -> go.Figure:
+    times = start_s + np.arange(matrix.shape[1]) / FRAMES_PER_SECOND
+    fig = go.Figure(go.Heatmap(z=matrix, x=times, y=ROW_LABELS[name], colorscale="Viridis",
+                               hovertemplate="%{y} at %{x:.1f} s: %{z:.2f}<extra></extra>"))  # fmt: skip
+    fig.update_layout(title=FEATURE_TITLES[name], height=height, margin=dict(l=10, r=10, t=40, b=30),
+                      xaxis_title="time (s)")  # fmt: skip
+    return fig
+
+
+def va_plane(thresholds=(0.5, 0.5), height: int = 420) -> go.Figure:
+    """An empty valence-arousal plane, 0-1 on both axes, with the named quadrants."""
+    tv, ta = thresholds
+    fig = go.Figure()
+    shades = {"happy": "#fff3c4", "aggressive": "#ffd6d6", "sad": "#d6e4ff", "calm": "#d9f2dc"}
+    for mood, (cx, cy) in QUADRANT_CORNERS.items():
+        x0, x1 = (tv, 1) if cx else (0, tv)
+        y0, y1 = (ta, 1) if cy else (0, ta)
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=shades[mood], line_width=0, layer="below")
+        fig.add_annotation(x=(x0 + x1) / 2, y=y1 - 0.04 if cy else y0 + 0.04, text=f"{EMOJI[mood]} {mood}",
+                           showarrow=False, font=dict(size=14, color="#555"))  # fmt: skip
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis=dict(range=[0, 1], title="valence (negative → positive)", constrain="domain"),
+                      yaxis=dict(range=[0, 1], title="arousal (calm → energetic)", scaleanchor="x"),
+                      legend=dict(orientation="h", y=-0.15))  # fmt: skip
+    return fig
+
+
+def predictions_on_plane(predictions: dict, thresholds=(0.5, 0.5)) -> go.Figure:
+    """One marker per model: `predictions` maps model name -> object with valence/arousal/mood."""
+    fig = va_plane(thresholds)
+    for name, p in predictions.items():
+        fig.add_trace(go.Scatter(
+            x=[p.valence], y=[p.arousal], mode="markers+text", name=label(name), text=[label(name)],
+            textposition="top center", marker=dict(size=16, color=MODEL_COLOURS.get(name), line=dict(width=1, color="white")),
+            hovertemplate=f"{label(name)}: {p.mood}<br>valence %{{x:.2f}}, arousal %{{y:.2f}}<extra></extra>",
+        ))  # fmt: skip
+    return fig
+
+
+def timeline_chart(timeline: list[dict], models: list[str]) -> go.Figure:
+    """Valence and arousal of each window over time, per model."""
+    fig = go.Figure()
+    centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
+    for name in models:
+        for axis, dash in (("valence", "solid"), ("arousal", "dot")):
+            fig.add_trace(go.Scatter(
+                x=centres, y=[w[name][axis] for w in timeline], mode="lines+markers",
+                name=f"{label(name)} {axis}", line=dict(color=MODEL_COLOURS.get(name), dash=dash),
+                text=[w[name]["mood"] for w in timeline], hovertemplate="%{x:.0f} s: %{y:.2f} (%{text})<extra></extra>",
+            ))  # fmt: skip
+    fig.add_hline(y=0.5, line=dict(color="#999", width=1))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="time (s, window centre)",
+                      yaxis=dict(range=[0, 1], title="0-1"), legend=dict(orientation="h", y=-0.25))  # fmt: skip
+    return fig
+
+
+def training_curves(history: list[dict], metric: str = "loss", title: str = "") -> go.Figure:
+    epochs = [h["epoch"] for h in history]
+    fig = go.Figure()
+    for split, dash in (("train", "solid"), ("val", "dash")):
+        fig.add_trace(go.Scatter(x=epochs, y=[h[f"{split}_{metric}"] for h in history], mode="lines",
+                                 name=f"{'validation' if split == 'val' else 'train'} {metric}", line=dict(dash=dash)))  # fmt: skip
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
+                      yaxis_title="MSE" if metric == "loss" else metric.upper())  # fmt: skip
+    return fig
+
+
+def confusion_heatmap(confusion: list[list[int]], title: str = "") -> go.Figure:
+    z = np.asarray(confusion)
+    fig = go.Figure(go.Heatmap(z=z, x=list(MOODS), y=list(MOODS), colorscale="Blues", showscale=False,
+                               text=z, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))  # fmt: skip
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="predicted", yaxis=dict(title="true", autorange="reversed"))  # fmt: skip
+    return fig
+
+
+def predictions_vs_truth(rows: list[dict], model: str, thresholds=(0.5, 0.5)) -> go.Figure:
+    """Each clip's prediction joined by a line to its truth, coloured by its true quadrant."""
+    fig = va_plane(thresholds, height=520)
+    xs, ys = [], []
+    for r in rows:
+        xs += [r["valence"], r[model]["valence"], None]
+        ys += [r["arousal"], r[model]["arousal"], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(80,80,80,0.3)", width=1),
+                             name="error", hoverinfo="skip"))  # fmt: skip
+    colours = dict(zip(QUADRANTS, ("#e6a700", "#d62728", "#1f77b4", "#2ca02c")))
+    for quadrant, mood in zip(QUADRANTS, MOODS):
+        chosen = [r for r in rows if r["quadrant"] == quadrant]
+        fig.add_trace(go.Scatter(x=[r["valence"] for r in chosen], y=[r["arousal"] for r in chosen], mode="markers",
+                                 marker=dict(size=6, color=colours[quadrant], symbol="circle-open"),
+                                 name=f"truth: {mood}", text=[r.get("song_id", "") for r in chosen]))  # fmt: skip
+        fig.add_trace(go.Scatter(x=[r[model]["valence"] for r in chosen], y=[r[model]["arousal"] for r in chosen],
+                                 mode="markers", marker=dict(size=6, color=colours[quadrant]),
+                                 name=f"{label(model)} on {mood}", text=[r.get("song_id", "") for r in chosen]))  # fmt: skip
+    return fig
+
+
+def mood_distribution(rows: list[dict], model: str, thresholds=(0.5, 0.5)) -> go.Figure:
+    truth = np.bincount([QUADRANTS.index(r["quadrant"]) for r in rows], minlength=4)
+    predicted = np.bincount(mood_index([r[model]["valence"] for r in rows], [r[model]["arousal"] for r in rows],
+                                       thresholds), minlength=4)  # fmt: skip
+    fig = go.Figure([go.Bar(x=list(MOODS), y=truth, name="true"),
+                     go.Bar(x=list(MOODS), y=predicted, name=f"predicted by {label(model)}")])  # fmt: skip
+    fig.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="clips")
+    return fig

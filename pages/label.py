@@ -1,0 +1,175 @@
+"""Label: add tracks and rate their valence and arousal, as one member of the team.
+
+Blind by default: other raters' ratings and the models' predictions appear only once you have
+saved your own rating of the track.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from emotionet import labelling as lab
+from emotionet import webapp
+from emotionet.audio import AudioError
+from emotionet.checkpoints import checkpoint_dir
+from emotionet.storage import AUDIO_SUFFIXES, AudioStore
+
+MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
+        ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}  # fmt: skip
+
+
+
+@st.cache_data(show_spinner="Running the models…", max_entries=256)
+def model_predictions(track_hash: str, path: str, checkpoints: str) -> list[dict]:
+    """The shipped models on one track (cached per track and model folder)."""
+    analysis = webapp.predictor().analyze(path)
+    return [{"model": name, "valence": round(p.valence, 2), "arousal": round(p.arousal, 2), "mood": p.mood}
+            for name, p in analysis.predictions.items()]  # fmt: skip
+
+
+st.header("🏷️ Label")
+
+# --- Team passcode: nothing is shown or written without it -----------------------------------
+if lab.passcode_required() and not lab.check_passcode(st.session_state.get("team_passcode")):
+    given = st.text_input("Team passcode", type="password", key="team_passcode_input")
+    if given:
+        if lab.check_passcode(given):
+            st.session_state["team_passcode"] = given
+            st.rerun()
+        st.error("That passcode is not right.")
+    st.stop()
+
+engine, store = webapp.engine(), AudioStore()
+
+# --- Who is rating: chosen once per browser session ------------------------------------------
+rater = st.session_state.get("rater")
+if not rater:
+    st.write("Ratings are personal: say who you are before rating.")
+    known = lab.list_raters(engine)
+    picked = st.selectbox("Your name", ["(new rater)", *known], key="rater_pick") if known else "(new rater)"
+    typed = st.text_input("New name", key="rater_new") if picked == "(new rater)" else ""
+    if st.button("Start rating", type="primary"):
+        try:
+            st.session_state["rater"] = lab.clean_name(typed if picked == "(new rater)" else picked)
+            st.rerun()
+        except lab.LabellingError as error:
+            st.error(str(error))
+    st.stop()
+
+with st.sidebar:
+    st.write(f"Rating as **{rater}**")
+    if st.button("Switch rater"):
+        del st.session_state["rater"]
+        st.rerun()
+
+rate_tab, add_tab = st.tabs(["🎧 Rate", "➕ Add tracks"])
+
+# --- Add tracks -------------------------------------------------------------------------------
+with add_tab:
+    with st.form("add_tracks"):
+        uploads = st.file_uploader("Audio files", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES),
+                                   accept_multiple_files=True)  # fmt: skip
+        title = st.text_input("Title", help="Leave empty to use each file's name.")
+        artist = st.text_input("Artist")
+        source = st.text_input("Source", help="Where the audio comes from (a URL, an album, a recording).")
+        licence = st.text_input("Licence", help="e.g. CC-BY 4.0, or 'internal use only'.")
+        submitted = st.form_submit_button("Add tracks", type="primary")
+    if submitted:
+        if not uploads:
+            st.error("Choose one or more audio files first.")
+        for upload in uploads or []:
+            try:
+                track, created = lab.add_track(engine, store, upload.getvalue(), upload.name,
+                                               title if len(uploads) == 1 else "", artist, source, licence, rater)  # fmt: skip
+            except (AudioError, lab.LabellingError) as error:
+                st.error(f"{upload.name}: {error}")
+                continue
+            if created:
+                st.success(f"Added {track.label} ({track.duration_s:.0f} s).")
+            else:
+                st.info(f"{upload.name} is already in the set, as {track.label}: not added twice.")
+
+# --- Rate -------------------------------------------------------------------------------------
+with rate_tab:
+    tracks = lab.list_tracks(engine)
+    if not tracks:
+        st.info("No tracks yet: add some in the ➕ Add tracks tab.")
+        st.stop()
+    by_hash = {t.hash: t for t in tracks}
+    done = lab.rated_by(engine, rater)
+    st.progress(len(done) / len(tracks), text=f"{len(done)} of {len(tracks)} rated")
+
+    if st.session_state.get("label_track") not in by_hash:
+        following = lab.next_unrated(engine, rater)
+        st.session_state["label_track"] = (following or tracks[0]).hash
+
+    def go_to_next_unrated():
+        following = lab.next_unrated(engine, rater, after=st.session_state.get("label_track"))
+        if following is None:
+            st.session_state["label_message"] = "You have rated every track. 🎉"
+        else:
+            st.session_state["label_track"] = following.hash
+
+    def save_rating(track_hash: str, keys: dict[str, str]):
+        """Runs before the page is redrawn, so progress and the team's view include this save."""
+        v, a = st.session_state[keys["valence"]], st.session_state[keys["arousal"]]
+        try:
+            lab.save_rating(engine, track_hash, rater, v, a, st.session_state.get(keys["note"]))
+        except lab.LabellingError as error:
+            st.session_state["label_flash"] = ("error", str(error))
+        else:
+            st.session_state["label_flash"] = ("success", f"Saved: valence {v:.2f}, arousal {a:.2f} ({lab.mood_of(v, a)}).")
+
+    st.selectbox("Track", list(by_hash), key="label_track",
+                 format_func=lambda h: f"{'✅' if h in done else '⬜'} {by_hash[h].label}")  # fmt: skip
+    if message := st.session_state.pop("label_message", None):
+        st.info(message)
+    track = by_hash[st.session_state["label_track"]]
+    path = store.find(track.hash)
+    if path is None:
+        st.error("The audio of this track is missing from the store.")
+    else:
+        st.audio(str(path), format=MIME.get(path.suffix, "audio/wav"))
+    details = [f"{track.duration_s:.0f} s" if track.duration_s else "", track.source, track.licence]
+    st.caption(" · ".join(d for d in details if d))
+
+    mine = lab.rating_history(engine, track.hash, rater)
+    v0, a0 = (mine.valence.iloc[-1], mine.arousal.iloc[-1]) if len(mine) else (0.5, 0.5)
+    keys = {axis: f"{axis}_{track.hash}_{rater}" for axis in ("valence", "arousal", "note")}
+    sliders, preview = st.columns([3, 2])
+    with sliders:
+        valence = st.slider("Valence", 0.0, 1.0, float(v0), 0.01, key=keys["valence"])
+        left, right = st.columns(2)
+        left.caption("← negative, unpleasant")
+        right.markdown("<div style='text-align:right;font-size:0.85em;opacity:0.7'>positive, pleasant →</div>",
+                       unsafe_allow_html=True)  # fmt: skip
+        arousal = st.slider("Arousal", 0.0, 1.0, float(a0), 0.01, key=keys["arousal"])
+        left, right = st.columns(2)
+        left.caption("← calm, low energy")
+        right.markdown("<div style='text-align:right;font-size:0.85em;opacity:0.7'>excited, high energy →</div>",
+                       unsafe_allow_html=True)  # fmt: skip
+        st.text_input("Note (optional)", key=keys["note"])
+        save, skip = st.columns(2)
+        save.button("💾 Save", type="primary", width="stretch", on_click=save_rating, args=(track.hash, keys))
+        skip.button("⏭️ Next unrated track", on_click=go_to_next_unrated, width="stretch")
+        if flash := st.session_state.pop("label_flash", None):
+            (st.success if flash[0] == "success" else st.error)(flash[1])
+    with preview:
+        st.plotly_chart(lab.va_plane([("you", valence, arousal)], size=300), key=f"preview_{track.hash}")
+
+    # --- Revealed only after saving: the team's ratings and the models' predictions ----------
+    if len(mine):
+        with st.expander("👥 Other raters and the models"):
+            others = lab.current_ratings(engine)
+            others = others[(others.track_hash == track.hash) & (others.rater != rater)]
+            if others.empty:
+                st.write("No one else has rated this track yet.")
+            else:
+                st.dataframe(others[["rater", "valence", "arousal", "note"]], hide_index=True)
+            if path is not None and st.checkbox("Show the models' predictions", key=f"models_{track.hash}"):
+                try:
+                    st.dataframe(model_predictions(track.hash, str(path), str(checkpoint_dir())), hide_index=True)
+                except Exception as error:  # the models are optional here: the page keeps working
+                    st.info(f"Model predictions are not available: {error}")
+        with st.expander("🕓 Your rating history for this track"):
+            st.dataframe(mine[["created_at", "valence", "arousal", "note"]], hide_index=True)

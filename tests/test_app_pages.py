@@ -1,0 +1,91 @@
+"""The Analyze and Results pages, driven headless with Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import soundfile as sf
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO, synth
+
+PAGES = REPO / "pages"
+
+
+def _wav_bytes(seconds=8.0, kind="chord") -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, synth(seconds, kind=kind), 22050, format="WAV")
+    return buffer.getvalue()
+
+
+def _page(name: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / name), default_timeout=120)
+    return at.run()
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    parts += [e.value for e in (*at.error, *at.warning, *at.success, *at.info)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_analyze_page_invites_input_first(shipped_checkpoints):
+    at = _page("analyze.py")
+    assert not at.exception
+    assert "Upload a file" in _text(at)
+
+
+def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
+    at = _page("analyze.py")
+    at.file_uploader[0].set_value(("song.wav", _wav_bytes(), "audio/wav"))
+    at.run()
+    assert not at.exception and not at.error
+    labels = [m.label for m in at.metric]
+    assert "CNN" in labels and "SVR (report)" in labels
+    moods = [m.value for m in at.metric]
+    assert all(any(mood in v for mood in ("happy", "aggressive", "sad", "calm")) for v in moods)
+    assert "confidence" in _text(at)
+    assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
+
+
+def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_checkpoints):
+    at = _page("analyze.py")
+    at.file_uploader[0].set_value(("broken.mp3", b"ID3" + bytes(range(256)) * 20, "audio/mpeg"))
+    at.run()
+    assert not at.exception
+    assert at.error and "Could not analyse" in at.error[0].value
+    assert "Traceback" not in _text(at)
+    at.file_uploader[0].set_value(("good.wav", _wav_bytes(), "audio/wav"))  # the next upload still works
+    at.run()
+    assert not at.exception and not at.error and at.metric
+
+
+def test_a_demo_clip_gives_a_result_in_one_click(shipped_checkpoints):
+    at = _page("analyze.py")
+    demo_button = at.button[0]  # the first built-in demo
+    demo_button.click().run()
+    assert not at.exception and not at.error
+    assert "(demo)" in _text(at) or any("(demo)" in s.value for s in at.subheader)
+    assert at.metric
+
+
+def test_results_page_renders_the_training_runs_metrics(shipped_checkpoints):
+    import json
+
+    metrics = json.loads((shipped_checkpoints / "metrics.json").read_text())
+    at = _page("results.py")
+    assert not at.exception and not at.error
+    shown = {m.label.replace(" ✅ shipped", ""): m.value for m in at.metric}
+    assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
+    assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
+    assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 2
+    assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in _text(at)
+
+
+def test_results_page_without_metrics_says_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(tmp_path))
+    at = _page("results.py")
+    assert not at.exception
+    assert at.error and "train.py" in at.error[0].value

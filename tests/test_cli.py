@@ -1,0 +1,73 @@
+"""The command-line contract other tools rely on: `python -m emotionet analyze|evaluate --json`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, synth, write_audio
+
+MODEL_KEYS = {"valence", "arousal", "mood", "confidence"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_analyze_json_prints_one_object_per_file_and_goes_on_after_a_bad_one(tmp_path, shipped_checkpoints):
+    good = write_audio(tmp_path / "good.wav", synth(12.0))
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"not an mp3 at all" * 100)
+    other = write_audio(tmp_path / "other.flac", synth(3.0, kind="dark"), format="FLAC")
+    result = run_cli("analyze", str(good), str(bad), str(other), "--json")
+    assert result.returncode == 1  # one file failed
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(good), str(bad), str(other)]
+    first, error, third = lines
+    assert {"file", "duration_s", "cnn", "svr", "timeline"} <= set(first)
+    assert MODEL_KEYS <= set(first["cnn"]) and MODEL_KEYS <= set(first["svr"])
+    assert first["cnn"]["mood"] in ("happy", "aggressive", "sad", "calm")
+    assert 0 <= first["cnn"]["valence"] <= 1 and 0.25 <= first["cnn"]["confidence"] <= 1
+    assert first["duration_s"] == pytest.approx(12.0, abs=0.05)
+    windows = [(w["start_s"], w["end_s"]) for w in first["timeline"]]  # 10 s, the last ends at the end
+    assert windows == [(0.0, pytest.approx(10.0, abs=0.02)), (pytest.approx(2.0, abs=0.02), 12.0)]
+    assert set(error) == {"file", "error"} and "Traceback" not in result.stderr
+    assert "not audio" in error["error"]
+    assert third["duration_s"] == pytest.approx(3.0, abs=0.05)
+
+
+def test_analyze_exits_zero_when_every_file_succeeds(tmp_path, shipped_checkpoints):
+    path = write_audio(tmp_path / "a.wav", synth(4.0))
+    result = run_cli("analyze", str(path), "--json", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["file"] == str(path)
+
+
+def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkpoints):
+    rows = []
+    for i, (kind, v, a, q) in enumerate([("chord", 0.8, 0.8, "Q1"), ("noise", 0.2, 0.8, "Q2"),
+                                         ("dark", 0.2, 0.2, "Q3"), ("chord", 0.8, 0.2, "Q4")]):  # fmt: skip
+        write_audio(tmp_path / f"t{i}.wav", synth(5.0, kind=kind, seed=i))
+        rows.append({"path": f"t{i}.wav", "valence": v, "arousal": a, "quadrant": q})
+    with open(tmp_path / "m.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run_cli("evaluate", str(tmp_path / "m.csv"), "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["n"] == 4
+    for model in ("cnn", "svr"):
+        assert {"accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal", "confusion"} <= set(out[model])
+        assert sum(map(sum, out[model]["confusion"])) == 4
+        assert 0 <= out[model]["accuracy"] <= 1
+
+
+def test_a_missing_manifest_is_a_clear_error(tmp_path):
+    result = run_cli("evaluate", str(tmp_path / "nope.csv"))
+    assert result.returncode == 2
+    assert "error:" in result.stderr and "Traceback" not in result.stderr

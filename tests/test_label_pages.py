@@ -1,0 +1,181 @@
+"""The Label and Test set pages, driven like a browser with Streamlit's AppTest: two raters add and
+rate tracks, the test set aggregates them and exports them, and a team passcode keeps strangers out."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers_labelling import BACKENDS, database_url, tone
+from streamlit.testing.v1 import AppTest
+
+from emotionet import labelling as lab
+from emotionet.checkpoints import checkpoint_dir
+from emotionet.dataset import read_manifest
+from emotionet.storage import AudioStore, make_engine
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+LABEL, TEST_SET = str(PAGES / "label.py"), str(PAGES / "test_set.py")
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path, monkeypatch):
+    """A fresh data folder and database for the pages; yields an engine on the same database."""
+    url, cleanup = database_url(request.param, tmp_path)
+    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EMOTIONET_DB_URL", url)
+    monkeypatch.delenv(lab.PASSCODE_ENV, raising=False)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    cleanup()
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sign_in(name: str) -> AppTest:
+    at = open_page(LABEL)
+    at.text_input(key="rater_new").input(name)
+    at.button[0].click().run()
+    assert at.session_state["rater"] == name
+    return at
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]], **fields) -> AppTest:
+    at.file_uploader[0].set_value([(name, data, "audio/wav") for name, data in files])
+    for label, value in fields.items():
+        next(t for t in at.text_input if t.label == label).input(value)
+    next(b for b in at.button if b.label == "Add tracks").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def rate(at: AppTest, valence: float, arousal: float) -> AppTest:
+    at.slider[0].set_value(valence)
+    at.slider[1].set_value(arousal)
+    next(b for b in at.button if "Save" in b.label).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def progress_text(at: AppTest) -> str:
+    return at.progress[0].text
+
+
+def team_view_shown(at: AppTest) -> bool:
+    return any("Other raters" in e.label for e in at.expander)
+
+
+def test_two_raters_add_rate_and_the_test_set_aggregates_and_exports(database, tmp_path):
+    ann = sign_in("Ann")
+    upload(ann, [("one.wav", tone(300)), ("two.wav", tone(500))], Artist="Band", Source="synthetic", Licence="CC0")
+    assert len(ann.success) == 2
+    assert progress_text(ann) == "0 of 2 rated"
+    assert not team_view_shown(ann)  # blind before saving
+
+    rate(ann, 0.8, 0.7)
+    assert progress_text(ann) == "1 of 2 rated"
+    assert "Saved" in ann.success[0].value
+    assert team_view_shown(ann)
+    first = ann.session_state["label_track"]
+    next(b for b in ann.button if "Next unrated" in b.label).click().run()
+    assert ann.session_state["label_track"] != first
+
+    bob = sign_in("Bob")
+    assert bob.session_state["label_track"] == first  # his first unrated track
+    assert not team_view_shown(bob)  # Ann's rating stays hidden until Bob saves his
+    assert not any("0.8" in str(d.value) for d in bob.dataframe)
+    rate(bob, 0.6, 0.9)
+    others = next(d.value for d in bob.dataframe if "rater" in d.value.columns)
+    assert others[["rater", "valence", "arousal"]].values.tolist() == [["Ann", 0.8, 0.7]]
+
+    test_set = open_page(TEST_SET)
+    table = test_set.dataframe[0].value.set_index("title")
+    assert table.loc["one", "n_raters"] == 2 and table.loc["one", "valence_mean"] == pytest.approx(0.7)
+    assert table.loc["one", "mood"] == "happy"
+    assert [m.label for m in test_set.metric][:2] == ["Krippendorff's α, valence", "Krippendorff's α, arousal"]
+
+    next(b for b in test_set.button if "Prepare the test set" in b.label).click().run()
+    assert not test_set.exception
+    min_raters, archive = test_set.session_state["export_zip"]
+    assert min_raters == 2
+    zipfile.ZipFile(io.BytesIO(archive)).extractall(tmp_path / "export")
+    [track] = read_manifest(tmp_path / "export" / "manifest.csv")
+    assert (track.song_id, track.valence, track.arousal, track.artist) == (first, pytest.approx(0.7), pytest.approx(0.8), "Band")
+    assert track.path.read_bytes() == tone(300)
+
+
+def test_a_duplicate_and_a_corrupt_upload_are_reported_and_the_page_keeps_working(database):
+    at = sign_in("Ann")
+    upload(at, [("song.wav", tone(300))])
+    upload(at, [("copy of song.wav", tone(300)), ("broken.wav", b"not audio at all" * 64)])
+    assert "already in the set" in at.info[0].value
+    assert "broken.wav" in at.error[0].value
+    assert len(lab.list_tracks(database)) == 1
+    rate(at, 0.2, 0.2)
+    assert progress_text(at) == "1 of 1 rated"
+
+
+def test_a_rater_must_give_a_name_before_rating(database):
+    at = open_page(LABEL)
+    at.button[0].click().run()
+    assert "Enter your name" in at.error[0].value
+    assert not at.file_uploader and not at.slider
+
+
+def test_a_changed_rating_replaces_the_old_one_and_both_stay_in_the_history(database):
+    at = sign_in("Ann")
+    upload(at, [("song.wav", tone(300))])
+    rate(at, 0.2, 0.3)
+    rate(at, 0.6, 0.7)
+    assert progress_text(at) == "1 of 1 rated"
+    history = next(e for e in at.expander if "history" in e.label).dataframe[0].value
+    assert history[["valence", "arousal"]].values.tolist() == [[0.2, 0.3], [0.6, 0.7]]
+    assert lab.current_ratings(database)[["valence", "arousal"]].values.tolist() == [[0.6, 0.7]]
+
+
+@pytest.mark.parametrize("page", [LABEL, TEST_SET])
+def test_with_a_team_passcode_a_wrong_code_shows_nothing(database, monkeypatch, page):
+    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
+    at = open_page(page)
+    assert [t.label for t in at.text_input] == ["Team passcode"]
+    at.text_input[0].input("red whale").run()
+    assert "not right" in at.error[0].value
+    assert [t.label for t in at.text_input] == ["Team passcode"]
+    assert not (at.button or at.file_uploader or at.dataframe or at.slider or at.info)
+
+
+def test_with_the_right_team_passcode_the_label_page_opens(database, monkeypatch):
+    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
+    at = open_page(LABEL)
+    at.text_input[0].input("blue whale").run()
+    assert not at.error
+    at.text_input(key="rater_new").input("Ann")
+    at.button[0].click().run()
+    assert at.session_state["rater"] == "Ann"
+    upload(at, [("song.wav", tone(300))])
+    assert len(lab.list_tracks(database)) == 1
+
+
+@pytest.mark.skipif(not (checkpoint_dir() / "config.json").exists(), reason="no trained checkpoints")
+def test_the_test_set_page_evaluates_the_models_on_tracks_with_enough_raters(database):
+    store = AudioStore()
+    for frequency, value in ((220, 0.2), (440, 0.5), (880, 0.8)):
+        track, _ = lab.add_track(database, store, tone(frequency), "x.wav", f"tone {frequency}", added_by="Ann")
+        for rater, shift in (("Ann", 0), ("Bob", 0.1)):
+            lab.save_rating(database, track.hash, rater, value, min(value + shift, 1))
+    lab.save_rating(database, track.hash, "Cy", 0.9, 0.9)
+    at = open_page(TEST_SET)
+    at.number_input(key="min_raters").set_value(3).run()
+    next(b for b in at.button if "Run the models" in b.label).click().run()
+    assert not at.exception and not at.error
+    evaluation = at.session_state["evaluation"]
+    assert evaluation.n == 1 and set(evaluation.metrics) >= {"cnn", "svr"}
+    assert {"MSE", "mood accuracy"} <= set(at.dataframe[-1].value.columns)

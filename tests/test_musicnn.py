@@ -1,0 +1,95 @@
+"""emotionet.musicnn against musicnn's own TensorFlow outputs (tests/data/musicnn_reference.npz,
+written by tools/musicnn_reference.py), plus shapes for short and long clips."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+if importlib.util.find_spec("musicnn") is None:
+    pytest.skip(
+        "the musicnn package (pretrained weights) is not installed: pip install --no-deps musicnn==0.1.0",
+        allow_module_level=True,
+    )
+
+from emotionet import musicnn as mn  # noqa: E402
+
+REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
+# float32 end to end; measured max |diff| ~3e-6 (tags) and ~2e-5 (penultimate, values up to ~5)
+ATOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return np.load(REFERENCE)
+
+
+@pytest.fixture(scope="module", params=mn.MODELS)
+def model(request):
+    return mn.load_musicnn(request.param)
+
+
+def test_matches_tensorflow(model, reference):
+    name = model.name
+    for i in range(3):
+        audio = reference[f"audio_{i}"].astype(np.float32) / 32768
+        out = mn.embed(model, audio, mn.SAMPLE_RATE)
+        tags, pen, pool = (reference[f"{name}_{k}_{i}"] for k in ("tags", "penultimate", "pool"))
+        assert out["tags"].shape == tags.shape == (2, 50)
+        np.testing.assert_allclose(out["tags"], tags, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(out["penultimate"], pen, rtol=0, atol=ATOL)
+        # the pooled features reach ~80, so compare relative to their size
+        np.testing.assert_allclose(out["pool"], pool, rtol=1e-5, atol=1e-3)
+        # per-patch embeddings really are per patch (musicnn's extractor repeats patch 0)
+        assert not np.allclose(out["penultimate"][0], out["penultimate"][1])
+        # and musicnn's own extractor (float16 mel) agrees with our float32 mel closely
+        np.testing.assert_allclose(out["tags"], reference[f"{name}_extractor_tags_{i}"], rtol=0, atol=5e-4)
+
+
+def test_weights_and_tags(model):
+    n_params = sum(p.numel() for p in model.parameters())
+    n_bn = sum(m.scale.numel() * 4 for m in model.modules() if isinstance(m, mn.Affine))
+    assert n_params + n_bn == 792_079
+    assert len(model.tags) == 50 and len(set(model.tags)) == 50
+    assert ("rock" in model.tags) and (model.tags == mn.TAGS[model.name])
+    from musicnn import configuration  # a plain constants module, no TensorFlow import
+
+    labels = configuration.MSD_LABELS if model.name.startswith("MSD") else configuration.MTT_LABELS
+    assert model.tags == labels
+
+
+def test_short_and_long_clips(model):
+    rng = np.random.default_rng(0)
+    sr = 22050  # the app's rate: embed() resamples
+    short = mn.embed(model, 0.1 * rng.standard_normal(int(1.5 * sr)).astype(np.float32), sr)
+    assert short["tags"].shape == (1, 50) and short["penultimate"].shape == (1, 200)
+    assert short["pool"].shape == (1, 1506)
+    long = mn.embed(model, 0.1 * rng.standard_normal(45 * sr).astype(np.float32), sr)
+    assert long["tags"].shape == (15, 50) and long["penultimate"].shape == (15, 200)
+    assert long["penultimate_mean"].shape == (200,) and long["tags_mean"].shape == (50,)
+    np.testing.assert_allclose(long["penultimate_mean"], long["penultimate"].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(long["patch_starts_s"][:2], [0.0, 187 * 256 / 16000])
+    assert np.all((long["tags"] > 0) & (long["tags"] < 1))
+    with pytest.raises(ValueError, match="too short"):
+        mn.embed(model, np.zeros(int(0.5 * sr), np.float32), sr)
+
+
+def test_batched_equals_per_patch(model, reference):
+    import torch
+
+    patches = torch.from_numpy(mn.to_patches(mn.log_mel(reference["audio_1"].astype(np.float32) / 32768)))
+    with torch.inference_mode():
+        both = model(patches)["penultimate"]
+        one = torch.cat([model(patches[i : i + 1])["penultimate"] for i in range(len(patches))])
+    np.testing.assert_allclose(both.numpy(), one.numpy(), rtol=0, atol=1e-5)
+
+
+def test_missing_package_message(monkeypatch):
+    monkeypatch.setattr(mn.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(mn.MusicnnNotInstalled, match="pip install --no-deps musicnn==0.1.0"):
+        mn.load_musicnn("MSD_musicnn")
+    with pytest.raises(ValueError, match="unknown musicnn model"):
+        mn.checkpoint_dir("MSD_vgg")

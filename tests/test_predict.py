@@ -1,0 +1,49 @@
+"""Predictions: windows along the clip, one STFT per analysis, and moods that follow the music."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotionet import features
+from emotionet.predict import Predictor, window_bounds
+from tests.conftest import synth, write_audio
+
+
+def test_windows_cover_the_clip_with_half_overlap():
+    fps = features.FRAMES_PER_SECOND
+    bounds = window_bounds(round(30 * fps), 10, 5)
+    assert len(bounds) == 5
+    assert bounds[0][0] == 0 and bounds[-1][1] == round(30 * fps)
+    assert all(b[1] - b[0] == round(10 * fps) for b in bounds)
+    assert window_bounds(100, 10, 5) == [(0, 100)]  # a clip shorter than a window is one window
+
+
+@pytest.fixture(scope="module")
+def predictor(request):
+    request.getfixturevalue("shipped_checkpoints")
+    return Predictor.load()
+
+
+def test_analysis_computes_one_stft_for_the_clip_and_its_windows(predictor, tmp_path, monkeypatch):
+    calls = []
+    original = features.librosa.stft
+    monkeypatch.setattr(features.librosa, "stft", lambda *a, **k: calls.append(1) or original(*a, **k))
+    analysis = predictor.analyze(write_audio(tmp_path / "a.wav", synth(30.0)))
+    assert len(calls) == 1
+    assert len(analysis.timeline) == 5
+
+
+def test_a_song_that_turns_from_quiet_to_loud_noise_rises_in_arousal(predictor, tmp_path):
+    y = np.concatenate([0.2 * synth(20.0, kind="dark"), synth(20.0, kind="noise", seed=1) * 2.5])
+    analysis = predictor.analyze(write_audio(tmp_path / "turn.wav", np.clip(y, -1, 1)))
+    arousal = [w["cnn"]["arousal"] for w in analysis.timeline]
+    assert np.mean(arousal[-2:]) > np.mean(arousal[:2]) + 0.05, arousal
+
+
+def test_thresholds_change_the_mood_not_the_point(tmp_path, shipped_checkpoints):
+    path = write_audio(tmp_path / "a.wav", synth(8.0))
+    low = Predictor.load(thresholds=(0.05, 0.05)).analyze(path).predictions["cnn"]
+    high = Predictor.load(thresholds=(0.95, 0.95)).analyze(path).predictions["cnn"]
+    assert (low.valence, low.arousal) == (high.valence, high.arousal)
+    assert (low.mood, high.mood) == ("happy", "sad")
