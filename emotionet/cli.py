@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
     evaluate.add_argument("manifest", type=Path)
+
+    sub.add_parser("warmup", help="compile librosa's numba code once (make run/test do this at install)")
     return parser
 
 
@@ -109,7 +111,17 @@ def cmd_evaluate(args) -> int:
     return 0 if result["n"] else 1
 
 
-COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate}
+def cmd_warmup(args) -> int:
+    """librosa compiles numba code on first use (~15-30 s) and caches it: pay that here, once."""
+    from .features import compute_features
+    from .demo import DEMOS
+
+    compute_features(next(iter(DEMOS.values()))()[: audio.SAMPLE_RATE * 2].astype(np.float32))
+    print("librosa's numba code is compiled and cached")
+    return 0
+
+
+COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "warmup": cmd_warmup}
 
 
 def main(argv=None) -> int:

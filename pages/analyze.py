@@ -17,6 +17,8 @@ st.title("🎧 Analyze a clip")
 st.caption("Drop in a song: EmotioNet places it on the valence–arousal plane and names its mood — "
            "happy, aggressive, sad or calm — with the report's CNN next to the SVR baseline.")  # fmt: skip
 
+webapp.predictor()  # load the models once per server, before the first upload
+
 upload_col, record_col, demo_col = st.columns([3, 1, 2])
 with upload_col:
     uploaded = st.file_uploader("Upload a song (WAV, MP3, OGG, FLAC; M4A needs ffmpeg)", type=UPLOAD_TYPES)

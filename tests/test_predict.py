@@ -34,8 +34,8 @@ def test_analysis_computes_one_stft_for_the_clip_and_its_windows(predictor, tmp_
     assert len(analysis.timeline) == 5
 
 
-def test_a_song_that_turns_from_quiet_to_loud_noise_rises_in_arousal(predictor, tmp_path):
-    y = np.concatenate([0.2 * synth(20.0, kind="dark"), synth(20.0, kind="noise", seed=1) * 2.5])
+def test_a_gentle_tune_that_turns_into_loud_noise_rises_in_arousal(predictor, tmp_path):
+    y = np.concatenate([0.2 * synth(20.0, kind="chord"), synth(20.0, kind="noise", seed=1) * 2.5])
     analysis = predictor.analyze(write_audio(tmp_path / "turn.wav", np.clip(y, -1, 1)))
     arousal = [w["cnn"]["arousal"] for w in analysis.timeline]
     assert np.mean(arousal[-2:]) > np.mean(arousal[:2]) + 0.05, arousal

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` runs). When Debian's postgresql is installed and no
+# EMOTIONET_TEST_PG_URL is given, the storage tests also run against a throwaway local server.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+started=""
+if [ -z "${EMOTIONET_TEST_PG_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+    if url="$(bash ci/postgres.sh start)"; then
+        export EMOTIONET_TEST_PG_URL="$url"
+        started=1
+    else
+        echo "ci/test.sh: could not start PostgreSQL; its tests will be skipped" >&2
+    fi
+fi
+.venv/bin/python -m pytest "$@"
+rc=$?
+[ -n "$started" ] && bash ci/postgres.sh stop >/dev/null 2>&1
+exit $rc
