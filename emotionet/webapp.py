@@ -73,3 +73,18 @@ def disagreement(predictions: dict) -> str | None:
     parts = [f"{' and '.join(label(n) for n in names)} {'hear' if len(names) > 1 else 'hears'} **{mood}**"
              for mood, names in moods.items()]  # fmt: skip
     return "The models disagree: " + "; ".join(parts) + "."
+
+
+def require_team_passcode() -> None:
+    """When EMOTIONET_TEAM_PASSCODE is set, show nothing of the page until it is given."""
+    from . import labelling
+
+    if not labelling.passcode_required() or labelling.check_passcode(st.session_state.get("team_passcode")):
+        return
+    given = st.text_input("Team passcode", type="password", key="team_passcode_input")
+    if given:
+        if labelling.check_passcode(given):
+            st.session_state["team_passcode"] = given
+            st.rerun()
+        st.error("That passcode is not right.")
+    st.stop()

@@ -14,15 +14,7 @@ from emotionet.storage import AudioStore
 
 st.header("📋 Test set")
 
-# --- Team passcode: nothing is shown without it ----------------------------------------------
-if lab.passcode_required() and not lab.check_passcode(st.session_state.get("team_passcode")):
-    given = st.text_input("Team passcode", type="password", key="team_passcode_input")
-    if given:
-        if lab.check_passcode(given):
-            st.session_state["team_passcode"] = given
-            st.rerun()
-        st.error("That passcode is not right.")
-    st.stop()
+webapp.require_team_passcode()  # nothing is shown or written without it
 
 engine, store = webapp.engine(), AudioStore()
 table = lab.aggregate(engine)
