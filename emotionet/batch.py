@@ -20,8 +20,11 @@ _worker: Predictor | None = None
 
 def _init(checkpoints, thresholds, threads: int | None = 1) -> None:
     global _worker
-    if threads:
+    if threads:  # torch and numpy's BLAS both: two workers must not put four threads on two cores
+        from threadpoolctl import threadpool_limits
+
         torch.set_num_threads(threads)
+        threadpool_limits(threads)
     _worker = Predictor.load(checkpoints, thresholds)
 
 

@@ -1,7 +1,9 @@
-"""Command line: `python -m emotionet analyze|evaluate ...`.
+"""Command line: `python -m emotionet analyze|evaluate|scan|playlist ...`.
 
     python -m emotionet analyze song.mp3 other.wav --json
     python -m emotionet evaluate labels.csv --json
+    python -m emotionet scan ~/Music
+    python -m emotionet playlist ~/Music --mood calm --count 20 -o calm.m3u8
 
 `analyze --json` prints one JSON object per file (an `error` object for a file that cannot be
 read) and exits 1 if any file failed. `evaluate` scores every model on a manifest CSV.
@@ -18,6 +20,7 @@ import numpy as np
 
 from . import audio, dataset
 from .batch import analyze_files
+from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan
 from .metrics import evaluate_predictions
 
 
@@ -45,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
     evaluate.add_argument("manifest", type=Path)
 
+    add_scan_parser(sub)
+    add_playlist_parser(sub)
     sub.add_parser("warmup", help="compile librosa's numba code once (make run/test do this at install)")
     return parser
 
@@ -121,7 +126,8 @@ def cmd_warmup(args) -> int:
     return 0
 
 
-COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "warmup": cmd_warmup}
+COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
+            "warmup": cmd_warmup}
 
 
 def main(argv=None) -> int:

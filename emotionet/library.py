@@ -1,0 +1,454 @@
+"""The song library: every song analysed once, stored by content hash, and its command line.
+
+A scan hashes each file (reading bytes, no decoding; a file whose size and modification time
+are unchanged since the last scan is not even read: `library_files`), skips the hashes already analysed with the
+same models, and analyses only the new ones with `batch.analyze_files` (a process per core).
+Results go to `library_songs` in the shared database, one row per content hash with the full
+`Analysis.to_dict()` as JSON, so re-adding a file or reopening the app is instant. A file that
+cannot be analysed is reported, remembered in `library_failures` (so a rescan does not decode it
+again) and skipped; the batch goes on. Title and artist come from the file's tags (mutagen)
+when present, else from the file name.
+
+The models' fingerprint (a hash of checkpoints/config.json and the mood thresholds) is stored
+with each row: after retraining, a scan analyses the songs again.
+
+Command line (wired in cli.py):
+
+    python -m emotionet scan FOLDER [--force]
+    python -m emotionet playlist FOLDER --mood calm --count 20 -o calm.m3u8
+    python -m emotionet playlist FOLDER --from sad --to happy --minutes 30 -o lift.m3u8
+    python -m emotionet playlist FOLDER --near 0.7,0.3 --radius 0.2 -o near.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import BigInteger, DateTime, Float, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from . import playlists, storage
+from .batch import analyze_files
+from .checkpoints import checkpoint_dir
+from .playlists import Song
+
+HEADLINE = "cnn"
+Progress = Callable[[int, int, "float | None", str], None]  # done, total, seconds left (None at 0), path
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LibrarySong(storage.Base):
+    __tablename__ = "library_songs"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    artist: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    duration_s: Mapped[float] = mapped_column(Float)
+    valence: Mapped[float] = mapped_column(Float)  # the headline model's ("cnn")
+    arousal: Mapped[float] = mapped_column(Float)
+    mood: Mapped[str] = mapped_column(String(16), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    analysis: Mapped[str] = mapped_column(Text)  # Analysis.to_dict() as JSON: every model, timeline
+    models: Mapped[str] = mapped_column(String(64))  # fingerprint of the models that analysed it
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class LibraryFile(storage.Base):
+    """A path's content hash as of its size and modification time: a rescan need not read the file."""
+
+    __tablename__ = "library_files"
+
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LibraryFailure(storage.Base):
+    __tablename__ = "library_failures"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    models: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def audio_files(folder: str | Path) -> list[Path]:
+    """Audio files under `folder`, recursively, sorted; hidden files and folders are skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No such folder: {folder}")
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.suffix.lower() in storage.AUDIO_SUFFIXES and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )  # fmt: skip
+
+
+def file_hash(path: str | Path, block: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in blocks (the same as storage.content_hash of its bytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_tags(path: str | Path, fallback_name: str | None = None) -> tuple[str, str]:
+    """(title, artist) from the file's tags, else (file name without suffix, '')."""
+    title = artist = ""
+    try:
+        import mutagen
+
+        tags = mutagen.File(str(path), easy=True)
+        if tags is not None and tags.tags is not None:
+            title = (tags.get("title") or [""])[0].strip()
+            artist = (tags.get("artist") or [""])[0].strip()
+    except Exception:  # unreadable or odd tags never stop a scan
+        pass
+    return title or Path(fallback_name or path).stem, artist
+
+
+def models_fingerprint(checkpoints=None, thresholds=(0.5, 0.5)) -> str:
+    """Identifies the models and thresholds an analysis came from (16 hex digits)."""
+    config = Path(checkpoints or checkpoint_dir()) / "config.json"
+    if not config.is_file():
+        raise FileNotFoundError(f"No trained models in {config.parent}: run `python train.py` first.")
+    digest = hashlib.sha256(config.read_bytes())
+    digest.update(repr(tuple(float(t) for t in thresholds)).encode())
+    return digest.hexdigest()[:16]
+
+
+# --- songs ------------------------------------------------------------------------------------
+
+
+def song_from_row(row: LibrarySong, model: str = HEADLINE) -> Song:
+    """The row as a playlist Song, with `model`'s prediction (the headline one if it lacks it)."""
+    song = Song(row.hash, row.title, row.artist, row.path, row.filename, row.duration_s,
+                row.valence, row.arousal, row.mood, row.confidence, {"analysis": json.loads(row.analysis)})  # fmt: skip
+    return with_model(song, model)
+
+
+def with_model(song: Song, model: str) -> Song:
+    """The same song with another model's stored prediction (unchanged if it has none)."""
+    pred = song.extra.get("analysis", {}).get(model)
+    if not (isinstance(pred, dict) and "valence" in pred):
+        return song
+    return replace(song, valence=float(pred["valence"]), arousal=float(pred["arousal"]), mood=pred["mood"],
+                   confidence=float(pred["confidence"]))  # fmt: skip
+
+
+def load_songs(engine, hashes: Iterable[str] | None = None, model: str = HEADLINE) -> list[Song]:
+    """Songs of the library (only `hashes`, in their order, when given), sorted by title otherwise."""
+    with Session(engine) as session:
+        if hashes is None:
+            rows = session.scalars(select(LibrarySong).order_by(LibrarySong.title, LibrarySong.hash)).all()
+            return [song_from_row(r, model) for r in rows]
+        hashes = list(hashes)
+        found = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            found.update({r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))})
+        return [song_from_row(found[h], model) for h in hashes if h in found]
+
+
+def model_names(songs: Sequence[Song]) -> list[str]:
+    """Models with predictions in the songs' stored analyses, headline first."""
+    names: list[str] = []
+    for s in songs:
+        for key, value in s.extra.get("analysis", {}).items():
+            if isinstance(value, dict) and "valence" in value and key not in names:
+                names.append(key)
+    return sorted(names, key=lambda n: (n != HEADLINE, n))
+
+
+def remove_song(engine, digest: str) -> None:
+    with Session(engine) as session, session.begin():
+        row = session.get(LibrarySong, digest)
+        if row is not None:
+            session.delete(row)
+
+
+# --- scanning ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    songs: list[Song] = field(default_factory=list)  # every song of the scan, in file order, once per hash
+    added: int = 0  # analysed now
+    known: int = 0  # already in the library with the same models: not decoded
+    failed: dict[str, str] = field(default_factory=dict)  # path -> why it was skipped
+    seconds: float = 0.0
+
+
+def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=(0.5, 0.5),
+               workers: int | None = None, progress: Progress | None = None,
+               names: dict[str, str] | None = None, force: bool = False) -> ScanResult:  # fmt: skip
+    """Add files to the library: analyse the ones not analysed yet with these models.
+
+    `names` maps a path to the name to show for it (an upload's original file name); `force`
+    analyses every file again. `progress(done, total, seconds_left, path)` is called with 0 before
+    the first analysis and after each analysed file.
+    """
+    started = time.perf_counter()
+    engine = engine or storage.make_engine()
+    names = {str(k): v for k, v in (names or {}).items()}
+    fingerprint = models_fingerprint(checkpoints, thresholds)
+    result = ScanResult()
+
+    order: list[str] = []  # hashes in file order
+    path_of: dict[str, str] = {}
+    for p, path, digest in _hashes(engine, paths, result.failed):
+        if digest not in path_of:
+            order.append(digest)
+            path_of[digest] = path
+            names.setdefault(path, names.get(str(p), Path(p).name))
+
+    todo: list[str] = []
+    with Session(engine) as session, session.begin():
+        for i in range(0, len(order), 500):
+            chunk = order[i : i + 500]
+            rows = {r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))}
+            bad = {r.hash: r for r in session.scalars(select(LibraryFailure).where(LibraryFailure.hash.in_(chunk)))}
+            for digest in chunk:
+                row = rows.get(digest)
+                if not force and row is not None and row.models == fingerprint:
+                    result.known += 1
+                    if row.path != path_of[digest] and not _is_stored_copy(row.path, path_of[digest]):
+                        row.path = path_of[digest]  # the file moved; the analysis still holds
+                elif not force and digest in bad and bad[digest].models == fingerprint:
+                    result.failed[path_of[digest]] = f"{bad[digest].error} (skipped: it failed before)"
+                else:
+                    todo.append(digest)
+
+    total = len(todo)
+    if progress:
+        progress(0, total, None, "")
+    t0 = time.perf_counter()
+    results = analyze_files([path_of[d] for d in todo], checkpoints, thresholds, workers)
+    for done, (digest, (path, analysis)) in enumerate(zip(todo, results), 1):
+        name = names.get(path, Path(path).name)
+        if isinstance(analysis, str):
+            error = analysis.replace(path, name)  # an upload's stored path means nothing to its owner
+            result.failed[path] = error
+            _remember_failure(engine, digest, name, error, fingerprint)
+        else:
+            _store(engine, digest, path, name, analysis, fingerprint)
+            result.added += 1
+        if progress:
+            elapsed = time.perf_counter() - t0
+            progress(done, total, elapsed / done * (total - done), path)
+
+    result.songs = load_songs(engine, order)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _hashes(engine, paths, failed: dict) -> list[tuple[str, str, str]]:
+    """(given path, resolved path, content hash) per readable file; a file unchanged since the
+    last scan (same size and modification time) is not read again. Unreadable ones go to `failed`."""
+    resolved = [(p, str(Path(p).resolve())) for p in paths]
+    out = []
+    with Session(engine) as session, session.begin():
+        known = {}
+        for i in range(0, len(resolved), 500):
+            chunk = [r for _, r in resolved[i : i + 500]]
+            known.update({f.path: f for f in session.scalars(select(LibraryFile).where(LibraryFile.path.in_(chunk)))})
+        for p, path in resolved:
+            try:
+                stat = Path(path).stat()
+                row = known.get(path)
+                if row is None or row.size != stat.st_size or row.mtime_ns != stat.st_mtime_ns:
+                    row = session.merge(LibraryFile(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                                                    hash=file_hash(path)))  # fmt: skip
+                    known[path] = row
+            except OSError as error:
+                failed[str(p)] = f"Could not read {Path(p).name}: {error.strerror or error}"
+                continue
+            out.append((p, path, row.hash))
+    return out
+
+
+def scan_folder(folder: str | Path, engine=None, **options) -> ScanResult:
+    """`scan_files` over the audio files under `folder` (recursively)."""
+    return scan_files(audio_files(folder), engine, **options)
+
+
+def add_uploads(files: Sequence[tuple[str, bytes]], engine=None, store: storage.AudioStore | None = None,
+                **options) -> ScanResult:  # fmt: skip
+    """Store uploaded (file name, bytes) in the audio store and add them to the library."""
+    store = store or storage.AudioStore()
+    paths, names = [], {}
+    for filename, data in files:
+        _, path = store.put(data, filename)
+        paths.append(path)
+        names.setdefault(str(Path(path).resolve()), filename)  # the first name of identical uploads
+    return scan_files(paths, engine, names=names, **options)
+
+
+def _is_stored_copy(old: str, new: str) -> bool:
+    """Keep pointing at a folder path rather than at the app's stored copy of the same audio."""
+    try:
+        return Path(new).resolve().is_relative_to(storage.AudioStore().root.resolve()) and Path(old).is_file()
+    except OSError:
+        return False
+
+
+def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str) -> None:
+    title, artist = read_tags(path, name)
+    data = analysis.to_dict()
+    data["file"] = name
+    head = analysis.predictions.get(HEADLINE) or next(iter(analysis.predictions.values()))
+    with Session(engine) as session, session.begin():
+        session.merge(LibrarySong(
+            hash=digest, title=title, artist=artist, filename=name, path=path,
+            duration_s=float(analysis.duration_s), valence=float(head.valence), arousal=float(head.arousal),
+            mood=head.mood, confidence=float(head.confidence), analysis=json.dumps(data), models=fingerprint,
+        ))  # fmt: skip
+        failure = session.get(LibraryFailure, digest)
+        if failure is not None:
+            session.delete(failure)
+
+
+def _remember_failure(engine, digest: str, name: str, error: str, fingerprint: str) -> None:
+    with Session(engine) as session, session.begin():
+        session.merge(LibraryFailure(hash=digest, filename=name, error=error, models=fingerprint))
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    from .cli import _thresholds
+
+    parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
+    parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
+    parser.add_argument("--thresholds", type=_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    parser.add_argument("--force", action="store_true", help="analyse every file again")
+
+
+def add_scan_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("scan", help="analyse a folder of songs into the library (cached)")
+    _common(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable summary")
+    return parser
+
+
+def add_playlist_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("playlist", help="a mood playlist from a folder of songs")
+    _common(parser)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--mood", choices=playlists.MOODS, help="songs of one mood, clearest first")
+    mode.add_argument("--near", metavar="V,A|MOOD", help="songs nearest a point (or a mood's centre)")
+    mode.add_argument("--from", dest="start", metavar="V,A|MOOD", help="journey start (with --to)")
+    parser.add_argument("--to", dest="end", metavar="V,A|MOOD", help="journey end")
+    parser.add_argument("--radius", type=float, help="with --near: only songs within this distance")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--count", type=int, help="number of songs (default 20)")
+    length.add_argument("--minutes", type=float, help="total length in minutes")
+    parser.add_argument("--model", default=HEADLINE, help="whose predictions to use (default cnn)")
+    parser.add_argument("-o", "--output", type=Path, help="write .m3u8/.m3u or .csv (default: M3U8 to stdout)")
+    parser.add_argument("--names", action="store_true", help="M3U8 with file names instead of paths")
+    return parser
+
+
+def _scan_with_bar(args) -> ScanResult:
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(done, total, _left, path):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="song", desc="Analysing", file=sys.stderr, disable=total == 0)
+        else:
+            bar.set_postfix_str(Path(path).name[-30:], refresh=False)
+            bar.update(1)
+
+    try:
+        result = scan_folder(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
+                             workers=args.workers, progress=progress, force=args.force)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    for path, error in result.failed.items():
+        print(f"{path}: skipped: {error}", file=sys.stderr)
+    return result
+
+
+def cmd_scan(args) -> int:
+    """Exit 0 when every file is in the library, 1 when some were skipped (listed on stderr)."""
+    result = _scan_with_bar(args)
+    counts = playlists.counts_by_mood(result.songs)
+    if args.json:
+        print(json.dumps({"songs": len(result.songs), "added": result.added, "known": result.known,
+                          "failed": result.failed, "moods": counts, "seconds": round(result.seconds, 2)}))  # fmt: skip
+    else:
+        moods = ", ".join(f"{n} {m}" for m, n in counts.items())
+        print(f"{len(result.songs)} songs in the library ({result.added} analysed now, {result.known} already known, "
+              f"{len(result.failed)} skipped) in {result.seconds:.1f} s: {moods}")  # fmt: skip
+    return 1 if result.failed else 0
+
+
+def cmd_playlist(args) -> int:
+    """Scan the folder (instant when known), build the playlist, write it. Exit 1 when it is empty."""
+    if (args.start is None) != (args.end is None):
+        print("error: a journey needs both --from and --to", file=sys.stderr)
+        return 2
+    try:
+        near = args.near and playlists.parse_point(args.near, args.thresholds)
+        start = args.start and playlists.parse_point(args.start, args.thresholds)
+        end = args.end and playlists.parse_point(args.end, args.thresholds)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    songs = _scan_with_bar(args).songs
+    if args.model != HEADLINE:
+        songs = [with_model(s, args.model) for s in songs]
+    count = args.count if args.count is not None or args.minutes is not None else 20
+    if args.mood:
+        chosen = playlists.by_mood(songs, args.mood, count, args.minutes)
+    elif near:
+        chosen = playlists.nearest(songs, near, args.radius, count, args.minutes)
+    else:
+        chosen = playlists.journey(songs, start, end, count, args.minutes)
+    if args.output and args.output.suffix.lower() == ".csv":
+        text = playlists.to_csv(chosen)
+    else:
+        text = playlists.to_m3u8(chosen, use_paths=not args.names)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        minutes = playlists.total_seconds(chosen) / 60
+        print(f"{len(chosen)} songs ({minutes:.1f} min) -> {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if not chosen:
+        print("The playlist is empty: no song in the library matches.", file=sys.stderr)
+        return 1
+    return 0
+

@@ -1,0 +1,177 @@
+"""Mood playlists: add songs to the library, see them on the valence-arousal plane, build a playlist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from emotionet import library, playlists, plots, storage, webapp
+from emotionet.mood import EMOJI, MOODS
+
+MOOD_COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}
+MODES = ("By mood", "Near a point", "Mood journey")
+POINT = "a point…"
+
+st.title("🎶 Mood playlists")
+st.caption("Every song is analysed once and kept in the library; build playlists by the mood you want.")
+engine = webapp.engine()
+
+
+# --- adding songs -----------------------------------------------------------------------------
+
+
+def add_songs(uploads) -> bool:
+    """Analyse and store the uploads with a progress bar; True when the library changed."""
+    bar = st.progress(0.0, text=f"Analysing {len(uploads)} file(s)…")
+
+    def progress(done, total, left, _path):
+        bar.progress(done / total if total else 1.0,
+                     text=f"{done}/{total} analysed, about {library.format_eta(left)} left")  # fmt: skip
+
+    try:
+        result = library.add_uploads([(f.name, f.getvalue()) for f in uploads], engine, progress=progress)
+    except FileNotFoundError as error:  # no trained models
+        bar.empty()
+        st.error(str(error))
+        return False
+    bar.empty()
+    st.success(f"{result.added} song(s) analysed, {result.known} already in the library "
+               f"({result.seconds:.1f} s).")  # fmt: skip
+    for error in result.failed.values():
+        st.warning(f"Skipped: {error}")
+    return result.added > 0
+
+
+all_songs = library.load_songs(engine)
+with st.expander("➕ Add songs to the library", expanded=not all_songs):
+    suffixes = sorted(s.lstrip(".") for s in storage.AUDIO_SUFFIXES)
+    uploads = st.file_uploader("Audio files", type=suffixes, accept_multiple_files=True)
+    if st.button("Analyse and add", type="primary", disabled=not uploads) and add_songs(uploads):
+        all_songs = library.load_songs(engine)
+    st.caption("Analysis uses every model and both CPU cores; known songs are recognised by their content "
+               "and not analysed again. From a terminal: `python -m emotionet scan FOLDER`.")  # fmt: skip
+
+if not all_songs:
+    st.info("The library is empty: add some songs above.")
+    st.stop()
+
+models = library.model_names(all_songs)
+model = st.selectbox("Predictions of", models, format_func=plots.label) if len(models) > 1 else library.HEADLINE
+all_songs = [library.with_model(s, model) for s in all_songs]
+
+
+# --- the library on the plane -----------------------------------------------------------------
+
+st.subheader("Library")
+counts = playlists.counts_by_mood(all_songs)
+for column, mood in zip(st.columns(len(MOODS)), MOODS):
+    column.metric(f"{EMOJI[mood]} {mood}", counts[mood])
+shown_moods = st.multiselect("Show moods", MOODS, default=list(MOODS), format_func=lambda m: f"{EMOJI[m]} {m}")
+songs = [s for s in all_songs if s.mood in shown_moods]
+st.caption(f"{len(songs)} of {len(all_songs)} songs shown; playlists are built from the songs shown.")
+
+
+# --- building a playlist ----------------------------------------------------------------------
+
+
+def point_input(label: str, default: str, key: str) -> tuple[float, float]:
+    choice = st.selectbox(label, [*MOODS, POINT], index=MOODS.index(default), key=key,
+                          format_func=lambda m: m if m == POINT else f"{EMOJI[m]} {m}")  # fmt: skip
+    if choice != POINT:
+        return playlists.mood_point(choice)
+    return (st.slider("valence", 0.0, 1.0, 0.5, 0.05, key=f"{key}_v"),
+            st.slider("arousal", 0.0, 1.0, 0.5, 0.05, key=f"{key}_a"))  # fmt: skip
+
+
+st.subheader("Playlist")
+mode = st.radio("Build by", MODES, horizontal=True)
+left, right = st.columns(2)
+with right:
+    by_minutes = st.radio("Length in", ("songs", "minutes"), horizontal=True) == "minutes"
+    if by_minutes:
+        count, minutes = None, st.number_input("Minutes", 1.0, 600.0, 30.0, 5.0)
+    else:
+        count, minutes = int(st.number_input("Songs", 1, 500, 10, 1)), None
+path_line = None
+with left:
+    if mode == MODES[0]:
+        commonest = max(MOODS, key=lambda m: sum(s.mood == m for s in songs))
+        mood = st.selectbox("Mood", MOODS, MOODS.index(commonest), format_func=lambda m: f"{EMOJI[m]} {m}")
+        chosen = playlists.by_mood(songs, mood, count, minutes)
+    elif mode == MODES[1]:
+        target = (st.slider("Target valence", 0.0, 1.0, 0.7, 0.05), st.slider("Target arousal", 0.0, 1.0, 0.3, 0.05))
+        radius = st.slider("Only songs within (0 = no limit)", 0.0, 1.0, 0.0, 0.05)
+        chosen = playlists.nearest(songs, target, radius or None, count, minutes)
+        path_line = [target]
+    else:
+        start = point_input("From", "sad", "journey_from")
+        end = point_input("To", "happy", "journey_to")
+        chosen = playlists.journey(songs, start, end, count, minutes)
+        path_line = [start, end]
+
+fig = plots.va_plane(height=520)
+for mood in shown_moods:
+    group = [s for s in songs if s.mood == mood]
+    fig.add_trace(go.Scatter(
+        x=[s.valence for s in group], y=[s.arousal for s in group], mode="markers", name=f"{EMOJI[mood]} {mood}",
+        marker=dict(size=9, color=MOOD_COLOURS[mood], opacity=0.75, line=dict(width=0.5, color="white")),
+        customdata=[[s.title, s.artist or "unknown artist", s.mood] for s in group],
+        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
+                      " (valence %{x:.2f}, arousal %{y:.2f})<extra></extra>",
+    ))  # fmt: skip
+if chosen:
+    fig.add_trace(go.Scatter(
+        x=[s.valence for s in chosen], y=[s.arousal for s in chosen], mode="lines+markers+text", name="playlist",
+        text=[str(i) for i in range(1, len(chosen) + 1)], textposition="top center",
+        line=dict(color="#444", width=1, dash="dot"), marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(width=2, color="#222")),
+        customdata=[[s.title, s.artist or "unknown artist"] for s in chosen],
+        hovertemplate="#%{text} %{customdata[0]} (%{customdata[1]})<extra></extra>",
+    ))  # fmt: skip
+if path_line:
+    fig.add_trace(go.Scatter(x=[p[0] for p in path_line], y=[p[1] for p in path_line], mode="lines+markers",
+                             name="target" if len(path_line) == 1 else "journey", marker=dict(symbol="x", size=12),
+                             line=dict(color="#888", width=3), hoverinfo="skip"))  # fmt: skip
+st.plotly_chart(fig, width="stretch")
+
+if not chosen:
+    st.warning("No song matches: widen the radius, show more moods or add songs.")
+    st.stop()
+
+st.caption(f"{len(chosen)} songs, {playlists.total_seconds(chosen) / 60:.1f} minutes.")
+st.dataframe(
+    [{"#": i, "title": s.title, "artist": s.artist, "mood": f"{EMOJI.get(s.mood, '')} {s.mood}",
+      "valence": round(s.valence, 2), "arousal": round(s.arousal, 2), "minutes": round(s.duration_s / 60, 1)}
+     for i, s in enumerate(chosen, 1)],
+    hide_index=True, width="stretch",
+)  # fmt: skip
+
+
+# --- playing and exporting --------------------------------------------------------------------
+
+
+def step(delta: int, length: int) -> None:
+    st.session_state.now_playing = (st.session_state.get("now_playing", 0) + delta) % length
+    st.session_state.autoplay = True
+
+
+if st.session_state.get("now_playing", 0) >= len(chosen):
+    st.session_state.now_playing = 0
+back, now, forward = st.columns([1, 6, 1], vertical_alignment="bottom")
+back.button("⏮️", on_click=step, args=(-1, len(chosen)), help="previous song")
+index = now.selectbox("Now playing", range(len(chosen)), key="now_playing",
+                      format_func=lambda i: f"{i + 1}. {chosen[i].label}")  # fmt: skip
+forward.button("⏭️", on_click=step, args=(1, len(chosen)), help="next song")
+song = chosen[index]
+if Path(song.path).is_file():
+    st.audio(song.path, autoplay=st.session_state.pop("autoplay", False))
+else:
+    st.warning(f"{song.filename} is no longer at {song.path}: scan its folder again to find it.")
+
+use_paths = st.checkbox("M3U8 with file paths (otherwise file names only)", value=True)
+slug = {MODES[0]: "mood", MODES[1]: "near", MODES[2]: "journey"}[mode]
+one, two = st.columns(2)
+one.download_button("⬇️ M3U8 playlist", playlists.to_m3u8(chosen, use_paths).encode("utf-8"),
+                    f"emotionet-{slug}.m3u8", "audio/x-mpegurl")  # fmt: skip
+two.download_button("⬇️ CSV", playlists.to_csv(chosen).encode("utf-8"), f"emotionet-{slug}.csv", "text/csv")

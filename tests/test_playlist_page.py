@@ -1,0 +1,108 @@
+"""The Mood playlists page, driven by Streamlit's AppTest on a fresh data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers_playlists import make_tiny_bundle, write_song
+
+from emotionet import library, storage
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playlists.py")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return make_tiny_bundle(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, bundle):
+    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("EMOTIONET_DB_URL", raising=False)
+    monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(bundle))
+    return tmp_path / "data"
+
+
+def app():
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+@pytest.fixture
+def library_of_four(tmp_path, data_dir, bundle):
+    files = [write_song(tmp_path / "music" / f"{kind}_{i}.wav", kind, 4 + i, seed=i)
+             for kind in ("bright", "dark") for i in range(2)]  # fmt: skip
+    result = library.scan_files(files, storage.make_engine(), checkpoints=bundle, workers=1)
+    assert result.added == 4
+    return files
+
+
+def test_an_empty_library_asks_for_songs(data_dir):
+    at = app()
+    assert not at.exception
+    assert at.file_uploader and "empty" in at.info[0].value
+
+
+def test_uploading_songs_analyses_them_and_reports_a_bad_file(tmp_path, data_dir):
+    at = app()
+    good = write_song(tmp_path / "song.wav", "bright", 4).read_bytes()
+    at.file_uploader[0].set_value([("Good Song.wav", good, "audio/wav"), ("broken.mp3", b"not audio" * 50, "audio/mpeg")]).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert "1 song(s) analysed" in at.success[0].value
+    assert any("broken.mp3" in w.value for w in at.warning)
+    assert sum(int(m.value) for m in at.metric) == 1  # the page goes on with the library
+    at.radio[0].set_value("Near a point").run()
+    assert at.dataframe[0].value["title"].tolist() == ["Good Song"]  # named by the uploaded file
+
+
+def test_library_counts_filter_and_the_three_modes(library_of_four):
+    at = app()
+    assert not at.exception
+    model = next(s for s in at.selectbox if s.label == "Predictions of")
+    model.set_value("svr").run()  # the tiny SVR learnt bright = happy, dark = sad
+    counts = {m.label.split()[-1]: int(m.value) for m in at.metric}
+    assert counts == {"happy": 2, "aggressive": 0, "sad": 2, "calm": 0}
+    assert at.get("plotly_chart")
+
+    mood = next(s for s in at.selectbox if s.label == "Mood")
+    mood.set_value("sad").run()
+    assert sorted(at.dataframe[0].value["title"]) == ["dark_0", "dark_1"]
+
+    at.radio[0].set_value("Mood journey").run()  # default: sad -> happy
+    titles = at.dataframe[0].value["title"].tolist()
+    assert len(titles) == 4 and titles[0].startswith("dark") and titles[-1].startswith("bright")
+
+    at.radio[0].set_value("Near a point").run()
+    at.slider[0].set_value(0.9).run()
+    at.slider[1].set_value(0.9).run()
+    assert at.dataframe[0].value["title"].tolist()[:2] in (["bright_0", "bright_1"], ["bright_1", "bright_0"])
+
+    at.multiselect[0].set_value(["sad"]).run()  # filter: only sad songs are shown and used
+    assert sorted(at.dataframe[0].value["title"]) == ["dark_0", "dark_1"]
+    assert "2 of 4 songs shown" in " ".join(c.value for c in at.caption)
+
+
+def test_length_playback_and_exports(library_of_four):
+    at = app()
+    at.number_input[0].set_value(2).run()
+    assert len(at.dataframe[0].value) == 2
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["⬇️ M3U8 playlist", "⬇️ CSV"]
+    assert at.get("audio")  # the first song is ready to play
+    at.button[-1].click().run()  # next song
+    assert not at.exception and at.selectbox(key="now_playing").value == 1
+
+    at.radio[1].set_value("minutes").run()
+    assert not at.exception and at.number_input[0].label == "Minutes"
+
+
+def test_a_missing_file_is_a_warning_not_a_crash(library_of_four):
+    for path in library_of_four:
+        path.unlink()
+    at = app()
+    assert not at.exception
+    assert any("no longer at" in w.value for w in at.warning)
