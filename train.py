@@ -27,7 +27,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--deam-annotations", type=Path, help="DEAM static annotations CSV (1-9 scale)")
     parser.add_argument("--deam-audio", type=Path, help="DEAM audio folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="checkpoint folder to write")
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache" / "features", help="feature cache folder")
+    parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="feature and embedding cache folder")
     for f in fields(TrainConfig):
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
     args = parser.parse_args(argv)
@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
     metrics = run_training(tracks, args.out, args.cache, cfg, source)
     summary = {name: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
                for name, m in metrics["validation"].items()}  # fmt: skip
-    print(json.dumps({"default_cnn": metrics["default_cnn"], "validation": summary,
+    print(json.dumps({"default_cnn": metrics["default_cnn"], "headline": metrics["headline"], "validation": summary,
                       "train_seconds": metrics["train_seconds"]}, indent=1))  # fmt: skip
     return metrics
 

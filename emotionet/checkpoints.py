@@ -5,6 +5,7 @@ checkpoints/
   normalizer.npz    per-row feature statistics of the training set
   cnn.pt, crnn.pt   CNN state dicts (torch.load(weights_only=True))
   svr.npz, svr_all.npz  SVR baselines as arrays and parameters (no pickle)
+  pretrained.npz    the mood model on musicnn embeddings (arrays + JSON parameters, no pickle)
   metrics.json      training history, validation metrics and per-clip predictions (train.py)
 """
 
@@ -37,6 +38,8 @@ class ModelBundle:
     svrs: dict[str, SVRBaseline]
     calibration: dict[str, Calibration]
     default_cnn: str = "cnn"
+    headline: str = "cnn"  # the model the app leads with: the best on validation
+    pretrained: object | None = None  # pretrained.PretrainedMood, when trained
     window_seconds: float = 10.0
     hop_seconds: float = 5.0
     extra: dict = field(default_factory=dict)  # training facts shown on the Results page
@@ -49,8 +52,12 @@ class ModelBundle:
             torch.save(model.state_dict(), directory / f"{name}.pt")
         for name, svr in self.svrs.items():
             np.savez(directory / f"{name}.npz", **svr.to_arrays())
+        if self.pretrained is not None:
+            self.pretrained.save(directory / "pretrained.npz")
         config = {
             "default_cnn": self.default_cnn,
+            "headline": self.headline,
+            "pretrained": self.pretrained is not None,
             "cnns": {name: asdict(model.config) for name, model in self.cnns.items()},
             "svrs": list(self.svrs),
             "calibration": {name: cal.to_dict() for name, cal in self.calibration.items()},
@@ -80,11 +87,18 @@ class ModelBundle:
         for name in config["svrs"]:
             with np.load(directory / f"{name}.npz") as arrays:
                 svrs[name] = SVRBaseline.from_arrays(arrays)
-        known = {"default_cnn", "cnns", "svrs", "calibration", "window_seconds", "hop_seconds"}
+        pretrained = None
+        if config.get("pretrained"):
+            from .pretrained import PretrainedMood
+
+            pretrained = PretrainedMood.load(directory / "pretrained.npz")
+        known = {"default_cnn", "headline", "pretrained", "cnns", "svrs", "calibration", "window_seconds",
+                 "hop_seconds"}  # fmt: skip
         return cls(
             normalizer, cnns, svrs,
             {name: Calibration(**values) for name, values in config["calibration"].items()},
-            config["default_cnn"], config["window_seconds"], config["hop_seconds"],
+            config["default_cnn"], config.get("headline", "cnn"), pretrained,
+            config["window_seconds"], config["hop_seconds"],
             {k: v for k, v in config.items() if k not in known},
         )  # fmt: skip
 

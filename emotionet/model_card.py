@@ -19,13 +19,26 @@ LIMITS = """\
 - **Synthetic or speech input** (the demo clips, a voice memo) lies outside the training data."""
 
 
+PRETRAINED = """
+The **pretrained** model reads the 200-d penultimate embeddings and 50 tag probabilities of two
+musicnn networks (Pons & Serra 2019; trained on the Million Song Dataset and MagnaTagATune,
+weights from the `musicnn` package, run by our own PyTorch port), averaged over 3 s patches,
+and fits two logistic regressions (positive valence? positive arousal?) on the training split;
+its point is the probabilities scaled onto the label scale, so the mood is the most likely
+quadrant. Artist-grouped 5-fold cross-validation of this recipe: see `bench/results/pretrained_cv.json`.
+"""
+
+
 def render(metrics: dict) -> str:
     facts = metrics["trained_on"]
     val = metrics["validation"]
     default = metrics["default_cnn"]
+    headline = metrics.get("headline", "cnn")
+    headline_model = default if headline == "cnn" else headline
     counts = ", ".join(f"{m} {n}" for m, n in zip(("happy", "aggressive", "sad", "calm"), facts["quadrant_counts"]))
     rows = "\n".join(
-        f"| {label(name)}{' (shipped CNN)' if name == default else ''} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
+        f"| {label(name)}{' (shipped CNN)' if name == default else ''}{' — headline' if name == headline_model else ''} "
+        f"| {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
         f"| {m['mse']:.4f} | {m['mae']:.4f} | {m['r2_valence']:.2f} | {m['r2_arousal']:.2f} |"
         for name, m in val.items()
     )
@@ -43,6 +56,8 @@ AllMusic mood tags; the quadrant (happy, aggressive, sad, calm) is the dataset's
 prediction sits on 0.5 (regressors shrink toward the mean and would otherwise over-predict one
 mood). Early stopping picked the CNN epoch with the lowest validation MSE; the better of the CNN
 and the CNN→RNN on validation accuracy ships as the app's CNN (**{label(default)}**).
+{PRETRAINED if 'pretrained' in val else ''}
+The app leads with the model that scored best on validation: **{label(headline_model)}**.
 
 | model | accuracy | macro-F1 | MSE | MAE | R² valence | R² arousal |
 |---|---|---|---|---|---|---|

@@ -3,12 +3,14 @@
 The features of the analysed excerpt are computed once. The CNN sees the excerpt as 10 s windows
 with a 50% hop (the length it was trained on), all in one batch; its prediction for the clip is the
 mean over windows, and the windows themselves are the timeline. The SVRs see the statistics of the
-whole excerpt and of each window.
+whole excerpt and of each window. The pretrained model (when shipped) embeds the excerpt's 3 s
+patches once and averages them over the clip and over the same windows.
 """
 
 from __future__ import annotations
 
 import math
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +41,7 @@ class Analysis:
     end_s: float
     predictions: dict[str, Prediction]  # model name -> prediction; "cnn" is the shipped CNN
     timeline: list[dict]  # per window: start_s, end_s, and per model valence/arousal/mood
+    headline: str = "cnn"  # the model that leads: the best on validation
     features: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     cnn_architecture: str = "cnn"
 
@@ -48,7 +51,8 @@ class Analysis:
 
     def to_dict(self) -> dict:
         out = {"file": self.file, "duration_s": round(self.duration_s, 3),
-               "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}}  # fmt: skip
+               "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)},
+               "headline": self.headline}  # fmt: skip
         out.update({name: p.to_dict() for name, p in self.predictions.items()})
         out["cnn"]["architecture"] = self.cnn_architecture
         out["timeline"] = self.timeline
@@ -80,6 +84,14 @@ class Predictor:
     def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5)):
         self.bundle = bundle
         self.thresholds = tuple(thresholds)
+        self.backbones = None
+        if bundle.pretrained is not None:
+            from . import musicnn, pretrained
+
+            try:
+                self.backbones = pretrained.load_backbones()
+            except musicnn.MusicnnNotInstalled as error:
+                logging.getLogger(__name__).warning("pretrained model skipped: %s", error)
 
     @classmethod
     def load(cls, directory=None, thresholds=(0.5, 0.5)) -> "Predictor":
@@ -87,20 +99,27 @@ class Predictor:
 
     @property
     def model_names(self) -> list[str]:
-        return ["cnn", *self.bundle.svrs]
+        return ["cnn", *self.bundle.svrs] + (["pretrained"] if self.backbones else [])
+
+    @property
+    def headline(self) -> str:
+        return self.bundle.headline if self.bundle.headline in self.model_names else "cnn"
 
     def analyze(self, source: audio.Source, name: str | None = None, seconds: float | None = audio.EXCERPT_SECONDS) -> Analysis:
         clip = audio.load_clip(source, seconds=seconds, name=name)
         feats = features.compute_features(clip.samples)
-        predictions, timeline = self.predict_features(feats)
+        predictions, timeline = self.predict_features(feats, clip.samples)
         for window in timeline:
             window["start_s"] = round(window["start_s"] + clip.start_s, 2)
             window["end_s"] = round(window["end_s"] + clip.start_s, 2)
         return Analysis(name or audio._describe(source), clip.duration_s, clip.start_s, clip.end_s,
-                        predictions, timeline, feats, self.bundle.default_cnn)  # fmt: skip
+                        predictions, timeline, self.headline, feats, self.bundle.default_cnn)  # fmt: skip
 
-    def raw_outputs(self, feats: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per model: (clip raw valence/arousal (2,), per-window raw (windows, 2)), and the bounds."""
+    def raw_outputs(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None):
+        """Per model: (clip raw valence/arousal (2,), per-window raw (windows, 2)); and the window bounds.
+
+        `samples` (the clip at the analysis rate) are needed by the pretrained model only.
+        """
         b = self.bundle
         bounds = window_bounds(features.n_frames(feats), b.window_seconds, b.hop_seconds)
         windows = cnn_window_outputs(b.cnns[b.default_cnn], b.normalizer.stack(feats), bounds)
@@ -109,10 +128,17 @@ class Predictor:
             stats = np.stack([svr.inputs(feats)] + [svr.inputs(features.slice_frames(feats, s, e)) for s, e in bounds])
             values = svr.predict(stats)
             out[name] = (values[0], values[1:])
+        if self.backbones and samples is not None:
+            from . import pretrained
+
+            seconds = [(s / features.FRAMES_PER_SECOND, e / features.FRAMES_PER_SECOND) for s, e in bounds]
+            clip_raw, window_raw, _ = pretrained.analyze(b.pretrained, self.backbones, samples, seconds)
+            out["pretrained"] = (clip_raw, window_raw)
         return out, bounds
 
-    def predict_features(self, feats: dict[str, np.ndarray]) -> tuple[dict[str, Prediction], list[dict]]:
-        raw, bounds = self.raw_outputs(feats)
+    def predict_features(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None):
+        """(predictions per model, timeline) from a clip's features (and samples, for the pretrained model)."""
+        raw, bounds = self.raw_outputs(feats, samples)
         predictions, timeline = {}, [
             {"start_s": round(s / features.FRAMES_PER_SECOND, 2), "end_s": round(e / features.FRAMES_PER_SECOND, 2)}
             for s, e in bounds
@@ -135,4 +161,4 @@ class Predictor:
         """Run the pipeline once on a second of synthetic sound (first calls compile and allocate)."""
         t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
         y = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-        self.predict_features(features.compute_features(y))
+        self.predict_features(features.compute_features(y), y)

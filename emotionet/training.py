@@ -2,8 +2,10 @@
 
 The loop is plain PyTorch: class-balanced sampling of random 10 s crops (augmentation), Adam,
 mean-squared error on valence/arousal plus a jointly trained quadrant head, early stopping on the
-validation loss. Validation uses the same windowed inference as the app. Every model is
-calibrated on the validation predictions (see mood.Calibration) and scored on them.
+validation loss. Validation uses the same windowed inference as the app. When musicnn is
+installed, the pretrained mood model is fitted on the same split. Every model is calibrated on
+the validation predictions (see mood.Calibration) and scored on them; the best becomes the
+app's headline.
 """
 
 from __future__ import annotations
@@ -118,14 +120,35 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
     return model.eval(), history
 
 
+def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
+    """The mood model on musicnn embeddings, or None (with a message) when musicnn is missing."""
+    from . import musicnn, pretrained
+
+    try:
+        pretrained.load_backbones()
+    except musicnn.MusicnnNotInstalled as error:
+        print(f"pretrained model skipped: {error}")
+        return None, None
+    kept, x, problems = pretrained.extract_embeddings(tracks, cache_dir and Path(cache_dir) / "embeddings", cfg.workers)
+    if problems:  # the same files decoded for the features: should not happen
+        raise RuntimeError(f"embedding failed for {len(problems)} tracks: {next(iter(problems.values()))}")
+    targets = np.array([[t.valence, t.arousal] for t in tracks])
+    classes = np.array([t.quadrant for t in tracks])
+    model = pretrained.PretrainedMood().fit(x[train_idx], targets[train_idx], classes[train_idx])
+    return model, x
+
+
 def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: TrainConfig = TrainConfig(),
                  source: str = "") -> dict:  # fmt: skip
-    """Train everything on `tracks`, write the checkpoints to `out_dir`; returns metrics."""
+    """Train everything on `tracks`, write the checkpoints to `out_dir`; returns metrics.
+
+    `cache_dir` keeps features (and embeddings) between runs, in its features/ and embeddings/.
+    """
     started = time.time()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    tracks, feats, problems = dataset.load_features(tracks, cache_dir, cfg.workers)
+    tracks, feats, problems = dataset.load_features(tracks, cache_dir and Path(cache_dir) / "features", cfg.workers)
     for path, message in problems.items():
         print(f"skipped {path}: {message}")
     if len(tracks) < 8:
@@ -151,10 +174,16 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
         svrs[name] = svr.fit(x[train_idx], targets[train_idx])
         raw[name] = svr.predict(x[val_idx])
 
+    pretrained_model, embeddings = train_pretrained(tracks, train_idx, cache_dir, cfg)
+    if pretrained_model is not None:
+        raw["pretrained"] = pretrained_model.predict_raw(embeddings[val_idx])
+
     calibration = {name: Calibration.fit(values, targets[val_idx]) for name, values in raw.items()}
     scores = {name: evaluate_predictions(calibration[name].apply(values), targets[val_idx], classes[val_idx])
               for name, values in raw.items()}  # fmt: skip
     default = max(cnns, key=lambda n: (scores[n]["accuracy"], scores[n]["macro_f1"]))
+    app_models = {"cnn": default, **{name: name for name in raw if name not in cnns}}  # as the app names them
+    headline = max(app_models, key=lambda n: (scores[app_models[n]]["accuracy"], scores[app_models[n]]["macro_f1"]))
 
     val_tracks = [tracks[i] for i in val_idx]
     per_clip = []
@@ -172,11 +201,13 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
                        "skipped": len(problems), "quadrant_counts": np.bincount(classes, minlength=4).tolist()},
         "train_config": asdict(cfg),
     }  # fmt: skip
-    bundle = ModelBundle(normalizer, cnns, svrs, calibration, default, cfg.crop_seconds, cfg.hop_seconds, facts)
+    bundle = ModelBundle(normalizer, cnns, svrs, calibration, default, headline, pretrained_model,
+                         cfg.crop_seconds, cfg.hop_seconds, facts)  # fmt: skip
     bundle.save(out_dir)
     metrics = {
         **facts,
         "default_cnn": default,
+        "headline": headline,
         "validation": scores,
         "history": histories,
         "calibration": {name: cal.to_dict() for name, cal in calibration.items()},

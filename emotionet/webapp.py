@@ -56,15 +56,16 @@ def metrics() -> dict:
 MODEL_ORDER = ("pretrained", "cnn", "svr", "svr_all")
 
 
-def ordered(predictions: dict) -> list[str]:
-    """Model names in display order: headline model first, then the report's CNN and SVRs."""
-    return sorted(predictions, key=lambda n: MODEL_ORDER.index(n) if n in MODEL_ORDER else len(MODEL_ORDER))
+def ordered(predictions: dict, headline: str = "cnn") -> list[str]:
+    """Model names in display order: the headline model first, then the report's CNN and SVRs."""
+    rank = {name: i for i, name in enumerate(MODEL_ORDER)}
+    return sorted(predictions, key=lambda n: (n != headline, rank.get(n, len(rank))))
 
 
-def disagreement(predictions: dict) -> str | None:
+def disagreement(predictions: dict, headline: str = "cnn") -> str | None:
     """A sentence naming which models hear which mood, or None when they all agree."""
     moods = {}
-    for name in ordered(predictions):
+    for name in ordered(predictions, headline):
         moods.setdefault(predictions[name].mood, []).append(name)
     if len(moods) == 1:
         return None

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO, synth
 
-PAGES = REPO / "pages"
+PAGES = REPO / "app_pages"
 
 
 def _wav_bytes(seconds=8.0, kind="chord") -> bytes:
@@ -42,7 +42,7 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     at.file_uploader[0].set_value(("song.wav", _wav_bytes(), "audio/wav"))
     at.run()
     assert not at.exception and not at.error
-    labels = [m.label for m in at.metric]
+    labels = [m.label.replace(" · headline", "") for m in at.metric]
     assert "CNN" in labels and "SVR (report)" in labels
     moods = [m.value for m in at.metric]
     assert all(any(mood in v for mood in ("happy", "aggressive", "sad", "calm")) for v in moods)
@@ -77,7 +77,7 @@ def test_results_page_renders_the_training_runs_metrics(shipped_checkpoints):
     metrics = json.loads((shipped_checkpoints / "metrics.json").read_text())
     at = _page("results.py")
     assert not at.exception and not at.error
-    shown = {m.label.replace(" ✅ shipped", ""): m.value for m in at.metric}
+    shown = {m.label.replace(" ✅ shipped", "").replace(" ⭐ headline", ""): m.value for m in at.metric}
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
     assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
     assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 2

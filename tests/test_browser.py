@@ -67,11 +67,32 @@ def server(tmp_path_factory, shipped_checkpoints):
             proc.kill()
 
 
+def _launch(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server):
+    """Runs first, on the fresh server: a first visit straight to /results (a presenter's bookmark)."""
+    with playwright.sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{server}/results")
+            page.get_by_text("Model card").wait_for(timeout=90_000)
+            sidebar = page.locator("[data-testid=stSidebar]")
+            for section in ("Listen", "Present"):  # the sections of st.navigation
+                assert sidebar.get_by_text(section, exact=True).is_visible()
+            assert sidebar.get_by_role("link", name=re.compile("Analyze")).is_visible()
+            assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
+        finally:
+            browser.close()
+
+
 def test_upload_an_mp3_see_the_mood_then_the_results(server, tmp_path):
     mp3 = write_audio(tmp_path / "song.mp3", synth(30.0, sr=44100), 44100, channels=2, format="MP3")
     ARTIFACTS.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = _launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
         try:
             loaded = time.perf_counter()

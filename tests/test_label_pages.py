@@ -16,7 +16,7 @@ from emotionet.checkpoints import checkpoint_dir
 from emotionet.dataset import read_manifest
 from emotionet.storage import AudioStore, make_engine
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 LABEL, TEST_SET = str(PAGES / "label.py"), str(PAGES / "test_set.py")
 
 

@@ -9,7 +9,7 @@ from helpers_playlists import make_tiny_bundle, write_song
 
 from emotionet import library, storage
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playlists.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "playlists.py")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ from emotionet.predict import Predictor
 from emotionet.training import TrainConfig, run_training
 from tests.conftest import synth, write_audio
 
+HAS_MUSICNN = importlib.util.find_spec("musicnn") is not None
 KINDS = {"Q1": ("chord", 0.8, 0.7), "Q2": ("noise", 0.2, 0.7), "Q3": ("dark", 0.2, 0.3), "Q4": ("chord", 0.7, 0.3)}
 
 
@@ -58,7 +60,10 @@ def test_training_writes_loadable_checkpoints(trained):
             assert "valence_support_vectors" in arrays
     bundle = ModelBundle.load(out)
     assert set(bundle.cnns) == {"cnn", "crnn"} and bundle.default_cnn in bundle.cnns
-    assert set(bundle.calibration) == {"cnn", "crnn", "svr", "svr_all"}
+    expected = {"cnn", "crnn", "svr", "svr_all"} | ({"pretrained"} if HAS_MUSICNN else set())
+    assert set(bundle.calibration) == expected
+    assert (out / "pretrained.npz").exists() == HAS_MUSICNN
+    assert bundle.headline in {"cnn", "svr", "svr_all", "pretrained"}
 
 
 def test_metrics_hold_history_validation_and_per_clip_predictions(trained):
@@ -66,7 +71,7 @@ def test_metrics_hold_history_validation_and_per_clip_predictions(trained):
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["history"]["cnn"]) == 2
     assert {"train_loss", "val_loss", "train_mae", "val_mae"} <= set(metrics["history"]["cnn"][0])
-    for name in ("cnn", "crnn", "svr", "svr_all"):
+    for name in metrics["validation"]:
         m = metrics["validation"][name]
         assert {"mse", "mae", "r2_valence", "r2_arousal", "accuracy", "macro_f1", "confusion"} <= set(m)
         assert sum(map(sum, m["confusion"])) == metrics["trained_on"]["n_validation"]
@@ -87,7 +92,8 @@ def test_trained_models_analyse_a_file(trained, tmp_path):
     out, _ = trained
     path = write_audio(tmp_path / "x.wav", synth(6.0))
     analysis = Predictor.load(out).analyze(path)
-    assert set(analysis.predictions) == {"cnn", "svr", "svr_all"}
+    assert set(analysis.predictions) == {"cnn", "svr", "svr_all"} | ({"pretrained"} if HAS_MUSICNN else set())
+    assert analysis.headline in analysis.predictions
 
 
 def test_same_seed_same_model(manifest, trained, tmp_path):
@@ -103,7 +109,7 @@ def test_feature_cache_is_used_on_a_second_run(manifest, trained, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("decoded again despite the cache")
     monkeypatch.setattr(dataset.audio, "load_clip", fail)
-    tracks, feats, problems = dataset.load_features(dataset.read_manifest(manifest), out / "cache", workers=1)
+    tracks, feats, problems = dataset.load_features(dataset.read_manifest(manifest), out / "cache" / "features", workers=1)
     assert len(feats) == 24 and not problems
 
 

@@ -13,15 +13,15 @@ except FileNotFoundError:
     st.stop()
 
 val, default = metrics["validation"], metrics["default_cnn"]
+headline = metrics.get("headline", "cnn")
+headline = default if headline == "cnn" else headline
 facts = metrics["trained_on"]
 st.caption(f"Validation on {facts['n_validation']} clips by artists unseen in training "
            f"({facts['n_train']} training clips, {facts['n_artists']} artists, source: {facts['source']}).")  # fmt: skip
 
-best = max(val, key=lambda n: val[n]["accuracy"])
-cols = st.columns(len(val))
-for column, name in zip(cols, val):
-    column.metric(plots.label(name) + (" ✅ shipped" if name == default else ""), f"{val[name]['accuracy']:.1%}",
-                  help="quadrant accuracy on validation")  # fmt: skip
+for column, name in zip(st.columns(len(val)), val):
+    tag = " ⭐ headline" if name == headline else " ✅ shipped" if name == default else ""
+    column.metric(plots.label(name) + tag, f"{val[name]['accuracy']:.1%}", help="quadrant accuracy on validation")
 
 st.markdown("#### CNN vs SVR on validation")
 table = pd.DataFrame({
@@ -42,7 +42,7 @@ for column, name in zip(st.columns(len(val)), val):
     column.plotly_chart(plots.confusion_heatmap(val[name]["confusion"], plots.label(name)), width="stretch")
 
 st.markdown("#### Predictions against truth")
-model = st.selectbox("Model", list(val), index=list(val).index(default), format_func=plots.label)
+model = st.selectbox("Model", list(val), index=list(val).index(headline), format_func=plots.label)
 rows = metrics["predictions"]
 truth_col, dist_col = st.columns([3, 2])
 truth_col.plotly_chart(plots.predictions_vs_truth(rows, model), width="stretch")

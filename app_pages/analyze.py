@@ -29,6 +29,8 @@ with record_col:
 with demo_col:
     st.write("…or try a built-in demo clip")
     demo = next((title for title in DEMOS if st.button(title, width="stretch")), None)
+    st.caption("Synthesised by the app. The models learned from real recordings, so these show the "
+               "pipeline at work rather than test it.")  # fmt: skip
 
 # The newest input wins; each is remembered by content so reruns don't switch back.
 state = st.session_state
@@ -56,23 +58,23 @@ except AudioError as error:
 st.caption(f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:.1f}–{analysis.end_s:.1f} s"
            + (" (the middle 45 s)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (all of it)"))  # fmt: skip
 
-names = webapp.ordered(analysis.predictions)
+names = webapp.ordered(analysis.predictions, analysis.headline)
 for column, model in zip(st.columns(len(names)), names):
     p = analysis.predictions[model]
-    column.metric(plots.label(model), f"{EMOJI[p.mood]} {p.mood}")
+    column.metric(plots.label(model) + (" · headline" if model == analysis.headline else ""), f"{EMOJI[p.mood]} {p.mood}")
     column.write(f"valence **{p.valence:.2f}** · arousal **{p.arousal:.2f}** · confidence **{p.confidence:.0%}**")
-message = webapp.disagreement(analysis.predictions)
+message = webapp.disagreement(analysis.predictions, analysis.headline)
 if message:
     st.warning(message)
 else:
-    st.success(f"All models agree: **{analysis.predictions['cnn'].mood}**.")
+    st.success(f"All models agree: **{analysis.predictions[analysis.headline].mood}**.")
 
 plane_col, time_col = st.columns(2)
 with plane_col:
     st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}), width="stretch")
 with time_col:
     st.markdown("**Mood over time** (10 s windows, 5 s apart)")
-    st.plotly_chart(plots.timeline_chart(analysis.timeline, ["cnn", "svr"]), width="stretch")
+    st.plotly_chart(plots.timeline_chart(analysis.timeline, names[:3]), width="stretch")
 
 st.markdown("#### Features the models hear")
 for column, feature in zip(st.columns(len(FEATURES)), FEATURES):
@@ -87,5 +89,7 @@ with st.expander("What do these numbers mean?"):
         "the quadrant boundaries and the model's typical error on songs by artists it never saw. "
         "25% means a coin flip on both axes; near 100% means far from both boundaries.\n"
         "- The CNN hears 10 s windows and averages them; the SVR (the report's baseline) uses "
-        "statistics of the first three MFCCs."
+        "statistics of the first three MFCCs; the pretrained model reads embeddings of networks "
+        "(musicnn) trained on large music collections. The headline model is the one that scored "
+        "best on songs by artists none of them trained on (see 📊 Results)."
     )

@@ -1,0 +1,354 @@
+"""A mood model on pretrained musicnn embeddings (issue 6).
+
+Pipeline: clip at 22.05 kHz -> 16 kHz -> one log-mel -> both musicnn backbones (MSD and MTT),
+per 3 s patch -> the chosen embedding parts concatenated -> mean over patches (a clip, or a
+window of the timeline) -> standardise -> classifier/regressor (see ``PretrainedMood``).
+
+Embeddings are cached per file under a key that includes ``EMBEDDING_VERSION``; the cache
+holds every part in ``CACHED_PARTS`` so that the recipe (``PARTS``) can change without
+re-embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import audio
+from . import musicnn as mn
+
+BACKBONES = ("MSD_musicnn", "MTT_musicnn")
+CACHED_PARTS = ("penultimate", "tags", "pool")  # what the cache keeps per backbone and patch
+# What the model uses, per backbone: the 200-d penultimate layer and the 50 tag probabilities
+# (artist-grouped CV: +1 point of accuracy over the penultimate alone; the 1506-d pooled
+# features were worse and 10x slower to fit). See bench/pretrained_cv.py.
+PARTS = ("penultimate", "tags")
+PART_DIMS = {"penultimate": 200, "tags": 50, "pool": 1506}
+EMBEDDING_VERSION = json.dumps(
+    [audio.SAMPLE_RATE, mn.SAMPLE_RATE, mn.N_FFT, mn.HOP, mn.N_MELS, mn.PATCH_FRAMES, mn.PATCH_HOP,
+     list(BACKBONES), list(CACHED_PARTS), "emb-v1"]
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- embedding
+
+
+@lru_cache(maxsize=1)
+def load_backbones() -> dict[str, mn.Musicnn]:
+    """Both pretrained musicnn networks, loaded once per process (raises MusicnnNotInstalled)."""
+    return {name: mn.load_musicnn(name) for name in BACKBONES}
+
+
+def embed_parts(backbones: dict, y_22k: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """All ``CACHED_PARTS`` of every backbone, per patch: {"MSD_musicnn/penultimate": (P, 200), ...},
+    and the patch start times (P,) in seconds. The log-mel is computed once for both backbones."""
+    import soxr
+    import torch
+
+    y = np.asarray(y_22k, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"expected mono audio (1-D), got shape {y.shape}")
+    if y.size < mn.MIN_SECONDS * audio.SAMPLE_RATE:
+        raise audio.AudioError(f"The audio is too short: {y.size / audio.SAMPLE_RATE:.2f} s < {mn.MIN_SECONDS} s.")
+    y16 = soxr.resample(y, audio.SAMPLE_RATE, mn.SAMPLE_RATE, quality="HQ").astype(np.float32, copy=False)
+    rep = mn.log_mel(y16)
+    patches = torch.from_numpy(mn.to_patches(rep))
+    parts = {}
+    with torch.inference_mode():
+        for name in BACKBONES:
+            out = backbones[name](patches)
+            for part in CACHED_PARTS:
+                parts[f"{name}/{part}"] = out[part].numpy().astype(np.float32)
+    starts = np.array(mn.patch_starts(max(rep.shape[0], mn.PATCH_FRAMES)), np.float32) * mn.HOP / mn.SAMPLE_RATE
+    return parts, starts
+
+
+def select(parts: dict[str, np.ndarray], part_names=PARTS) -> np.ndarray:
+    """(P, D) per-patch embedding: the named parts of every backbone, concatenated."""
+    return np.concatenate([parts[f"{b}/{p}"] for b in BACKBONES for p in part_names], axis=1)
+
+
+def embed_clip(backbones: dict, y_22k: np.ndarray, part_names=PARTS) -> tuple[np.ndarray, np.ndarray]:
+    """(per_patch (P, D), patch_starts_s (P,)) of mono 22.05 kHz audio; D = 500 for the
+    default recipe (MSD and MTT: penultimate + tags). A clip's embedding is ``per_patch.mean(0)``."""
+    parts, starts = embed_parts(backbones, y_22k)
+    return select(parts, part_names), starts
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def _cache_file(cache_dir: Path, path: Path) -> Path | None:
+    if not path.is_file():
+        return None  # reported by the decoder
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{EMBEDDING_VERSION}"
+    return cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _extract(job: tuple[Path, Path | None]) -> dict[str, np.ndarray] | str:
+    path, cache = job
+    if cache is not None and cache.exists():
+        with np.load(cache, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    try:
+        clip = audio.load_clip(path, seconds=None)
+        parts, starts = embed_parts(load_backbones(), clip.samples)
+    except audio.AudioError as error:
+        return str(error)
+    parts["patch_starts_s"] = starts
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **parts)
+        os.replace(tmp, cache)
+    return parts
+
+
+def extract_embeddings(tracks, cache_dir: str | os.PathLike | None, workers: int = 2, part_names=PARTS):
+    """Clip embeddings of every track (decoded and embedded once, then read from the cache).
+
+    Returns (kept_tracks, X (n, D) mean-over-patch embeddings of ``part_names``, problems
+    {path: message} for unreadable tracks). ``extract_parts`` gives the raw per-patch parts.
+    """
+    kept, parts, problems = extract_parts(tracks, cache_dir, workers)
+    x = np.stack([select(p, part_names).mean(0) for p in parts]) if parts else np.zeros((0, 0), np.float32)
+    return kept, x, problems
+
+
+def extract_parts(tracks, cache_dir: str | os.PathLike | None, workers: int = 2):
+    """(kept_tracks, per-track dicts of per-patch parts, problems)."""
+    from tqdm import tqdm
+
+    cache = Path(cache_dir) if cache_dir else None
+    jobs = [(Path(t.path), _cache_file(cache, Path(t.path)) if cache else None) for t in tracks]
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
+            results = list(tqdm(pool.map(_extract, jobs, chunksize=2), total=len(jobs), desc="embeddings"))
+    else:
+        results = [_extract(job) for job in tqdm(jobs, desc="embeddings")]
+    kept, parts, problems = [], [], {}
+    for track, result in zip(tracks, results):
+        if isinstance(result, str):
+            problems[str(track.path)] = result
+        else:
+            kept.append(track)
+            parts.append(result)
+    return kept, parts, problems
+
+
+# --------------------------------------------------------------------------- model
+
+SCHEMES = ("axes", "quadrant", "ridge")
+SCHEME = "axes"  # the shipped scheme, chosen by bench/pretrained_cv.py
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)  # inverse L2 strength of the logistic models (standardised inputs)
+ALPHA_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)  # ridge strength
+DEFAULT_C = 0.03  # best on average over 3 repeats of 5-fold artist-grouped CV (0.01-0.1 within 1 point)
+DEFAULT_ALPHA = 300.0
+POSITIVE_VALENCE = (0, 3)  # Q1 happy, Q4 calm
+POSITIVE_AROUSAL = (0, 1)  # Q1 happy, Q2 aggressive
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def axis_labels(classes) -> np.ndarray:
+    """(n, 2) 0/1: positive valence (Q1, Q4), positive arousal (Q1, Q2)."""
+    classes = np.asarray(classes, int)
+    return np.stack([np.isin(classes, POSITIVE_VALENCE), np.isin(classes, POSITIVE_AROUSAL)], 1).astype(int)
+
+
+def quadrant_proba_from_axes(p: np.ndarray) -> np.ndarray:
+    """(n, 2) P(valence +), P(arousal +) -> (n, 4) Q1..Q4 probabilities, axes taken as independent."""
+    pv, pa = p[:, 0], p[:, 1]
+    return np.stack([pv * pa, (1 - pv) * pa, (1 - pv) * (1 - pa), pv * (1 - pa)], 1)
+
+
+class PretrainedMood:
+    """Standardise -> a linear model on mean musicnn embeddings; outputs raw valence/arousal in 0-1.
+
+    Schemes (``scheme``):
+      "axes"      two binary logistic regressions, P(valence > 0.5) and P(arousal > 0.5) (labels
+                  from the quadrant). The raw point is (0.5 + scale_v (P_v - 0.5),
+                  0.5 + scale_a (P_a - 0.5)): its quadrant at 0.5 is exactly the most probable
+                  mood under independent axes, and the scales (least squares against the
+                  continuous labels) put it on the valence/arousal scale.
+      "quadrant"  one 4-class logistic regression; raw point from P(Q1)+P(Q4), P(Q1)+P(Q2),
+                  scaled the same way (its quadrant can differ from the argmax).
+      "ridge"     ridge regression straight to valence/arousal.
+    ``predict_proba`` gives Q1..Q4 probabilities for the logistic schemes.
+    """
+
+    def __init__(self, scheme: str = SCHEME, C: float = DEFAULT_C, alpha: float = DEFAULT_ALPHA,
+                 part_names=PARTS):  # fmt: skip
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {scheme!r}; choose one of {SCHEMES}")
+        self.scheme, self.C, self.alpha, self.part_names = scheme, float(C), float(alpha), tuple(part_names)
+        self.mean = self.std = self.coef = self.intercept = None
+        self.scale = np.ones(2)
+
+    # -- fitting
+    def fit(self, x: np.ndarray, targets: np.ndarray, classes) -> "PretrainedMood":
+        """x (n, D) clip embeddings, targets (n, 2) valence/arousal 0-1, classes (n,) 0..3."""
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        x, targets, classes = np.asarray(x, np.float64), np.asarray(targets, float), np.asarray(classes, int)
+        self.mean, self.std = x.mean(0), np.maximum(x.std(0), 1e-6)
+        z = (x - self.mean) / self.std
+        if self.scheme == "ridge":
+            reg = Ridge(alpha=self.alpha).fit(z, targets)
+            self.coef, self.intercept = reg.coef_, reg.intercept_
+            return self
+        if self.scheme == "axes":
+            labels = axis_labels(classes)
+            fits = [LogisticRegression(C=self.C, max_iter=2000).fit(z, labels[:, i]) for i in range(2)]
+            self.coef = np.stack([f.coef_[0] for f in fits])
+            self.intercept = np.array([f.intercept_[0] for f in fits])
+        else:
+            clf = LogisticRegression(C=self.C, max_iter=2000).fit(z, classes)
+            if list(clf.classes_) != [0, 1, 2, 3]:
+                raise ValueError("the quadrant scheme needs examples of all four quadrants")
+            self.coef, self.intercept = clf.coef_, clf.intercept_
+        # scale the probability point onto the label scale (least squares through (0.5, 0.5))
+        d = self._axis_scores(z) - 0.5
+        t = targets - 0.5
+        self.scale = np.clip((d * t).sum(0) / np.maximum((d * d).sum(0), 1e-12), 0.05, 1.0)
+        return self
+
+    # -- prediction
+    def _z(self, x) -> np.ndarray:
+        return (np.atleast_2d(np.asarray(x, np.float64)) - self.mean) / self.std
+
+    def _axis_scores(self, z: np.ndarray) -> np.ndarray:
+        """(n, 2) P(valence +), P(arousal +) of standardised inputs (logistic schemes)."""
+        logits = z @ self.coef.T + self.intercept
+        if self.scheme == "axes":
+            return _sigmoid(logits)
+        p = _softmax(logits)
+        return np.stack([p[:, 0] + p[:, 3], p[:, 0] + p[:, 1]], 1)
+
+    def predict_raw(self, x: np.ndarray) -> np.ndarray:
+        """(n, D) or (D,) embeddings -> (n, 2) raw valence/arousal in 0-1."""
+        z = self._z(x)
+        if self.scheme == "ridge":
+            return np.clip(z @ self.coef.T + self.intercept, 0.0, 1.0)
+        return np.clip(0.5 + self.scale * (self._axis_scores(z) - 0.5), 0.0, 1.0)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """(n, 4) Q1..Q4 probabilities (logistic schemes only)."""
+        z = self._z(x)
+        if self.scheme == "axes":
+            return quadrant_proba_from_axes(self._axis_scores(z))
+        if self.scheme == "quadrant":
+            return _softmax(z @ self.coef.T + self.intercept)
+        raise ValueError("the ridge scheme gives no probabilities")
+
+    # -- storage (plain arrays, no pickle)
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        params = {"scheme": self.scheme, "C": self.C, "alpha": self.alpha, "parts": list(self.part_names),
+                  "backbones": list(BACKBONES), "embedding_version": EMBEDDING_VERSION}  # fmt: skip
+        return {"params": np.array(json.dumps(params)), "mean": self.mean, "std": self.std,
+                "coef": self.coef, "intercept": np.asarray(self.intercept), "scale": self.scale}  # fmt: skip
+
+    @classmethod
+    def from_arrays(cls, arrays) -> "PretrainedMood":
+        params = json.loads(str(arrays["params"]))
+        if params["backbones"] != list(BACKBONES):
+            raise ValueError(f"model was trained on backbones {params['backbones']}, this code embeds with {BACKBONES}")
+        model = cls(params["scheme"], params["C"], params["alpha"], params["parts"])
+        for name in ("mean", "std", "coef", "intercept", "scale"):
+            setattr(model, name, np.asarray(arrays[name], np.float64))
+        return model
+
+    def save(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **self.to_arrays())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "PretrainedMood":
+        with np.load(path, allow_pickle=False) as data:
+            return cls.from_arrays({k: data[k] for k in data.files})
+
+
+def choose_C(x, targets, classes, groups, n_splits: int = 4, seed: int = 0, scheme: str = SCHEME) -> float:
+    """The C of ``C_GRID`` with the best artist-grouped CV quadrant accuracy (raw 0.5 thresholds)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from .mood import mood_index
+
+    x, targets, classes = np.asarray(x), np.asarray(targets), np.asarray(classes, int)
+    folds = list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(x, classes, groups))
+    scores = []
+    for c in C_GRID:
+        hits = 0
+        for tr, te in folds:
+            raw = PretrainedMood(scheme, C=c).fit(x[tr], targets[tr], classes[tr]).predict_raw(x[te])
+            hits += int((mood_index(raw[:, 0], raw[:, 1]) == classes[te]).sum())
+        scores.append(hits)
+    return float(C_GRID[int(np.argmax(scores))])
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def window_bounds(patch_starts_s: np.ndarray, window_s: float = 10.0, hop_s: float = 5.0) -> list[tuple[float, float]]:
+    """Timeline windows (start, end) in seconds covering the patches; one window for short clips."""
+    patch_s = mn.PATCH_FRAMES * mn.HOP / mn.SAMPLE_RATE
+    end = float(patch_starts_s[-1]) + patch_s if len(patch_starts_s) else patch_s
+    if end <= window_s:
+        return [(0.0, end)]
+    starts = np.arange(0.0, end - window_s + 1e-6, hop_s)
+    if starts[-1] + window_s < end - 1e-6:
+        starts = np.append(starts, end - window_s)
+    return [(float(s), float(s + window_s)) for s in starts]
+
+
+def window_embeddings(per_patch: np.ndarray, patch_starts_s: np.ndarray, bounds) -> np.ndarray:
+    """(W, D) mean embedding of the patches whose centre lies in each window (nearest patch if none)."""
+    patch_s = mn.PATCH_FRAMES * mn.HOP / mn.SAMPLE_RATE
+    centres = np.asarray(patch_starts_s, float) + patch_s / 2
+    rows = []
+    for start, end in bounds:
+        inside = (centres >= start) & (centres < end)
+        if not inside.any():
+            inside = np.abs(centres - (start + end) / 2) == np.abs(centres - (start + end) / 2).min()
+        rows.append(per_patch[inside].mean(0))
+    return np.stack(rows)
+
+
+def analyze(model: PretrainedMood, backbones: dict, y_22k: np.ndarray, bounds_s=None, window_s: float = 10.0,
+            hop_s: float = 5.0):  # fmt: skip
+    """Embed once; return (clip_raw (2,), window_raw (W, 2), window_bounds_s [(start, end)]).
+
+    `bounds_s` are the timeline's windows in seconds (the predictor passes the CNN's, so every
+    model shares one timeline); without them, windows of `window_s` every `hop_s` are made.
+    Raw values are ``model.predict_raw`` outputs: apply the checkpoint's Calibration to show them.
+    Windows average the patch embeddings inside them, so the timeline costs no extra embedding.
+    """
+    per_patch, starts = embed_clip(backbones, y_22k, model.part_names)
+    bounds = bounds_s if bounds_s is not None else window_bounds(starts, window_s, hop_s)
+    clip_raw = model.predict_raw(per_patch.mean(0))[0]
+    window_raw = model.predict_raw(window_embeddings(per_patch, starts, bounds))
+    return clip_raw, window_raw, bounds

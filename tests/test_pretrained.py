@@ -1,0 +1,121 @@
+"""emotionet.pretrained on synthesised audio: embedding shapes, timeline windows, fitting,
+storage without pickle."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+if importlib.util.find_spec("musicnn") is None:
+    pytest.skip(
+        "the musicnn package (pretrained weights) is not installed: pip install --no-deps musicnn==0.1.0",
+        allow_module_level=True,
+    )
+
+import torch  # noqa: E402
+
+from emotionet import musicnn as mn  # noqa: E402
+from emotionet import pretrained as pt  # noqa: E402
+from tests.conftest import synth  # noqa: E402
+
+SR = 22050
+DIM = sum(pt.PART_DIMS[p] for p in pt.PARTS) * len(pt.BACKBONES)
+
+
+@pytest.fixture(scope="module")
+def backbones():
+    return pt.load_backbones()
+
+
+@pytest.mark.parametrize("seconds, patches", [(1.5, 1), (12.0, 4), (45.0, 15)])
+def test_embedding_shapes(backbones, seconds, patches):
+    per_patch, starts = pt.embed_clip(backbones, synth(seconds, SR))
+    assert per_patch.shape == (patches, DIM)
+    assert starts.shape == (patches,)
+    assert np.isfinite(per_patch).all()
+    np.testing.assert_allclose(starts, np.arange(patches) * mn.PATCH_FRAMES * mn.HOP / mn.SAMPLE_RATE, atol=1e-5)
+
+
+def test_too_short_is_refused(backbones):
+    with pytest.raises(ValueError):
+        pt.embed_clip(backbones, synth(0.5, SR))
+
+
+def _random_model(scheme="axes", dim=DIM, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((40, dim))
+    classes = np.arange(40) % 4
+    x[:, 0] += np.isin(classes, pt.POSITIVE_VALENCE) * 2
+    x[:, 1] += np.isin(classes, pt.POSITIVE_AROUSAL) * 2
+    targets = np.clip(0.5 + 0.1 * x[:, :2], 0, 1)
+    return pt.PretrainedMood(scheme).fit(x, targets, classes), x
+
+
+def test_window_averaging_matches_direct_embedding(backbones):
+    y = synth(20.0, SR, kind="dark")  # 6 patches at 0, 3, ..., 15 s
+    per_patch, starts = pt.embed_clip(backbones, y)
+    bounds = pt.window_bounds(starts, 10.0, 5.0)
+    assert bounds[0] == (0.0, 10.0) and bounds[-1][1] == pytest.approx(starts[-1] + 187 * 256 / 16000)
+    windows = pt.window_embeddings(per_patch, starts, bounds)
+
+    # the same windows from the network run directly on the subsets of mel patches
+    import soxr
+
+    patches = mn.to_patches(mn.log_mel(soxr.resample(y, SR, mn.SAMPLE_RATE, quality="HQ").astype(np.float32)))
+    centres = starts + 187 * 256 / 16000 / 2
+    for (start, end), row in zip(bounds, windows):
+        idx = np.flatnonzero((centres >= start) & (centres < end))
+        with torch.inference_mode():
+            direct = np.concatenate(
+                [backbones[b](torch.from_numpy(patches[idx]))[p].numpy() for b in pt.BACKBONES for p in pt.PARTS], 1
+            )
+        np.testing.assert_allclose(row, direct.mean(0), atol=1e-4)
+
+    model, _ = _random_model()
+    clip_raw, window_raw, window_s = pt.analyze(model, backbones, y)
+    assert window_s == bounds
+    np.testing.assert_allclose(clip_raw, model.predict_raw(per_patch.mean(0))[0], atol=1e-6)
+    np.testing.assert_allclose(window_raw, model.predict_raw(windows), atol=1e-6)
+
+
+def test_fit_separates_tones_from_dark_music(backbones):
+    def clips(kind, seeds):
+        return np.stack([pt.embed_clip(backbones, synth(3.0, SR, kind=kind, seed=s))[0].mean(0) for s in seeds])
+
+    x = np.concatenate([clips("chord", range(6)), clips("dark", range(6))])
+    classes = np.array([0] * 6 + [2] * 6)  # happy vs sad
+    targets = np.where(classes[:, None] == 0, 0.7, 0.3) * np.ones((1, 2))
+    for scheme in ("axes", "ridge"):
+        model = pt.PretrainedMood(scheme).fit(x[::2], targets[::2], classes[::2])
+        raw = model.predict_raw(x[1::2])
+        assert ((raw[:, 0] > 0.5) == (classes[1::2] == 0)).all(), scheme
+        assert ((raw[:, 1] > 0.5) == (classes[1::2] == 0)).all(), scheme
+
+
+@pytest.mark.parametrize("scheme", pt.SCHEMES)
+def test_round_trip_and_range(tmp_path, scheme):
+    model, x = _random_model(scheme)
+    raw = model.predict_raw(x * 10)  # far outside the training range
+    assert raw.shape == (40, 2) and (raw >= 0).all() and (raw <= 1).all()
+    path = tmp_path / "pretrained.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as data:  # plain arrays only
+        assert all(data[k].dtype != object for k in data.files)
+    loaded = pt.PretrainedMood.load(path)
+    assert loaded.scheme == scheme and loaded.part_names == model.part_names
+    np.testing.assert_array_equal(loaded.predict_raw(x), model.predict_raw(x))
+    for key, value in model.to_arrays().items():
+        np.testing.assert_array_equal(loaded.to_arrays()[key], value)
+    if scheme != "ridge":
+        p = loaded.predict_proba(x)
+        np.testing.assert_allclose(p.sum(1), 1.0)
+
+
+def test_axes_point_agrees_with_most_probable_mood():
+    from emotionet.mood import mood_index
+
+    model, x = _random_model("axes")
+    raw = model.predict_raw(x)
+    np.testing.assert_array_equal(mood_index(*raw.T), model.predict_proba(x).argmax(1))
