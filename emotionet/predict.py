@@ -81,11 +81,11 @@ def cnn_window_outputs(model, stacked: np.ndarray, bounds) -> np.ndarray:
 class Predictor:
     """All shipped models, loaded once; `analyze` is the whole pipeline for one file."""
 
-    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5)):
+    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5), pretrained: bool = True):
         self.bundle = bundle
         self.thresholds = tuple(thresholds)
         self.backbones = None
-        if bundle.pretrained is not None:
+        if pretrained and bundle.pretrained is not None:
             from . import musicnn, pretrained
 
             try:
@@ -94,8 +94,9 @@ class Predictor:
                 logging.getLogger(__name__).warning("pretrained model skipped: %s", error)
 
     @classmethod
-    def load(cls, directory=None, thresholds=(0.5, 0.5)) -> "Predictor":
-        return cls(ModelBundle.load(directory), thresholds)
+    def load(cls, directory=None, thresholds=(0.5, 0.5), pretrained: bool = True) -> "Predictor":
+        """The shipped models; `pretrained=False` leaves out the (slowest) pretrained model."""
+        return cls(ModelBundle.load(directory), thresholds, pretrained)
 
     @property
     def model_names(self) -> list[str]:
