@@ -3,11 +3,11 @@
     .venv/bin/python bench/scan_speed.py [--songs 16] [--workers 2] [--checkpoints DIR]
 
 Synthesises --songs clips of 30-45 s (44.1 kHz stereo WAV, bright and dark arpeggios) in a
-temporary folder, then scans it into a fresh library three times in the same run: with one
-process (torch's default threads; and again limited to one thread), after an untimed warm-up scan of one song, with --workers processes (one torch thread each), and again
-with --workers on the now-known folder (cached: hashing only, no decoding); last, a variant where each worker also limits numpy's
-BLAS pool to one thread (a proposed change to batch._init, applied here by patching). Each figure is wall
-time of the whole `library.scan_folder` call (model loading, hashing, database writes included).
+temporary folder and, after an untimed warm-up scan of one song, scans it into fresh libraries:
+with one process (torch's default threads; and again limited to one thread), with --workers
+processes (one torch and one BLAS thread each, as batch.py sets them), and again with --workers
+on the now-known folder (cached: hashing only, no decoding). Each figure is the wall time of the
+whole `library.scan_folder` call (model loading, hashing, database writes included).
 Prints a table and writes bench/results/scan_speed.json. Uses the shipped checkpoints (or
 EMOTIONET_CHECKPOINTS); --tiny uses a small synthetic model bundle instead.
 """
@@ -65,27 +65,6 @@ def single_thread():
         torch.set_num_threads(before)
 
 
-@contextmanager
-def workers_blas_single_thread():
-    """A variant to compare: the pool's workers also limit numpy's BLAS pool to one thread."""
-    from emotionet import batch
-
-    original = batch._init
-
-    def init(checkpoints, thresholds, threads=1):
-        from threadpoolctl import threadpool_limits
-
-        if threads:
-            threadpool_limits(threads)
-        original(checkpoints, thresholds, threads)
-
-    batch._init = init
-    try:
-        yield
-    finally:
-        batch._init = original
-
-
 def timed_scan(folder: Path, db: Path, checkpoints, workers: int) -> dict:
     engine = storage.make_engine(f"sqlite:///{db}")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -124,8 +103,6 @@ def main() -> None:
             single_1t = timed_scan(tmp / "songs", tmp / "one_1t.db", checkpoints, 1)
         parallel = timed_scan(tmp / "songs", tmp / "two.db", checkpoints, args.workers)
         cached = timed_scan(tmp / "songs", tmp / "two.db", checkpoints, args.workers)
-        with workers_blas_single_thread():
-            proposed = timed_scan(tmp / "songs", tmp / "three.db", checkpoints, args.workers)
         load_end = os.getloadavg()
 
     results = {
@@ -138,7 +115,6 @@ def main() -> None:
         "speedup": round(parallel["songs_per_second"] / single["songs_per_second"], 2),
         "speedup_vs_one_thread": round(parallel["songs_per_second"] / single_1t["songs_per_second"], 2),
         "rescan_cached": cached,
-        "parallel_blas_one_thread": proposed,  # batch._init also limiting numpy's BLAS to one thread
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "loadavg_at_start": [round(x, 2) for x in load_start],
@@ -147,7 +123,7 @@ def main() -> None:
     print(f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {os.cpu_count()} CPUs, "
           f"load {load_start[0]:.1f}")  # fmt: skip
     rows = (("1 process", single), ("1 proc, 1 thread", single_1t), (f"{args.workers} workers", parallel),
-            ("rescan (cached)", cached), (f"{args.workers} w, BLAS 1 thr", proposed))  # fmt: skip
+            ("rescan (cached)", cached))  # fmt: skip
     for label, r in rows:
         print(f"  {label:<16} {r['seconds']:7.2f} s  {r['songs_per_second']:7.2f} songs/s")
     print(f"  speed-up {results['speedup']:.2f}x ({results['speedup_vs_one_thread']:.2f}x over one thread)")
