@@ -15,7 +15,8 @@ UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a"]
 
 st.title("🎧 Analyze a clip")
 st.caption("Drop in a song: EmotioNet places it on the valence–arousal plane and names its mood — "
-           "happy, aggressive, sad or calm — with the report's CNN next to the SVR baseline.")  # fmt: skip
+           "happy, aggressive, sad or calm. The model that scored best on unseen artists leads; the "
+           "report's CNN and SVR baseline stand beside it.")  # fmt: skip
 
 webapp.predictor()  # load the models once per server, before the first upload
 
