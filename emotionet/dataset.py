@@ -96,30 +96,58 @@ FEATURE_VERSION = json.dumps(
 )  # fmt: skip
 
 
-def _cache_file(cache_dir: Path, path: Path) -> Path | None:
+def _cache_file(cache_dir: Path, path: Path, version: str) -> Path | None:
     if not path.is_file():
         return None  # reported by the decoder
     stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{FEATURE_VERSION}"
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{version}"
     return cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
 
 
-def _extract(job: tuple[Path, Path | None]) -> dict[str, np.ndarray] | str:
-    path, cache = job
+def _cached(job) -> dict[str, np.ndarray] | str:
+    """compute(path) -> arrays, read from or written to the job's cache file; an AudioError's message."""
+    compute, path, cache = job
     if cache is not None and cache.exists():
-        with np.load(cache) as data:
-            return {name: data[name] for name in features.FEATURES}
+        with np.load(cache, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
     try:
-        clip = audio.load_clip(path, seconds=None)
+        arrays = compute(path)
     except audio.AudioError as error:
         return str(error)
-    feats = features.compute_features(clip.samples)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, **feats)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
         os.replace(tmp, cache)
-    return feats
+    return arrays
+
+
+def map_tracks(tracks: list[Track], compute, cache_dir, version: str, workers: int = 2, desc: str = "",
+               initializer=None):  # fmt: skip
+    """compute(path) for every track, once per file version (cached), over `workers` processes.
+
+    Returns (kept_tracks, results, problems) where problems maps path -> message for the
+    tracks that could not be decoded.
+    """
+    cache = Path(cache_dir) if cache_dir else None
+    jobs = [(compute, Path(t.path), _cache_file(cache, Path(t.path), version) if cache else None) for t in tracks]
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=initializer) as pool:
+            results = list(tqdm(pool.map(_cached, jobs, chunksize=2), total=len(jobs), desc=desc))
+    else:
+        results = [_cached(job) for job in tqdm(jobs, desc=desc)]
+    kept, values, problems = [], [], {}
+    for track, result in zip(tracks, results):
+        if isinstance(result, str):
+            problems[str(track.path)] = result
+        else:
+            kept.append(track)
+            values.append(result)
+    return kept, values, problems
+
+
+def _features_of(path: Path) -> dict[str, np.ndarray]:
+    return features.compute_features(audio.load_clip(path, seconds=None).samples)
 
 
 def load_features(tracks: list[Track], cache_dir: str | os.PathLike | None, workers: int = 2):
@@ -127,21 +155,7 @@ def load_features(tracks: list[Track], cache_dir: str | os.PathLike | None, work
 
     Returns (kept_tracks, feature_dicts, problems) where problems maps path -> message.
     """
-    cache = Path(cache_dir) if cache_dir else None
-    jobs = [(t.path, _cache_file(cache, t.path) if cache else None) for t in tracks]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(tqdm(pool.map(_extract, jobs, chunksize=4), total=len(jobs), desc="features"))
-    else:
-        results = [_extract(job) for job in tqdm(jobs, desc="features")]
-    kept, feats, problems = [], [], {}
-    for track, result in zip(tracks, results):
-        if isinstance(result, str):
-            problems[str(track.path)] = result
-        else:
-            kept.append(track)
-            feats.append(result)
-    return kept, feats, problems
+    return map_tracks(tracks, _features_of, cache_dir, FEATURE_VERSION, workers, "features")
 
 
 def quadrant_names(indices) -> list[str]:

@@ -11,10 +11,8 @@ re-embedding.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,37 +82,15 @@ def embed_clip(backbones: dict, y_22k: np.ndarray, part_names=PARTS) -> tuple[np
 # --------------------------------------------------------------------------- cache
 
 
-def _cache_file(cache_dir: Path, path: Path) -> Path | None:
-    if not path.is_file():
-        return None  # reported by the decoder
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{EMBEDDING_VERSION}"
-    return cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
-
-
 def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
 
 
-def _extract(job: tuple[Path, Path | None]) -> dict[str, np.ndarray] | str:
-    path, cache = job
-    if cache is not None and cache.exists():
-        with np.load(cache, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    try:
-        clip = audio.load_clip(path, seconds=None)
-        parts, starts = embed_parts(load_backbones(), clip.samples)
-    except audio.AudioError as error:
-        return str(error)
-    parts["patch_starts_s"] = starts
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **parts)
-        os.replace(tmp, cache)
-    return parts
+def _parts_of(path: Path) -> dict[str, np.ndarray]:
+    parts, starts = embed_parts(load_backbones(), audio.load_clip(path, seconds=None).samples)
+    return {**parts, "patch_starts_s": starts}
 
 
 def extract_embeddings(tracks, cache_dir: str | os.PathLike | None, workers: int = 2, part_names=PARTS):
@@ -130,23 +106,9 @@ def extract_embeddings(tracks, cache_dir: str | os.PathLike | None, workers: int
 
 def extract_parts(tracks, cache_dir: str | os.PathLike | None, workers: int = 2):
     """(kept_tracks, per-track dicts of per-patch parts, problems)."""
-    from tqdm import tqdm
+    from .dataset import map_tracks
 
-    cache = Path(cache_dir) if cache_dir else None
-    jobs = [(Path(t.path), _cache_file(cache, Path(t.path)) if cache else None) for t in tracks]
-    if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
-            results = list(tqdm(pool.map(_extract, jobs, chunksize=2), total=len(jobs), desc="embeddings"))
-    else:
-        results = [_extract(job) for job in tqdm(jobs, desc="embeddings")]
-    kept, parts, problems = [], [], {}
-    for track, result in zip(tracks, results):
-        if isinstance(result, str):
-            problems[str(track.path)] = result
-        else:
-            kept.append(track)
-            parts.append(result)
-    return kept, parts, problems
+    return map_tracks(tracks, _parts_of, cache_dir, EMBEDDING_VERSION, workers, "embeddings", _init_worker)
 
 
 # --------------------------------------------------------------------------- model
