@@ -57,7 +57,7 @@ def load_clip(source: Source, *, seconds: float | None = EXCERPT_SECONDS, name: 
     Raises AudioError for anything that is not usable audio: unreadable or damaged files,
     clips under a second, silence, NaN or infinite samples.
     """
-    name = name or _describe(source)
+    name = name or describe_source(source)
     try:
         clip = _decode_soundfile(source, seconds)
     except AudioError:
@@ -68,7 +68,8 @@ def load_clip(source: Source, *, seconds: float | None = EXCERPT_SECONDS, name: 
     return clip
 
 
-def _describe(source: Source) -> str:
+def describe_source(source: Source) -> str:
+    """How messages name a source: the file name, or "the uploaded audio" for bytes."""
     if isinstance(source, (str, os.PathLike)):
         return Path(source).name
     return "the uploaded audio"

@@ -113,7 +113,7 @@ class Predictor:
         for window in timeline:
             window["start_s"] = round(window["start_s"] + clip.start_s, 2)
             window["end_s"] = round(window["end_s"] + clip.start_s, 2)
-        return Analysis(name or audio._describe(source), clip.duration_s, clip.start_s, clip.end_s,
+        return Analysis(name or audio.describe_source(source), clip.duration_s, clip.start_s, clip.end_s,
                         predictions, timeline, self.headline, feats, self.bundle.default_cnn)  # fmt: skip
 
     def raw_outputs(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None):
