@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from emotionet import labelling as lab
-from emotionet import webapp
+from emotionet import plots, webapp
 from emotionet.audio import AudioError
 from emotionet.checkpoints import checkpoint_dir
 from emotionet.storage import AUDIO_SUFFIXES, AudioStore
@@ -147,7 +147,7 @@ with rate_tab:
         if flash := st.session_state.pop("label_flash", None):
             (st.success if flash[0] == "success" else st.error)(flash[1])
     with preview:
-        st.plotly_chart(lab.va_plane([("you", valence, arousal)], size=300), key=f"preview_{track.hash}")
+        st.plotly_chart(plots.points_on_plane([("you", valence, arousal)], height=300), key=f"preview_{track.hash}")
 
     # --- Revealed only after saving: the team's ratings and the models' predictions ----------
     if len(mine):

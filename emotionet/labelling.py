@@ -472,26 +472,3 @@ def check_passcode(given: str | None) -> bool:
     if not expected:
         return True
     return given is not None and hmac.compare_digest(str(given).encode(), expected.encode())
-
-
-# --- Figure ---------------------------------------------------------------------------------
-
-QUADRANT_CORNERS = {"happy": (0.75, 0.97), "aggressive": (0.25, 0.97), "sad": (0.25, 0.03), "calm": (0.75, 0.03)}
-
-
-def va_plane(points: list[tuple[str, float, float]], size: int = 320):
-    """A small valence–arousal plane (plotly) with the four quadrant names and labelled points."""
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
-    for name, v, a in points:
-        figure.add_trace(go.Scatter(x=[v], y=[a], mode="markers+text", text=[name], textposition="top center",
-                                    marker={"size": 12}, name=name, showlegend=False))  # fmt: skip
-    for mood, (x, y) in QUADRANT_CORNERS.items():
-        figure.add_annotation(x=x, y=y, text=mood, showarrow=False, font={"color": "gray"})
-    figure.add_hline(y=0.5, line={"color": "lightgray"})
-    figure.add_vline(x=0.5, line={"color": "lightgray"})
-    figure.update_layout(width=size, height=size, margin={"l": 40, "r": 10, "t": 10, "b": 40})
-    figure.update_xaxes(range=[0, 1], title="valence", constrain="domain")
-    figure.update_yaxes(range=[0, 1], title="arousal", scaleanchor="x")
-    return figure

@@ -58,6 +58,15 @@ def predictions_on_plane(predictions: dict, thresholds=(0.5, 0.5)) -> go.Figure:
     return fig
 
 
+def points_on_plane(points: list[tuple[str, float, float]], height: int = 320) -> go.Figure:
+    """Named (label, valence, arousal) points on the plane, e.g. a rater's preview."""
+    fig = va_plane(height=height)
+    for name, v, a in points:
+        fig.add_trace(go.Scatter(x=[v], y=[a], mode="markers+text", text=[name], textposition="top center",
+                                 marker=dict(size=12), name=name, showlegend=False))  # fmt: skip
+    return fig
+
+
 def timeline_chart(timeline: list[dict], models: list[str]) -> go.Figure:
     """Valence and arousal of each window over time, per model."""
     fig = go.Figure()

@@ -133,7 +133,7 @@ class Predictor:
             from . import pretrained
 
             seconds = [(s / features.FRAMES_PER_SECOND, e / features.FRAMES_PER_SECOND) for s, e in bounds]
-            clip_raw, window_raw, _ = pretrained.analyze(b.pretrained, self.backbones, samples, seconds)
+            clip_raw, window_raw = pretrained.analyze(b.pretrained, self.backbones, samples, seconds)
             out["pretrained"] = (clip_raw, window_raw)
         return out, bounds
 

@@ -275,18 +275,6 @@ def choose_C(x, targets, classes, groups, n_splits: int = 4, seed: int = 0, sche
 # --------------------------------------------------------------------------- analysis
 
 
-def window_bounds(patch_starts_s: np.ndarray, window_s: float = 10.0, hop_s: float = 5.0) -> list[tuple[float, float]]:
-    """Timeline windows (start, end) in seconds covering the patches; one window for short clips."""
-    patch_s = mn.PATCH_FRAMES * mn.HOP / mn.SAMPLE_RATE
-    end = float(patch_starts_s[-1]) + patch_s if len(patch_starts_s) else patch_s
-    if end <= window_s:
-        return [(0.0, end)]
-    starts = np.arange(0.0, end - window_s + 1e-6, hop_s)
-    if starts[-1] + window_s < end - 1e-6:
-        starts = np.append(starts, end - window_s)
-    return [(float(s), float(s + window_s)) for s in starts]
-
-
 def window_embeddings(per_patch: np.ndarray, patch_starts_s: np.ndarray, bounds) -> np.ndarray:
     """(W, D) mean embedding of the patches whose centre lies in each window (nearest patch if none)."""
     patch_s = mn.PATCH_FRAMES * mn.HOP / mn.SAMPLE_RATE
@@ -300,17 +288,14 @@ def window_embeddings(per_patch: np.ndarray, patch_starts_s: np.ndarray, bounds)
     return np.stack(rows)
 
 
-def analyze(model: PretrainedMood, backbones: dict, y_22k: np.ndarray, bounds_s=None, window_s: float = 10.0,
-            hop_s: float = 5.0):  # fmt: skip
-    """Embed once; return (clip_raw (2,), window_raw (W, 2), window_bounds_s [(start, end)]).
+def analyze(model: PretrainedMood, backbones: dict, y_22k: np.ndarray, bounds_s):
+    """Embed once; return (clip_raw (2,), window_raw (W, 2)) for the timeline windows `bounds_s`.
 
-    `bounds_s` are the timeline's windows in seconds (the predictor passes the CNN's, so every
-    model shares one timeline); without them, windows of `window_s` every `hop_s` are made.
-    Raw values are ``model.predict_raw`` outputs: apply the checkpoint's Calibration to show them.
-    Windows average the patch embeddings inside them, so the timeline costs no extra embedding.
+    `bounds_s` are (start, end) seconds: the predictor passes its CNN windows, so every model
+    shares one timeline. Raw values are ``model.predict_raw`` outputs: apply the checkpoint's
+    Calibration to show them. Windows average the patch embeddings inside them, so the timeline
+    costs no extra embedding.
     """
     per_patch, starts = embed_clip(backbones, y_22k, model.part_names)
-    bounds = bounds_s if bounds_s is not None else window_bounds(starts, window_s, hop_s)
     clip_raw = model.predict_raw(per_patch.mean(0))[0]
-    window_raw = model.predict_raw(window_embeddings(per_patch, starts, bounds))
-    return clip_raw, window_raw, bounds
+    return clip_raw, model.predict_raw(window_embeddings(per_patch, starts, bounds_s))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import streamlit as st
 
 from . import storage
@@ -41,8 +38,10 @@ def analyze_bytes(data: bytes, name: str):
 
 
 @st.cache_data(show_spinner=False)
-def _metrics(path: str, modified: float) -> dict:
-    return json.loads(Path(path).read_text())
+def _metrics(directory: str, modified: float) -> dict:
+    from .checkpoints import load_metrics
+
+    return load_metrics(directory)
 
 
 def metrics() -> dict:
@@ -50,7 +49,7 @@ def metrics() -> dict:
     path = checkpoint_dir() / "metrics.json"
     if not path.is_file():
         raise FileNotFoundError(f"No metrics.json in {path.parent}: run `python train.py`.")
-    return _metrics(str(path), path.stat().st_mtime)
+    return _metrics(str(path.parent), path.stat().st_mtime)
 
 
 MODEL_ORDER = ("pretrained", "cnn", "svr", "svr_all")
