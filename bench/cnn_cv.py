@@ -25,7 +25,7 @@ from emotionet import dataset, features  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
 from emotionet.models import CNNConfig, SVRBaseline  # noqa: E402
 from emotionet.mood import Calibration  # noqa: E402
-from emotionet.training import SVR_VARIANTS, TrainConfig, _window_predictions, train_cnn  # noqa: E402
+from emotionet.training import SVR_VARIANTS, TrainConfig, window_predictions, train_cnn  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "cnn_cv.json"
 
@@ -52,7 +52,7 @@ def main() -> dict:
         raw = {}
         for name, config in {"cnn": CNNConfig(), "crnn": CNNConfig(recurrent=True)}.items():
             model, _ = train_cnn(config, part(tr), part(va), cfg, f"fold {fold} {name}")
-            raw[name] = _window_predictions(model, part(va)[0], cfg)
+            raw[name] = window_predictions(model, part(va)[0], cfg)
         for name, (names, rows) in SVR_VARIANTS.items():
             svr = SVRBaseline(names, rows)
             x = np.stack([svr.inputs(f) for f in feats])

@@ -60,7 +60,8 @@ def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.r
     return torch.from_numpy(batch)
 
 
-def _window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
+def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
+    """Raw (clips, 2) CNN outputs, each the mean over the clip's windows, as the app predicts."""
     model.eval()
     return np.stack([
         cnn_window_outputs(model, s, window_bounds(s.shape[-1], cfg.crop_seconds, cfg.hop_seconds)).mean(0)
@@ -99,7 +100,7 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
             optimiser.step()
             losses.append(regression.item() * len(idx))  # the curves compare MSE with MSE
             maes.append((values - y).abs().mean().item() * len(idx))
-        raw = _window_predictions(model, val[0], cfg)
+        raw = window_predictions(model, val[0], cfg)
         val_mse = float(((torch.tensor(raw, dtype=torch.float32) - val_targets) ** 2).mean())
         cal = Calibration.fit(raw, val[1])
         scores = evaluate_predictions(cal.apply(raw), val[1], val[2])
@@ -165,7 +166,7 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
     raw, histories, cnns = {}, {}, {}
     for name, config in {"cnn": CNNConfig(), "crnn": CNNConfig(recurrent=True)}.items():
         cnns[name], histories[name] = train_cnn(config, part(train_idx), part(val_idx), cfg, name)
-        raw[name] = _window_predictions(cnns[name], part(val_idx)[0], cfg)
+        raw[name] = window_predictions(cnns[name], part(val_idx)[0], cfg)
 
     svrs = {}
     for name, (names, rows) in SVR_VARIANTS.items():
