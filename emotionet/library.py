@@ -356,6 +356,9 @@ def add_scan_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("scan", help="analyse a folder of songs into the library (cached)")
     _common(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
+    from .scale import add_scan_arguments
+
+    add_scan_arguments(parser)  # --engine ray, --address, --device, --parquet
     return parser
 
 
@@ -403,7 +406,9 @@ def _scan_with_bar(args) -> ScanResult:
 
 def cmd_scan(args) -> int:
     """Exit 0 when every file is in the library, 1 when some were skipped (listed on stderr)."""
-    result = _scan_with_bar(args)
+    from . import scale
+
+    result = scale.scan(args, _scan_with_bar)
     counts = playlists.counts_by_mood(result.songs)
     if args.json:
         print(json.dumps({"songs": len(result.songs), "added": result.added, "known": result.known,

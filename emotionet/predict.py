@@ -9,8 +9,9 @@ patches once and averages them over the clip and over the same windows.
 
 from __future__ import annotations
 
-import math
+import copy
 import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,20 +71,32 @@ def window_bounds(n_frames: int, window_s: float, hop_s: float) -> list[tuple[in
     return [(int(s), int(s) + window) for s in starts]
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where a network's weights are (the CPU for one without any)."""
+    return next(iter(model.parameters()), torch.empty(0)).device
+
+
 def cnn_window_outputs(model, stacked: np.ndarray, bounds) -> np.ndarray:
     """Raw (windows, 2) valence/arousal of one CNN over the windows of a (3, 13, frames) stack."""
-    batch = torch.from_numpy(np.stack([stacked[..., s:e] for s, e in bounds]))
+    batch = torch.from_numpy(np.stack([stacked[..., s:e] for s, e in bounds])).to(model_device(model))
     with torch.inference_mode():
         values, _ = model(batch)
-    return values.numpy().astype(float)
+    return values.float().cpu().numpy().astype(float)
 
 
 class Predictor:
-    """All shipped models, loaded once; `analyze` is the whole pipeline for one file."""
+    """All shipped models, loaded once; `analyze` is the whole pipeline for one file.
 
-    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5), pretrained: bool = True):
+    `device` ("cpu", "cuda", "cuda:1") is where the networks run (the CNN and the musicnn
+    backbones); features, SVRs and calibration stay on the CPU. Off the CPU the bundle's CNN is
+    moved there and the backbones are copied (the per-process cached ones stay on the CPU).
+    """
+
+    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5), pretrained: bool = True,
+                 device: str = "cpu"):  # fmt: skip
         self.bundle = bundle
         self.thresholds = tuple(thresholds)
+        self.device = torch.device(device)
         self.backbones = None
         if pretrained and bundle.pretrained is not None:
             from . import musicnn, pretrained
@@ -92,11 +105,15 @@ class Predictor:
                 self.backbones = pretrained.load_backbones()
             except musicnn.MusicnnNotInstalled as error:
                 logging.getLogger(__name__).warning("pretrained model skipped: %s", error)
+        if self.device.type != "cpu":
+            bundle.cnns[bundle.default_cnn].to(self.device)
+            if self.backbones:
+                self.backbones = {name: copy.deepcopy(net).to(self.device) for name, net in self.backbones.items()}
 
     @classmethod
-    def load(cls, directory=None, thresholds=(0.5, 0.5), pretrained: bool = True) -> "Predictor":
+    def load(cls, directory=None, thresholds=(0.5, 0.5), pretrained: bool = True, device: str = "cpu") -> "Predictor":
         """The shipped models; `pretrained=False` leaves out the (slowest) pretrained model."""
-        return cls(ModelBundle.load(directory), thresholds, pretrained)
+        return cls(ModelBundle.load(directory), thresholds, pretrained, device)
 
     @property
     def model_names(self) -> list[str]:

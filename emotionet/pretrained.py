@@ -56,13 +56,14 @@ def embed_parts(backbones: dict, y_22k: np.ndarray) -> tuple[dict[str, np.ndarra
         raise audio.AudioError(f"The audio is too short: {y.size / audio.SAMPLE_RATE:.2f} s < {mn.MIN_SECONDS} s.")
     y16 = soxr.resample(y, audio.SAMPLE_RATE, mn.SAMPLE_RATE, quality="HQ").astype(np.float32, copy=False)
     rep = mn.log_mel(y16)
-    patches = torch.from_numpy(mn.to_patches(rep))
+    device = next(backbones[BACKBONES[0]].parameters()).device  # all patches in one batch, where the nets are
+    patches = torch.from_numpy(mn.to_patches(rep)).to(device)
     parts = {}
     with torch.inference_mode():
         for name in BACKBONES:
             out = backbones[name](patches)
             for part in CACHED_PARTS:
-                parts[f"{name}/{part}"] = out[part].numpy().astype(np.float32)
+                parts[f"{name}/{part}"] = out[part].float().cpu().numpy().astype(np.float32)
     starts = np.array(mn.patch_starts(max(rep.shape[0], mn.PATCH_FRAMES)), np.float32) * mn.HOP / mn.SAMPLE_RATE
     return parts, starts
 

@@ -1,0 +1,52 @@
+"""Past one machine: the library scan on Ray, results as Parquet (issue 13).
+
+    python -m emotionet scan FOLDER --engine ray [--address ray://head:10001] [--device auto|cpu|cuda]
+    python -m emotionet scan FOLDER --parquet songs.parquet           # either engine
+
+`ray_engine` runs the scan as a Ray Data pipeline into the same library database as the local
+scan (`emotionet.library`); `parquet` writes the scanned songs as one Parquet row each. Ray is an
+optional extra (requirements-scale.txt): nothing here imports it until `--engine ray` is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scan command's engine options (library.add_scan_parser calls this)."""
+    group = parser.add_argument_group("scaling out (requirements-scale.txt)")
+    group.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: worker processes on this machine (default); ray: a Ray Data pipeline")  # fmt: skip
+    group.add_argument("--address", help="with --engine ray: the Ray cluster (default: start a local instance)")
+    group.add_argument("--device", choices=DEVICES, default="auto",
+                       help="with --engine ray: where the networks run (auto: a GPU when torch sees one)")  # fmt: skip
+    group.add_argument("--batch-size", type=int, default=8, help="with --engine ray: songs per batch (8)")
+    group.add_argument("--parquet", type=Path, help="also write the scanned songs to this Parquet file")
+
+
+def scan(args, local_scan: Callable):
+    """Run the scan the arguments ask for; `local_scan(args)` is the library's own. Returns a ScanResult."""
+    if getattr(args, "engine", "local") == "ray":
+        from .ray_engine import scan_folder_ray
+
+        result = scan_folder_ray(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
+                                 address=args.address, device=args.device, actors=args.workers,
+                                 batch_size=args.batch_size, force=args.force, progress_bar=not args.json)  # fmt: skip
+        for path, error in result.failed.items():
+            print(f"{path}: skipped: {error}", file=sys.stderr)
+    else:
+        if getattr(args, "address", None) or getattr(args, "device", "auto") != "auto":
+            raise SystemExit("error: --address and --device are options of --engine ray")
+        result = local_scan(args)
+    if getattr(args, "parquet", None):
+        from .parquet import write_parquet
+
+        n = write_parquet(args.parquet, [s.hash for s in result.songs], checkpoints=args.checkpoints)
+        print(f"{n} songs -> {args.parquet}", file=sys.stderr)
+    return result
