@@ -115,17 +115,26 @@ class Analyser:
     """Analyse stage: an actor with the models loaded once; a song already in the library is skipped."""
 
     def __init__(self, bundle, thresholds, device: str, pretrained: bool, seconds, done: frozenset):
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        from ..predict import Predictor
-
-        torch.set_num_threads(1)  # one core per actor, as batch.py's workers
-        threadpool_limits(1)
-        if device == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("this Ray worker was given a GPU but torch sees none (a CPU-only torch?)")
-        self.predictor = Predictor(bundle, thresholds, pretrained, device=device)
+        self.options = (bundle, thresholds, pretrained, device)
         self.seconds, self.done = seconds, done
+        self._predictor = None
+
+    @property
+    def predictor(self):
+        """Loaded on the first song to analyse: an actor that only skips known songs never pays for it."""
+        if self._predictor is None:
+            import torch
+            from threadpoolctl import threadpool_limits
+
+            from ..predict import Predictor
+
+            torch.set_num_threads(1)  # one core per actor, as batch.py's workers
+            threadpool_limits(1)
+            bundle, thresholds, pretrained, device = self.options
+            if device == "cuda" and not torch.cuda.is_available():
+                raise RuntimeError("this Ray worker was given a GPU but torch sees none (a CPU-only torch?)")
+            self._predictor = Predictor(bundle, thresholds, pretrained, device=device)
+        return self._predictor
 
     def __call__(self, batch):
         import pyarrow as pa
