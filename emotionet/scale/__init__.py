@@ -33,11 +33,18 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
 def scan(args, local_scan: Callable):
     """Run the scan the arguments ask for; `local_scan(args)` is the library's own. Returns a ScanResult."""
     if getattr(args, "engine", "local") == "ray":
-        from .ray_engine import scan_folder_ray
+        try:
+            from .ray_engine import scan_folder_ray
 
-        result = scan_folder_ray(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
-                                 address=args.address, device=args.device, actors=args.workers,
-                                 batch_size=args.batch_size, force=args.force, progress_bar=not args.json)  # fmt: skip
+            result = scan_folder_ray(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
+                                     address=args.address, device=args.device, actors=args.workers,
+                                     batch_size=args.batch_size, force=args.force, progress_bar=not args.json)  # fmt: skip
+        except ModuleNotFoundError as error:
+            if error.name != "ray":
+                raise
+            raise SystemExit("error: --engine ray needs Ray: pip install -r requirements-scale.txt") from error
+        except RuntimeError as error:  # e.g. --device cuda on a cluster without GPUs
+            raise SystemExit(f"error: {error}") from error
         for path, error in result.failed.items():
             print(f"{path}: skipped: {error}", file=sys.stderr)
     else:

@@ -159,9 +159,9 @@ class Analyser:
             return "unread", row["error"], b""
         if bytes.fromhex(row["hash"]) in self.done:
             return "known", "", b""
-        name = Path(row["path"]).name
+        name, predictor = Path(row["path"]).name, self.predictor  # a setup error ends the run, not one file
         try:  # the same messages as batch._analyze gives the local scan
-            analysis = self.predictor.analyze(row["data"], name=name, seconds=self.seconds)
+            analysis = predictor.analyze(row["data"], name=name, seconds=self.seconds)
         except AudioError as error:
             return "failed", str(error), b""
         except Exception as error:  # an unexpected failure on one file must not end the batch
