@@ -182,6 +182,12 @@ def test_cli_scan_with_the_ray_engine_writes_the_library_and_parquet(ray_instanc
     assert cli.main(argv) == 1
     summary = json.loads(capsys.readouterr().out)
     assert (summary["added"], summary["known"]) == (0, SONGS)
+    # the local engine writes the same Parquet from the same library
+    local_out = tmp_path / "local.parquet"
+    local_argv = ["scan", str(music), "--checkpoints", str(shipped_checkpoints), "--parquet", str(local_out), "--json"]
+    assert cli.main(local_argv) == 1
+    assert json.loads(capsys.readouterr().out)["known"] == SONGS
+    assert pq.read_table(local_out).equals(pq.read_table(out))
 
 
 def test_devices(ray_instance, shipped_checkpoints):
