@@ -195,6 +195,7 @@ def test_devices(ray_instance, shipped_checkpoints):
     device, count, resources = ray_engine.actor_options(ray_instance, "auto")
     assert (device, count, resources) == ("cpu", 2, {"num_cpus": 1})
     assert ray_engine.actor_options(ray_instance, "cpu", actors=1)[1] == 1
+    assert ray_engine.actor_options(ray_instance, "cpu", actors=8)[1] == 2  # no more than the cores
     with pytest.raises(RuntimeError, match="no GPU"):
         ray_engine.actor_options(ray_instance, "cuda")
     predictor = Predictor.load(shipped_checkpoints, pretrained=False, device="cpu")

@@ -83,11 +83,12 @@ def actor_options(ray, device: str = "auto", actors: int | None = None) -> tuple
     if device == "cuda":
         if not gpus:
             raise RuntimeError("--device cuda, but the Ray cluster has no GPU (use --device auto or cpu)")
-        count = actors or max(1, min(cpus, int(gpus / GPU_SHARE)))
-        return device, count, {"num_cpus": 1, "num_gpus": GPU_SHARE}
+        most = max(1, min(cpus, int(gpus / GPU_SHARE)))
+        return device, min(actors or most, most), {"num_cpus": 1, "num_gpus": GPU_SHARE}
     if device != "cpu":
         raise ValueError(f"unknown device {device!r}: auto, cpu or cuda")
-    return device, actors or max(1, cpus), {"num_cpus": 1}
+    most = max(1, cpus)  # more actors than the cluster has cores would wait forever for a slot
+    return device, min(actors or most, most), {"num_cpus": 1}
 
 
 # --- the pipeline's stages (run on Ray workers) ------------------------------------------------
