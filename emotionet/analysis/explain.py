@@ -65,6 +65,7 @@ NOT_HEARD = {"00s", "90s", "80s", "70s", "60s", "oldies", "beautiful", "sexy", "
              "sad", "weird", "easy listening"}  # fmt: skip
 OPPOSITES = [("fast", "slow"), ("loud", "quiet"), ("vocal", "instrumental"), ("male vocal", "instrumental"),
              ("female vocal", "instrumental"), ("ambient", "metal")]  # fmt: skip
+Z_CLIP = 3.0  # contributions stop growing 3 standard deviations from typical
 MIN_PROBABILITY = 0.1  # a tag must be this likely (mean over the span) to be named
 
 
@@ -200,8 +201,9 @@ class ContributionModel:
         return (m.vector() - self.mean) / self.std
 
     def contributions(self, m: Measurements) -> np.ndarray:
-        """(2, 4): how far each measurement moves valence (row 0) and arousal (row 1)."""
-        return self.coef * self.z(m)[None, :]
+        """(2, 4): how far each measurement moves valence (row 0) and arousal (row 1). z is clipped
+        to +-Z_CLIP: a linear fit says nothing reliable about values far outside its data."""
+        return self.coef * np.clip(self.z(m), -Z_CLIP, Z_CLIP)[None, :]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n, 4) measurements -> (n, 2) valence/arousal of the linear model."""
