@@ -27,7 +27,11 @@ from ..mood import mood_of
 
 MIN_SECTION_S = 10.0
 MAX_SECTIONS = 8
-THRESHOLD = 0.2  # novelty (-1..1) a boundary needs; a uniform song scores well below it
+# novelty (-1..1) a boundary needs. On real music (4Q clips, features + musicnn embeddings): two
+# songs of different moods joined score 0.28 / 0.42 / 0.58 at the join (10th / 50th / 90th
+# percentile), the strongest point inside one 30 s clip 0.31 median (real structure, or not);
+# synthetic uniform music stays under 0.16, a pad-to-riff change scores 0.7.
+THRESHOLD = 0.3
 MAX_GRID = 1200  # grid cells: the similarity matrix stays under ~6 MB for a 1-hour file
 
 
