@@ -158,3 +158,17 @@ def test_whole_song_json_keeps_the_old_keys_and_adds_sections_and_tags(pad_then_
     assert {"start_s", "end_s", "valence", "arousal", "mood", "confidence", "hears", "models"} <= set(d["sections"][0])
     assert d["hears"] and all(word.strip() for word in d["hears"].split(","))
     assert len(d["timeline"]) >= 20  # 10 s windows over the whole 120 s, not a 45 s excerpt
+
+
+def test_batched_song_embedding_equals_the_one_pass_embedding(pad_then_riff_analysis):
+    from emotionet import pretrained
+    from emotionet.analysis.song import embed_song
+
+    predictor, _ = pad_then_riff_analysis
+    y = demo_song.song([("pad", 8), ("riff", 8)])
+    whole, starts = pretrained.embed_parts(predictor.backbones, y)
+    batched, batched_starts = embed_song(predictor.backbones, y, batch=2)  # 5 patches: batches of 2, 2, 1
+    np.testing.assert_array_equal(starts, batched_starts)
+    assert set(batched) == set(whole)
+    for key in whole:
+        np.testing.assert_allclose(batched[key], whole[key], rtol=1e-4, atol=1e-4)  # float order only

@@ -23,6 +23,34 @@ from . import explain as explain_mod
 from . import sections as sec
 
 SECTION_PARTS = ("penultimate",)  # the embedding the sections are cut on (both backbones)
+PATCH_BATCH = 8  # musicnn patches per forward pass: ~20 MB of activations each, whatever the length
+
+
+def embed_song(backbones: dict, y_22k: np.ndarray, batch: int = PATCH_BATCH) -> tuple[dict, np.ndarray]:
+    """`pretrained.embed_parts` in batches of `batch` patches: the same outputs, but the network's
+    activations (~9 MB per patch and conv branch) no longer grow with the song's length."""
+    import soxr
+    import torch
+
+    from .. import musicnn as mn
+    from .. import pretrained
+
+    y = np.asarray(y_22k, dtype=np.float32)
+    if y.size < mn.MIN_SECONDS * audio.SAMPLE_RATE or y.ndim != 1:
+        return pretrained.embed_parts(backbones, y)  # its checks and messages
+    y16 = soxr.resample(y, audio.SAMPLE_RATE, mn.SAMPLE_RATE, quality="HQ").astype(np.float32, copy=False)
+    rep = mn.log_mel(y16)
+    patches = mn.to_patches(rep)
+    parts: dict[str, list] = {}
+    with torch.inference_mode():
+        for first in range(0, len(patches), batch):
+            chunk = torch.from_numpy(patches[first : first + batch])
+            for name in pretrained.BACKBONES:
+                out = backbones[name](chunk)
+                for part in pretrained.CACHED_PARTS:
+                    parts.setdefault(f"{name}/{part}", []).append(out[part].numpy().astype(np.float32))
+    starts = np.array(mn.patch_starts(max(rep.shape[0], mn.PATCH_FRAMES)), np.float32) * mn.HOP / mn.SAMPLE_RATE
+    return {key: np.concatenate(chunks) for key, chunks in parts.items()}, starts
 
 
 @dataclass
@@ -79,7 +107,7 @@ def analyze_samples(predictor, clip: audio.Clip, name: str, *, min_section_s: fl
     parts = starts = None
     series = [sec.feature_series(feats, fps)]
     if predictor.backbones:
-        parts, starts = pretrained.embed_parts(predictor.backbones, y)
+        parts, starts = embed_song(predictor.backbones, y)
         model = predictor.bundle.pretrained
         per_patch = pretrained.select(parts, model.part_names)
         raw["pretrained"] = (model.predict_raw(per_patch.mean(0))[0],
