@@ -36,12 +36,12 @@ def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_R
     try:
         total = _duration_s(_open(source, name))
         if total is None:  # no duration in the header (raw ADTS AAC, some streams): count once
-            total = _count_seconds(_open(source, name))
-        return _decode_excerpt(_open(source, name), total, seconds, rate)
+            total = _count_seconds(_open(source, name), name)
+        return _decode_excerpt(_open(source, name), total, seconds, rate, name)
     except AudioError:
         raise
     except (av.FFmpegError, OSError, ValueError, IndexError) as error:
-        raise AudioError(f"Could not read {name}: it is damaged or not audio ffmpeg can decode ({error}).") from error
+        raise AudioError(f"Could not read {name}: it is damaged (decoding failed part way through).") from error
 
 
 def _open(source: Source, name: str):
@@ -63,9 +63,7 @@ def _open(source: Source, name: str):
     try:
         container = av.open(file, mode="r")
     except av.FFmpegError as error:
-        raise AudioError(
-            f"Could not read {name}: it is not audio in a format ffmpeg knows, or it is damaged ({error})."
-        ) from error
+        raise AudioError(f"Could not read {name}: it is not audio in a supported format, or it is damaged.") from error
     if not container.streams.audio:
         container.close()
         raise AudioError(f"{name} holds no audio stream.")
@@ -84,14 +82,14 @@ def _duration_s(container) -> float | None:
     return seconds if seconds and seconds > 0 else None
 
 
-def _count_seconds(container) -> float:
+def _count_seconds(container, name: str) -> float:
     with container:
         stream = container.streams.audio[0]
         samples, rate = 0, stream.rate or stream.codec_context.sample_rate
         for frame in container.decode(stream):
             samples, rate = samples + frame.samples, frame.sample_rate
     if samples == 0:
-        raise AudioError("The file contains no audio.")
+        raise AudioError(f"{name} contains no audio.")
     return samples / rate
 
 
@@ -103,7 +101,7 @@ def _mono(frame, converter) -> np.ndarray:
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
-def _decode_excerpt(container, total_s: float, seconds: float | None, rate: int) -> Clip:
+def _decode_excerpt(container, total_s: float, seconds: float | None, rate: int, name: str) -> Clip:
     import av
 
     with container:
@@ -142,5 +140,5 @@ def _decode_excerpt(container, total_s: float, seconds: float | None, rate: int)
         pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
     samples = np.concatenate(pieces).astype(np.float32)
     if kept == 0:
-        raise AudioError("The file contains no audio.")
+        raise AudioError(f"{name} contains no audio.")
     return Clip(samples, total_s, start_s)
