@@ -130,7 +130,11 @@ def pad_then_riff_analysis(shipped_checkpoints):
     predictor = Predictor.load(shipped_checkpoints)
     buffer = io.BytesIO()
     sf.write(buffer, demo_song.song([("pad", 60), ("riff", 60)]), 22050, format="WAV")
-    return predictor, analyze_song(predictor, buffer.getvalue(), name="pad_then_riff.wav")
+    events = []
+    result = analyze_song(predictor, buffer.getvalue(), name="pad_then_riff.wav",
+                          progress=lambda fraction, message: events.append((fraction, message)))  # fmt: skip
+    result.progress_events = events
+    return predictor, result
 
 
 def test_real_models_split_the_song_at_the_change_with_arousal_on_both_sides(pad_then_riff_analysis):
@@ -146,6 +150,14 @@ def test_real_models_split_the_song_at_the_change_with_arousal_on_both_sides(pad
     assert result.analysis.start_s == 0.0 and result.analysis.end_s == pytest.approx(120.0, abs=0.1)  # whole song
     weights = np.array([s.duration_s for s in song.sections])
     assert song.arousal == pytest.approx(float(np.average([s.arousal for s in song.sections], weights=weights)))
+
+
+def test_progress_is_reported_through_the_musicnn_pass(pad_then_riff_analysis):
+    _, result = pad_then_riff_analysis
+    fractions = [f for f, _ in result.progress_events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    batches = [m for _, m in result.progress_events if m.startswith("musicnn")]
+    assert len(batches) == 5 and batches[-1] == "musicnn: 40/40 patches"  # 40 patches of 3 s, 8 a batch
 
 
 def test_whole_song_json_keeps_the_old_keys_and_adds_sections_and_tags(pad_then_riff_analysis):

@@ -26,9 +26,10 @@ SECTION_PARTS = ("penultimate",)  # the embedding the sections are cut on (both 
 PATCH_BATCH = 8  # musicnn patches per forward pass: ~20 MB of activations each, whatever the length
 
 
-def embed_song(backbones: dict, y_22k: np.ndarray, batch: int = PATCH_BATCH) -> tuple[dict, np.ndarray]:
+def embed_song(backbones: dict, y_22k: np.ndarray, batch: int = PATCH_BATCH, progress=None) -> tuple[dict, np.ndarray]:
     """`pretrained.embed_parts` in batches of `batch` patches: the same outputs, but the network's
-    activations (~9 MB per patch and conv branch) no longer grow with the song's length."""
+    activations (~9 MB per patch and conv branch) no longer grow with the song's length.
+    `progress(done_patches, total_patches)` is called after each batch."""
     import soxr
     import torch
 
@@ -49,6 +50,8 @@ def embed_song(backbones: dict, y_22k: np.ndarray, batch: int = PATCH_BATCH) -> 
                 out = backbones[name](chunk)
                 for part in pretrained.CACHED_PARTS:
                     parts.setdefault(f"{name}/{part}", []).append(out[part].numpy().astype(np.float32))
+            if progress is not None:
+                progress(min(first + batch, len(patches)), len(patches))
     starts = np.array(mn.patch_starts(max(rep.shape[0], mn.PATCH_FRAMES)), np.float32) * mn.HOP / mn.SAMPLE_RATE
     return {key: np.concatenate(chunks) for key, chunks in parts.items()}, starts
 
@@ -94,20 +97,33 @@ def _predictions(predictor, raw: dict, bounds) -> tuple[dict, list[dict]]:
 
 
 def analyze_samples(predictor, clip: audio.Clip, name: str, *, min_section_s: float = sec.MIN_SECTION_S,
-                    max_sections: int = sec.MAX_SECTIONS, k_tags: int = 5) -> SongAnalysis:  # fmt: skip
-    """Everything for a decoded clip (times in the result are seconds in the file)."""
+                    max_sections: int = sec.MAX_SECTIONS, k_tags: int = 5, progress=None) -> SongAnalysis:  # fmt: skip
+    """Everything for a decoded clip (times in the result are seconds in the file).
+
+    `progress(fraction, message)`, when given, is called as the stages finish (fraction 0..1;
+    the musicnn pass, most of the time, reports after every batch of patches): a page can show
+    a progress bar for long files.
+    """
     from .. import pretrained
     from ..predict import Analysis
 
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(round(min(max(fraction, 0.0), 1.0), 3), message)
+
     y = clip.samples
     feats = features.compute_features(y)
+    report(0.1, "features")
     raw, bounds = predictor.raw_outputs(feats, None)  # CNN and SVRs; the pretrained model below
+    report(0.15, "CNN and SVR timeline")
     fps = features.FRAMES_PER_SECOND
     window_s = [(s / fps, e / fps) for s, e in bounds]
     parts = starts = None
     series = [sec.feature_series(feats, fps)]
     if predictor.backbones:
-        parts, starts = embed_song(predictor.backbones, y)
+        parts, starts = embed_song(predictor.backbones, y,
+                                   progress=lambda done, total: report(0.15 + 0.75 * done / total,
+                                                                       f"musicnn: {done}/{total} patches"))  # fmt: skip
         model = predictor.bundle.pretrained
         per_patch = pretrained.select(parts, model.part_names)
         raw["pretrained"] = (model.predict_raw(per_patch.mean(0))[0],
@@ -116,6 +132,7 @@ def analyze_samples(predictor, clip: audio.Clip, name: str, *, min_section_s: fl
     predictions, timeline = _predictions(predictor, raw, bounds)
 
     spans, curve = sec.segment(series, clip.seconds, min_section_s=min_section_s, max_sections=max_sections)
+    report(0.92, "sections")
     headline = predictor.headline
     values = _section_values(predictor, headline, raw, parts, starts, spans, window_s)
     song = sec.summarise(spans, values, predictor.thresholds, predictor.calibration(headline))
@@ -130,6 +147,7 @@ def analyze_samples(predictor, clip: audio.Clip, name: str, *, min_section_s: fl
         if parts is not None:
             section.extra["hears"] = ", ".join(t["tag"] for t in explain_mod.top_tags(parts, 3, None, starts, span))
     explanation = explain_mod.explain(y, parts, k_tags=k_tags, chroma=feats["chroma"])
+    report(1.0, "what the model hears")
 
     shift = clip.start_s  # file time
     for window in timeline:
