@@ -75,17 +75,18 @@ def plain_tag(tag: str) -> str:
 
 
 def tag_probabilities(parts: dict[str, np.ndarray], patch_starts_s=None, span=None) -> dict[str, float]:
-    """Mean probability of every musicnn tag of both backbones over the patches whose start lies in
-    `span` (start_s, end_s; all patches when None), keyed "MSD_musicnn/rock"."""
-    from ..musicnn import TAGS
+    """Mean probability of every musicnn tag of both backbones, keyed "MSD_musicnn/rock", over the
+    patches whose centre lies in `span` (start_s, end_s; the nearest patch if none; all patches
+    when no span) -- the same rule as `pretrained.window_embeddings`."""
+    from ..musicnn import HOP, PATCH_FRAMES, SAMPLE_RATE, TAGS
 
     out = {}
     for backbone, names in TAGS.items():
         probs = np.asarray(parts[f"{backbone}/tags"], float)
         if span is not None and patch_starts_s is not None:
-            starts = np.asarray(patch_starts_s, float)
-            inside = (starts >= span[0]) & (starts < span[1])
-            probs = probs[inside] if inside.any() else probs[[int(np.argmin(np.abs(starts - span[0])))]]
+            centres = np.asarray(patch_starts_s, float) + PATCH_FRAMES * HOP / SAMPLE_RATE / 2
+            inside = (centres >= span[0]) & (centres < span[1])
+            probs = probs[inside] if inside.any() else probs[[int(np.argmin(np.abs(centres - sum(span) / 2)))]]
         out.update({f"{backbone}/{n}": float(p) for n, p in zip(names, probs.mean(axis=0))})
     return out
 
