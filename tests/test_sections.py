@@ -157,7 +157,7 @@ def test_progress_is_reported_through_the_musicnn_pass(pad_then_riff_analysis):
     fractions = [f for f, _ in result.progress_events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     batches = [m for _, m in result.progress_events if m.startswith("musicnn")]
-    assert len(batches) == 5 and batches[-1] == "musicnn: 40/40 patches"  # 40 patches of 3 s, 8 a batch
+    assert len(batches) == 3 and batches[-1] == "musicnn: 40/40 patches"  # 40 patches of 3 s, 16 a batch
 
 
 def test_whole_song_json_keeps_the_old_keys_and_adds_sections_and_tags(pad_then_riff_analysis):
