@@ -1,16 +1,15 @@
 """Audio in: any supported file or upload -> one mono excerpt at the analysis rate.
 
 Decoding goes through libsndfile (WAV, FLAC, MP3, OGG Vorbis/Opus, from paths or bytes) and
-falls back to audioread for M4A/AAC, which needs ffmpeg. Only the excerpt that is analysed is
-decoded, block by block, so an hour-long file costs no more memory than its 45 s excerpt.
+falls back to PyAV (ffmpeg's decoders, in its wheel: no system ffmpeg) for M4A/AAC and the rest.
+Only the excerpt that is analysed is decoded, block by block, so an hour-long file costs no more
+memory than its 45 s excerpt.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -25,7 +24,7 @@ MIN_SECONDS = 1.0
 SILENCE_PEAK = 1e-4  # about -80 dBFS
 BLOCK_SECONDS = 10.0  # decode granularity
 FFMPEG_FORMATS = {".m4a", ".aac", ".mp4", ".alac", ".wma"}
-SUPPORTED = "WAV, FLAC, MP3, OGG (Vorbis/Opus), and M4A/AAC when ffmpeg is installed"
+SUPPORTED = "WAV, FLAC, MP3, OGG (Vorbis/Opus), M4A/AAC and most other formats ffmpeg reads"
 
 Source = Union[str, os.PathLike, bytes, BinaryIO]
 
@@ -119,36 +118,12 @@ def _decode_soundfile(source: Source, seconds: float | None) -> Clip:
 
 
 def _decode_with_ffmpeg(source: Source, seconds: float | None, name: str, sf_error: Exception) -> Clip:
-    suffix = Path(name).suffix.lower()
-    if suffix not in FFMPEG_FORMATS:
-        raise AudioError(
-            f"Could not read {name}: it is not audio in a supported format, or it is damaged. "
-            f"Supported: {SUPPORTED}."
-        ) from sf_error
-    if shutil.which("ffmpeg") is None:
-        raise AudioError(
-            f"{name} is {suffix[1:].upper()} audio, which needs ffmpeg: install ffmpeg, "
-            "or convert the file to WAV, FLAC, MP3 or OGG."
-        ) from sf_error
-    import audioread  # pulled in by librosa; only used for ffmpeg-only formats
+    from .io.av_decode import decode  # PyAV: ffmpeg's decoders, shipped in its wheel
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = source
-        if not isinstance(source, (str, os.PathLike)):
-            data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else source.read()
-            path = Path(tmp) / f"upload{suffix}"
-            path.write_bytes(data)
-        try:
-            with audioread.audio_open(str(path)) as f:
-                sr, channels, duration = f.samplerate, f.channels, f.duration
-                raw = b"".join(f)
-        except Exception as error:
-            raise AudioError(f"Could not read {name}: ffmpeg could not decode it ({error}).") from error
-    samples = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
-    mono = samples[: len(samples) // channels * channels].reshape(-1, channels).mean(axis=1)
-    start, length = _excerpt(len(mono), sr, seconds)
-    excerpt = soxr.resample(mono[start : start + length], sr, SAMPLE_RATE, quality="HQ")
-    return Clip(excerpt.astype(np.float32), duration or len(mono) / sr, start / sr)
+    try:
+        return decode(source, seconds=seconds, name=name)
+    except AudioError as error:
+        raise AudioError(f"{error} Supported: {SUPPORTED}.") from sf_error
 
 
 def _check_usable(clip: Clip, name: str) -> None:

@@ -1,0 +1,144 @@
+"""Decode what libsndfile refuses (M4A/AAC, ALAC, WMA, MP4 audio, ...) through PyAV.
+
+PyAV's wheels carry ffmpeg's libraries, so no system ffmpeg is needed. The excerpt semantics are
+those of `emotionet.audio.load_clip`: the middle `seconds` of the file (all of it when None),
+mono (the mean of the channels), float32 at `rate`, decoded block by block so only the excerpt is
+held in memory. Anything unusable raises `emotionet.audio.AudioError` with a message a person
+understands.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from ..audio import SAMPLE_RATE, AudioError, Clip, Source, describe_source
+
+BLOCK_SECONDS = 10.0  # resampler granularity, as in emotionet.audio
+
+
+def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_RATE,
+           name: str | None = None) -> Clip:  # fmt: skip
+    """The middle `seconds` (all when None) of `source` (path, bytes or binary file) as a mono Clip.
+
+    Raises AudioError when PyAV is missing, the data is not audio ffmpeg can read, or it holds no
+    audio stream. The clip is not checked for silence or length: `emotionet.audio.load_clip` does that.
+    """
+    name = name or describe_source(source)
+    try:
+        import av
+    except ImportError as error:  # pragma: no cover - av is in requirements.txt
+        raise AudioError(f"Could not read {name}: decoding it needs PyAV (pip install av).") from error
+    try:
+        total = _duration_s(_open(source, name))
+        if total is None:  # no duration in the header (raw ADTS AAC, some streams): count once
+            total = _count_seconds(_open(source, name), name)
+        return _decode_excerpt(_open(source, name), total, seconds, rate, name)
+    except AudioError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError) as error:
+        raise AudioError(f"Could not read {name}: it is damaged (decoding failed part way through).") from error
+
+
+def _open(source: Source, name: str):
+    """An open PyAV container of `source` with at least one audio stream."""
+    import av
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise AudioError("The file is empty (0 bytes).")
+        file = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise AudioError(f"{path.name}: no such file.")
+        file = str(path)
+    else:
+        source.seek(0)
+        file = source
+    try:
+        container = av.open(file, mode="r")
+    except av.FFmpegError as error:
+        raise AudioError(f"Could not read {name}: it is not audio in a supported format, or it is damaged.") from error
+    if not container.streams.audio:
+        container.close()
+        raise AudioError(f"{name} holds no audio stream.")
+    return container
+
+
+def _duration_s(container) -> float | None:
+    stream = container.streams.audio[0]
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / 1_000_000  # av.time_base
+    else:
+        seconds = None
+    container.close()
+    return seconds if seconds and seconds > 0 else None
+
+
+def _count_seconds(container, name: str) -> float:
+    with container:
+        stream = container.streams.audio[0]
+        samples, rate = 0, stream.rate or stream.codec_context.sample_rate
+        for frame in container.decode(stream):
+            samples, rate = samples + frame.samples, frame.sample_rate
+    if samples == 0:
+        raise AudioError(f"{name} contains no audio.")
+    return samples / rate
+
+
+def _mono(frame, converter) -> np.ndarray:
+    """One decoded frame as mono float32 (mean of its channels)."""
+    out = []
+    for converted in converter.resample(frame):
+        out.append(converted.to_ndarray().reshape(len(converted.layout.channels), -1).mean(axis=0))
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def _decode_excerpt(container, total_s: float, seconds: float | None, rate: int, name: str) -> Clip:
+    import av
+
+    with container:
+        stream = container.streams.audio[0]
+        src_rate = stream.rate or stream.codec_context.sample_rate
+        if seconds is None or total_s <= seconds:
+            start_s, length_s = 0.0, total_s
+        else:
+            start_s, length_s = (total_s - seconds) / 2, float(seconds)
+        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        if start_s > 0:  # lands on the packet at or before start_s; samples before it are dropped below
+            container.seek(int((origin + start_s) / stream.time_base), stream=stream, backward=True)
+        converter = av.AudioResampler(format="fltp")  # sample format only: keep channels and rate
+        resampler = soxr.ResampleStream(src_rate, rate, 1, dtype="float32", quality="HQ")
+        wanted = int(round(length_s * src_rate))
+        pieces, kept, pending, position = [], 0, [], None
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                position = float(frame.pts * frame.time_base) - origin
+            elif position is None:
+                position = 0.0
+            mono = _mono(frame, converter)
+            skip = max(0, int(round((start_s - position) * src_rate)))
+            position += frame.samples / frame.sample_rate
+            mono = mono[skip : skip + wanted - kept]
+            if mono.size:
+                pending.append(mono)
+                kept += mono.size
+            if sum(p.size for p in pending) >= BLOCK_SECONDS * src_rate or kept >= wanted:
+                pieces.append(resampler.resample_chunk(np.concatenate(pending), last=False))
+                pending = []
+            if kept >= wanted:
+                break
+        if pending:
+            pieces.append(resampler.resample_chunk(np.concatenate(pending), last=False))
+        pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    samples = np.concatenate(pieces).astype(np.float32)
+    if kept == 0:
+        raise AudioError(f"{name} contains no audio.")
+    return Clip(samples, total_s, start_s)

@@ -1,0 +1,186 @@
+"""Sections: a boundary where the song changes, each section's mood, the song summary and its arc."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emotionet import features
+from emotionet.analysis import demo_song
+from emotionet.analysis import sections as sec
+from emotionet.mood import Calibration
+
+
+def blocks(changes_s: list[float], duration_s: float, dims: int = 8, rate: float = 2.0, seed: int = 0) -> sec.Series:
+    """A series of noisy frames whose mean jumps to a new random level at each change."""
+    rng = np.random.default_rng(seed)
+    times = np.arange(0, duration_s, 1 / rate)
+    level = np.searchsorted(changes_s, times, side="right")
+    means = rng.standard_normal((len(changes_s) + 1, dims)) * 3
+    return sec.Series(means[level] + rng.standard_normal((len(times), dims)), times)
+
+
+def test_a_change_in_the_series_is_a_boundary():
+    spans, curve = sec.segment([blocks([60.0], 120.0)], 120.0)
+    assert len(spans) == 2
+    assert spans[0][1] == pytest.approx(60.0, abs=2.0)
+    assert spans[0][0] == 0.0 and spans[-1][1] == 120.0
+    assert curve.max() > 0.5
+
+
+def test_a_uniform_series_stays_one_section():
+    rng = np.random.default_rng(1)
+    times = np.arange(0, 180, 0.5)
+    spans, curve = sec.segment([sec.Series(rng.standard_normal((len(times), 8)), times)], 180.0)
+    assert spans == [(0.0, 180.0)]
+    assert curve.max() < sec.THRESHOLD
+
+
+def test_min_length_and_cap_on_the_count():
+    changes = [float(c) for c in range(6, 240, 6)]  # a change every 6 s
+    spans, _ = sec.segment([blocks(changes, 240.0)], 240.0, min_section_s=10.0, max_sections=5)
+    assert len(spans) <= 5
+    assert all(end - start >= 10.0 for start, end in spans)
+    big = [30.0, 90.0, 150.0]
+    spans, _ = sec.segment([blocks(big, 200.0)], 200.0, max_sections=8)
+    found = [end for _, end in spans[:-1]]
+    assert len(found) == 3 and np.allclose(found, big, atol=2.0)
+
+
+def test_a_short_clip_is_one_section_and_series_can_be_combined():
+    assert sec.segment([blocks([5.0], 15.0)], 15.0)[0] == [(0.0, 15.0)]
+    # a change that only one of two series shows is still found (each series gets one vote)
+    quiet = sec.Series(np.random.default_rng(3).standard_normal((240, 4)), np.arange(240) / 2)
+    spans, _ = sec.segment([blocks([50.0], 120.0), quiet], 120.0)
+    assert [round(e) for _, e in spans[:-1]] == pytest.approx([50], abs=2)
+
+
+def test_agglomerative_method_agrees_on_a_clear_change():
+    spans, _ = sec.segment([blocks([45.0], 120.0)], 120.0, method="agglomerative")
+    assert spans[0][1] == pytest.approx(45.0, abs=3.0)
+    with pytest.raises(ValueError, match="unknown method"):
+        sec.segment([blocks([45.0], 120.0)], 120.0, method="kmeans")
+
+
+def test_overlap_means_weigh_windows_by_seconds_inside():
+    starts, ends = [0.0, 5.0, 10.0], [10.0, 15.0, 20.0]
+    values = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+    out = sec.overlap_means([(0.0, 5.0), (5.0, 20.0)], starts, ends, values)
+    np.testing.assert_allclose(out[0], [0.0, 1.0])  # only window 0 overlaps 0-5
+    # 5-20: window 0 has 5 s inside, window 1 10 s, window 2 10 s
+    np.testing.assert_allclose(out[1], [(0 * 5 + 1 * 10 + 1 * 10) / 25, (5 + 10 + 0) / 25])
+    far = sec.overlap_means([(30.0, 40.0)], starts, ends, values)  # no overlap: the nearest window
+    np.testing.assert_allclose(far[0], [1.0, 0.0])
+
+
+def test_summary_is_duration_weighted_with_moods_and_confidence():
+    spans = [(0.0, 30.0), (30.0, 120.0)]
+    song = sec.summarise(spans, [[0.7, 0.3], [0.3, 0.7]], calibration=Calibration(sigma_valence=0.1, sigma_arousal=0.1))
+    assert [s.mood for s in song.sections] == ["calm", "aggressive"]
+    assert song.valence == pytest.approx((0.7 * 30 + 0.3 * 90) / 120)
+    assert song.arousal == pytest.approx((0.3 * 30 + 0.7 * 90) / 120)
+    assert song.mood == "aggressive"
+    assert 0.25 <= song.confidence <= 1 and song.sections[0].confidence > 0.9
+    assert song.arc == "Calm intro, aggressive from 0:30."
+    d = song.to_dict()
+    assert d["sections"][1] == {"start_s": 30.0, "end_s": 120.0, "start": "0:30", "valence": 0.3, "arousal": 0.7,
+                                "mood": "aggressive", "confidence": pytest.approx(0.9545, abs=1e-3)}  # fmt: skip
+
+
+def section(mood: str, start: float, end: float) -> sec.Section:
+    return sec.Section(start, end, 0.5, 0.5, mood)
+
+
+def test_mood_arc_words():
+    assert sec.mood_arc([section("calm", 0, 100), section("calm", 100, 200)]) == "Calm throughout."
+    assert sec.mood_arc([section("happy", 0, 120), section("sad", 120, 180), section("happy", 180, 300)]) == (
+        "Happy at first, sad from 2:00, back to happy from 3:00."
+    )
+    assert sec.mood_arc([section("sad", 0, 200), section("calm", 200, 220)]) == "Sad at first, calm ending from 3:20."
+    assert sec.clock(72) == "1:12" and sec.clock(3723) == "1:02:03"
+    assert sec.mood_arc([]) == ""
+
+
+def test_the_song_grid_stays_small_for_an_hour():
+    assert sec.grid_step(240) == 1.0
+    hour = 3600.0
+    series = blocks([1800.0], hour, dims=4, rate=1.0)
+    spans, curve = sec.segment([series], hour, min_section_s=60.0)
+    assert len(curve) <= sec.MAX_GRID + 1
+    assert spans[0][1] == pytest.approx(1800.0, abs=10.0)
+
+
+def test_synthetic_song_features_put_a_boundary_at_the_change():
+    """60 s of a slow quiet pad then 60 s of loud fast riffs: librosa features alone find the change."""
+    y = demo_song.song([("pad", 60), ("riff", 60)])
+    spans, _ = sec.segment([sec.feature_series(features.compute_features(y))], len(y) / 22050)
+    assert len(spans) == 2 and spans[0][1] == pytest.approx(60.0, abs=3.0)
+
+
+@pytest.fixture(scope="module")
+def pad_then_riff_analysis(shipped_checkpoints):
+    """The real models end to end on a 2-minute synthetic song (decoded from WAV bytes)."""
+    from emotionet.analysis.song import analyze_song
+    from emotionet.predict import Predictor
+
+    predictor = Predictor.load(shipped_checkpoints)
+    buffer = io.BytesIO()
+    sf.write(buffer, demo_song.song([("pad", 60), ("riff", 60)]), 22050, format="WAV")
+    events = []
+    result = analyze_song(predictor, buffer.getvalue(), name="pad_then_riff.wav",
+                          progress=lambda fraction, message: events.append((fraction, message)))  # fmt: skip
+    result.progress_events = events
+    return predictor, result
+
+
+def test_real_models_split_the_song_at_the_change_with_arousal_on_both_sides(pad_then_riff_analysis):
+    predictor, result = pad_then_riff_analysis
+    song = result.song
+    assert len(song.sections) == 2
+    assert song.sections[0].end_s == pytest.approx(60.0, abs=3.0)
+    calm, loud = song.sections
+    assert calm.arousal < 0.5 < loud.arousal, (calm, loud)  # the headline model (pretrained)
+    cnn_calm, cnn_loud = (s.extra["models"].get("cnn") for s in song.sections)
+    assert cnn_calm["arousal"] < cnn_loud["arousal"]
+    assert "from 1:00" in song.arc
+    assert result.analysis.start_s == 0.0 and result.analysis.end_s == pytest.approx(120.0, abs=0.1)  # whole song
+    weights = np.array([s.duration_s for s in song.sections])
+    assert song.arousal == pytest.approx(float(np.average([s.arousal for s in song.sections], weights=weights)))
+
+
+def test_progress_is_reported_through_the_musicnn_pass(pad_then_riff_analysis):
+    _, result = pad_then_riff_analysis
+    fractions = [f for f, _ in result.progress_events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    batches = [m for _, m in result.progress_events if m.startswith("musicnn")]
+    assert len(batches) == 3 and batches[-1] == "musicnn: 40/40 patches"  # 40 patches of 3 s, 16 a batch
+
+
+def test_whole_song_json_keeps_the_old_keys_and_adds_sections_and_tags(pad_then_riff_analysis):
+    predictor, result = pad_then_riff_analysis
+    d = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    old = result.analysis.to_dict()
+    assert set(old) <= set(d)
+    assert {"song", "sections", "hears", "explanation"} <= set(d)
+    assert d["song"]["model"] == predictor.headline
+    assert {"start_s", "end_s", "valence", "arousal", "mood", "confidence", "hears", "models"} <= set(d["sections"][0])
+    assert d["hears"] and all(word.strip() for word in d["hears"].split(","))
+    assert len(d["timeline"]) >= 20  # 10 s windows over the whole 120 s, not a 45 s excerpt
+
+
+def test_batched_song_embedding_equals_the_one_pass_embedding(pad_then_riff_analysis):
+    from emotionet import pretrained
+    from emotionet.analysis.song import embed_song
+
+    predictor, _ = pad_then_riff_analysis
+    y = demo_song.song([("pad", 8), ("riff", 8)])
+    whole, starts = pretrained.embed_parts(predictor.backbones, y)
+    batched, batched_starts = embed_song(predictor.backbones, y, batch=2)  # 5 patches: batches of 2, 2, 1
+    np.testing.assert_array_equal(starts, batched_starts)
+    assert set(batched) == set(whole)
+    for key in whole:
+        np.testing.assert_allclose(batched[key], whole[key], rtol=1e-4, atol=1e-4)  # float order only
