@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
+from emotionet import plots, webapp
+from emotionet.demo import DEMO_MOODS, DEMOS
 from tests.conftest import REPO, synth
 
 PAGES = REPO / "app_pages"
@@ -42,10 +45,12 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     at.file_uploader[0].set_value(("song.wav", _wav_bytes(), "audio/wav"))
     at.run()
     assert not at.exception and not at.error
-    labels = [m.label.replace(" · headline", "") for m in at.metric]
-    assert "CNN" in labels and "SVR (report)" in labels
-    moods = [m.value for m in at.metric]
-    assert all(any(mood in v for mood in ("happy", "aggressive", "sad", "calm")) for v in moods)
+    headline = json.loads((shipped_checkpoints / "config.json").read_text())["headline"]
+    assert [m.label for m in at.metric] == [f"Mood · {plots.label(headline)} (headline model)"]
+    assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
+    table = at.dataframe[0].value  # every model, the headline first, by its friendly name
+    assert table["model"].tolist()[0] == f"{plots.label(headline)} ⭐"
+    assert {"CNN", "SVR (report)"} <= set(table["model"]) and not any("_" in m for m in table["model"])
     assert "confidence" in _text(at)
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
 
@@ -57,18 +62,22 @@ def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_chec
     assert not at.exception
     assert at.error and "Could not analyse" in at.error[0].value
     assert "Traceback" not in _text(at)
+    assert not at.get("audio")  # no dead player above the error
     at.file_uploader[0].set_value(("good.wav", _wav_bytes(), "audio/wav"))  # the next upload still works
     at.run()
     assert not at.exception and not at.error and at.metric
 
 
-def test_a_demo_clip_gives_a_result_in_one_click(shipped_checkpoints):
+def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoints):
     at = _page("analyze.py")
-    demo_button = at.button[0]  # the first built-in demo
-    demo_button.click().run()
-    assert not at.exception and not at.error
-    assert "(demo)" in _text(at) or any("(demo)" in s.value for s in at.subheader)
-    assert at.metric
+    titles = [b.label for b in at.button]
+    assert len(titles) == len(DEMOS)
+    for i, title in enumerate(DEMOS):
+        at.button(key=f"demo_{i}").click().run()
+        assert not at.exception and not at.error
+        assert [b.label for b in at.button] == titles  # all four still drawn (they used to vanish)
+        assert at.subheader[0].value == webapp.plain(f"{title} (demo).wav")
+        assert DEMO_MOODS[title] in at.metric[0].value
 
 
 def test_results_page_renders_the_training_runs_metrics(shipped_checkpoints):
