@@ -8,6 +8,7 @@ who is not rating.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -49,12 +50,11 @@ st.caption(f"{len(table)} rated tracks; {len(eligible)} with at least {min_rater
 
 # --- Per track --------------------------------------------------------------------------------
 st.subheader("Tracks")
-VALUES = ["valence_mean", "valence_std", "arousal_mean", "arousal_std", "mood", "quadrant"]
-shown = table.drop(columns=["track_hash"]).round(3).astype(object)
-shown[["valence_std", "arousal_std"]] = shown[["valence_std", "arousal_std"]].where(
-    table[["valence_std", "arousal_std"]].notna(), "—")  # one rater has no spread  # fmt: skip
+NUMBERS = ["valence_mean", "valence_std", "arousal_mean", "arousal_std"]
+shown = table.drop(columns=["track_hash"])
+shown[NUMBERS] = table[NUMBERS].map(lambda x: "—" if pd.isna(x) else f"{x:.3f}")  # one rater has no spread
 hidden = ~table.track_hash.isin(rated)
-shown.loc[hidden, VALUES] = "🙈 rate it first"
+shown.loc[hidden, [*NUMBERS, "mood", "quadrant"]] = "🙈 rate it first"
 st.dataframe(shown, hide_index=True, column_config={"n_raters": st.column_config.NumberColumn("raters")})
 if hidden.any():
     st.caption(f"{int(hidden.sum())} track(s) you have not rated yet: their values are hidden.")
