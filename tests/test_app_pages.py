@@ -80,15 +80,21 @@ def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoin
         assert DEMO_MOODS[title] in at.metric[0].value
 
 
-def test_results_page_renders_the_training_runs_metrics(shipped_checkpoints):
-    import json
-
+def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(shipped_checkpoints):
     metrics = json.loads((shipped_checkpoints / "metrics.json").read_text())
+    headline = metrics["headline"]
     at = _page("results.py")
     assert not at.exception and not at.error
-    shown = {m.label.replace(" ✅ shipped", "").replace(" ⭐ headline", ""): m.value for m in at.metric}
+    assert at.subheader[0].value == f"{plots.label(headline)}: the headline model"
+    assert at.metric[0].value == f"{metrics['validation'][headline]['accuracy']:.1%}"
+    shown = {m.label.replace(" ⭐", ""): m.value for m in at.metric}
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
     assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
+    table = at.dataframe[0].value
+    assert table.index[0] == f"{plots.label(headline)} ⭐ headline"  # listed first, by its friendly name
+    assert not any("_" in name for name in table.index)
+    assert "4Q audio emotion dataset" in _text(at)  # what "source: 4q" means
+    assert at.selectbox(key="results_model").value == headline
     assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 2
     assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in _text(at)
 
