@@ -35,14 +35,15 @@ with upload_col:
                "with a red ❗ on its name. Only the middle 45 s is analysed, so a shorter excerpt or an MP3 "
                "gives the same answer.")  # fmt: skip
 with record_col:
-    st.write("Record from the microphone")
+    st.markdown("Record", help="Click the microphone to start, and again to stop.")
     # A long pause threshold: a quiet passage must not end the recording; click again to stop.
     recording = audio_recorder(text="", pause_threshold=600.0, sample_rate=22050, key="recorder")
 with demo_col:
     st.write("…or try a built-in demo clip")
     # Every button is drawn on every run (on_click, not `if st.button`), so none vanishes after a click.
     for column, (i, title) in zip(st.columns(2) * 2, enumerate(DEMOS)):
-        column.button(f"{EMOJI[DEMO_MOODS[title]]} {title}", key=f"demo_{i}", width="stretch",
+        mood = DEMO_MOODS[title]
+        column.button(f"{EMOJI[mood]} {mood.capitalize()}", key=f"demo_{i}", width="stretch", help=title,
                       on_click=choose_demo, args=(title,))  # fmt: skip
     st.caption("Synthesised by the app to sound like their mood; the models learned from real recordings.")
 
@@ -77,11 +78,10 @@ with verdict:
     st.metric(f"Mood · {plots.label(headline)} (headline model)", f"{EMOJI[lead.mood]} {lead.mood}")
     st.write(f"valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · confidence **{lead.confidence:.0%}**")
 with others:
-    st.dataframe(
-        [{"model": plots.label(n) + (" ⭐" if n == headline else ""),
-          "mood": f"{EMOJI[analysis.predictions[n].mood]} {analysis.predictions[n].mood}",
-          "valence": round(analysis.predictions[n].valence, 2), "arousal": round(analysis.predictions[n].arousal, 2),
-          "confidence": f"{analysis.predictions[n].confidence:.0%}"} for n in names],
+    st.dataframe(  # four short columns: the whole table fits a 1024 px screen
+        [{"model": plots.label(n) + (" ⭐" if n == headline else ""), "mood": f"{EMOJI[p.mood]} {p.mood}",
+          "valence, arousal": f"{p.valence:.2f}, {p.arousal:.2f}", "confidence": f"{p.confidence:.0%}"}
+         for n, p in ((n, analysis.predictions[n]) for n in names)],
         hide_index=True, width="stretch",
     )  # fmt: skip
     message = webapp.disagreement(analysis.predictions, headline)

@@ -52,7 +52,7 @@ def add_songs(uploads) -> bool:
     st.success(f"{result.added} song(s) analysed, {result.known} already in the library "
                f"({result.seconds:.1f} s).")  # fmt: skip
     for error in result.failed.values():
-        st.warning(f"Skipped: {error}")
+        st.warning(f"Skipped: {webapp.plain(error)}")  # names a user's file
     return result.added > 0
 
 
@@ -60,6 +60,8 @@ all_songs = library.load_songs(engine)
 with st.expander("➕ Add songs to the library", expanded=not all_songs):
     suffixes = sorted(s.lstrip(".") for s in storage.AUDIO_SUFFIXES)
     uploads = st.file_uploader("Audio files", type=suffixes, accept_multiple_files=True)
+    st.caption("Keep this tab open until the analysis finishes: closing it stops the analysis (songs finished "
+               "by then stay in the library; add the rest again and known songs are skipped).")  # fmt: skip
     if st.button("Analyse and add", type="primary", disabled=not uploads) and add_songs(uploads):
         all_songs = library.load_songs(engine)
     st.caption(f"Up to {st.get_option('server.maxUploadSize')} MB per file and "
@@ -138,7 +140,7 @@ for mood in shown_moods:
     fig.add_trace(go.Scatter(
         x=[s.valence for s in group], y=[s.arousal for s in group], mode="markers", name=f"{EMOJI[mood]} {mood}",
         marker=dict(size=9, color=MOOD_COLOURS[mood], opacity=0.75, line=dict(width=0.5, color="white")),
-        customdata=[[s.title, s.artist or "unknown artist", s.mood] for s in group],
+        customdata=[[webapp.plain_html(s.title), webapp.plain_html(s.artist or "unknown artist"), s.mood] for s in group],
         hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
                       " (valence %{x:.2f}, arousal %{y:.2f})<extra></extra>",
     ))  # fmt: skip
@@ -147,7 +149,7 @@ if chosen:
         x=[s.valence for s in chosen], y=[s.arousal for s in chosen], mode="lines+markers+text", name="playlist",
         text=[str(i) for i in range(1, len(chosen) + 1)], textposition="top center",
         line=dict(color="#444", width=1, dash="dot"), marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(width=2, color="#222")),
-        customdata=[[s.title, s.artist or "unknown artist"] for s in chosen],
+        customdata=[[webapp.plain_html(s.title), webapp.plain_html(s.artist or "unknown artist")] for s in chosen],
         hovertemplate="#%{text} %{customdata[0]} (%{customdata[1]})<extra></extra>",
     ))  # fmt: skip
 if path_line:
@@ -192,7 +194,8 @@ forward.button("⏭️", on_click=step, args=(1,), help="next song", key="next_s
 if Path(song.path).is_file():
     st.audio(song.path, autoplay=st.session_state.pop("autoplay", False))
 else:
-    st.warning(f"{song.filename} is no longer at {song.path}: scan its folder again to find it.")
+    st.warning(f"{webapp.plain(song.filename)} is no longer at {webapp.plain(song.path)}: scan its folder again to "
+               "find it.")  # fmt: skip
 
 use_paths = st.checkbox("M3U8 with the server's file paths (otherwise file names, as a player beside the music "
                         "expects)", value=False, key="m3u8_paths")  # fmt: skip

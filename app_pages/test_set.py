@@ -81,6 +81,8 @@ if not coordinator:
 
 # --- Evaluation -----------------------------------------------------------------------------------
 st.subheader("Evaluate the models")
+st.caption("Keep this tab open while the models run: closing it stops the evaluation, and it starts again from "
+           "the first track next time.")  # fmt: skip
 if st.button(f"▶️ Run the models on {len(eligible)} tracks", disabled=eligible.empty):
     bar = st.progress(0.0, text="Analysing…")
     try:

@@ -92,7 +92,9 @@ def timeline_chart(timeline: list[dict], model: str) -> go.Figure:
     for centre, w in zip(centres, timeline):
         mood = w[model]["mood"]
         fig.add_vrect(x0=centre - hop / 2, x1=centre + hop / 2, fillcolor=MOOD_SHADES[mood], line_width=0, layer="below")
-        fig.add_annotation(x=centre, y=0.97, text=EMOJI[mood], showarrow=False, hovertext=mood, font=dict(size=16))
+        named = len(timeline) <= 6  # few windows: room to name the mood, not just show its face
+        fig.add_annotation(x=centre, y=0.97, text=f"{EMOJI[mood]}<br>{mood}" if named else EMOJI[mood], showarrow=False,
+                           hovertext=mood, font=dict(size=13 if named else 16), yanchor="top")  # fmt: skip
     for axis, dash in (("valence", "solid"), ("arousal", "dot")):
         fig.add_trace(go.Scatter(
             x=centres, y=[w[model][axis] for w in timeline], mode="lines+markers", name=axis,

@@ -56,7 +56,7 @@ def metrics() -> dict:
     return _metrics(str(path.parent), path.stat().st_mtime)
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:=\"'&")
+_MARKDOWN_SPECIAL = set("\\`*_{}[]<>#|~$:&")  # links, images, HTML, emphasis, code, LaTeX, :emoji:, autolinks
 
 
 def plain(text) -> str:

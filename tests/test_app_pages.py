@@ -15,6 +15,11 @@ from tests.conftest import REPO, synth
 
 PAGES = REPO / "app_pages"
 
+# .streamlit/config.toml hides error details from visitors; a failing test should show them.
+from streamlit import config as _streamlit_config  # noqa: E402
+
+_streamlit_config.set_option("client.showErrorDetails", "full")
+
 
 def _wav_bytes(seconds=8.0, kind="chord") -> bytes:
     buffer = io.BytesIO()

@@ -269,7 +269,7 @@ def test_every_demo_button_stays_and_each_demo_lands_in_its_mood(server, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(server)
     page.get_by_text("Upload a file, record a clip").wait_for(timeout=90_000)
-    buttons = [f"{EMOJI[DEMO_MOODS[t]]} {t}" for t in DEMOS]
+    buttons = [f"{EMOJI[DEMO_MOODS[t]]} {DEMO_MOODS[t].capitalize()}" for t in DEMOS]
     for title, name in zip(DEMOS, buttons):
         page.get_by_role("button", name=name).click()
         page.get_by_text(f"{title} (demo).wav").wait_for(timeout=90_000)

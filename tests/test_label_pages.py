@@ -19,6 +19,11 @@ from emotionet.storage import AudioStore, make_engine
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 LABEL, TEST_SET = str(PAGES / "label.py"), str(PAGES / "test_set.py")
 
+# .streamlit/config.toml hides error details from visitors; a failing test should show them.
+from streamlit import config as _streamlit_config  # noqa: E402
+
+_streamlit_config.set_option("client.showErrorDetails", "full")
+
 
 @pytest.fixture(params=BACKENDS)
 def database(request, tmp_path, monkeypatch):

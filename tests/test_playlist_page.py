@@ -11,6 +11,11 @@ from emotionet import library, storage
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "playlists.py")
 
+# .streamlit/config.toml hides error details from visitors; a failing test should show them.
+from streamlit import config as _streamlit_config  # noqa: E402
+
+_streamlit_config.set_option("client.showErrorDetails", "full")
+
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
