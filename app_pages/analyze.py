@@ -73,16 +73,18 @@ st.caption(f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:
 headline = analysis.headline
 names = webapp.ordered(analysis.predictions, headline)
 lead = analysis.predictions[headline]
-verdict, others = st.columns([2, 3])
+verdict, others = st.columns([1, 2])
 with verdict:
-    st.metric(f"Mood · {plots.label(headline)} (headline model)", f"{EMOJI[lead.mood]} {lead.mood}")
-    st.write(f"valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · confidence **{lead.confidence:.0%}**")
+    st.metric(f"{plots.label(headline)} ⭐", f"{EMOJI[lead.mood]} {lead.mood}",
+              help="The headline model: the best on songs by artists unseen in training.")  # fmt: skip
+    st.write(f"The headline model's mood: valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · "
+             f"confidence **{lead.confidence:.0%}**")  # fmt: skip
 with others:
     st.dataframe(  # four short columns: the whole table fits a 1024 px screen
         [{"model": plots.label(n) + (" ⭐" if n == headline else ""), "mood": f"{EMOJI[p.mood]} {p.mood}",
-          "valence, arousal": f"{p.valence:.2f}, {p.arousal:.2f}", "confidence": f"{p.confidence:.0%}"}
+          "v, a": f"{p.valence:.2f}, {p.arousal:.2f}", "confidence": f"{p.confidence:.0%}"}
          for n, p in ((n, analysis.predictions[n]) for n in names)],
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", column_config={"v, a": st.column_config.TextColumn(help="valence, arousal")},
     )  # fmt: skip
     message = webapp.disagreement(analysis.predictions, headline)
     st.caption(message.replace("**", "") + " Trust the headline model first: it scored best on unseen artists."

@@ -51,7 +51,8 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     at.run()
     assert not at.exception and not at.error
     headline = json.loads((shipped_checkpoints / "config.json").read_text())["headline"]
-    assert [m.label for m in at.metric] == [f"Mood · {plots.label(headline)} (headline model)"]
+    assert [m.label for m in at.metric] == [f"{plots.label(headline)} ⭐"]
+    assert "The headline model's mood" in _text(at)
     assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
     table = at.dataframe[0].value  # every model, the headline first, by its friendly name
     assert table["model"].tolist()[0] == f"{plots.label(headline)} ⭐"

@@ -277,13 +277,14 @@ def test_every_demo_button_stays_and_each_demo_lands_in_its_mood(server, page):
         assert_no_exception(page)
         assert all(page.get_by_role("button", name=b).is_visible() for b in buttons)
         verdict = page.locator('[data-testid="stMetric"]').first
-        assert "Pretrained (headline model)" in verdict.inner_text()
+        assert "Pretrained ⭐" in verdict.inner_text()
         assert DEMO_MOODS[title] in verdict.locator('[data-testid="stMetricValue"]').inner_text()
         if DEMO_MOODS[title] == "happy":
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(ARTIFACTS / "demo-happy-1400.png"))
-            page.set_viewport_size({"width": 1024, "height": 1000})  # a small projector
+            page.set_viewport_size({"width": 1400, "height": 1500})
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(ARTIFACTS / "demo-happy-1400.png"))  # docs/screenshot.png comes from here
+            page.set_viewport_size({"width": 1024, "height": 1400})  # a small projector
             page.wait_for_timeout(800)
             metric_text = "[data-testid=stMetricValue], [data-testid=stMetricValue] *, [data-testid=stMetricLabel] *"
             clipped = page.evaluate(f"""() => [...document.querySelectorAll('{metric_text}')]
