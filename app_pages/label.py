@@ -168,7 +168,7 @@ with rate_tab:
             if others.empty:
                 st.write("No one else has rated this track yet.")
             else:
-                st.dataframe(others[["rater", "valence", "arousal", "note"]], hide_index=True)
+                st.dataframe(others[["rater", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)
             if path is not None and st.checkbox("Show the models' predictions", key=f"models_{track.hash}"):
                 try:
                     rows = {r["model"]: r for r in model_predictions(track.hash, str(path), str(checkpoint_dir()))}
@@ -177,4 +177,4 @@ with rate_tab:
                 except Exception as error:  # the models are optional here: the page keeps working
                     st.info(f"Model predictions are not available: {error}")
         with st.expander("🕓 Your rating history for this track"):
-            st.dataframe(mine[["created_at", "valence", "arousal", "note"]], hide_index=True)
+            st.dataframe(mine[["created_at", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)
