@@ -63,7 +63,7 @@ try:
     with st.spinner("Decoding, computing MFCC, contrast and chroma, running the models…"):
         analysis = webapp.analyze_bytes(data, name)
 except AudioError as error:
-    st.error(f"Could not analyse this clip. {error}")  # no player: there is nothing to play
+    st.error(f"Could not analyse this clip. {webapp.plain(error)}")  # no player: there is nothing to play
     st.stop()
 st.audio(data)
 

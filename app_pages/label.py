@@ -80,7 +80,7 @@ with add_tab:
                 track, created = lab.add_track(engine, store, upload.getvalue(), upload.name,
                                                title if len(uploads) == 1 else "", artist, source, licence, rater)  # fmt: skip
             except (AudioError, lab.LabellingError) as error:
-                st.error(f"{webapp.plain(upload.name)}: {error}")
+                st.error(f"{webapp.plain(upload.name)}: {webapp.plain(error)}")
                 continue
             if created:
                 st.success(f"Added {webapp.plain(track.label)} ({track.duration_s:.0f} s).")
@@ -175,6 +175,6 @@ with rate_tab:
                     st.dataframe([{**rows[n], "model": plots.label(n) + (" ⭐ headline" if n == webapp.headline() else "")}
                                   for n in webapp.ordered(rows)], hide_index=True)  # fmt: skip
                 except Exception as error:  # the models are optional here: the page keeps working
-                    st.info(f"Model predictions are not available: {error}")
+                    st.info(f"Model predictions are not available: {webapp.plain(error)}")
         with st.expander("🕓 Your rating history for this track"):
             st.dataframe(mine[["created_at", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)

@@ -91,7 +91,7 @@ if st.button(f"▶️ Run the models on {len(eligible)} tracks", disabled=eligib
             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"),
         )
     except Exception as error:  # e.g. no trained models: the page keeps working
-        st.error(f"The models could not be run: {error}")
+        st.error(f"The models could not be run: {webapp.plain(error)}")
     bar.empty()
 
 evaluation = st.session_state.get("evaluation")
@@ -100,7 +100,7 @@ if evaluation is not None and evaluation.min_raters != min_raters:
 elif evaluation is not None:
     st.caption(f"{evaluation.n} tracks with at least {evaluation.min_raters} raters.")
     for track_hash, message in evaluation.errors.items():
-        st.warning(f"Skipped {track_hash[:12]}: {message}")
+        st.warning(f"Skipped {track_hash[:12]}: {webapp.plain(message)}")
     if evaluation.metrics:
         names = webapp.ordered(evaluation.metrics)
         headline = webapp.headline()
