@@ -175,6 +175,11 @@ def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server, pa
     assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
     assert page.get_by_text("Pretrained: the headline model").is_visible()  # Results leads with it
     assert_no_exception(page)
+    # confusion matrices two per row, wide enough to read on a projector; the headline's first
+    page.locator(".st-key-confusion_pretrained .js-plotly-plot").wait_for(timeout=60_000)
+    first, second = (page.locator(f".st-key-confusion_{name}").bounding_box() for name in ("pretrained", "cnn"))
+    assert first["width"] >= 400 and second["width"] >= 400
+    assert abs(first["y"] - second["y"]) < 5 and first["x"] < second["x"]
 
 
 def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
