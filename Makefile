@@ -1,15 +1,17 @@
 # Two commands for a fresh machine:
 #   make run    install everything into .venv and start the app on http://localhost:8501
+#               (this machine only; `make run ADDRESS=0.0.0.0` serves a team on the network)
 #   make test   install what the tests need into .venv and run the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test bench train clean
 
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
+	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(VENV)/.dev
 	bash ci/test.sh

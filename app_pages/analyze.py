@@ -7,7 +7,7 @@ from audio_recorder_streamlit import audio_recorder
 
 from emotionet import plots, webapp
 from emotionet.audio import AudioError
-from emotionet.demo import DEMOS, demo_wav
+from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav
 from emotionet.features import FEATURES
 from emotionet.mood import EMOJI
 
@@ -15,72 +15,100 @@ UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a"]
 
 st.title("🎧 Analyze a clip")
 st.caption("Drop in a song: EmotioNet places it on the valence–arousal plane and names its mood — "
-           "happy, aggressive, sad or calm. The model that scored best on unseen artists leads; the "
-           "report's CNN and SVR baseline stand beside it.")  # fmt: skip
+           "happy, aggressive, sad or calm — as heard by the model that scored best on songs by artists it "
+           "never trained on (the headline model). The other models are shown for comparison.")  # fmt: skip
 
 webapp.predictor()  # load the models once per server, before the first upload
 
-upload_col, record_col, demo_col = st.columns([3, 1, 2])
+LIMIT_MB = st.get_option("server.maxUploadSize")
+state = st.session_state
+
+
+def choose_demo(title: str) -> None:
+    state.clip = (f"{title} (demo).wav", demo_wav(title))
+
+
+upload_col, record_col, demo_col = st.columns([3, 1, 3])
 with upload_col:
     uploaded = st.file_uploader("Upload a song (WAV, MP3, OGG, FLAC; M4A needs ffmpeg)", type=UPLOAD_TYPES)
+    st.caption(f"Up to {LIMIT_MB} MB per file (about 19 minutes of CD-quality WAV); a bigger file is refused "
+               "with a red ❗ on its name. Only the middle 45 s is analysed, so a shorter excerpt or an MP3 "
+               "gives the same answer.")  # fmt: skip
 with record_col:
-    st.write("Record from the microphone")
+    st.markdown("Record", help="Click the microphone to start, and again to stop.")
     # A long pause threshold: a quiet passage must not end the recording; click again to stop.
     recording = audio_recorder(text="", pause_threshold=600.0, sample_rate=22050, key="recorder")
 with demo_col:
     st.write("…or try a built-in demo clip")
-    demo = next((title for title in DEMOS if st.button(title, width="stretch")), None)
-    st.caption("Synthesised by the app. The models learned from real recordings, so these show the "
-               "pipeline at work rather than test it.")  # fmt: skip
+    # Every button is drawn on every run (on_click, not `if st.button`), so none vanishes after a click.
+    for column, (i, title) in zip(st.columns(2) * 2, enumerate(DEMOS)):
+        mood = DEMO_MOODS[title]
+        column.button(f"{EMOJI[mood]} {mood.capitalize()}", key=f"demo_{i}", width="stretch", help=title,
+                      on_click=choose_demo, args=(title,))  # fmt: skip
+    st.caption("Synthesised by the app to sound like their mood; the models learned from real recordings.")
 
 # The newest input wins; each is remembered by content so reruns don't switch back.
-state = st.session_state
 if uploaded is not None and state.get("upload_id") != uploaded.file_id:
     state.upload_id, state.clip = uploaded.file_id, (uploaded.name, uploaded.getvalue())
 if recording and state.get("recording_hash") != hashlib.sha1(recording).hexdigest():
     state.recording_hash, state.clip = hashlib.sha1(recording).hexdigest(), ("microphone recording.wav", recording)
-if demo:
-    state.clip = (f"{demo} (demo).wav", demo_wav(demo))
 
 if "clip" not in state:
     st.info("Upload a file, record a clip, or click a demo to see its mood.")
     st.stop()
 
 name, data = state.clip
-st.subheader(name)
-st.audio(data)
+st.subheader(webapp.plain(name), anchor=False)  # a file name is user text, not Markdown
 try:
     with st.spinner("Decoding, computing MFCC, contrast and chroma, running the models…"):
         analysis = webapp.analyze_bytes(data, name)
 except AudioError as error:
-    st.error(f"Could not analyse this clip. {error}")
+    st.error(f"Could not analyse this clip. {webapp.plain(error)}")  # no player: there is nothing to play
     st.stop()
+st.audio(data)
 
 st.caption(f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:.1f}–{analysis.end_s:.1f} s"
            + (" (the middle 45 s)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (all of it)"))  # fmt: skip
 
-names = webapp.ordered(analysis.predictions, analysis.headline)
-for column, model in zip(st.columns(len(names)), names):
-    p = analysis.predictions[model]
-    column.metric(plots.label(model) + (" · headline" if model == analysis.headline else ""), f"{EMOJI[p.mood]} {p.mood}")
-    column.write(f"valence **{p.valence:.2f}** · arousal **{p.arousal:.2f}** · confidence **{p.confidence:.0%}**")
-message = webapp.disagreement(analysis.predictions, analysis.headline)
-if message:
-    st.warning(message)
-else:
-    st.success(f"All models agree: **{analysis.predictions[analysis.headline].mood}**.")
+headline = analysis.headline
+names = webapp.ordered(analysis.predictions, headline)
+lead = analysis.predictions[headline]
+verdict, others = st.columns([1, 2])
+with verdict:
+    st.metric(f"{plots.label(headline)} ⭐", f"{EMOJI[lead.mood]} {lead.mood}",
+              help="The headline model: the best on songs by artists unseen in training.")  # fmt: skip
+    st.write(f"The headline model's mood: valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · "
+             f"confidence **{lead.confidence:.0%}**")  # fmt: skip
+with others:
+    st.dataframe(  # four short columns: the whole table fits a 1024 px screen
+        [{"model": plots.label(n) + (" ⭐" if n == headline else ""), "mood": f"{EMOJI[p.mood]} {p.mood}",
+          "v, a": f"{p.valence:.2f}, {p.arousal:.2f}", "confidence": f"{p.confidence:.0%}"}
+         for n, p in ((n, analysis.predictions[n]) for n in names)],
+        hide_index=True, width="stretch", column_config={"v, a": st.column_config.TextColumn(help="valence, arousal")},
+    )  # fmt: skip
+    message = webapp.disagreement(analysis.predictions, headline)
+    st.caption(message.replace("**", "") + " Trust the headline model first: it scored best on unseen artists."
+               if message else "All models agree.")  # fmt: skip
 
 plane_col, time_col = st.columns(2)
 with plane_col:
-    st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}), width="stretch")
+    st.markdown("**Where each model places it**")
+    st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}, headline=headline),
+                    width="stretch")  # fmt: skip
 with time_col:
-    st.markdown("**Mood over time** (10 s windows, 5 s apart)")
-    st.plotly_chart(plots.timeline_chart(analysis.timeline, names[:3]), width="stretch")
+    st.markdown(f"**Mood over time** ({plots.label(headline)}; 10 s windows, 5 s apart)")
+    st.plotly_chart(plots.timeline_chart(analysis.timeline, headline), width="stretch")
 
 st.markdown("#### Features the models hear")
-for column, feature in zip(st.columns(len(FEATURES)), FEATURES):
-    with column:
-        st.plotly_chart(plots.feature_heatmap(analysis.features[feature], feature, analysis.start_s), width="stretch")
+normaliser = webapp.predictor().bundle.normalizer
+st.caption("Each row is standardised as the models see it (the training mean and spread of that coefficient or "
+           "band), so quiet rows are as visible as MFCC 0, which mostly tracks loudness. Red: above the "
+           "training average; blue: below.")  # fmt: skip
+for tab, feature in zip(st.tabs([plots.FEATURE_TITLES[f] for f in FEATURES]), FEATURES):
+    with tab:
+        st.plotly_chart(plots.feature_heatmap(analysis.features[feature], feature, analysis.start_s,
+                                              mean=normaliser.mean[feature], std=normaliser.std[feature]),
+                        width="stretch")  # fmt: skip
 
 with st.expander("What do these numbers mean?"):
     st.markdown(

@@ -2,6 +2,9 @@
 
 Blind by default: other raters' ratings and the models' predictions appear only once you have
 saved your own rating of the track.
+
+The track box's options are track hashes labelled by the track alone (never by whether it is
+rated, which changes on Save); user text (titles, sources, licences) is shown as plain text.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ if not rater:
     st.stop()
 
 with st.sidebar:
-    st.write(f"Rating as **{rater}**")
+    st.write(f"Rating as **{webapp.plain(rater)}**")
     if st.button("Switch rater"):
         del st.session_state["rater"]
         st.rerun()
@@ -66,7 +69,10 @@ with add_tab:
         source = st.text_input("Source", help="Where the audio comes from (a URL, an album, a recording).")
         licence = st.text_input("Licence", help="e.g. CC-BY 4.0, or 'internal use only'.")
         submitted = st.form_submit_button("Add tracks", type="primary")
-    if submitted:
+    if submitted and uploads and (refusal := webapp.upload_refusal([u.size for u in uploads])):
+        st.error(refusal)
+    elif submitted:
+        webapp.count_upload([u.size for u in uploads or []])
         if not uploads:
             st.error("Choose one or more audio files first.")
         for upload in uploads or []:
@@ -74,12 +80,13 @@ with add_tab:
                 track, created = lab.add_track(engine, store, upload.getvalue(), upload.name,
                                                title if len(uploads) == 1 else "", artist, source, licence, rater)  # fmt: skip
             except (AudioError, lab.LabellingError) as error:
-                st.error(f"{upload.name}: {error}")
+                st.error(f"{webapp.plain(upload.name)}: {webapp.plain(error)}")
                 continue
             if created:
-                st.success(f"Added {track.label} ({track.duration_s:.0f} s).")
+                st.success(f"Added {webapp.plain(track.label)} ({track.duration_s:.0f} s).")
             else:
-                st.info(f"{upload.name} is already in the set, as {track.label}: not added twice.")
+                st.info(f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
+                        "not added twice.")  # fmt: skip
 
 # --- Rate -------------------------------------------------------------------------------------
 with rate_tab:
@@ -112,18 +119,22 @@ with rate_tab:
         else:
             st.session_state["label_flash"] = ("success", f"Saved: valence {v:.2f}, arousal {a:.2f} ({lab.mood_of(v, a)}).")
 
-    st.selectbox("Track", list(by_hash), key="label_track",
-                 format_func=lambda h: f"{'✅' if h in done else '⬜'} {by_hash[h].label}")  # fmt: skip
+    labels = [t.label for t in tracks]
+    # The label depends on the track alone; twins (same title and artist) get their hash's start.
+    names = {t.hash: t.label + (f" · {t.hash[:8]}" if labels.count(t.label) > 1 else "") for t in tracks}
+    st.selectbox("Track", list(by_hash), key="label_track", format_func=names.__getitem__)
     if message := st.session_state.pop("label_message", None):
         st.info(message)
     track = by_hash[st.session_state["label_track"]]
+    st.caption("✅ You have rated this track." if track.hash in done else "⬜ You have not rated this track yet.")
     path = store.find(track.hash)
     if path is None:
         st.error("The audio of this track is missing from the store.")
     else:
         st.audio(str(path), format=MIME.get(path.suffix, "audio/wav"))
-    details = [f"{track.duration_s:.0f} s" if track.duration_s else "", track.source, track.licence]
-    st.caption(" · ".join(d for d in details if d))
+    details = [f"{track.duration_s:.0f} s" if track.duration_s else "", track.source and f"Source: {track.source}",
+               track.licence and f"Licence: {track.licence}"]  # fmt: skip
+    st.text(" · ".join(d for d in details if d))  # plain text: a source is whatever a teammate typed
 
     mine = lab.rating_history(engine, track.hash, rater)
     v0, a0 = (mine.valence.iloc[-1], mine.arousal.iloc[-1]) if len(mine) else (0.5, 0.5)
@@ -157,11 +168,13 @@ with rate_tab:
             if others.empty:
                 st.write("No one else has rated this track yet.")
             else:
-                st.dataframe(others[["rater", "valence", "arousal", "note"]], hide_index=True)
+                st.dataframe(others[["rater", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)
             if path is not None and st.checkbox("Show the models' predictions", key=f"models_{track.hash}"):
                 try:
-                    st.dataframe(model_predictions(track.hash, str(path), str(checkpoint_dir())), hide_index=True)
+                    rows = {r["model"]: r for r in model_predictions(track.hash, str(path), str(checkpoint_dir()))}
+                    st.dataframe([{**rows[n], "model": plots.label(n) + (" ⭐ headline" if n == webapp.headline() else "")}
+                                  for n in webapp.ordered(rows)], hide_index=True)  # fmt: skip
                 except Exception as error:  # the models are optional here: the page keeps working
-                    st.info(f"Model predictions are not available: {error}")
+                    st.info(f"Model predictions are not available: {webapp.plain(error)}")
         with st.expander("🕓 Your rating history for this track"):
-            st.dataframe(mine[["created_at", "valence", "arousal", "note"]], hide_index=True)
+            st.dataframe(mine[["created_at", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)

@@ -1,9 +1,18 @@
-"""Results: what the training run measured, read from checkpoints/metrics.json."""
+"""Results: what the training run measured, read from checkpoints/metrics.json.
+
+The page leads with the headline model (the best on validation) and lists the others after it.
+Each section is one function in SECTIONS, in display order: add a section by adding a function.
+"""
 
 import pandas as pd
 import streamlit as st
 
 from emotionet import model_card, plots, webapp
+
+SOURCES = {  # what metrics.json's trained_on.source means
+    "4q": "the 4Q audio emotion dataset (Panda et al., 2018): 900 30-second AllMusic previews, 225 per quadrant, "
+          "labelled by AllMusic's editors' mood tags",
+}  # fmt: skip
 
 st.title("📊 Results")
 try:
@@ -12,43 +21,83 @@ except FileNotFoundError:
     st.error("No metrics.json in the checkpoint folder: run `python train.py` to train the models.")
     st.stop()
 
-val, default = metrics["validation"], metrics["default_cnn"]
+val = metrics["validation"]
 headline = metrics.get("headline", "cnn")
-headline = default if headline == "cnn" else headline
+headline = metrics["default_cnn"] if headline == "cnn" or headline not in val else headline
+names = webapp.ordered(val, headline)  # the headline model first
 facts = metrics["trained_on"]
-st.caption(f"Validation on {facts['n_validation']} clips by artists unseen in training "
-           f"({facts['n_train']} training clips, {facts['n_artists']} artists, source: {facts['source']}).")  # fmt: skip
 
-for column, name in zip(st.columns(len(val)), val):
-    tag = " ⭐ headline" if name == headline else " ✅ shipped" if name == default else ""
-    column.metric(plots.label(name) + tag, f"{val[name]['accuracy']:.1%}", help="quadrant accuracy on validation")
 
-st.markdown("#### CNN vs SVR on validation")
-table = pd.DataFrame({
-    plots.label(name): {"accuracy": m["accuracy"], "macro-F1": m["macro_f1"], "MSE": m["mse"], "MAE": m["mae"],
-                        "R² valence": m["r2_valence"], "R² arousal": m["r2_arousal"]}
-    for name, m in val.items()
-}).T  # fmt: skip
-st.dataframe(table.style.format("{:.3f}").highlight_max(subset=["accuracy", "macro-F1"], color="#d9f2dc"), width="stretch")
+def headline_section() -> None:
+    m = val[headline]
+    st.subheader(f"{plots.label(headline)}: the headline model", anchor=False)
+    st.caption(f"The app leads with it because it scored best on {facts['n_validation']} validation clips by "
+               f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training.")  # fmt: skip
+    accuracy, f1, mae, r2 = st.columns(4)
+    accuracy.metric("Mood accuracy", f"{m['accuracy']:.1%}", help="share of validation clips in the right quadrant; "
+                    "25% is chance")  # fmt: skip
+    f1.metric("Macro-F1", f"{m['macro_f1']:.3f}")
+    mae.metric("Mean absolute error", f"{m['mae']:.3f}", help="on the 0–1 valence and arousal scales")
+    r2.metric("R² arousal / valence", f"{m['r2_arousal']:.2f} / {m['r2_valence']:.2f}")
+    source = facts["source"]
+    st.caption(f"Source: **{source}**, that is {SOURCES.get(source, source)}. {facts['n_train']} training clips "
+               f"and {facts['n_validation']} validation clips; {facts['n_artists']} artists, none in both.")  # fmt: skip
 
-st.markdown("#### Training curves")
-for name, history in metrics["history"].items():
-    loss_col, mae_col = st.columns(2)
-    loss_col.plotly_chart(plots.training_curves(history, "loss", f"{plots.label(name)}: loss"), width="stretch")
-    mae_col.plotly_chart(plots.training_curves(history, "mae", f"{plots.label(name)}: MAE"), width="stretch")
 
-st.markdown("#### Confusion matrices")
-for column, name in zip(st.columns(len(val)), val):
-    column.plotly_chart(plots.confusion_heatmap(val[name]["confusion"], plots.label(name)), width="stretch")
+def comparison_section() -> None:
+    st.subheader("All models on validation", anchor=False)
+    for column, name in zip(st.columns(len(names)), names):
+        column.metric(plots.label(name) + (" ⭐" if name == headline else ""), f"{val[name]['accuracy']:.1%}",
+                      help="quadrant accuracy on validation")  # fmt: skip
+    table = pd.DataFrame({
+        plots.label(name) + (" ⭐ headline" if name == headline else ""): {
+            "accuracy": m["accuracy"], "macro-F1": m["macro_f1"], "MSE": m["mse"], "MAE": m["mae"],
+            "R² valence": m["r2_valence"], "R² arousal": m["r2_arousal"]}
+        for name, m in ((n, val[n]) for n in names)
+    }).T  # fmt: skip
+    st.dataframe(table.style.format("{:.3f}").highlight_max(subset=["accuracy", "macro-F1"], color="#d9f2dc"),
+                 width="stretch")  # fmt: skip
 
-st.markdown("#### Predictions against truth")
-model = st.selectbox("Model", list(val), index=list(val).index(headline), format_func=plots.label)
-rows = metrics["predictions"]
-truth_col, dist_col = st.columns([3, 2])
-truth_col.plotly_chart(plots.predictions_vs_truth(rows, model), width="stretch")
-with dist_col:
-    st.markdown("**Predicted moods against the true distribution**")
-    st.plotly_chart(plots.mood_distribution(rows, model), width="stretch")
-    st.caption("Each line joins a clip's prediction (filled) to its truth (open circle).")
 
-st.markdown(model_card.render(metrics))
+def confusion_section() -> None:
+    st.subheader("Confusion matrices", anchor=False)
+    st.caption("Rows: the true mood; columns: the predicted one. The diagonal is right; sad ↔ calm is the usual mix-up.")
+    for i in range(0, len(names), 2):  # two per row: readable on a projector
+        for column, name in zip(st.columns(2), names[i : i + 2]):
+            title = plots.label(name) + (" (headline)" if name == headline else "")
+            column.plotly_chart(plots.confusion_heatmap(val[name]["confusion"], title), width="stretch",
+                                key=f"confusion_{name}")  # fmt: skip
+
+
+def predictions_section() -> None:
+    st.subheader("Predictions against truth", anchor=False)
+    model = st.selectbox("Model", names, key="results_model", format_func=plots.label)
+    rows = metrics["predictions"]
+    truth_col, dist_col = st.columns([3, 2])
+    truth_col.plotly_chart(plots.predictions_vs_truth(rows, model), width="stretch")
+    with dist_col:
+        st.markdown("**Predicted moods against the true distribution**")
+        st.plotly_chart(plots.mood_distribution(rows, model), width="stretch")
+        st.caption("Each line joins a clip's prediction (filled) to its truth (open circle).")
+
+
+def training_section() -> None:
+    trained = [n for n in names if n in metrics.get("history", {})]
+    if not trained:
+        return
+    st.subheader("Training curves", anchor=False)
+    for name in trained:
+        history = metrics["history"][name]
+        loss_col, mae_col = st.columns(2)
+        loss_col.plotly_chart(plots.training_curves(history, "loss", f"{plots.label(name)}: loss"), width="stretch")
+        mae_col.plotly_chart(plots.training_curves(history, "mae", f"{plots.label(name)}: MAE"), width="stretch")
+
+
+def model_card_section() -> None:
+    st.markdown(model_card.render(metrics))
+
+
+SECTIONS = [headline_section, comparison_section, confusion_section, predictions_section, training_section,
+            model_card_section]  # fmt: skip
+for section in SECTIONS:
+    section()

@@ -15,16 +15,30 @@ QUADRANT_CORNERS = {"happy": (1, 1), "aggressive": (0, 1), "sad": (0, 0), "calm"
 FEATURE_TITLES = {"mfcc": "MFCC", "contrast": "Spectral contrast (dB)", "chroma": "Chroma"}
 
 
+MOOD_COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}
+MOOD_SHADES = {"happy": "#fff3c4", "aggressive": "#ffd6d6", "sad": "#d6e4ff", "calm": "#d9f2dc"}
+PLANE_RANGE = [-0.03, 1.03]  # a little beyond 0-1, so a point at 1.00 is not cut in half
+
+
 def label(model: str) -> str:
+    """The one name a model goes by on every page, table and chart ("svr_all" -> "SVR (all features)")."""
     return MODEL_LABELS.get(model, model)
 
 
-def feature_heatmap(matrix: np.ndarray, name: str, start_s: float = 0.0, height: int = 260) -> go.Figure:
+def feature_heatmap(matrix: np.ndarray, name: str, start_s: float = 0.0, height: int = 300,
+                    mean: np.ndarray | None = None, std: np.ndarray | None = None) -> go.Figure:
+    """A feature over time. With `mean`/`std` (the training normaliser), each row is standardised
+    as the models see it, so MFCC 0 (loudness) no longer swamps the other coefficients."""
+    standardised = mean is not None and std is not None
+    z = (matrix - mean[:, None]) / std[:, None] if standardised else matrix
     times = start_s + np.arange(matrix.shape[1]) / FRAMES_PER_SECOND
-    fig = go.Figure(go.Heatmap(z=matrix, x=times, y=ROW_LABELS[name], colorscale="Viridis",
+    colours = dict(colorscale="RdBu_r", zmid=0, zmin=-3, zmax=3) if standardised else dict(colorscale="Viridis")
+    fig = go.Figure(go.Heatmap(z=z, x=times, y=ROW_LABELS[name], **colours,
+                               colorbar=dict(title="σ" if standardised else "", thickness=12),
                                hovertemplate="%{y} at %{x:.1f} s: %{z:.2f}<extra></extra>"))  # fmt: skip
-    fig.update_layout(title=FEATURE_TITLES[name], height=height, margin=dict(l=10, r=10, t=40, b=30),
-                      xaxis_title="time (s)")  # fmt: skip
+    title = FEATURE_TITLES[name] + (" — each row in standard deviations from the training mean" if standardised else "")
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=30),
+                      xaxis_title="time (s)", yaxis=dict(automargin=True, autorange="reversed"))  # fmt: skip
     return fig
 
 
@@ -32,29 +46,32 @@ def va_plane(thresholds=(0.5, 0.5), height: int = 420) -> go.Figure:
     """An empty valence-arousal plane, 0-1 on both axes, with the named quadrants."""
     tv, ta = thresholds
     fig = go.Figure()
-    shades = {"happy": "#fff3c4", "aggressive": "#ffd6d6", "sad": "#d6e4ff", "calm": "#d9f2dc"}
     for mood, (cx, cy) in QUADRANT_CORNERS.items():
         x0, x1 = (tv, 1) if cx else (0, tv)
         y0, y1 = (ta, 1) if cy else (0, ta)
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=shades[mood], line_width=0, layer="below")
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=MOOD_SHADES[mood], line_width=0, layer="below")
         fig.add_annotation(x=(x0 + x1) / 2, y=y1 - 0.04 if cy else y0 + 0.04, text=f"{EMOJI[mood]} {mood}",
                            showarrow=False, font=dict(size=14, color="#555"))  # fmt: skip
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis=dict(range=[0, 1], title="valence (negative → positive)", constrain="domain"),
-                      yaxis=dict(range=[0, 1], title="arousal (calm → energetic)", scaleanchor="x"),
+                      xaxis=dict(range=PLANE_RANGE, title="valence (negative → positive)", constrain="domain"),
+                      yaxis=dict(range=PLANE_RANGE, title="arousal (calm → energetic)", scaleanchor="x"),
                       legend=dict(orientation="h", y=-0.15))  # fmt: skip
     return fig
 
 
-def predictions_on_plane(predictions: dict, thresholds=(0.5, 0.5)) -> go.Figure:
-    """One marker per model: `predictions` maps model name -> object with valence/arousal/mood."""
+def predictions_on_plane(predictions: dict, thresholds=(0.5, 0.5), headline: str | None = None) -> go.Figure:
+    """One marker per model, named in the legend (labels beside points overlap when models agree);
+    `predictions` maps model name -> object with valence/arousal/mood; the headline is a big star."""
     fig = va_plane(thresholds)
     for name, p in predictions.items():
+        lead = name == headline
         fig.add_trace(go.Scatter(
-            x=[p.valence], y=[p.arousal], mode="markers+text", name=label(name), text=[label(name)],
-            textposition="top center", marker=dict(size=16, color=MODEL_COLOURS.get(name), line=dict(width=1, color="white")),
-            hovertemplate=f"{label(name)}: {p.mood}<br>valence %{{x:.2f}}, arousal %{{y:.2f}}<extra></extra>",
+            x=[p.valence], y=[p.arousal], mode="markers", name=label(name) + (" (headline)" if lead else ""),
+            marker=dict(size=22 if lead else 13, symbol="star" if lead else "circle", color=MODEL_COLOURS.get(name),
+                        line=dict(width=1.5, color="white")),
+            cliponaxis=False, hovertemplate=f"{label(name)}: {p.mood}<br>valence %{{x:.2f}}, arousal %{{y:.2f}}<extra></extra>",
         ))  # fmt: skip
+    fig.update_layout(legend=dict(orientation="h", y=-0.18))
     return fig
 
 
@@ -63,24 +80,31 @@ def points_on_plane(points: list[tuple[str, float, float]], height: int = 320) -
     fig = va_plane(height=height)
     for name, v, a in points:
         fig.add_trace(go.Scatter(x=[v], y=[a], mode="markers+text", text=[name], textposition="top center",
-                                 marker=dict(size=12), name=name, showlegend=False))  # fmt: skip
+                                 marker=dict(size=12), name=name, showlegend=False, cliponaxis=False))  # fmt: skip
     return fig
 
 
-def timeline_chart(timeline: list[dict], models: list[str]) -> go.Figure:
-    """Valence and arousal of each window over time, per model."""
+def timeline_chart(timeline: list[dict], model: str) -> go.Figure:
+    """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines."""
     fig = go.Figure()
     centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
-    for name in models:
-        for axis, dash in (("valence", "solid"), ("arousal", "dot")):
-            fig.add_trace(go.Scatter(
-                x=centres, y=[w[name][axis] for w in timeline], mode="lines+markers",
-                name=f"{label(name)} {axis}", line=dict(color=MODEL_COLOURS.get(name), dash=dash),
-                text=[w[name]["mood"] for w in timeline], hovertemplate="%{x:.0f} s: %{y:.2f} (%{text})<extra></extra>",
-            ))  # fmt: skip
+    hop = (centres[1] - centres[0]) if len(centres) > 1 else (timeline[0]["end_s"] - timeline[0]["start_s"] if timeline else 1)
+    for centre, w in zip(centres, timeline):
+        mood = w[model]["mood"]
+        fig.add_vrect(x0=centre - hop / 2, x1=centre + hop / 2, fillcolor=MOOD_SHADES[mood], line_width=0, layer="below")
+        named = len(timeline) <= 6  # few windows: room to name the mood, not just show its face
+        fig.add_annotation(x=centre, y=0.97, text=f"{EMOJI[mood]}<br>{mood}" if named else EMOJI[mood], showarrow=False,
+                           hovertext=mood, font=dict(size=13 if named else 16), yanchor="top")  # fmt: skip
+    for axis, dash in (("valence", "solid"), ("arousal", "dot")):
+        fig.add_trace(go.Scatter(
+            x=centres, y=[w[model][axis] for w in timeline], mode="lines+markers", name=axis,
+            line=dict(color=MODEL_COLOURS.get(model, "#444"), dash=dash), cliponaxis=False,
+            text=[w[model]["mood"] for w in timeline], hovertemplate=f"%{{x:.0f}} s: {axis} %{{y:.2f}} (%{{text}})<extra></extra>",
+        ))  # fmt: skip
     fig.add_hline(y=0.5, line=dict(color="#999", width=1))
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="time (s, window centre)",
-                      yaxis=dict(range=[0, 1], title="0-1"), legend=dict(orientation="h", y=-0.25))  # fmt: skip
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time (s, window centre)",
+                      yaxis=dict(range=[0, 1.05], title="valence / arousal (0–1)"),
+                      legend=dict(orientation="h", x=0, y=1.12))  # fmt: skip
     return fig
 
 
@@ -100,8 +124,8 @@ def confusion_heatmap(confusion: list[list[int]], title: str = "") -> go.Figure:
     fig = go.Figure(go.Heatmap(z=z, x=list(MOODS), y=list(MOODS), colorscale="Blues", showscale=False,
                                text=z, texttemplate="%{text}",
                                hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))  # fmt: skip
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis_title="predicted", yaxis=dict(title="true", autorange="reversed"))  # fmt: skip
+    fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=50, b=10), font=dict(size=15),
+                      xaxis_title="predicted", yaxis=dict(title="true", autorange="reversed", automargin=True))  # fmt: skip
     return fig
 
 

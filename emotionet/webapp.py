@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import streamlit as st
 
 from . import storage
@@ -52,16 +56,52 @@ def metrics() -> dict:
     return _metrics(str(path.parent), path.stat().st_mtime)
 
 
-MODEL_ORDER = ("pretrained", "cnn", "svr", "svr_all")
+_MARKDOWN_SPECIAL = set("\\`*_{}[]<>#|~$:&")  # links, images, HTML, emphasis, code, LaTeX, :emoji:, autolinks
 
 
-def ordered(predictions: dict, headline: str = "cnn") -> list[str]:
-    """Model names in display order: the headline model first, then the report's CNN and SVRs."""
+def plain(text) -> str:
+    """User text (titles, file names, sources, licences, names) made safe inside Markdown: every
+    character Markdown or Streamlit could act on is backslash-escaped, so `![p](http://host/x.png)`
+    shows as those characters and no rater's browser fetches anything. Use st.text where possible."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in " ".join(str(text).split()))
+
+
+def plain_html(text) -> str:
+    """User text for Plotly hover labels and annotations, which understand a few HTML tags."""
+    import html
+
+    return html.escape(str(text))
+
+
+MODEL_ORDER = ("pretrained", "cnn", "crnn", "svr", "svr_all")
+
+
+@st.cache_data(show_spinner=False)
+def _headline(directory: str, modified: float) -> str:
+    import json
+
+    config = json.loads((Path(directory) / "config.json").read_text())
+    return config.get("headline") or config.get("default_cnn") or "cnn"
+
+
+def headline() -> str:
+    """The headline model of the current checkpoint folder (the best on validation), read from its
+    config.json without loading any model; "cnn" when there is no trained bundle."""
+    path = checkpoint_dir() / "config.json"
+    if not path.is_file():
+        return "cnn"
+    return _headline(str(path.parent), path.stat().st_mtime)
+
+
+def ordered(predictions, headline: str | None = None) -> list[str]:
+    """Model names in display order: the headline model first (the checkpoint's by default), then
+    the others in MODEL_ORDER. `predictions` is anything iterable over model names."""
+    headline = headline or globals()["headline"]()
     rank = {name: i for i, name in enumerate(MODEL_ORDER)}
-    return sorted(predictions, key=lambda n: (n != headline, rank.get(n, len(rank))))
+    return sorted(predictions, key=lambda n: (n != headline, rank.get(n, len(rank)), n))
 
 
-def disagreement(predictions: dict, headline: str = "cnn") -> str | None:
+def disagreement(predictions: dict, headline: str | None = None) -> str | None:
     """A sentence naming which models hear which mood, or None when they all agree."""
     moods = {}
     for name in ordered(predictions, headline):
@@ -75,16 +115,94 @@ def disagreement(predictions: dict, headline: str = "cnn") -> str | None:
     return "The models disagree: " + "; ".join(parts) + "."
 
 
-def require_team_passcode() -> None:
-    """When EMOTIONET_TEAM_PASSCODE is set, show nothing of the page until it is given."""
+PASSCODE_ATTEMPTS = 5  # wrong passcodes in a row before a session is locked out
+PASSCODE_LOCKOUT_S = 300.0
+
+
+def _try_passcode() -> None:
+    """on_change of the passcode box: each new entry is one attempt, counted once."""
     from . import labelling
 
-    if not labelling.passcode_required() or labelling.check_passcode(st.session_state.get("team_passcode")):
+    state = st.session_state
+    given, state["team_passcode_input"] = state.get("team_passcode_input", ""), ""
+    if not given:
         return
-    given = st.text_input("Team passcode", type="password", key="team_passcode_input")
-    if given:
-        if labelling.check_passcode(given):
-            st.session_state["team_passcode"] = given
-            st.rerun()
-        st.error("That passcode is not right.")
+    if labelling.check_passcode(given):
+        state["team_passcode"], state["passcode_failures"] = given, 0
+        return
+    state["passcode_failures"] = state.get("passcode_failures", 0) + 1
+    if state["passcode_failures"] >= PASSCODE_ATTEMPTS:
+        state["passcode_locked_until"], state["passcode_failures"] = time.time() + PASSCODE_LOCKOUT_S, 0
+    else:
+        state["passcode_flash"] = f"That passcode is not right ({PASSCODE_ATTEMPTS - state['passcode_failures']} tries left)."
+
+
+def require_team_passcode() -> None:
+    """When EMOTIONET_TEAM_PASSCODE is set, show nothing of the page until it is given.
+
+    After PASSCODE_ATTEMPTS wrong tries in a row the browser session must wait PASSCODE_LOCKOUT_S
+    seconds before the box comes back, so the passcode cannot be guessed by clicking on and on.
+    """
+    from . import labelling
+
+    state = st.session_state
+    if not labelling.passcode_required() or labelling.check_passcode(state.get("team_passcode")):
+        return
+    locked_for = state.get("passcode_locked_until", 0.0) - time.time()
+    if locked_for > 0:
+        st.error(f"Too many wrong passcodes: try again in {max(1, round(locked_for / 60))} minute(s).")
+        st.stop()
+    st.text_input("Team passcode", type="password", key="team_passcode_input", on_change=_try_passcode)
+    if flash := state.pop("passcode_flash", None):
+        st.error(flash)
     st.stop()
+
+
+# --- upload quotas: the ungated pages must not fill the disk ----------------------------------
+
+
+def session_upload_limit_mb() -> float:
+    """Megabytes one browser session may upload to the library (EMOTIONET_SESSION_UPLOAD_MB, 2000)."""
+    return float(os.environ.get("EMOTIONET_SESSION_UPLOAD_MB", 2000))
+
+
+def store_limit_mb() -> float:
+    """Megabytes the app's audio store may hold in all (EMOTIONET_STORE_LIMIT_MB, 20000)."""
+    return float(os.environ.get("EMOTIONET_STORE_LIMIT_MB", 20000))
+
+
+def _folder_mb(root: Path) -> float:
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(folder, name)).st_size
+            except OSError:  # removed meanwhile
+                pass
+    return total / 1e6
+
+
+def _mb(x: float) -> str:
+    return f"{x:.1f} MB" if x < 10 else f"{x:.0f} MB"
+
+
+def upload_refusal(sizes: list[int]) -> str | None:
+    """Why uploads of these sizes (bytes) may not be stored now, or None when they fit both the
+    session's allowance and the store's cap."""
+    new_mb = sum(sizes) / 1e6
+    used_mb = st.session_state.get("uploaded_mb", 0.0)
+    if used_mb + new_mb > session_upload_limit_mb():
+        return (f"This session has uploaded {_mb(used_mb)}; {_mb(new_mb)} more would pass its limit of "
+                f"{_mb(session_upload_limit_mb())} (EMOTIONET_SESSION_UPLOAD_MB). Add large collections from a terminal instead: "
+                "`python -m emotionet scan FOLDER` (it reads files in place, without copying them).")  # fmt: skip
+    stored_mb = _folder_mb(storage.AudioStore().root)
+    if stored_mb + new_mb > store_limit_mb():
+        return (f"The app's audio store holds {_mb(stored_mb)}; {_mb(new_mb)} more would pass its limit of "
+                f"{_mb(store_limit_mb())} (EMOTIONET_STORE_LIMIT_MB). Ask whoever runs the server, or scan "
+                "folders in place with `python -m emotionet scan FOLDER`.")  # fmt: skip
+    return None
+
+
+def count_upload(sizes: list[int]) -> None:
+    """Charge uploads (bytes) to this session's allowance."""
+    st.session_state["uploaded_mb"] = st.session_state.get("uploaded_mb", 0.0) + sum(sizes) / 1e6

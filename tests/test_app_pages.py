@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
+from emotionet import plots, webapp
+from emotionet.demo import DEMO_MOODS, DEMOS
 from tests.conftest import REPO, synth
 
 PAGES = REPO / "app_pages"
+
+# .streamlit/config.toml hides error details from visitors; a failing test should show them.
+from streamlit import config as _streamlit_config  # noqa: E402
+
+_streamlit_config.set_option("client.showErrorDetails", "full")
 
 
 def _wav_bytes(seconds=8.0, kind="chord") -> bytes:
@@ -42,10 +50,13 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     at.file_uploader[0].set_value(("song.wav", _wav_bytes(), "audio/wav"))
     at.run()
     assert not at.exception and not at.error
-    labels = [m.label.replace(" · headline", "") for m in at.metric]
-    assert "CNN" in labels and "SVR (report)" in labels
-    moods = [m.value for m in at.metric]
-    assert all(any(mood in v for mood in ("happy", "aggressive", "sad", "calm")) for v in moods)
+    headline = json.loads((shipped_checkpoints / "config.json").read_text())["headline"]
+    assert [m.label for m in at.metric] == [f"{plots.label(headline)} ⭐"]
+    assert "The headline model's mood" in _text(at)
+    assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
+    table = at.dataframe[0].value  # every model, the headline first, by its friendly name
+    assert table["model"].tolist()[0] == f"{plots.label(headline)} ⭐"
+    assert {"CNN", "SVR (report)"} <= set(table["model"]) and not any("_" in m for m in table["model"])
     assert "confidence" in _text(at)
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
 
@@ -57,29 +68,39 @@ def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_chec
     assert not at.exception
     assert at.error and "Could not analyse" in at.error[0].value
     assert "Traceback" not in _text(at)
+    assert not at.get("audio")  # no dead player above the error
     at.file_uploader[0].set_value(("good.wav", _wav_bytes(), "audio/wav"))  # the next upload still works
     at.run()
     assert not at.exception and not at.error and at.metric
 
 
-def test_a_demo_clip_gives_a_result_in_one_click(shipped_checkpoints):
+def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoints):
     at = _page("analyze.py")
-    demo_button = at.button[0]  # the first built-in demo
-    demo_button.click().run()
-    assert not at.exception and not at.error
-    assert "(demo)" in _text(at) or any("(demo)" in s.value for s in at.subheader)
-    assert at.metric
+    titles = [b.label for b in at.button]
+    assert len(titles) == len(DEMOS)
+    for i, title in enumerate(DEMOS):
+        at.button(key=f"demo_{i}").click().run()
+        assert not at.exception and not at.error
+        assert [b.label for b in at.button] == titles  # all four still drawn (they used to vanish)
+        assert at.subheader[0].value == webapp.plain(f"{title} (demo).wav")
+        assert DEMO_MOODS[title] in at.metric[0].value
 
 
-def test_results_page_renders_the_training_runs_metrics(shipped_checkpoints):
-    import json
-
+def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(shipped_checkpoints):
     metrics = json.loads((shipped_checkpoints / "metrics.json").read_text())
+    headline = metrics["headline"]
     at = _page("results.py")
     assert not at.exception and not at.error
-    shown = {m.label.replace(" ✅ shipped", "").replace(" ⭐ headline", ""): m.value for m in at.metric}
+    assert at.subheader[0].value == f"{plots.label(headline)}: the headline model"
+    assert at.metric[0].value == f"{metrics['validation'][headline]['accuracy']:.1%}"
+    shown = {m.label.replace(" ⭐", ""): m.value for m in at.metric}
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
     assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
+    table = at.dataframe[0].value
+    assert table.index[0] == f"{plots.label(headline)} ⭐ headline"  # listed first, by its friendly name
+    assert not any("_" in name for name in table.index)
+    assert "4Q audio emotion dataset" in _text(at)  # what "source: 4q" means
+    assert at.selectbox(key="results_model").value == headline
     assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 2
     assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in _text(at)
 

@@ -1,5 +1,6 @@
-"""One real-browser run: streamlit serves the app, Debian's chromium (via Playwright) uploads an
-MP3, waits for the mood, opens Results and finds its charts, and saves screenshots.
+"""Real-browser runs: streamlit serves the app (one server for the module, on a seeded data
+folder), Debian's chromium (via Playwright) clicks through the flows a presenter and a team hit
+first, exactly as issue 10 lists them, and saves screenshots to test-artifacts/.
 
 Skipped with a reason when chromium is not installed, except where EMOTIONET_REQUIRE_BROWSER is
 set (CI installs chromium, so there it always runs).
@@ -7,6 +8,8 @@ set (CI installs chromium, so there it always runs).
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import shutil
@@ -18,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from tests.conftest import REPO, synth, write_audio
 
@@ -39,14 +43,58 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _seed(data: Path, music: Path, checkpoints: Path) -> None:
+    """A library of the four demos, twice each (the second a 14 s cut, so another file), and two
+    tracks to label, in `data` (the server's EMOTIONET_DATA_DIR)."""
+    from emotionet import labelling, library, storage
+    from emotionet.demo import DEMO_MOODS, demo_wav
+
+    music.mkdir(parents=True, exist_ok=True)
+    files = []
+    for title, mood in DEMO_MOODS.items():
+        y, sr = sf.read(io.BytesIO(demo_wav(title)))
+        files.append(write_audio(music / f"{mood} one.wav", y, sr))
+        files.append(write_audio(music / f"{mood} two.wav", y[: 14 * sr], sr))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EMOTIONET_DATA_DIR", str(data))
+        env.delenv("EMOTIONET_DB_URL", raising=False)
+        engine = storage.make_engine()
+        assert library.scan_files(files, engine, checkpoints=checkpoints, workers=1).added == len(files)
+        store = storage.AudioStore()
+        for name in ("happy one", "sad one"):
+            labelling.add_track(engine, store, (music / f"{name}.wav").read_bytes(), f"{name}.wav", name.title(),
+                                added_by="seed")  # fmt: skip
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, shipped_checkpoints):
+def data(tmp_path_factory, shipped_checkpoints) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    _seed(folder, tmp_path_factory.mktemp("music"), shipped_checkpoints)
+    return folder
+
+
+def playlist_titles(data: Path, mood: str) -> list[str]:
+    """The titles the Playlists page should list By mood (headline model, 10 songs), from the library."""
+    from emotionet import library, playlists, storage
+
+    engine = storage.make_engine(f"sqlite:///{data / 'emotionet.db'}")
+    songs = library.load_songs(engine, model=json.loads((REPO / "checkpoints" / "config.json").read_text())["headline"])
+    engine.dispose()
+    return [s.title for s in playlists.by_mood(songs, mood, 10)]
+
+
+@pytest.fixture(scope="module")
+def server(data):
     port = _free_port()
-    env = {**os.environ, "EMOTIONET_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+    env = {**os.environ, "EMOTIONET_DATA_DIR": str(data)}
+    env.pop("EMOTIONET_DB_URL", None)
+    env.pop("EMOTIONET_TEAM_PASSCODE", None)
+    log = open(data / "streamlit.log", "w")  # a file, not a pipe nobody reads (which could fill and block)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--client.showErrorDetails", "full"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -65,54 +113,200 @@ def server(tmp_path_factory, shipped_checkpoints):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def _launch(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
 
-def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server):
-    """Runs first, on the fresh server: a first visit straight to /results (a presenter's bookmark)."""
+@pytest.fixture(scope="module")
+def browser():
     with playwright.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(f"{server}/results")
-            page.get_by_text("Model card").wait_for(timeout=90_000)
-            sidebar = page.locator("[data-testid=stSidebar]")
-            for section in ("Listen", "Present"):  # the sections of st.navigation
-                assert sidebar.get_by_text(section, exact=True).is_visible()
-            assert sidebar.get_by_role("link", name=re.compile("Analyze")).is_visible()
-            assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
-        finally:
-            browser.close()
+        chromium = _launch(p)
+        yield chromium
+        chromium.close()
 
 
-def test_upload_an_mp3_see_the_mood_then_the_results(server, tmp_path):
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    yield page
+    page.close()
+
+
+def settle(page) -> None:
+    """Wait until the script run an interaction started has finished."""
+    page.wait_for_timeout(300)  # the rerun starts a moment after the click
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=90_000)
+    page.wait_for_timeout(200)
+
+
+def assert_no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def combobox(page, label: str):
+    """A selectbox (a react-aria combobox in Streamlit 1.67) by its label."""
+    return page.get_by_role("combobox", name=label, exact=True)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`, as a user would: open it, click the option."""
+    combobox(page, label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def shown_in(page, label: str) -> str:
+    """What the selectbox labelled `label` shows now."""
+    return combobox(page, label).input_value().strip()
+
+
+def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server, page):
+    """Runs first, on the fresh server: a first visit straight to /results (a presenter's bookmark)."""
+    page.goto(f"{server}/results")
+    page.get_by_text("Model card").wait_for(timeout=90_000)
+    sidebar = page.locator("[data-testid=stSidebar]")
+    for section in ("Listen", "Present"):  # the sections of st.navigation
+        assert sidebar.get_by_text(section, exact=True).is_visible()
+    assert sidebar.get_by_role("link", name=re.compile("Analyze")).is_visible()
+    assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
+    assert page.get_by_text("Pretrained: the headline model").is_visible()  # Results leads with it
+    assert_no_exception(page)
+    # confusion matrices two per row, wide enough to read on a projector; the headline's first
+    page.locator(".st-key-confusion_pretrained .js-plotly-plot").wait_for(timeout=60_000)
+    first, second = (page.locator(f".st-key-confusion_{name}").bounding_box() for name in ("pretrained", "cnn"))
+    assert first["width"] >= 400 and second["width"] >= 400
+    assert abs(first["y"] - second["y"]) < 5 and first["x"] < second["x"]
+
+
+def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     mp3 = write_audio(tmp_path / "song.mp3", synth(30.0, sr=44100), 44100, channels=2, format="MP3")
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        try:
-            loaded = time.perf_counter()
-            page.goto(server)
-            page.get_by_text("Upload a file, record a clip").wait_for(timeout=90_000)
-            ready = time.perf_counter()
-            page.locator("input[type=file]").first.set_input_files(str(mp3))
-            page.get_by_text(re.compile(r"The models disagree|All models agree")).wait_for(timeout=90_000)
-            done = time.perf_counter()
-            print(f"\nfirst result for a 30 s MP3: {done - ready:.2f} s after the page was ready "
-                  f"({done - loaded:.2f} s after navigation, model loading included)")  # fmt: skip
-            assert page.get_by_text("confidence").first.is_visible()
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=60_000)
-            page.screenshot(path=str(ARTIFACTS / "analyze.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    loaded = time.perf_counter()
+    page.goto(server)
+    page.get_by_text("Upload a file, record a clip").wait_for(timeout=90_000)
+    ready = time.perf_counter()
+    page.locator("input[type=file]").first.set_input_files(str(mp3))
+    page.get_by_text(re.compile(r"The models disagree|All models agree")).wait_for(timeout=90_000)
+    done = time.perf_counter()
+    print(f"\nfirst result for a 30 s MP3: {done - ready:.2f} s after the page was ready "
+          f"({done - loaded:.2f} s after navigation, model loading included)")  # fmt: skip
+    assert page.get_by_text("confidence").first.is_visible()
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "analyze.png"), full_page=True)
 
-            page.get_by_role("link", name=re.compile("Results")).click()
-            page.get_by_text("Training curves").wait_for(timeout=60_000)
-            page.get_by_text("Model card").wait_for(timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
-            assert page.locator(".js-plotly-plot").count() >= 8
-            page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
-        finally:
-            browser.close()
+    page.get_by_role("link", name=re.compile("Results")).click()
+    page.get_by_text("Training curves").wait_for(timeout=60_000)
+    page.get_by_text("Model card").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 8
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
+
+
+def test_playlists_change_the_mood_then_next_plays_the_new_playlist(server, data, page):
+    """Issue 10: By mood, Mood aggressive -> happy, ⏭️ crashed with a TypeError; then any click did."""
+    happy, aggressive = playlist_titles(data, "happy"), playlist_titles(data, "aggressive")
+    assert len(happy) == 2 and len(aggressive) == 2
+    page.goto(f"{server}/playlists")
+    page.get_by_text("Now playing").wait_for(timeout=90_000)
+    settle(page)
+    assert shown_in(page, "Predictions of") == "Pretrained"  # the headline model by default
+    choose(page, "Mood", "😠 aggressive")
+    assert shown_in(page, "Now playing") == f"1. {aggressive[0]}"
+    choose(page, "Mood", "😊 happy")
+    assert_no_exception(page)
+    assert shown_in(page, "Now playing") == f"1. {happy[0]}"  # not the aggressive playlist's first song
+    page.get_by_role("button", name="⏭️").click()
+    settle(page)
+    assert_no_exception(page)
+    assert shown_in(page, "Now playing") == f"2. {happy[1]}"
+    assert page.locator('[data-testid="stAudio"]').count() == 1
+    page.get_by_role("radiogroup", name="Length in").get_by_text("minutes").click()
+    settle(page)
+    assert_no_exception(page)
+    assert shown_in(page, "Now playing") == f"2. {happy[1]}"  # the same playlist: the same song
+    with page.expect_download() as download:
+        page.get_by_role("button", name="⬇️ CSV").click()
+    assert download.value.suggested_filename == "emotionet-mood.csv"
+    assert [row.split(",")[1] for row in Path(download.value.path()).read_text().splitlines()[1:]] == happy
+    settle(page)
+    assert_no_exception(page)
+    page.get_by_role("radiogroup", name="Build by").get_by_text("Mood journey").click()  # another playlist, another box
+    settle(page)
+    assert_no_exception(page)
+    assert shown_in(page, "Now playing").startswith("1. ")
+
+
+def test_label_save_then_show_the_models_stays_on_the_track(server, page):
+    """Issue 10: rate, Save, open the team's view, tick the models: the page jumped to the next track."""
+    page.goto(f"{server}/label")
+    page.get_by_label("New name").fill("Ann")
+    page.get_by_label("New name").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start rating").click()
+    page.get_by_text("0 of 2 rated").wait_for(timeout=60_000)
+    first = shown_in(page, "Track")
+    page.get_by_role("button", name="💾 Save").click()
+    page.get_by_text("1 of 2 rated").wait_for(timeout=60_000)
+    assert page.get_by_text("You have rated this track").is_visible()
+    page.get_by_text("Other raters and the models").click()
+    page.get_by_text("Show the models' predictions").click()
+    # the models' table, headline first (a canvas grid: its cells are in the DOM, not visible)
+    page.locator("td", has_text="Pretrained ⭐ headline").wait_for(state="attached", timeout=90_000)
+    assert page.locator("td").first.inner_text() == "Pretrained ⭐ headline"
+    settle(page)
+    assert_no_exception(page)
+    assert shown_in(page, "Track") == first  # still the track just rated
+    assert page.get_by_text("You have rated this track").is_visible()
+
+
+def test_every_demo_button_stays_and_each_demo_lands_in_its_mood(server, page):
+    """Issue 10: clicking the first demo hid the other three. Each must also sound like its name."""
+    from emotionet.demo import DEMO_MOODS, DEMOS
+    from emotionet.mood import EMOJI
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server)
+    page.get_by_text("Upload a file, record a clip").wait_for(timeout=90_000)
+    buttons = [f"{EMOJI[DEMO_MOODS[t]]} {DEMO_MOODS[t].capitalize()}" for t in DEMOS]
+    for title, name in zip(DEMOS, buttons):
+        page.get_by_role("button", name=name).click()
+        page.get_by_text(f"{title} (demo).wav").wait_for(timeout=90_000)
+        settle(page)
+        assert_no_exception(page)
+        assert all(page.get_by_role("button", name=b).is_visible() for b in buttons)
+        verdict = page.locator('[data-testid="stMetric"]').first
+        assert "Pretrained ⭐" in verdict.inner_text()
+        assert DEMO_MOODS[title] in verdict.locator('[data-testid="stMetricValue"]').inner_text()
+        if DEMO_MOODS[title] == "happy":
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+            page.set_viewport_size({"width": 1400, "height": 1500})
+            page.mouse.move(5, 5)  # no button tooltip in the picture
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(ARTIFACTS / "demo-happy-1400.png"))  # docs/screenshot.png comes from here
+            page.set_viewport_size({"width": 1024, "height": 1400})  # a small projector
+            page.wait_for_timeout(800)
+            metric_text = "[data-testid=stMetricValue], [data-testid=stMetricValue] *, [data-testid=stMetricLabel] *"
+            clipped = page.evaluate(f"""() => [...document.querySelectorAll('{metric_text}')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
+            assert clipped == [], f"text cut at 1024 px: {clipped}"
+            page.screenshot(path=str(ARTIFACTS / "demo-happy-1024.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_a_non_audio_upload_shows_an_error_without_a_player(server, page, tmp_path):
+    bad = tmp_path / "notes.mp3"
+    bad.write_bytes(b"this is not audio at all " * 200)
+    page.goto(server)
+    page.get_by_text("Upload a file, record a clip").wait_for(timeout=90_000)
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    page.get_by_text("Could not analyse this clip").wait_for(timeout=60_000)
+    settle(page)
+    assert_no_exception(page)
+    assert page.locator('[data-testid="stAudio"]').count() == 0

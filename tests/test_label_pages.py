@@ -19,6 +19,11 @@ from emotionet.storage import AudioStore, make_engine
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 LABEL, TEST_SET = str(PAGES / "label.py"), str(PAGES / "test_set.py")
 
+# .streamlit/config.toml hides error details from visitors; a failing test should show them.
+from streamlit import config as _streamlit_config  # noqa: E402
+
+_streamlit_config.set_option("client.showErrorDetails", "full")
+
 
 @pytest.fixture(params=BACKENDS)
 def database(request, tmp_path, monkeypatch):
@@ -98,7 +103,7 @@ def test_two_raters_add_rate_and_the_test_set_aggregates_and_exports(database, t
 
     test_set = open_page(TEST_SET)
     table = test_set.dataframe[0].value.set_index("title")
-    assert table.loc["one", "n_raters"] == 2 and table.loc["one", "valence_mean"] == pytest.approx(0.7)
+    assert table.loc["one", "n_raters"] == 2 and float(table.loc["one", "valence_mean"]) == pytest.approx(0.7)
     assert table.loc["one", "mood"] == "happy"
     assert [m.label for m in test_set.metric][:2] == ["Krippendorff's α, valence", "Krippendorff's α, arousal"]
 
@@ -179,3 +184,84 @@ def test_the_test_set_page_evaluates_the_models_on_tracks_with_enough_raters(dat
     evaluation = at.session_state["evaluation"]
     assert evaluation.n == 1 and set(evaluation.metrics) >= {"cnn", "svr"}
     assert {"MSE", "mood accuracy"} <= set(at.dataframe[-1].value.columns)
+
+
+def test_after_saving_the_models_checkbox_reveals_on_the_same_track(database):
+    """Issue 10: Save, then tick "Show the models' predictions": the page used to jump to the next track."""
+    at = sign_in("Ann")
+    upload(at, [("one.wav", tone(300)), ("two.wav", tone(500))])
+    first = at.session_state["label_track"]
+    track_box = next(s for s in at.selectbox if s.label == "Track")
+    labels_before = list(track_box.options)
+    rate(at, 0.7, 0.6)
+    assert at.session_state["label_track"] == first
+    assert list(next(s for s in at.selectbox if s.label == "Track").options) == labels_before  # labels are stable
+    assert "You have rated this track" in " ".join(c.value for c in at.caption)
+    at.checkbox(key=f"models_{first}").check().run()
+    assert not at.exception
+    assert at.session_state["label_track"] == first  # still the track just rated
+
+
+def test_user_text_is_shown_as_plain_text_never_as_markdown(database):
+    """A teammate's Markdown image in a source, licence or title must not make raters' browsers fetch it."""
+    pixel = "![p](http://host/pixel.png)"
+    at = sign_in("Ann")
+    upload(at, [("song.wav", tone(300))], Title=f"Song {pixel}", Source=pixel, Licence=f"[CC0]({pixel})")
+    assert not at.exception
+    rendered = [e.value for e in (*at.markdown, *at.caption, *at.success, *at.info, *at.error, *at.warning,
+                                  *at.subheader, *at.header)]  # fmt: skip
+    assert rendered and not any("![p](" in str(value) for value in rendered)
+    assert any(pixel in t.value for t in at.text)  # shown, as the characters typed
+
+
+def test_a_passcode_is_locked_out_after_repeated_wrong_tries(database, monkeypatch):
+    from emotionet import webapp
+
+    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
+    at = open_page(LABEL)
+    for attempt in range(1, webapp.PASSCODE_ATTEMPTS):
+        at.text_input(key="team_passcode_input").input(f"guess {attempt}").run()
+        assert f"{webapp.PASSCODE_ATTEMPTS - attempt} tries left" in at.error[0].value
+    at.text_input(key="team_passcode_input").input("guess last").run()
+    assert "Too many wrong passcodes" in at.error[0].value
+    assert not at.text_input  # no box to try again in
+    at.run()  # reloading the page does not help within the session
+    assert "Too many wrong passcodes" in at.error[0].value and not at.text_input
+    at.session_state["passcode_locked_until"] = 0.0  # the lockout has passed
+    at.run()
+    at.text_input(key="team_passcode_input").input("blue whale").run()
+    assert not at.error and at.session_state["team_passcode"] == "blue whale"
+
+
+def test_the_test_set_hides_the_teams_values_of_tracks_the_rater_has_not_rated(database):
+    store = AudioStore()
+    one, _ = lab.add_track(database, store, tone(300), "one.wav", "one", added_by="Bob")
+    two, _ = lab.add_track(database, store, tone(500), "two.wav", "two", added_by="Bob")
+    for track in (one, two):
+        lab.save_rating(database, track.hash, "Bob", 0.9, 0.1)
+    lab.save_rating(database, one.hash, "Ann", 0.7, 0.3)
+    at = AppTest.from_file(TEST_SET, default_timeout=60)
+    at.session_state["rater"] = "Ann"  # signed in on the Label page
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("title")
+    assert float(table.loc["one", "valence_mean"]) == pytest.approx(0.8)
+    assert "0.9" not in " ".join(str(v) for v in table.loc["two"]) and "rate it first" in table.loc["two", "valence_mean"]
+    assert not any("Prepare the test set" in b.label for b in at.button)  # exports hold everyone's values
+    assert not at.get("download_button")
+
+
+def test_alpha_over_few_tracks_carries_a_caution_and_a_stale_zip_is_not_offered(database):
+    store = AudioStore()
+    for frequency, value in ((220, 0.2), (440, 0.5), (880, 0.8)):
+        track, _ = lab.add_track(database, store, tone(frequency), "x.wav", f"tone {frequency}", added_by="Ann")
+        for rater, shift in (("Ann", 0), ("Bob", 0.1)):
+            lab.save_rating(database, track.hash, rater, value, min(value + shift, 1))
+    at = open_page(TEST_SET)
+    assert any("rough guess" in w.value and "3 track(s)" in w.value for w in at.warning)
+    next(b for b in at.button if "Prepare the test set" in b.label).click().run()
+    zips = lambda: [b for b in at.get("download_button") if "zip" in b.proto.label]  # noqa: E731
+    assert [b.proto.label for b in zips()] == ["⬇️ Test set, 2+ raters (zip)"]
+    at.number_input(key="min_raters").set_value(5).run()
+    assert not zips()  # the 2+ zip no longer matches the page
+    assert "prepare it again for 5+" in " ".join(c.value for c in at.caption)

@@ -11,6 +11,11 @@ from emotionet import library, storage
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "playlists.py")
 
+# .streamlit/config.toml hides error details from visitors; a failing test should show them.
+from streamlit import config as _streamlit_config  # noqa: E402
+
+_streamlit_config.set_option("client.showErrorDetails", "full")
+
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
@@ -23,6 +28,11 @@ def data_dir(tmp_path, monkeypatch, bundle):
     monkeypatch.delenv("EMOTIONET_DB_URL", raising=False)
     monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(bundle))
     return tmp_path / "data"
+
+
+def shown(selectbox) -> str:
+    """The label a selectbox shows for its current value."""
+    return selectbox.options[selectbox.index]
 
 
 def app():
@@ -93,8 +103,13 @@ def test_length_playback_and_exports(library_of_four):
     buttons = at.get("download_button")
     assert [b.proto.label for b in buttons] == ["⬇️ M3U8 playlist", "⬇️ CSV"]
     assert at.get("audio")  # the first song is ready to play
-    at.button[-1].click().run()  # next song
-    assert not at.exception and at.selectbox(key="now_playing").value == 1
+    titles = at.dataframe[0].value["title"].tolist()
+    now_playing = lambda: next(s for s in at.selectbox if s.label == "Now playing")  # noqa: E731
+    assert shown(now_playing()).endswith(titles[0])
+    at.button(key="next_song").click().run()
+    assert not at.exception and shown(now_playing()) == f"2. {titles[1]}"
+    at.button(key="previous_song").click().run()
+    assert shown(now_playing()) == f"1. {titles[0]}"
 
     at.radio[1].set_value("minutes").run()
     assert not at.exception and at.number_input[0].label == "Minutes"
@@ -106,3 +121,53 @@ def test_a_missing_file_is_a_warning_not_a_crash(library_of_four):
     at = app()
     assert not at.exception
     assert any("no longer at" in w.value for w in at.warning)
+
+
+def test_changing_the_mood_then_next_plays_the_new_playlists_second_song(library_of_four):
+    """The crash of issue 10: By mood, change the Mood, click next (once an index box went stale)."""
+    at = app()
+    next(s for s in at.selectbox if s.label == "Predictions of").set_value("svr").run()
+    mood = next(s for s in at.selectbox if s.label == "Mood")
+    mood.set_value("happy").run()
+    at.button(key="next_song").click().run()
+    mood = next(s for s in at.selectbox if s.label == "Mood")
+    mood.set_value("sad").run()
+    assert not at.exception
+    titles = at.dataframe[0].value["title"].tolist()
+    now_playing = next(s for s in at.selectbox if s.label == "Now playing")
+    assert shown(now_playing) == f"1. {titles[0]}"  # a new playlist starts at its first song
+    at.button(key="next_song").click().run()
+    assert not at.exception
+    assert shown(next(s for s in at.selectbox if s.label == "Now playing")) == f"2. {titles[1]}"
+    at.radio(key="playlist_length_unit").set_value("minutes").run()  # any other click still works
+    assert not at.exception and at.get("download_button")
+
+
+def test_the_m3u8_lists_file_names_by_default(library_of_four):
+    at = app()
+    assert not at.checkbox(key="m3u8_paths").value  # a player beside the music expects names, not server paths
+
+
+def test_uploads_past_the_sessions_allowance_are_refused_with_the_limit(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("EMOTIONET_SESSION_UPLOAD_MB", "0.5")
+    at = app()
+    songs = [write_song(tmp_path / f"{i}.wav", "bright", 4, seed=i).read_bytes() for i in range(4)]  # ~0.18 MB each
+    at.file_uploader[0].set_value([("a.wav", songs[0], "audio/wav"), ("b.wav", songs[1], "audio/wav")]).run()
+    at.button[0].click().run()
+    assert not at.exception and "2 song(s) analysed" in at.success[0].value
+    at.file_uploader[0].set_value([("c.wav", songs[2], "audio/wav"), ("d.wav", songs[3], "audio/wav")]).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert "0.4 MB more would pass its limit of 0.5 MB" in at.error[0].value and "emotionet scan" in at.error[0].value
+    assert sum(int(m.value) for m in at.metric) == 2  # nothing stored, the library still works
+    assert len(list((data_dir / "audio").rglob("*.wav"))) == 2
+
+
+def test_uploads_past_the_stores_cap_are_refused(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("EMOTIONET_STORE_LIMIT_MB", "0.1")
+    at = app()
+    song = write_song(tmp_path / "song.wav", "bright", 4).read_bytes()
+    at.file_uploader[0].set_value([("a.wav", song, "audio/wav")]).run()
+    at.button[0].click().run()
+    assert not at.exception and "EMOTIONET_STORE_LIMIT_MB" in at.error[0].value
+    assert not (data_dir / "audio").exists() or not list((data_dir / "audio").rglob("*.wav"))
