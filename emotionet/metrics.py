@@ -43,3 +43,33 @@ def evaluate_predictions(predicted: np.ndarray, truth: np.ndarray, true_class, t
     predicted = np.asarray(predicted, float)
     classes = mood_index(predicted[:, 0], predicted[:, 1], thresholds)
     return {**regression_metrics(predicted, truth), **classification_metrics(classes, true_class)}
+
+
+def agreement_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict:
+    """Pearson r and Lin's concordance correlation (CCC) per axis: ranking, and ranking on the right scale."""
+    predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
+    out = {}
+    for i, axis in enumerate(("valence", "arousal")):
+        p, t = predicted[:, i], truth[:, i]
+        cov = ((p - p.mean()) * (t - t.mean())).mean()
+        out[f"r_{axis}"] = float(cov / (p.std() * t.std())) if p.std() > 0 and t.std() > 0 else float("nan")
+        out[f"ccc_{axis}"] = float(2 * cov / (p.var() + t.var() + (p.mean() - t.mean()) ** 2))
+    return out
+
+
+def reliability(confidence, correct, bins: int = 10) -> dict:
+    """Stated confidence against how often the mood was right: per equal-width bin the mean
+    confidence, the accuracy and the count, and the expected calibration error (ECE: the
+    count-weighted mean gap)."""
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        inside = which == b
+        if not inside.any():
+            continue
+        conf, acc = float(confidence[inside].mean()), float(correct[inside].mean())
+        rows.append({"confidence": conf, "accuracy": acc, "count": int(inside.sum())})
+        ece += inside.mean() * abs(conf - acc)
+    return {"ece": float(ece), "bins": rows}

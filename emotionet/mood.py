@@ -54,33 +54,96 @@ def _phi(z: float) -> float:
 
 @dataclass
 class Calibration:
-    """Per-axis shift sending `pivot` to 0.5, and the axis error after it."""
+    """Raw model outputs -> the reported scale, and how sure a mood is.
+
+    ``apply``: centre + scale * (raw - pivot) per axis, clipped to 0-1. ``fit`` (the 4Q set) is
+    the median shift: scale 1, pivot the median raw output, centre 0.5. ``fit_affine`` (the
+    listener scale) maps the raw outputs' mean and spread onto the truth's (variance matching:
+    the spread of moods shown is the spread listeners report, not a regressor's shrunken one).
+
+    Confidence: when ``side_*`` are set (``fit_confidence``), each axis's probability that the
+    truth lies on the shown side is a logistic function of the signed distance to the boundary,
+    fitted on held-out predictions (Platt scaling), and the mood's confidence is their product.
+    Otherwise Phi(|distance| / sigma) per axis, sigma the axis's RMS error.
+    """
 
     pivot_valence: float = 0.5
     pivot_arousal: float = 0.5
     sigma_valence: float = 0.15
     sigma_arousal: float = 0.15
+    centre_valence: float = 0.5
+    centre_arousal: float = 0.5
+    scale_valence: float = 1.0
+    scale_arousal: float = 1.0
+    side_valence: tuple[float, float] | None = None  # (intercept, slope) of P(truth >= boundary)
+    side_arousal: tuple[float, float] | None = None
 
     @classmethod
     def fit(cls, raw: np.ndarray, truth: np.ndarray) -> "Calibration":
         """Pivots at the median raw output (balanced classes), sigma from the residuals."""
         raw, truth = np.asarray(raw, float), np.asarray(truth, float)
         cal = cls(float(np.median(raw[:, 0])), float(np.median(raw[:, 1])))
-        error = cal.apply(raw) - truth
-        cal.sigma_valence, cal.sigma_arousal = (float(s) for s in np.sqrt((error**2).mean(axis=0)))
+        cal._fit_sigma(raw, truth)
         return cal
+
+    @classmethod
+    def fit_affine(cls, raw: np.ndarray, truth: np.ndarray, max_scale: float = 4.0) -> "Calibration":
+        """Mean and spread of the raw outputs onto the truth's, per axis (sigma from the residuals)."""
+        raw, truth = np.asarray(raw, float), np.asarray(truth, float)
+        scale = np.clip(truth.std(0) / np.maximum(raw.std(0), 1e-9), 1 / max_scale, max_scale)
+        pivot, centre = raw.mean(0), truth.mean(0)
+        cal = cls(float(pivot[0]), float(pivot[1]), centre_valence=float(centre[0]), centre_arousal=float(centre[1]),
+                  scale_valence=float(scale[0]), scale_arousal=float(scale[1]))  # fmt: skip
+        cal._fit_sigma(raw, truth)
+        return cal
+
+    def _fit_sigma(self, raw, truth) -> None:
+        error = self.apply(raw) - truth
+        self.sigma_valence, self.sigma_arousal = (float(s) for s in np.sqrt((error**2).mean(axis=0)))
+
+    def fit_confidence(self, raw: np.ndarray, truth: np.ndarray, thresholds=(0.5, 0.5)) -> "Calibration":
+        """Fit the per-axis side probabilities on held-out raw outputs and their truth."""
+        from sklearn.linear_model import LogisticRegression
+
+        shown, truth = self.apply(raw), np.asarray(truth, float)
+        sides = []
+        for axis in range(2):
+            distance = (shown[:, axis] - thresholds[axis]).reshape(-1, 1)
+            positive = (truth[:, axis] >= thresholds[axis]).astype(int)
+            if positive.min() == positive.max():  # one-sided truth: nothing to learn
+                sides.append(None)
+                continue
+            fit = LogisticRegression(C=100.0).fit(distance, positive)
+            sides.append((float(fit.intercept_[0]), float(fit.coef_[0, 0])))
+        self.side_valence, self.side_arousal = sides
+        return self
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """(n, 2) raw valence/arousal -> calibrated, still in 0-1."""
         raw = np.asarray(raw, float)
-        shift = 0.5 - np.array([self.pivot_valence, self.pivot_arousal])
-        return np.clip(raw + shift, 0.0, 1.0)
+        pivot = np.array([self.pivot_valence, self.pivot_arousal])
+        centre = np.array([self.centre_valence, self.centre_arousal])
+        scale = np.array([self.scale_valence, self.scale_arousal])
+        return np.clip(centre + scale * (raw - pivot), 0.0, 1.0)
 
     def confidence(self, valence: float, arousal: float, thresholds=(0.5, 0.5)) -> float:
-        return _phi(abs(valence - thresholds[0]) / self.sigma_valence) * _phi(
-            abs(arousal - thresholds[1]) / self.sigma_arousal
-        )
+        out = 1.0
+        for value, threshold, side, sigma in ((valence, thresholds[0], self.side_valence, self.sigma_valence),
+                                              (arousal, thresholds[1], self.side_arousal, self.sigma_arousal)):  # fmt: skip
+            if side is None:
+                out *= _phi(abs(value - threshold) / sigma)
+                continue
+            p_positive = 1.0 / (1.0 + math.exp(-(side[0] + side[1] * (value - threshold))))
+            out *= p_positive if value >= threshold else 1.0 - p_positive
+        return out
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "Calibration":
+        values = dict(values)
+        for key in ("side_valence", "side_arousal"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)

@@ -140,10 +140,12 @@ def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
 
 
 def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: TrainConfig = TrainConfig(),
-                 source: str = "") -> dict:  # fmt: skip
+                 source: str = "", listener_tracks: list[dataset.Track] | None = None) -> dict:  # fmt: skip
     """Train everything on `tracks`, write the checkpoints to `out_dir`; returns metrics.
 
     `cache_dir` keeps features (and embeddings) between runs, in its features/ and embeddings/.
+    With `listener_tracks` (listener-rated clips) the headline model gets its listener head, every
+    model is calibrated onto the listener scale (what the app then reports) and scored on it.
     """
     started = time.time()
     if cfg.threads:
@@ -180,6 +182,7 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
         raw["pretrained"] = pretrained_model.predict_raw(embeddings[val_idx])
 
     calibration = {name: Calibration.fit(values, targets[val_idx]) for name, values in raw.items()}
+    calibration_4q = dict(calibration)
     scores = {name: evaluate_predictions(calibration[name].apply(values), targets[val_idx], classes[val_idx])
               for name, values in raw.items()}  # fmt: skip
     default = max(cnns, key=lambda n: (scores[n]["accuracy"], scores[n]["macro_f1"]))
@@ -192,7 +195,7 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
         entry = {"song_id": t.song_id, "artist": t.artist, "valence": t.valence, "arousal": t.arousal,
                  "quadrant": QUADRANTS[t.quadrant]}  # fmt: skip
         for name, values in raw.items():
-            v, a = calibration[name].apply(values[row])
+            v, a = calibration_4q[name].apply(values[row])
             entry[name] = {"valence": round(float(v), 4), "arousal": round(float(a), 4)}
         per_clip.append(entry)
 
@@ -202,8 +205,15 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
                        "skipped": len(problems), "quadrant_counts": np.bincount(classes, minlength=4).tolist()},
         "train_config": asdict(cfg),
     }  # fmt: skip
+    listener = None
+    if listener_tracks and pretrained_model is not None:
+        listener, listener_metrics, calibration = train_on_listeners(
+            tracks, feats, embeddings, listener_tracks, cache_dir, cfg, normalizer, cnns, svrs)  # fmt: skip
+        facts["scale"] = "listener"
+    else:
+        facts["scale"] = "4q"
     bundle = ModelBundle(normalizer, cnns, svrs, calibration, default, headline, pretrained_model,
-                         cfg.crop_seconds, cfg.hop_seconds, facts)  # fmt: skip
+                         cfg.crop_seconds, cfg.hop_seconds, facts, listener)  # fmt: skip
     bundle.save(out_dir)
     metrics = {
         **facts,
@@ -212,10 +222,55 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
         "validation": scores,
         "history": histories,
         "calibration": {name: cal.to_dict() for name, cal in calibration.items()},
+        "calibration_4q": {name: cal.to_dict() for name, cal in calibration_4q.items()},
         "predictions": per_clip,
         "parameters": {name: sum(p.numel() for p in m.parameters()) for name, m in cnns.items()},
         "train_seconds": round(time.time() - started, 1),
     }
+    if listener is not None:
+        metrics["listener"] = listener_metrics
     (Path(out_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1))
     (Path(out_dir) / "MODEL_CARD.md").write_text(model_card.render(metrics))
     return metrics
+
+
+def clip_cues(feats) -> np.ndarray:
+    from .cues import clip_cues as one
+
+    return np.stack([one(f) for f in feats])
+
+
+def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cfg: TrainConfig, normalizer, cnns, svrs):
+    """The listener head, and every model calibrated onto and judged on the listener scale.
+
+    Returns (listener head, metrics["listener"], the app's calibrations per model).
+    """
+    from . import pretrained, two_sources
+
+    cache = cache_dir and Path(cache_dir)
+    l_tracks, l_feats, problems = dataset.load_features(listener_tracks, cache and cache / "features", cfg.workers)
+    kept, x_l, more = pretrained.extract_embeddings(l_tracks, cache and cache / "embeddings", cfg.workers)
+    if problems or more or len(kept) != len(l_tracks):
+        raise RuntimeError(f"unreadable listener clips: {({**problems, **more})}")
+    y_l = np.array([[t.valence, t.arousal] for t in l_tracks])
+    y_4q = np.array([[t.valence, t.arousal] for t in tracks])
+    folds = two_sources.listener_folds(l_tracks, seed=cfg.seed)
+    head, oof = two_sources.train_listener(embeddings, clip_cues(feats), y_4q, x_l, clip_cues(l_feats), y_l, folds)
+
+    stacks = [normalizer.stack(f) for f in l_feats]
+    raw = {name: window_predictions(model, stacks, cfg) for name, model in cnns.items()}
+    for name, svr in svrs.items():
+        raw[name] = svr.predict(np.stack([svr.inputs(f) for f in l_feats]))
+    raw["pretrained"] = oof  # the listener head's out-of-fold predictions; the others never saw these clips
+    calibration, scores, shown = {}, {}, {}
+    for name, values in raw.items():
+        calibration[name], scores[name], shown[name] = two_sources.judge_on_listeners(values, y_l, folds)
+    per_clip = []
+    for row, t in enumerate(l_tracks):
+        entry = {"song_id": t.song_id, "artist": t.artist, "valence": t.valence, "arousal": t.arousal,
+                 "quadrant": QUADRANTS[t.quadrant]}  # fmt: skip
+        for name in raw:
+            entry[name] = {"valence": round(float(shown[name][row, 0]), 4), "arousal": round(float(shown[name][row, 1]), 4)}
+        per_clip.append(entry)
+    metrics = {**two_sources.source_facts(l_tracks), "folds": len(folds), "models": scores, "predictions": per_clip}
+    return head, metrics, calibration
