@@ -82,6 +82,10 @@ def _as_file(source: Source) -> Union[str, BinaryIO]:
         return io.BytesIO(bytes(source))
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.is_dir():
+            raise AudioError(f"{path.name} is a folder, not an audio file.")
+        if path.is_symlink() and not path.exists():
+            raise AudioError(f"{path.name} is a link to a file that does not exist (or a link loop).")
         if not path.is_file():
             raise AudioError(f"{path.name}: no such file.")
         if path.stat().st_size == 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -22,13 +23,20 @@ from . import audio, dataset
 from .batch import analyze_files
 from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan
 from .metrics import evaluate_predictions
+from .mood import parse_thresholds
 
 
-def _thresholds(text: str) -> tuple[float, float]:
-    values = tuple(float(x) for x in text.split(","))
-    if len(values) != 2 or not all(0 < x < 1 for x in values):
-        raise argparse.ArgumentTypeError("thresholds are two numbers in (0, 1): VALENCE,AROUSAL")
-    return values
+def excerpt_seconds(text: str) -> float:
+    """--seconds: 0 (the whole file) or a finite length of at least audio.MIN_SECONDS."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0 or 0 < value < audio.MIN_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a length to analyse: give 0 for the whole file or at least {audio.MIN_SECONDS:g} s"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    common.add_argument("--thresholds", type=_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    common.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
     common.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
     analyze.add_argument("files", nargs="+", type=Path)
-    analyze.add_argument("--seconds", type=float, default=audio.EXCERPT_SECONDS,
+    analyze.add_argument("--seconds", type=excerpt_seconds, default=audio.EXCERPT_SECONDS,
                          help="length of the analysed excerpt from the middle; 0 = whole file")  # fmt: skip
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")

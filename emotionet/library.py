@@ -38,6 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import playlists, storage
 from .batch import analyze_files
 from .checkpoints import checkpoint_dir
+from .mood import parse_thresholds
 from .playlists import Song
 
 HEADLINE = "cnn"
@@ -343,11 +344,9 @@ def format_eta(seconds: float | None) -> str:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    from .cli import _thresholds
-
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    parser.add_argument("--thresholds", type=_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    parser.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="analyse every file again")
 

@@ -109,3 +109,18 @@ def test_m4a_without_ffmpeg_says_ffmpeg_is_needed():
     fake_m4a = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(2000)
     with pytest.raises(AudioError, match="ffmpeg"):
         load_clip(fake_m4a, name="song.m4a")
+
+
+def test_a_folder_or_a_broken_link_is_named_for_what_it_is(tmp_path):
+    folder = tmp_path / "x.mp3"
+    folder.mkdir()
+    with pytest.raises(AudioError, match="is a folder"):
+        load_clip(folder)
+    dangling = tmp_path / "gone.wav"
+    dangling.symlink_to(tmp_path / "nowhere.wav")
+    with pytest.raises(AudioError, match="does not exist"):
+        load_clip(dangling)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    with pytest.raises(AudioError, match="link loop"):
+        load_clip(loop)
