@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from .mood import MOODS
+from .text import one_line, spreadsheet_cell
 
 
 @dataclass
@@ -196,7 +197,7 @@ def journey(songs: Sequence[Song], start, end, count: int | None = None, minutes
 
 
 def _extinf_text(song: Song) -> str:
-    return song.label.replace("\n", " ").replace("\r", " ")
+    return one_line(song.label)
 
 
 def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os.PathLike | None = None) -> str:
@@ -212,7 +213,8 @@ def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os
                     location = str(Path(s.path).resolve())
         else:
             location = s.filename or Path(s.path).name
-        lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", location]
+        # a line break in a file name would start another entry: every entry is exactly two lines
+        lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", one_line(location)]
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +229,6 @@ def to_csv(songs: Sequence[Song]) -> str:
         row = {k: v for k, v in asdict(s).items() if k in CSV_COLUMNS}
         row.update(position=i, valence=round(s.valence, 4), arousal=round(s.arousal, 4),
                    confidence=round(s.confidence, 3), duration_s=round(s.duration_s, 2))  # fmt: skip
-        writer.writerow(row)
+        writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     return out.getvalue()
 
