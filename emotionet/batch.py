@@ -75,6 +75,11 @@ def analyze_files(paths: Iterable, checkpoints=None, thresholds=(0.5, 0.5), work
     paths = [str(p) for p in paths]
     jobs = [(p, seconds) for p in paths]
     workers = default_workers() if workers is None else workers
+    if workers > 1 and len(paths) > 1:  # damaged checkpoints: one clear error here, not a pool that keeps dying
+        from .checkpoints import checkpoint_dir, read_config, verify_files
+
+        directory = checkpoints or checkpoint_dir()
+        verify_files(directory, read_config(directory))
     if workers <= 1 or len(paths) <= 1:
         _init(checkpoints, thresholds, threads=None)
         yield from zip(paths, map(_analyze, jobs))

@@ -383,7 +383,7 @@ def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str
         session.merge(LibrarySong(
             hash=digest, title=title, artist=artist, filename=name, path=path,
             duration_s=float(analysis.duration_s), valence=float(head.valence), arousal=float(head.arousal),
-            mood=head.mood, confidence=float(head.confidence), analysis=json.dumps(data), models=fingerprint,
+            mood=head.mood, confidence=float(head.confidence), analysis=json.dumps(data, allow_nan=False), models=fingerprint,
         ))  # fmt: skip
         failure = session.get(LibraryFailure, digest)
         if failure is not None:

@@ -124,3 +124,41 @@ def test_a_folder_or_a_broken_link_is_named_for_what_it_is(tmp_path):
     loop.symlink_to(loop)
     with pytest.raises(AudioError, match="link loop"):
         load_clip(loop)
+
+
+# --- near-silence and out-of-range input ---
+
+
+def _wav(tmp_path, name, y, subtype="PCM_16"):
+    return write_audio(tmp_path / name, np.asarray(y, np.float32), subtype=subtype)
+
+
+def test_near_silence_is_refused_however_it_is_disguised(tmp_path):
+    rng = np.random.default_rng(0)
+    click = np.zeros(SAMPLE_RATE * 10, np.float32)
+    click[SAMPLE_RATE * 5] = 0.9  # ten seconds of zeros with one click
+    dc = np.full(SAMPLE_RATE * 10, 0.3, np.float32)  # a DC offset only
+    hiss = (10 ** (-90 / 20) * rng.standard_normal(SAMPLE_RATE * 10)).astype(np.float32)  # -90 dBFS noise
+    for name, y, subtype in [("click.wav", click, "PCM_16"), ("dc.wav", dc, "PCM_16"), ("hiss.wav", hiss, "FLOAT"),
+                             ("dc_hiss.wav", dc + hiss, "FLOAT")]:  # fmt: skip
+        with pytest.raises(AudioError, match="silent"):
+            load_clip(_wav(tmp_path, name, y, subtype))
+
+
+def test_quiet_music_music_on_a_dc_offset_and_a_late_start_are_still_analysed(tmp_path):
+    music = synth(10.0)
+    quiet = 10 ** (-40 / 20) * music / np.max(np.abs(music))  # peaks at -40 dBFS
+    late = np.concatenate([np.zeros(SAMPLE_RATE * 20, np.float32), music])  # 20 s of silence first
+    for name, y in [("quiet.wav", quiet), ("offset.wav", 0.3 + 0.5 * music), ("late.wav", late)]:
+        assert load_clip(_wav(tmp_path, name, y, "FLOAT"), seconds=None).seconds > 9
+
+
+def test_a_float_file_far_outside_plus_minus_one_is_scaled_and_says_so(tmp_path):
+    y = synth(5.0)
+    loud = _wav(tmp_path, "loud.wav", y * 1e6 / np.max(np.abs(y)), "FLOAT")
+    clip = load_clip(loud)
+    assert np.max(np.abs(clip.samples)) <= 1.01
+    assert len(clip.warnings) == 1 and "scaled" in clip.warnings[0] and "1e+06" in clip.warnings[0]
+    normal = load_clip(_wav(tmp_path, "normal.wav", y / np.max(np.abs(y)), "FLOAT"))
+    assert normal.warnings == ()
+    np.testing.assert_allclose(clip.samples, normal.samples, atol=1e-5)

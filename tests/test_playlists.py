@@ -155,13 +155,13 @@ def engine(request, tmp_path, monkeypatch):
 def decodes(monkeypatch):
     """Counts decodes in this process (use workers=1 so analysis runs here)."""
     calls = []
-    real = audio.load_clip
+    real = audio.open_excerpt
 
     def counting(source, **kwargs):
         calls.append(source)
         return real(source, **kwargs)
 
-    monkeypatch.setattr(audio, "load_clip", counting)
+    monkeypatch.setattr(audio, "open_excerpt", counting)
     return calls
 
 
