@@ -105,18 +105,17 @@ class FeatureStream:
 
     def finish(self) -> dict[str, np.ndarray]:
         self._add(self.stft.finish())
-        mel_db = np.concatenate(self.mel_db, axis=1)
-        np.maximum(mel_db, mel_db.max() - TOP_DB, out=mel_db)  # librosa.power_to_db's top_db, over the clip
-        mfcc = np.concatenate(
-            [librosa.feature.mfcc(S=mel_db[:, i : i + 8192], n_mfcc=N_MFCC) for i in range(0, mel_db.shape[1], 8192)],
-            axis=1,
-        )
-        self.mel_db = []
+        floor = max(float(block.max()) for block in self.mel_db) - TOP_DB  # librosa.power_to_db's top_db, clip-wide
+        mfcc = []
+        while self.mel_db:  # block by block, freeing each: never a second copy of the mel spectrogram
+            block = self.mel_db.pop(0)
+            mfcc.append(librosa.feature.mfcc(S=np.maximum(block, floor), n_mfcc=N_MFCC))
         contrast = librosa.power_to_db(np.concatenate(self.peak, axis=1)) - librosa.power_to_db(
             np.concatenate(self.valley, axis=1)
         )
+        self.peak = self.valley = []
         return {
-            "mfcc": mfcc.astype(np.float32),
+            "mfcc": np.concatenate(mfcc, axis=1).astype(np.float32),
             "contrast": contrast.astype(np.float32),
             "chroma": np.concatenate(self.chroma, axis=1).astype(np.float32),
         }

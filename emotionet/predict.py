@@ -26,7 +26,7 @@ from . import audio, features
 from .checkpoints import ModelBundle
 from .mood import mood_of
 
-CNN_BATCH = 32  # windows per CNN forward pass: memory stays flat for a whole hour-long file
+CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
 MODEL_TITLES = {"pretrained": "the headline model (pretrained musicnn embeddings)"}
 
 
@@ -145,7 +145,7 @@ class Predictor:
         if self.backbones:
             from . import pretrained
 
-            embedder = pretrained.PatchEmbedder(self.backbones)
+            embedder = pretrained.PatchEmbedder(self.backbones, parts=self.bundle.pretrained.part_names)
         for block in excerpt.blocks():
             feature_stream.push(block)
             if embedder is not None:

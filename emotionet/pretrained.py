@@ -43,7 +43,7 @@ def load_backbones() -> dict[str, mn.Musicnn]:
     return {name: mn.load_musicnn(name) for name in BACKBONES}
 
 
-EMBED_BATCH = 16  # patches per forward pass: memory stays flat however long the audio
+EMBED_BATCH = 4  # patches per forward pass: memory stays flat however long the audio
 
 
 def embed_parts(backbones: dict, y_22k: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
