@@ -13,6 +13,11 @@ From the current ratings come the aggregated test set (n raters, mean and std pe
 the mean), agreement (Krippendorff's alpha, interval, per axis; each rater's mean offset from the
 consensus), model evaluation, and exports: raw ratings CSV, and a manifest CSV with its audio
 that `train.py` and `python -m emotionet evaluate` read.
+
+Text from people is stored without control characters (PostgreSQL refuses NUL) and notes are at
+most MAX_NOTE characters; exported CSV cells that start like a spreadsheet formula (= + - @) get a
+leading ' so a spreadsheet shows them as text. A track whose database write fails leaves no
+audio file behind.
 """
 
 from __future__ import annotations

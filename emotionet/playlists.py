@@ -17,7 +17,9 @@ Length is a number of songs or a number of minutes (`limit`): by minutes, the pl
 longest prefix whose total duration fits in the time (at least one song).
 
 Exports: `to_m3u8` (extended M3U, UTF-8: #EXTM3U, then per song #EXTINF:<seconds>,<artist> -
-<title> and its path or file name) and `to_csv`.
+<title> and its path or file name; line breaks and control characters are removed, so every
+entry is exactly two lines) and `to_csv` (cells that start like a spreadsheet formula get a
+leading ').
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The database is a SQLite file in the data folder (WAL mode, created on first use
 EMOTIONET_DB_URL names another, e.g. postgresql+psycopg://user:pass@host/emotionet. Audio is
 stored under its SHA-256, so the same file uploaded twice is stored once, and file names from
 users never become paths. Table definitions live with their features (labelling, library) and
-share `Base`.
+share `Base`. Creating the tables is safe when several processes open a new database at once
+(the app and the CLI, or scan workers).
 """
 
 from __future__ import annotations
