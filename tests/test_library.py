@@ -140,3 +140,15 @@ def test_nul_and_control_characters_in_tags_are_stored_clean(tmp_path, engine, b
     path = write_song(tmp_path / "tagged.flac", "bright", 3, title="Sun\x00ny\x1b", artist="The\x00 Sines")
     [song] = library.scan_files([path], engine, checkpoints=bundle, workers=1).songs
     assert (song.title, song.artist) == ("Sunny", "The Sines")
+
+
+def test_a_model_giving_nan_fails_the_files_instead_of_crashing_the_scan(tmp_path, engine, bundle):
+    import shutil
+
+    damaged = shutil.copytree(bundle, tmp_path / "damaged")
+    config = json.loads((damaged / "config.json").read_text())
+    config["calibration"]["cnn"]["pivot_valence"] = float("nan")  # outputs NaN (the files themselves are intact)
+    (damaged / "config.json").write_text(json.dumps(config))
+    song = write_song(tmp_path / "song.wav", "bright", 3)
+    result = library.scan_files([song], engine, checkpoints=damaged, workers=1)
+    assert "The cnn model" in result.failed[str(song.resolve())] and rows(engine) == [] and failures(engine) == []
