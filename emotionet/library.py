@@ -241,7 +241,7 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
     """
     started = time.perf_counter()
     engine = engine or storage.make_engine()
-    names = {str(k): v for k, v in (names or {}).items()}
+    names = {str(k): clean_text(v) for k, v in (names or {}).items()}  # shown and stored: no NUL, no controls
     fingerprint = models_fingerprint(checkpoints, thresholds)
     result = ScanResult()
 

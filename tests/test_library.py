@@ -152,3 +152,12 @@ def test_a_model_giving_nan_fails_the_files_instead_of_crashing_the_scan(tmp_pat
     song = write_song(tmp_path / "song.wav", "bright", 3)
     result = library.scan_files([song], engine, checkpoints=damaged, workers=1)
     assert "The cnn model" in result.failed[str(song.resolve())] and rows(engine) == [] and failures(engine) == []
+
+
+def test_an_upload_name_with_nul_is_stored_clean_even_when_it_fails(tmp_path, engine, bundle):
+    data = write_song(tmp_path / "x.wav", "bright", 3).read_bytes()
+    result = library.add_uploads([("My\x00 Song.wav", data), ("ba\x00d.ogg", b"nope" * 100)], engine,
+                                 checkpoints=bundle, workers=1)  # fmt: skip
+    assert [s.filename for s in result.songs] == ["My Song.wav"]
+    [error] = result.failed.values()
+    assert "\x00" not in error and "bad.ogg" in error
