@@ -7,11 +7,17 @@ checkpoints/
   svr.npz, svr_all.npz  SVR baselines as arrays and parameters (no pickle)
   pretrained.npz    the mood model on musicnn embeddings (arrays + JSON parameters, no pickle)
   metrics.json      training history, validation metrics and per-clip predictions (train.py)
+
+config.json records the SHA-256 of every model file ("sha256"); loading checks each file against
+it and refuses, naming the file, one that changed or holds NaN/infinite numbers. After changing a
+file on purpose, record the new hashes: `python -m emotionet rehash-checkpoints [--checkpoints DIR]`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +30,96 @@ from .models import CNNConfig, EmotionCNN, SVRBaseline
 from .mood import Calibration
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+HASHES = "sha256"  # the config.json key: model file name -> SHA-256 of its bytes
+NOT_MODEL_FILES = {"config.json", "metrics.json", "MODEL_CARD.md"}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be trusted (changed, damaged, unreadable), naming the file."""
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_config(directory: str | os.PathLike) -> dict:
+    """A checkpoint folder's config.json; a clear error naming the file when it is missing or damaged."""
+    config_file = Path(directory) / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"No trained models in {Path(directory)}: run `python train.py` first.")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{config_file} is damaged (not valid JSON: {error}); restore it or re-train.") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_file} is damaged (not a JSON object); restore it or re-train.")
+    return config
+
+
+def model_files(config: dict) -> list[str]:
+    """The files a config says make up the models (what `ModelBundle.load` reads)."""
+    names = ["normalizer.npz", *(f"{n}.pt" for n in config.get("cnns", {})), *(f"{n}.npz" for n in config.get("svrs", []))]
+    return names + (["pretrained.npz"] if config.get("pretrained") else [])
+
+
+def record_hashes(directory: str | os.PathLike | None = None) -> dict[str, str]:
+    """Write the SHA-256 of every model file into config.json (after training, or after changing a
+    file on purpose); returns them."""
+    directory = Path(directory or checkpoint_dir())
+    config = read_config(directory)
+    hashes = {}
+    for name in model_files(config):
+        if not (directory / name).is_file():
+            raise CheckpointError(f"{directory / name} is missing: config.json names it as a model file.")
+        hashes[name] = file_sha256(directory / name)
+    config[HASHES] = hashes
+    tmp = directory / "config.json.tmp"
+    tmp.write_text(json.dumps(config, indent=2, allow_nan=False))
+    os.replace(tmp, directory / "config.json")
+    return hashes
+
+
+def verify_files(directory: str | os.PathLike, config: dict) -> None:
+    """Every model file exists, matches its recorded SHA-256 and holds finite numbers; else a
+    CheckpointError naming the file. Folders saved before hashes were recorded are checked for
+    finite numbers only (with a warning)."""
+    directory = Path(directory)
+    recorded = config.get(HASHES)
+    if recorded is None:
+        logging.getLogger(__name__).warning(
+            "%s records no SHA-256 of its model files: run `python -m emotionet rehash-checkpoints`", directory
+        )
+    for name in model_files(config):
+        path = directory / name
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing: config.json names it as a model file.")
+        if recorded is not None:
+            if name not in recorded:
+                raise CheckpointError(f"{path} has no SHA-256 in config.json: it cannot be checked.")
+            if file_sha256(path) != recorded[name]:
+                raise CheckpointError(
+                    f"{path} is damaged or was changed: its SHA-256 does not match the one in config.json. "
+                    "Restore the file or re-train (after an intended change: python -m emotionet rehash-checkpoints)."
+                )
+        _check_finite_file(path)
+
+
+def _check_finite_file(path: Path) -> None:
+    try:
+        if path.suffix == ".pt":
+            arrays = {k: v.numpy() for k, v in torch.load(path, weights_only=True).items()}
+        else:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+    except Exception as error:
+        raise CheckpointError(f"{path} cannot be read ({type(error).__name__}: {error}).") from None
+    for key, array in arrays.items():
+        if np.issubdtype(np.asarray(array).dtype, np.number) and not np.all(np.isfinite(array)):
+            raise CheckpointError(f"{path} is damaged: {key} holds NaN or infinite numbers.")
 
 
 def checkpoint_dir() -> Path:
@@ -63,18 +159,29 @@ class ModelBundle:
             "calibration": {name: cal.to_dict() for name, cal in self.calibration.items()},
             "window_seconds": self.window_seconds,
             "hop_seconds": self.hop_seconds,
-            **self.extra,
+            **{k: v for k, v in self.extra.items() if k != HASHES},
         }
-        (directory / "config.json").write_text(json.dumps(config, indent=2))
+        (directory / "config.json").write_text(json.dumps(config, indent=2, allow_nan=False))
+        record_hashes(directory)
         return directory
 
     @classmethod
     def load(cls, directory: str | os.PathLike | None = None) -> "ModelBundle":
         directory = Path(directory or checkpoint_dir())
-        config_file = directory / "config.json"
-        if not config_file.is_file():
-            raise FileNotFoundError(f"No trained models in {directory}: run `python train.py` first.")
-        config = json.loads(config_file.read_text())
+        config = read_config(directory)
+        verify_files(directory, config)
+        try:
+            return cls._from_config(directory, config)
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, CheckpointError):
+                raise
+            raise CheckpointError(
+                f"{directory / 'config.json'} does not describe these models ({type(error).__name__}: {error}); "
+                "restore it or re-train."
+            ) from None
+
+    @classmethod
+    def _from_config(cls, directory: Path, config: dict) -> "ModelBundle":
         with np.load(directory / "normalizer.npz") as arrays:
             normalizer = Normalizer.from_arrays(arrays)
         cnns = {}
@@ -93,7 +200,7 @@ class ModelBundle:
 
             pretrained = PretrainedMood.load(directory / "pretrained.npz")
         known = {"default_cnn", "headline", "pretrained", "cnns", "svrs", "calibration", "window_seconds",
-                 "hop_seconds"}  # fmt: skip
+                 "hop_seconds", HASHES}  # fmt: skip
         return cls(
             normalizer, cnns, svrs,
             {name: Calibration(**values) for name, values in config["calibration"].items()},

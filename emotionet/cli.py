@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -20,15 +21,23 @@ import numpy as np
 
 from . import audio, dataset
 from .batch import analyze_files
+from .checkpoints import CheckpointError
 from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan
 from .metrics import evaluate_predictions
+from .mood import parse_thresholds
 
 
-def _thresholds(text: str) -> tuple[float, float]:
-    values = tuple(float(x) for x in text.split(","))
-    if len(values) != 2 or not all(0 < x < 1 for x in values):
-        raise argparse.ArgumentTypeError("thresholds are two numbers in (0, 1): VALENCE,AROUSAL")
-    return values
+def excerpt_seconds(text: str) -> float:
+    """--seconds: 0 (the whole file) or a finite length of at least audio.MIN_SECONDS."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0 or 0 < value < audio.MIN_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a length to analyse: give 0 for the whole file or at least {audio.MIN_SECONDS:g} s"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    common.add_argument("--thresholds", type=_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    common.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
     common.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
     analyze.add_argument("files", nargs="+", type=Path)
-    analyze.add_argument("--seconds", type=float, default=audio.EXCERPT_SECONDS,
+    analyze.add_argument("--seconds", type=excerpt_seconds, default=audio.EXCERPT_SECONDS,
                          help="length of the analysed excerpt from the middle; 0 = whole file")  # fmt: skip
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
@@ -51,7 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_playlist_parser(sub)
     sub.add_parser("warmup", help="compile librosa's numba code once (make run/test do this at install)")
+    rehash = sub.add_parser("rehash-checkpoints",
+                            help="record the SHA-256 of every model file in config.json (after changing one on purpose)")  # fmt: skip
+    rehash.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
     return parser
+
+
+def to_json(value) -> str:
+    """Strict JSON: NaN or infinity become null (never the bare NaN other tools cannot parse)."""
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(value), allow_nan=False)
 
 
 def cmd_analyze(args) -> int:
@@ -61,16 +87,18 @@ def cmd_analyze(args) -> int:
         if isinstance(result, str):
             failed += 1
             if args.json:
-                print(json.dumps({"file": path, "error": result}), flush=True)
+                print(to_json({"file": path, "error": str(result)}), flush=True)
             else:
                 print(f"{path}: error: {result}", file=sys.stderr, flush=True)
             continue
         if args.json:
-            print(json.dumps(result.to_dict()), flush=True)
+            print(to_json(result.to_dict()), flush=True)
         else:
             parts = [f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
                      for name, p in result.predictions.items()]  # fmt: skip
             print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
+            for warning in result.warnings:
+                print(f"{path}: warning: {warning}", file=sys.stderr, flush=True)
     return 1 if failed else 0
 
 
@@ -106,7 +134,7 @@ def cmd_evaluate(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result))
+        print(to_json(result))
     else:
         print(f"{result['n']} tracks")
         for name, m in result.items():
@@ -126,14 +154,24 @@ def cmd_warmup(args) -> int:
     return 0
 
 
+def cmd_rehash(args) -> int:
+    from .checkpoints import checkpoint_dir, record_hashes
+
+    directory = args.checkpoints or checkpoint_dir()
+    for name, digest in record_hashes(directory).items():
+        print(f"{digest}  {name}")
+    print(f"recorded in {Path(directory) / 'config.json'}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
-            "warmup": cmd_warmup}
+            "warmup": cmd_warmup, "rehash-checkpoints": cmd_rehash}
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except FileNotFoundError as error:  # e.g. no checkpoints
+    except (FileNotFoundError, CheckpointError) as error:  # no checkpoints, or damaged ones
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -36,17 +36,117 @@ ROW_LABELS = {
 
 def compute_features(y: np.ndarray) -> dict[str, np.ndarray]:
     """The three features of mono audio at SAMPLE_RATE, each (rows, frames), float32."""
-    magnitude = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
-    power = magnitude**2
-    mel = librosa.feature.melspectrogram(S=power, sr=SAMPLE_RATE)
-    return {
-        "mfcc": librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=N_MFCC),
-        "contrast": librosa.feature.spectral_contrast(
-            S=magnitude, sr=SAMPLE_RATE, n_fft=N_FFT, fmin=CONTRAST_FMIN, n_bands=CONTRAST_BANDS
-        ),
+    stream = FeatureStream()
+    for i in range(0, len(y), BLOCK):
+        stream.push(y[i : i + BLOCK])
+    return stream.finish()
+
+
+BLOCK = 30 * SAMPLE_RATE  # samples per block when a whole array is given
+
+
+class StftStream:
+    """librosa.stft(y, n_fft, hop) (centred frames, zero padding at both ends) of audio that arrives
+    in blocks: `push` and `finish` return the complex frames (bins, k) completed so far, in order.
+    Frame t covers samples t*hop - n_fft/2 .. t*hop + n_fft/2, so each block only needs the
+    n_fft - hop samples before it; the frames equal those of one call on the whole signal."""
+
+    def __init__(self, n_fft: int, hop: int):
+        self.n_fft, self.hop = n_fft, hop
+        self.buffer = np.zeros(n_fft // 2, np.float32)  # the leading zero padding
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        self.buffer = np.concatenate([self.buffer, np.asarray(block, np.float32)])
+        return self._frames()
+
+    def finish(self) -> np.ndarray:
+        self.buffer = np.concatenate([self.buffer, np.zeros(self.n_fft // 2, np.float32)])  # trailing padding
+        return self._frames()
+
+    def _frames(self) -> np.ndarray:
+        k = (len(self.buffer) - self.n_fft) // self.hop + 1 if len(self.buffer) >= self.n_fft else 0
+        if k <= 0:
+            return np.zeros((1 + self.n_fft // 2, 0), np.complex64)
+        used = self.buffer[: (k - 1) * self.hop + self.n_fft]
+        frames = librosa.stft(used, n_fft=self.n_fft, hop_length=self.hop, center=False)
+        self.buffer = self.buffer[k * self.hop :].copy()
+        return frames
+
+
+class FeatureStream:
+    """`compute_features` of audio that arrives in blocks, in memory that grows only with the
+    (small) feature matrices: one STFT per block, per-frame features computed as it goes. The two
+    steps that look at the whole clip (librosa's 80 dB floor below the loudest mel band, and below
+    the loudest spectral-contrast peak and valley) are applied in `finish`, so the result equals
+    one call on the whole signal."""
+
+    def __init__(self):
+        self.stft = StftStream(N_FFT, HOP)
+        self.mel_db: list[np.ndarray] = []  # 128 mel bands in dB, before the 80 dB floor
+        self.peak: list[np.ndarray] = []
+        self.valley: list[np.ndarray] = []
+        self.chroma: list[np.ndarray] = []
+
+    def push(self, block: np.ndarray) -> None:
+        self._add(self.stft.push(block))
+
+    def _add(self, frames: np.ndarray) -> None:
+        if frames.shape[1] == 0:
+            return
+        magnitude = np.abs(frames)
+        power = magnitude**2
+        mel = librosa.feature.melspectrogram(S=power, sr=SAMPLE_RATE)
+        self.mel_db.append(librosa.power_to_db(mel, top_db=None).astype(np.float32))
+        peak, valley = contrast_peak_valley(magnitude)
+        self.peak.append(peak)
+        self.valley.append(valley)
         # tuning=0: the report's 12 equal-tempered bins; estimating tuning costs ~70 ms a clip
-        "chroma": librosa.feature.chroma_stft(S=power, sr=SAMPLE_RATE, n_chroma=N_CHROMA, tuning=0.0),
-    }
+        self.chroma.append(librosa.feature.chroma_stft(S=power, sr=SAMPLE_RATE, n_chroma=N_CHROMA, tuning=0.0))
+
+    def finish(self) -> dict[str, np.ndarray]:
+        self._add(self.stft.finish())
+        floor = max(float(block.max()) for block in self.mel_db) - TOP_DB  # librosa.power_to_db's top_db, clip-wide
+        mfcc = []
+        while self.mel_db:  # block by block, freeing each: never a second copy of the mel spectrogram
+            block = self.mel_db.pop(0)
+            mfcc.append(librosa.feature.mfcc(S=np.maximum(block, floor), n_mfcc=N_MFCC))
+        contrast = librosa.power_to_db(np.concatenate(self.peak, axis=1)) - librosa.power_to_db(
+            np.concatenate(self.valley, axis=1)
+        )
+        self.peak = self.valley = []
+        return {
+            "mfcc": np.concatenate(mfcc, axis=1).astype(np.float32),
+            "contrast": contrast.astype(np.float32),
+            "chroma": np.concatenate(self.chroma, axis=1).astype(np.float32),
+        }
+
+
+TOP_DB = 80.0  # librosa.power_to_db's default floor
+
+
+def contrast_peak_valley(magnitude: np.ndarray, quantile: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """Per octave band and frame, the mean of the highest and of the lowest `quantile` of bins:
+    what librosa.feature.spectral_contrast (fmin CONTRAST_FMIN, CONTRAST_BANDS bands) compares,
+    before it converts both to dB over the whole clip (done in FeatureStream.finish)."""
+    freq = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    edges = np.zeros(CONTRAST_BANDS + 2)
+    edges[1:] = CONTRAST_FMIN * 2.0 ** np.arange(CONTRAST_BANDS + 1)
+    peak = np.zeros((CONTRAST_BANDS + 1, magnitude.shape[1]))
+    valley = np.zeros_like(peak)
+    for k, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        band = (freq >= low) & (freq <= high)
+        first, last = np.flatnonzero(band)[[0, -1]]
+        if k > 0:  # each band also takes the bin just below it ...
+            band[first - 1] = True
+        if k == CONTRAST_BANDS:  # ... the top band runs to the Nyquist bin ...
+            band[last + 1 :] = True
+        rows = magnitude[band]
+        if k < CONTRAST_BANDS:  # ... and the others drop their top bin
+            rows = rows[:-1]
+        n = int(max(np.rint(quantile * band.sum()), 1))
+        ordered = np.sort(rows, axis=0)
+        valley[k], peak[k] = ordered[:n].mean(axis=0), ordered[-n:].mean(axis=0)
+    return peak, valley
 
 
 def n_frames(features: dict[str, np.ndarray]) -> int:

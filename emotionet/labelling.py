@@ -13,6 +13,11 @@ From the current ratings come the aggregated test set (n raters, mean and std pe
 the mean), agreement (Krippendorff's alpha, interval, per axis; each rater's mean offset from the
 consensus), model evaluation, and exports: raw ratings CSV, and a manifest CSV with its audio
 that `train.py` and `python -m emotionet evaluate` read.
+
+Text from people is stored without control characters (PostgreSQL refuses NUL) and notes are at
+most MAX_NOTE characters; exported CSV cells that start like a spreadsheet formula (= + - @) get a
+leading ' so a spreadsheet shows them as text. A track whose database write fails leaves no
+audio file behind.
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import audio
 from .metrics import evaluate_predictions
 from .mood import MOODS, QUADRANTS, mood_index, mood_of
-from .storage import AudioStore, Base, safe_suffix
+from .storage import AudioStore, Base, content_hash, safe_suffix
+from .text import clean_text, spreadsheet_cell
 
 MAX_NAME = 100
 MAX_TEXT = 500
+MAX_NOTE = 2000  # a rating's note: a few sentences
 PASSCODE_ENV = "EMOTIONET_TEAM_PASSCODE"
 
 
@@ -104,7 +111,7 @@ class Rating(Base):
 
 def clean_name(name: str | None) -> str:
     """A rater name with surrounding and repeated spaces removed; refuses an empty one."""
-    cleaned = " ".join(str(name or "").split())
+    cleaned = " ".join(clean_text(name).split())
     if not cleaned:
         raise LabellingError("Enter your name first: every rating belongs to a rater.")
     if len(cleaned) > MAX_NAME:
@@ -123,10 +130,18 @@ def _check_value(axis: str, value) -> float:
 
 
 def _text(value: str | None, what: str) -> str:
-    value = " ".join(str(value or "").split())
+    value = " ".join(clean_text(value).split())
     if len(value) > MAX_TEXT:
         raise LabellingError(f"The {what} is at most {MAX_TEXT} characters.")
     return value
+
+
+def clean_note(note: str | None) -> str | None:
+    """A rating's note: control characters removed, line breaks kept, at most MAX_NOTE characters."""
+    note = clean_text(note, keep_newlines=True).strip()
+    if len(note) > MAX_NOTE:
+        raise LabellingError(f"A note is at most {MAX_NOTE} characters (this one has {len(note)}).")
+    return note or None
 
 
 def _insert_ignoring_duplicates(session: Session, table, values: dict, key: str) -> bool:
@@ -178,12 +193,18 @@ def add_track(
     values = {"title": title, "artist": _text(artist, "artist"), "source": _text(source, "source"),
               "licence": _text(licence, "licence"), "filename": _text(Path(filename or "").name, "file name")}  # fmt: skip
     clip = audio.load_clip(data, name=filename or "the upload")
+    stored_before = store.find(content_hash(data)) is not None
     digest, path = store.put(data, filename)
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        row = {"hash": digest, "suffix": path.suffix or safe_suffix(filename), "duration_s": clip.duration_s,
-               "added_by": added_by, "added_at": _now(), **values}  # fmt: skip
-        created = _insert_ignoring_duplicates(session, Track.__table__, row, "hash")
-        track = session.get(Track, digest)
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            row = {"hash": digest, "suffix": path.suffix or safe_suffix(filename), "duration_s": clip.duration_s,
+                   "added_by": added_by, "added_at": _now(), **values}  # fmt: skip
+            created = _insert_ignoring_duplicates(session, Track.__table__, row, "hash")
+            track = session.get(Track, digest)
+    except Exception:
+        if not stored_before:  # a failed add leaves no orphan audio behind
+            path.unlink(missing_ok=True)
+        raise
     return track, created
 
 
@@ -211,7 +232,7 @@ def save_rating(engine: Engine, track_hash: str, rater: str, valence: float, aro
     """Append `rater`'s rating of a track (it replaces their earlier one; the history stays)."""
     rater = clean_name(rater)
     valence, arousal = _check_value("valence", valence), _check_value("arousal", arousal)
-    note = (note or "").strip() or None
+    note = clean_note(note)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         rater_id = _rater_id(session, rater)  # a write first: the transaction holds the write lock
         if session.get(Track, track_hash) is None:
@@ -411,6 +432,8 @@ def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, 
 def export_ratings_csv(engine: Engine, history: bool = False) -> str:
     """The current ratings (or, with history, every rating ever saved) as CSV text."""
     frame = rating_history(engine) if history else current_ratings(engine)
+    for column in ("title", "artist", "rater", "note"):  # typed by people: never a spreadsheet formula
+        frame[column] = frame[column].map(spreadsheet_cell)
     return frame.to_csv(index=False)
 
 
@@ -436,9 +459,10 @@ def export_manifest(engine: Engine, store: AudioStore, folder, min_raters: int =
                 raise LabellingError(f"The audio of {row.title!r} ({row.track_hash[:12]}) is missing from the store.")
             relative = Path("audio") / f"{row.track_hash}{source.suffix}"
             shutil.copyfile(source, folder / relative)
+            safe = spreadsheet_cell  # typed by people: never a spreadsheet formula
             writer.writerow([relative.as_posix(), _number(row.valence_mean), _number(row.arousal_mean), row.quadrant,
-                             row.artist, row.title, row.track_hash, row.n_raters, _number(row.valence_std),
-                             _number(row.arousal_std), row.source, row.licence])  # fmt: skip
+                             safe(row.artist), safe(row.title), row.track_hash, row.n_raters, _number(row.valence_std),
+                             _number(row.arousal_std), safe(row.source), safe(row.licence)])  # fmt: skip
     return manifest
 
 

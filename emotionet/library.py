@@ -5,8 +5,10 @@ are unchanged since the last scan is not even read: `library_files`), skips the 
 same models, and analyses only the new ones with `batch.analyze_files` (a process per core).
 Results go to `library_songs` in the shared database, one row per content hash with the full
 `Analysis.to_dict()` as JSON, so re-adding a file or reopening the app is instant. A file that
-cannot be analysed is reported, remembered in `library_failures` (so a rescan does not decode it
-again) and skipped; the batch goes on. Title and artist come from the file's tags (mutagen)
+cannot be analysed is reported and skipped; the batch goes on. When the audio itself is unusable
+it is remembered in `library_failures` (so a rescan does not decode it again); other failures (a
+crashed worker, a bug) are not, so a rescan tries again. A path whose content changed (another
+song saved over it) loses its old analysis; `--force` reads and analyses every file again. Title and artist come from the file's tags (mutagen)
 when present, else from the file name.
 
 The models' fingerprint (a hash of checkpoints/config.json and the mood thresholds) is stored
@@ -23,7 +25,9 @@ Command line (wired in cli.py):
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
+import os
 import json
 import sys
 import time
@@ -38,7 +42,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import playlists, storage
 from .batch import analyze_files
 from .checkpoints import checkpoint_dir
+from .mood import parse_thresholds
 from .playlists import Song
+from .text import clean_text
 
 HEADLINE = "cnn"
 Progress = Callable[[int, int, "float | None", str], None]  # done, total, seconds left (None at 0), path
@@ -90,16 +96,40 @@ class LibraryFailure(storage.Base):
 # --- files ------------------------------------------------------------------------------------
 
 
-def audio_files(folder: str | Path) -> list[Path]:
-    """Audio files under `folder`, recursively, sorted; hidden files and folders are skipped."""
+def audio_files(folder: str | Path, skipped: dict[str, str] | None = None) -> list[Path]:
+    """Audio files under `folder`, recursively, sorted; hidden files and folders are skipped.
+
+    Names with an audio suffix that are not readable files (a folder named x.mp3, a broken or
+    self-looping link) are reported in `skipped` (path -> why) instead of vanishing without a word.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"No such folder: {folder}")
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.suffix.lower() in storage.AUDIO_SUFFIXES and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )  # fmt: skip
+    found = []
+    for p in folder.rglob("*"):
+        if p.suffix.lower() not in storage.AUDIO_SUFFIXES or any(
+            part.startswith(".") for part in p.relative_to(folder).parts
+        ):
+            continue
+        if p.is_file():
+            found.append(p)
+        elif skipped is not None:
+            skipped[str(p)] = not_a_file_reason(p)
+    return sorted(found)
+
+
+def not_a_file_reason(path: Path) -> str:
+    """Why a path with an audio suffix is not a file that can be read."""
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return f"{path.name} is a link that points back to itself (a link loop)"
+            return f"{path.name} is a link to something that does not exist"
+    if path.is_dir():
+        return f"{path.name} is a folder, not an audio file"
+    return f"{path.name} is not a regular file"
 
 
 def file_hash(path: str | Path, block: int = 1 << 20) -> str:
@@ -123,7 +153,9 @@ def read_tags(path: str | Path, fallback_name: str | None = None) -> tuple[str, 
             artist = (tags.get("artist") or [""])[0].strip()
     except Exception:  # unreadable or odd tags never stop a scan
         pass
-    return title or Path(fallback_name or path).stem, artist
+    # tags may carry NUL separators or control characters: PostgreSQL refuses NUL in text
+    title, artist = (" ".join(clean_text(x).split()) for x in (title, artist))
+    return title or " ".join(clean_text(Path(fallback_name or path).stem).split()) or "untitled", artist
 
 
 def models_fingerprint(checkpoints=None, thresholds=(0.5, 0.5)) -> str:
@@ -209,13 +241,15 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
     """
     started = time.perf_counter()
     engine = engine or storage.make_engine()
-    names = {str(k): v for k, v in (names or {}).items()}
+    names = {str(k): clean_text(v) for k, v in (names or {}).items()}  # shown and stored: no NUL, no controls
     fingerprint = models_fingerprint(checkpoints, thresholds)
     result = ScanResult()
 
     order: list[str] = []  # hashes in file order
     path_of: dict[str, str] = {}
-    for p, path, digest in _hashes(engine, paths, result.failed):
+    hash_at: dict[str, str] = {}  # every readable path -> its content hash now
+    for p, path, digest in _hashes(engine, paths, result.failed, rehash=force):
+        hash_at[path] = digest
         if digest not in path_of:
             order.append(digest)
             path_of[digest] = path
@@ -237,6 +271,8 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
                     result.failed[path_of[digest]] = f"{bad[digest].error} (skipped: it failed before)"
                 else:
                     todo.append(digest)
+        session.flush()
+        _drop_stale_rows(session, hash_at)
 
     total = len(todo)
     if progress:
@@ -248,7 +284,8 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
         if isinstance(analysis, str):
             error = analysis.replace(path, name)  # an upload's stored path means nothing to its owner
             result.failed[path] = error
-            _remember_failure(engine, digest, name, error, fingerprint)
+            if getattr(analysis, "bad_audio", False):  # a crash or a lost worker may pass next time
+                _remember_failure(engine, digest, name, error, fingerprint)
         else:
             _store(engine, digest, path, name, analysis, fingerprint)
             result.added += 1
@@ -261,10 +298,21 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
     return result
 
 
-def _hashes(engine, paths, failed: dict) -> list[tuple[str, str, str]]:
+def _drop_stale_rows(session: Session, hash_at: dict[str, str]) -> None:
+    """Forget analyses stored for a path whose content has changed since (another song there now)."""
+    paths = list(hash_at)
+    for i in range(0, len(paths), 500):
+        rows = session.scalars(select(LibrarySong).where(LibrarySong.path.in_(paths[i : i + 500])))
+        for row in rows:
+            if row.hash != hash_at[row.path]:
+                session.delete(row)
+
+
+def _hashes(engine, paths, failed: dict, rehash: bool = False) -> list[tuple[str, str, str]]:
     """(given path, resolved path, content hash) per readable file; a file unchanged since the
-    last scan (same size and modification time) is not read again. Unreadable ones go to `failed`."""
-    resolved = [(p, str(Path(p).resolve())) for p in paths]
+    last scan (same size and modification time) is not read again unless `rehash`. Unreadable
+    ones go to `failed`."""
+    resolved = [(p, os.path.realpath(p)) for p in paths]  # never raises, even on a link loop
     out = []
     with Session(engine) as session, session.begin():
         known = {}
@@ -275,20 +323,34 @@ def _hashes(engine, paths, failed: dict) -> list[tuple[str, str, str]]:
             try:
                 stat = Path(path).stat()
                 row = known.get(path)
-                if row is None or row.size != stat.st_size or row.mtime_ns != stat.st_mtime_ns:
+                if rehash or row is None or row.size != stat.st_size or row.mtime_ns != stat.st_mtime_ns:
                     row = session.merge(LibraryFile(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
                                                     hash=file_hash(path)))  # fmt: skip
                     known[path] = row
+                if not stat_is_file(stat):
+                    failed[str(p)] = not_a_file_reason(Path(p))
+                    continue
             except OSError as error:
-                failed[str(p)] = f"Could not read {Path(p).name}: {error.strerror or error}"
+                failed[str(p)] = (not_a_file_reason(Path(p)) if Path(p).is_symlink()
+                                  else f"Could not read {Path(p).name}: {error.strerror or error}")  # fmt: skip
                 continue
             out.append((p, path, row.hash))
     return out
 
 
+def stat_is_file(stat) -> bool:
+    import stat as stat_module
+
+    return stat_module.S_ISREG(stat.st_mode)
+
+
 def scan_folder(folder: str | Path, engine=None, **options) -> ScanResult:
-    """`scan_files` over the audio files under `folder` (recursively)."""
-    return scan_files(audio_files(folder), engine, **options)
+    """`scan_files` over the audio files under `folder` (recursively); names that are not files
+    (a folder named x.mp3, broken or looping links) are listed in `failed`."""
+    skipped: dict[str, str] = {}
+    result = scan_files(audio_files(folder, skipped), engine, **options)
+    result.failed.update(skipped)
+    return result
 
 
 def add_uploads(files: Sequence[tuple[str, bytes]], engine=None, store: storage.AudioStore | None = None,
@@ -313,6 +375,7 @@ def _is_stored_copy(old: str, new: str) -> bool:
 
 def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str) -> None:
     title, artist = read_tags(path, name)
+    name = clean_text(name)
     data = analysis.to_dict()
     data["file"] = name
     head = analysis.predictions.get(HEADLINE) or next(iter(analysis.predictions.values()))
@@ -320,7 +383,7 @@ def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str
         session.merge(LibrarySong(
             hash=digest, title=title, artist=artist, filename=name, path=path,
             duration_s=float(analysis.duration_s), valence=float(head.valence), arousal=float(head.arousal),
-            mood=head.mood, confidence=float(head.confidence), analysis=json.dumps(data), models=fingerprint,
+            mood=head.mood, confidence=float(head.confidence), analysis=json.dumps(data, allow_nan=False), models=fingerprint,
         ))  # fmt: skip
         failure = session.get(LibraryFailure, digest)
         if failure is not None:
@@ -343,11 +406,9 @@ def format_eta(seconds: float | None) -> str:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    from .cli import _thresholds
-
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    parser.add_argument("--thresholds", type=_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    parser.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="analyse every file again")
 

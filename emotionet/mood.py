@@ -48,6 +48,19 @@ def quadrant_index(quadrant: str) -> int:
     raise ValueError(f"Unknown quadrant {quadrant!r}: expected one of {QUADRANTS} or {MOODS}.")
 
 
+def parse_thresholds(text: str) -> tuple[float, float]:
+    """'V,A' -> the mood boundaries (two numbers in (0, 1)); an argparse type for every command."""
+    import argparse
+
+    try:
+        values = tuple(float(x) for x in str(text).split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not all(0 < x < 1 for x in values):
+        raise argparse.ArgumentTypeError("thresholds are two numbers in (0, 1): VALENCE,AROUSAL")
+    return values
+
+
 def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 

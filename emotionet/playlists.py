@@ -17,7 +17,9 @@ Length is a number of songs or a number of minutes (`limit`): by minutes, the pl
 longest prefix whose total duration fits in the time (at least one song).
 
 Exports: `to_m3u8` (extended M3U, UTF-8: #EXTM3U, then per song #EXTINF:<seconds>,<artist> -
-<title> and its path or file name) and `to_csv`.
+<title> and its path or file name; line breaks and control characters are removed, so every
+entry is exactly two lines) and `to_csv` (cells that start like a spreadsheet formula get a
+leading ').
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from .mood import MOODS
+from .text import one_line, spreadsheet_cell
 
 
 @dataclass
@@ -196,7 +199,7 @@ def journey(songs: Sequence[Song], start, end, count: int | None = None, minutes
 
 
 def _extinf_text(song: Song) -> str:
-    return song.label.replace("\n", " ").replace("\r", " ")
+    return one_line(song.label)
 
 
 def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os.PathLike | None = None) -> str:
@@ -212,7 +215,8 @@ def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os
                     location = str(Path(s.path).resolve())
         else:
             location = s.filename or Path(s.path).name
-        lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", location]
+        # a line break in a file name would start another entry: every entry is exactly two lines
+        lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", one_line(location)]
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +231,6 @@ def to_csv(songs: Sequence[Song]) -> str:
         row = {k: v for k, v in asdict(s).items() if k in CSV_COLUMNS}
         row.update(position=i, valence=round(s.valence, 4), arousal=round(s.arousal, 4),
                    confidence=round(s.confidence, 3), duration_s=round(s.duration_s, 2))  # fmt: skip
-        writer.writerow(row)
+        writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     return out.getvalue()
 

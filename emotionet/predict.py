@@ -1,10 +1,16 @@
 """Predictions: a file -> features -> every model -> valence, arousal, mood, confidence, timeline.
 
-The features of the analysed excerpt are computed once. The CNN sees the excerpt as 10 s windows
-with a 50% hop (the length it was trained on), all in one batch; its prediction for the clip is the
-mean over windows, and the windows themselves are the timeline. The SVRs see the statistics of the
-whole excerpt and of each window. The pretrained model (when shipped) embeds the excerpt's 3 s
-patches once and averages them over the clip and over the same windows.
+The analysed excerpt is decoded once, block by block, and each block goes straight into the
+feature computation and the musicnn embedder, so memory stays flat however long the excerpt (a
+whole hour-long file included): only the feature matrices and per-patch embeddings are kept. The
+CNN sees the excerpt as 10 s windows with a 50% hop (the length it was trained on), in fixed-size
+batches; its prediction for the clip is the mean over windows, and the windows themselves are the
+timeline. The SVRs see the statistics of the whole excerpt and of each window. The pretrained
+model (when shipped) averages the 3 s patch embeddings over the clip and over the same windows.
+
+Every model's output is checked finite: a damaged model gives an error naming it, never a NaN
+mood. `Analysis.warnings` says what the reader should know (audio that was rescaled, a model that
+could not be loaded); `Predictor.unavailable` names the models that could not be loaded and why.
 """
 
 from __future__ import annotations
@@ -20,6 +26,13 @@ import torch
 from . import audio, features
 from .checkpoints import ModelBundle
 from .mood import mood_of
+
+CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
+MODEL_TITLES = {"pretrained": "the headline model (pretrained musicnn embeddings)"}
+
+
+class ModelOutputError(RuntimeError):
+    """A model gave NaN or infinite output: its checkpoint is damaged, never a mood to show."""
 
 
 @dataclass
@@ -45,6 +58,7 @@ class Analysis:
     headline: str = "cnn"  # the model that leads: the best on validation
     features: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     cnn_architecture: str = "cnn"
+    warnings: list[str] = field(default_factory=list)  # rescaled audio, a model that is unavailable
 
     @property
     def models_agree(self) -> bool:
@@ -57,6 +71,7 @@ class Analysis:
         out.update({name: p.to_dict() for name, p in self.predictions.items()})
         out["cnn"]["architecture"] = self.cnn_architecture
         out["timeline"] = self.timeline
+        out["warnings"] = list(self.warnings)
         return out
 
 
@@ -76,12 +91,24 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next(iter(model.parameters()), torch.empty(0)).device
 
 
-def cnn_window_outputs(model, stacked: np.ndarray, bounds) -> np.ndarray:
+def cnn_window_outputs(model, stacked: np.ndarray, bounds, batch_size: int = CNN_BATCH) -> np.ndarray:
     """Raw (windows, 2) valence/arousal of one CNN over the windows of a (3, 13, frames) stack."""
-    batch = torch.from_numpy(np.stack([stacked[..., s:e] for s, e in bounds])).to(model_device(model))
+    out, device = [], model_device(model)
     with torch.inference_mode():
-        values, _ = model(batch)
-    return values.float().cpu().numpy().astype(float)
+        for i in range(0, len(bounds), batch_size):
+            batch = torch.from_numpy(np.stack([stacked[..., s:e] for s, e in bounds[i : i + batch_size]]))
+            values, _ = model(batch.to(device))
+            out.append(values.float().cpu().numpy().astype(float))
+    return np.concatenate(out)
+
+
+def check_finite(name: str, *values: np.ndarray) -> None:
+    """Raise ModelOutputError naming the model when any of its outputs is NaN or infinite."""
+    if not all(np.all(np.isfinite(v)) for v in values):
+        raise ModelOutputError(
+            f"The {name} model gave an invalid output (NaN or infinity): its checkpoint is damaged. "
+            "Restore the checkpoints or re-train."
+        )
 
 
 class Predictor:
@@ -98,13 +125,16 @@ class Predictor:
         self.thresholds = tuple(thresholds)
         self.device = torch.device(device)
         self.backbones = None
+        self.unavailable: dict[str, str] = {}  # model -> why it is not used (for pages and the CLI)
         if pretrained and bundle.pretrained is not None:
-            from . import musicnn, pretrained
+            from . import pretrained
 
             try:
                 self.backbones = pretrained.load_backbones()
-            except musicnn.MusicnnNotInstalled as error:
-                logging.getLogger(__name__).warning("pretrained model skipped: %s", error)
+            except Exception as error:  # not installed, or its checkpoint missing or damaged
+                reason = f"{MODEL_TITLES['pretrained'].capitalize()} is unavailable: {error}"
+                self.unavailable["pretrained"] = reason
+                logging.getLogger(__name__).warning(reason)
         if self.device.type != "cpu":
             bundle.cnns[bundle.default_cnn].to(self.device)
             if self.backbones:
@@ -124,19 +154,36 @@ class Predictor:
         return self.bundle.headline if self.bundle.headline in self.model_names else "cnn"
 
     def analyze(self, source: audio.Source, name: str | None = None, seconds: float | None = audio.EXCERPT_SECONDS) -> Analysis:
-        clip = audio.load_clip(source, seconds=seconds, name=name)
-        feats = features.compute_features(clip.samples)
-        predictions, timeline = self.predict_features(feats, clip.samples)
-        for window in timeline:
-            window["start_s"] = round(window["start_s"] + clip.start_s, 2)
-            window["end_s"] = round(window["end_s"] + clip.start_s, 2)
-        return Analysis(name or audio.describe_source(source), clip.duration_s, clip.start_s, clip.end_s,
-                        predictions, timeline, self.headline, feats, self.bundle.default_cnn)  # fmt: skip
+        """The whole pipeline for one file: decode the excerpt (all of it when `seconds` is None)
+        once, block by block, into the features and the musicnn embedder; then every model."""
+        excerpt = audio.open_excerpt(source, seconds=seconds, name=name)
+        feature_stream = features.FeatureStream()
+        embedder = None
+        if self.backbones:
+            from . import pretrained
 
-    def raw_outputs(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None):
+            embedder = pretrained.PatchEmbedder(self.backbones, parts=self.bundle.pretrained.part_names)
+        for block in excerpt.blocks():
+            feature_stream.push(block)
+            if embedder is not None:
+                embedder.push(block)
+        excerpt.finish()  # too short or silent: AudioError
+        feats = feature_stream.finish()
+        embedding = embedder.finish() if embedder is not None else None
+        predictions, timeline = self.predict_features(feats, embedding=embedding)
+        for window in timeline:
+            window["start_s"] = round(window["start_s"] + excerpt.start_s, 2)
+            window["end_s"] = round(window["end_s"] + excerpt.start_s, 2)
+        return Analysis(name or audio.describe_source(source), excerpt.duration_s, excerpt.start_s, excerpt.end_s,
+                        predictions, timeline, self.headline, feats, self.bundle.default_cnn,
+                        [*excerpt.warnings, *self.unavailable.values()])  # fmt: skip
+
+    def raw_outputs(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None, embedding=None):
         """Per model: (clip raw valence/arousal (2,), per-window raw (windows, 2)); and the window bounds.
 
-        `samples` (the clip at the analysis rate) are needed by the pretrained model only.
+        The pretrained model needs the clip's musicnn `embedding` (`pretrained.embed_parts`'s
+        (parts, patch starts)) or its `samples` at the analysis rate to compute it from. Raises
+        ModelOutputError when a model's output is not finite.
         """
         b = self.bundle
         bounds = window_bounds(features.n_frames(feats), b.window_seconds, b.hop_seconds)
@@ -146,17 +193,27 @@ class Predictor:
             stats = np.stack([svr.inputs(feats)] + [svr.inputs(features.slice_frames(feats, s, e)) for s, e in bounds])
             values = svr.predict(stats)
             out[name] = (values[0], values[1:])
-        if self.backbones and samples is not None:
+        if self.backbones and embedding is None and samples is not None:
             from . import pretrained
 
+            embedding = pretrained.embed_parts(self.backbones, samples)
+        if self.backbones and embedding is not None:
+            from . import pretrained
+
+            parts, starts = embedding
+            per_patch = pretrained.select(parts, b.pretrained.part_names)
             seconds = [(s / features.FRAMES_PER_SECOND, e / features.FRAMES_PER_SECOND) for s, e in bounds]
-            clip_raw, window_raw = pretrained.analyze(b.pretrained, self.backbones, samples, seconds)
-            out["pretrained"] = (clip_raw, window_raw)
+            check_finite("pretrained", per_patch)  # a damaged musicnn checkpoint shows here first
+            out["pretrained"] = (b.pretrained.predict_raw(per_patch.mean(0))[0],
+                                 b.pretrained.predict_raw(pretrained.window_embeddings(per_patch, starts, seconds)))  # fmt: skip
+        for name, (clip_raw, window_raw) in out.items():
+            check_finite(name, clip_raw, window_raw)
         return out, bounds
 
-    def predict_features(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None):
-        """(predictions per model, timeline) from a clip's features (and samples, for the pretrained model)."""
-        raw, bounds = self.raw_outputs(feats, samples)
+    def predict_features(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None, embedding=None):
+        """(predictions per model, timeline) from a clip's features (and, for the pretrained model,
+        its embedding or samples: see `raw_outputs`)."""
+        raw, bounds = self.raw_outputs(feats, samples, embedding)
         predictions, timeline = {}, [
             {"start_s": round(s / features.FRAMES_PER_SECOND, 2), "end_s": round(e / features.FRAMES_PER_SECOND, 2)}
             for s, e in bounds
@@ -164,8 +221,9 @@ class Predictor:
         for name, (clip_raw, window_raw) in raw.items():
             cal = self.calibration(name)
             v, a = cal.apply(clip_raw)
-            predictions[name] = Prediction(float(v), float(a), mood_of(v, a, self.thresholds),
-                                           cal.confidence(v, a, self.thresholds))  # fmt: skip
+            confidence = cal.confidence(v, a, self.thresholds)
+            check_finite(name, np.array([v, a, confidence]))  # e.g. a NaN in the calibration
+            predictions[name] = Prediction(float(v), float(a), mood_of(v, a, self.thresholds), confidence)
             for entry, (wv, wa) in zip(timeline, cal.apply(window_raw)):
                 entry[name] = {"valence": round(float(wv), 4), "arousal": round(float(wa), 4),
                                "mood": mood_of(wv, wa, self.thresholds)}  # fmt: skip

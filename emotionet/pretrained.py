@@ -43,29 +43,88 @@ def load_backbones() -> dict[str, mn.Musicnn]:
     return {name: mn.load_musicnn(name) for name in BACKBONES}
 
 
+EMBED_BATCH = 4  # patches per forward pass: memory stays flat however long the audio
+
+
 def embed_parts(backbones: dict, y_22k: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """All ``CACHED_PARTS`` of every backbone, per patch: {"MSD_musicnn/penultimate": (P, 200), ...},
     and the patch start times (P,) in seconds. The log-mel is computed once for both backbones."""
-    import soxr
-    import torch
-
     y = np.asarray(y_22k, dtype=np.float32)
     if y.ndim != 1:
         raise ValueError(f"expected mono audio (1-D), got shape {y.shape}")
-    if y.size < mn.MIN_SECONDS * audio.SAMPLE_RATE:
-        raise audio.AudioError(f"The audio is too short: {y.size / audio.SAMPLE_RATE:.2f} s < {mn.MIN_SECONDS} s.")
-    y16 = soxr.resample(y, audio.SAMPLE_RATE, mn.SAMPLE_RATE, quality="HQ").astype(np.float32, copy=False)
-    rep = mn.log_mel(y16)
-    device = next(backbones[BACKBONES[0]].parameters()).device  # all patches in one batch, where the nets are
-    patches = torch.from_numpy(mn.to_patches(rep)).to(device)
-    parts = {}
-    with torch.inference_mode():
-        for name in BACKBONES:
-            out = backbones[name](patches)
-            for part in CACHED_PARTS:
-                parts[f"{name}/{part}"] = out[part].float().cpu().numpy().astype(np.float32)
-    starts = np.array(mn.patch_starts(max(rep.shape[0], mn.PATCH_FRAMES)), np.float32) * mn.HOP / mn.SAMPLE_RATE
-    return parts, starts
+    embedder = PatchEmbedder(backbones)
+    for i in range(0, len(y), 30 * audio.SAMPLE_RATE):
+        embedder.push(y[i : i + 30 * audio.SAMPLE_RATE])
+    return embedder.finish()
+
+
+class PatchEmbedder:
+    """``embed_parts`` of audio that arrives in blocks (mono, 22.05 kHz): resampled to 16 kHz and
+    turned into log-mel frames as it comes, each full batch of EMBED_BATCH 3 s patches run through
+    both backbones at once; only the per-patch embeddings are kept."""
+
+    def __init__(self, backbones: dict, parts=CACHED_PARTS, batch: int = EMBED_BATCH):
+        import soxr
+
+        from .features import StftStream
+
+        self.backbones, self.parts, self.batch = backbones, tuple(parts), batch
+        self.resampler = soxr.ResampleStream(audio.SAMPLE_RATE, mn.SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        self.stft = StftStream(mn.N_FFT, mn.HOP)
+        self.pending = np.zeros((0, mn.N_MELS), np.float32)  # log-mel frames not yet in a patch
+        self.n_samples = self.n_frames = self.n_patches = 0
+        self.out: dict[str, list[np.ndarray]] = {f"{b}/{p}": [] for b in BACKBONES for p in self.parts}
+
+    def push(self, block_22k: np.ndarray) -> None:
+        block = np.ascontiguousarray(block_22k, np.float32)
+        self.n_samples += len(block)
+        self._frames(self.stft.push(self.resampler.resample_chunk(block, last=False)))
+
+    def finish(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        if self.n_samples < mn.MIN_SECONDS * audio.SAMPLE_RATE:
+            raise audio.AudioError(
+                f"The audio is too short: {self.n_samples / audio.SAMPLE_RATE:.2f} s < {mn.MIN_SECONDS} s."
+            )
+        self._frames(self.stft.push(self.resampler.resample_chunk(np.zeros(0, np.float32), last=True)))
+        self._frames(self.stft.finish())
+        if self.n_patches == 0:  # under 3 s: one repeat-padded patch, as musicnn does
+            self._run(mn.to_patches(self.pending))
+        else:
+            self._flush(final=True)
+        parts = {key: np.concatenate(chunks) for key, chunks in self.out.items()}
+        starts = np.arange(self.n_patches, dtype=np.float32) * (mn.PATCH_HOP * mn.HOP / mn.SAMPLE_RATE)
+        return parts, starts
+
+    def _frames(self, spectrum: np.ndarray) -> None:
+        if spectrum.shape[1]:
+            mel = mn._mel_basis() @ (np.abs(spectrum) ** 2)
+            frames = np.log10(1.0 + 10000.0 * mel).T.astype(np.float32)
+            self.pending = np.concatenate([self.pending, frames])
+            self.n_frames += len(frames)
+        self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        """Embed the complete patches waiting (in full batches; with `final`, whatever is left)."""
+        while True:
+            whole = len(self.pending) // mn.PATCH_FRAMES
+            take = min(whole, self.batch) if final else (self.batch if whole >= self.batch else 0)
+            if take == 0:
+                return
+            patches = self.pending[: take * mn.PATCH_FRAMES].reshape(take, mn.PATCH_FRAMES, mn.N_MELS)
+            self._run(patches)
+            self.pending = self.pending[take * mn.PATCH_FRAMES :].copy()
+
+    def _run(self, patches: np.ndarray) -> None:
+        import torch
+
+        with torch.inference_mode():
+            device = next(self.backbones[BACKBONES[0]].parameters()).device  # where the nets are
+            batch = torch.from_numpy(np.ascontiguousarray(patches)).to(device)
+            for name in BACKBONES:
+                out = self.backbones[name](batch)
+                for part in self.parts:
+                    self.out[f"{name}/{part}"].append(out[part].float().cpu().numpy().astype(np.float32))
+        self.n_patches += len(patches)
 
 
 def select(parts: dict[str, np.ndarray], part_names=PARTS) -> np.ndarray:

@@ -4,14 +4,17 @@ The database is a SQLite file in the data folder (WAL mode, created on first use
 EMOTIONET_DB_URL names another, e.g. postgresql+psycopg://user:pass@host/emotionet. Audio is
 stored under its SHA-256, so the same file uploaded twice is stored once, and file names from
 users never become paths. Table definitions live with their features (labelling, library) and
-share `Base`.
+share `Base`. Creating the tables is safe when several processes open a new database at once
+(the app and the CLI, or scan workers).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -38,22 +41,69 @@ def make_engine(url: str | None = None) -> Engine:
     """An engine with every table created; SQLite gets WAL and waits for locks instead of failing."""
     url = url or database_url()
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        db_file = Path(url.removeprefix("sqlite:///"))
+        db_file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
             cursor = connection.cursor()
+            cursor.execute("PRAGMA busy_timeout=30000")  # first: the pragmas below may wait for a lock
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        _import_tables()
+        with _file_lock(db_file.with_name(db_file.name + ".lock")):
+            _create_tables(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    _import_tables()
-    Base.metadata.create_all(engine)
+        _import_tables()
+        _create_tables(engine)
     return engine
+
+
+SCHEMA_LOCK = 0x656D6F74  # the advisory lock that serialises schema creation on PostgreSQL ("emot")
+
+
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create missing tables; safe when several processes start on a new database at once.
+
+    PostgreSQL: one transaction holding an advisory lock, so creators queue (CREATE TABLE of the
+    same name at once otherwise fails on a duplicate key in pg_type). SQLite: the caller holds a
+    file lock. Elsewhere (or without a lock), a creator that loses a race retries: the next
+    attempt sees the winner's tables and skips them.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                Base.metadata.create_all(connection)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock on `path` across processes (flock; a no-op where there is none)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: _create_tables' retries cover the race
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _import_tables() -> None:

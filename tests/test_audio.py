@@ -109,3 +109,56 @@ def test_a_damaged_m4a_is_a_clear_error_not_a_missing_ffmpeg():
     with pytest.raises(AudioError, match="Could not read song.m4a.*damaged") as raised:
         load_clip(fake_m4a, name="song.m4a")
     assert "install ffmpeg" not in str(raised.value)
+
+
+def test_a_folder_or_a_broken_link_is_named_for_what_it_is(tmp_path):
+    folder = tmp_path / "x.mp3"
+    folder.mkdir()
+    with pytest.raises(AudioError, match="is a folder"):
+        load_clip(folder)
+    dangling = tmp_path / "gone.wav"
+    dangling.symlink_to(tmp_path / "nowhere.wav")
+    with pytest.raises(AudioError, match="does not exist"):
+        load_clip(dangling)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    with pytest.raises(AudioError, match="link loop"):
+        load_clip(loop)
+
+
+# --- near-silence and out-of-range input ---
+
+
+def _wav(tmp_path, name, y, subtype="PCM_16"):
+    return write_audio(tmp_path / name, np.asarray(y, np.float32), subtype=subtype)
+
+
+def test_near_silence_is_refused_however_it_is_disguised(tmp_path):
+    rng = np.random.default_rng(0)
+    click = np.zeros(SAMPLE_RATE * 10, np.float32)
+    click[SAMPLE_RATE * 5] = 0.9  # ten seconds of zeros with one click
+    dc = np.full(SAMPLE_RATE * 10, 0.3, np.float32)  # a DC offset only
+    hiss = (10 ** (-90 / 20) * rng.standard_normal(SAMPLE_RATE * 10)).astype(np.float32)  # -90 dBFS noise
+    for name, y, subtype in [("click.wav", click, "PCM_16"), ("dc.wav", dc, "PCM_16"), ("hiss.wav", hiss, "FLOAT"),
+                             ("dc_hiss.wav", dc + hiss, "FLOAT")]:  # fmt: skip
+        with pytest.raises(AudioError, match="silent"):
+            load_clip(_wav(tmp_path, name, y, subtype))
+
+
+def test_quiet_music_music_on_a_dc_offset_and_a_late_start_are_still_analysed(tmp_path):
+    music = synth(10.0)
+    quiet = 10 ** (-40 / 20) * music / np.max(np.abs(music))  # peaks at -40 dBFS
+    late = np.concatenate([np.zeros(SAMPLE_RATE * 20, np.float32), music])  # 20 s of silence first
+    for name, y in [("quiet.wav", quiet), ("offset.wav", 0.3 + 0.5 * music), ("late.wav", late)]:
+        assert load_clip(_wav(tmp_path, name, y, "FLOAT"), seconds=None).seconds > 9
+
+
+def test_a_float_file_far_outside_plus_minus_one_is_scaled_and_says_so(tmp_path):
+    y = synth(5.0)
+    loud = _wav(tmp_path, "loud.wav", y * 1e6 / np.max(np.abs(y)), "FLOAT")
+    clip = load_clip(loud)
+    assert np.max(np.abs(clip.samples)) <= 1.01
+    assert len(clip.warnings) == 1 and "scaled" in clip.warnings[0] and "1e+06" in clip.warnings[0]
+    normal = load_clip(_wav(tmp_path, "normal.wav", y / np.max(np.abs(y)), "FLOAT"))
+    assert normal.warnings == ()
+    np.testing.assert_allclose(clip.samples, normal.samples, atol=1e-5)

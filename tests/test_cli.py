@@ -71,3 +71,40 @@ def test_a_missing_manifest_is_a_clear_error(tmp_path):
     result = run_cli("evaluate", str(tmp_path / "nope.csv"))
     assert result.returncode == 2
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("seconds", ["-5", "nan", "inf", "0.5", "ten"])
+def test_an_excerpt_length_that_cannot_be_analysed_is_refused_up_front(seconds, capsys):
+    from emotionet.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["analyze", "song.wav", "--seconds", seconds])
+    assert exit_info.value.code == 2
+    assert "--seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seconds, expected", [("0", 0.0), ("1", 1.0), ("30.5", 30.5)])
+def test_whole_file_and_real_lengths_are_accepted(seconds, expected):
+    from emotionet.cli import build_parser
+
+    assert build_parser().parse_args(["analyze", "song.wav", "--seconds", seconds]).seconds == expected
+
+
+def test_a_folder_given_as_a_file_is_called_a_folder(tmp_path, shipped_checkpoints):
+    folder = tmp_path / "album.wav"
+    folder.mkdir()
+    result = run_cli("analyze", str(folder), "--json", "--workers", "1")
+    assert result.returncode == 1
+    assert "is a folder" in json.loads(result.stdout)["error"]
+
+
+def test_the_library_layer_never_imports_the_command_line():
+    """cli depends on library, never the reverse: building the scan parser must not load cli."""
+    code = (
+        "import argparse, sys; from emotionet import library;"
+        "library.add_scan_parser(argparse.ArgumentParser().add_subparsers());"
+        "library.add_playlist_parser(argparse.ArgumentParser().add_subparsers());"
+        "print('emotionet.cli' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr

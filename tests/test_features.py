@@ -71,3 +71,26 @@ def test_summary_statistics_of_the_first_three_mfccs_is_six_numbers():
     feats = compute_features(synth(3.0))
     assert summary_statistics(feats, ("mfcc",), 3).shape == (6,)
     assert summary_statistics(feats).shape == (2 * (13 + 7 + 12),)
+
+
+@pytest.mark.parametrize("block", [SAMPLE_RATE * 10, 7777, 4097])
+def test_features_of_audio_in_blocks_equal_one_call_on_the_whole(block):
+    """Streaming (what the analysis of a long file does) changes nothing: the STFT's overlap across
+    blocks and the clip-wide 80 dB floors give the same matrices as librosa on the whole signal."""
+    from emotionet.features import FeatureStream
+
+    y = np.concatenate([synth(20.0, kind="dark"), np.zeros(SAMPLE_RATE * 5, np.float32), synth(17.3, seed=2)])
+    stream = FeatureStream()
+    for i in range(0, len(y), block):
+        stream.push(y[i : i + block])
+    streamed = stream.finish()
+    whole = {
+        "mfcc": librosa.feature.mfcc(y=y, sr=SAMPLE_RATE, n_mfcc=13, n_fft=N_FFT, hop_length=HOP),
+        "contrast": librosa.feature.spectral_contrast(
+            y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, fmin=200.0, n_bands=6
+        ),
+        "chroma": librosa.feature.chroma_stft(y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, tuning=0.0),
+    }
+    for name, expected in whole.items():
+        assert streamed[name].shape == expected.shape
+        np.testing.assert_allclose(streamed[name], expected, rtol=1e-4, atol=2e-3, err_msg=name)

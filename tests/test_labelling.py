@@ -367,3 +367,49 @@ def test_passcode_checks_use_a_constant_time_comparison(monkeypatch):
     monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
     monkeypatch.setattr(lab.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or a == b)
     assert lab.check_passcode("blue whale") and calls == [(b"blue whale", b"blue whale")]
+
+
+# --- Hostile text ---
+
+
+def test_nul_and_control_characters_are_stripped_from_what_is_stored(engine, store):
+    track, _ = lab.add_track(engine, store, tone(610), "a\x00b.wav", "Ti\x00tle\x1b[31m", "Art\x00ist",
+                             "so\u202eurce", "CC\x07", "ann\x00")  # fmt: skip
+    assert (track.title, track.artist, track.source, track.licence) == ("Title[31m", "Artist", "source", "CC")
+    assert track.added_by == "ann" and track.filename == "ab.wav"
+    lab.save_rating(engine, track.hash, "ann", 0.5, 0.5, note="line one\r\nline\x00 two\x1b")
+    assert lab.current_ratings(engine).note.tolist() == ["line one\nline two"]
+
+
+def test_a_huge_note_is_refused_and_nothing_is_saved(engine, store):
+    track = add(engine, store)
+    with pytest.raises(lab.LabellingError, match="at most"):
+        lab.save_rating(engine, track.hash, "ann", 0.5, 0.5, note="x" * 1_000_000)
+    assert lab.current_ratings(engine).empty
+    lab.save_rating(engine, track.hash, "ann", 0.5, 0.5, note="x" * lab.MAX_NOTE)  # the cap itself is fine
+
+
+def test_a_failed_add_leaves_no_orphan_audio_file(engine, store, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(lab, "_insert_ignoring_duplicates", broken)
+    with pytest.raises(RuntimeError):
+        lab.add_track(engine, store, tone(620), "x.wav", added_by="ann")
+    assert not store.root.exists() or not list(store.root.rglob("*.wav"))
+    monkeypatch.undo()
+    kept = add(engine, store, 630)  # a file that was stored before a failed re-add stays
+    monkeypatch.setattr(lab, "_insert_ignoring_duplicates", broken)
+    with pytest.raises(RuntimeError):
+        lab.add_track(engine, store, tone(630), "x.wav", added_by="ann")
+    assert store.find(kept.hash) is not None
+
+
+@pytest.mark.parametrize("evil", ["=HYPERLINK(\"http://x\",\"y\")", "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"])
+def test_exported_csv_cells_are_never_formulas(engine, store, tmp_path, evil):
+    track, _ = lab.add_track(engine, store, tone(640), "e.wav", evil, evil, evil, evil, "ann")
+    lab.save_rating(engine, track.hash, evil, 0.5, 0.5, note=evil)
+    ratings = pd.read_csv(io.StringIO(lab.export_ratings_csv(engine)))
+    manifest = pd.read_csv(lab.export_manifest(engine, store, tmp_path / "export"))
+    cells = [*ratings[["title", "artist", "rater", "note"]].iloc[0], *manifest[["title", "artist", "source", "licence"]].iloc[0]]
+    assert cells == ["'" + evil] * 8

@@ -155,13 +155,13 @@ def engine(request, tmp_path, monkeypatch):
 def decodes(monkeypatch):
     """Counts decodes in this process (use workers=1 so analysis runs here)."""
     calls = []
-    real = audio.load_clip
+    real = audio.open_excerpt
 
     def counting(source, **kwargs):
         calls.append(source)
         return real(source, **kwargs)
 
-    monkeypatch.setattr(audio, "load_clip", counting)
+    monkeypatch.setattr(audio, "open_excerpt", counting)
     return calls
 
 
@@ -285,3 +285,19 @@ def test_cli_scan_and_playlists(tmp_path, monkeypatch, bundle, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "#EXTM3U" and len(printed) == 5 and not printed[2].startswith("/")
     assert run_cli(["playlist", str(music), *common, "--from", "sad"]) == 2  # a journey needs --to
+
+
+def test_a_line_break_in_a_file_name_cannot_add_a_playlist_entry():
+    evil = song(1, 0.8, 0.8)
+    evil.path = "/music/a.mp3\n/etc/passwd\r\n#EXTINF:1,x"
+    evil.filename = "a.mp3\nhttp://evil/x.mp3"
+    for text in (playlists.to_m3u8([evil]), playlists.to_m3u8([evil], use_paths=False)):
+        lines = text.splitlines()
+        assert len(lines) == 3 and lines[0] == "#EXTM3U" and lines[1].startswith("#EXTINF:")
+
+
+def test_playlist_csv_cells_are_never_formulas():
+    evil = song(1, 0.8, 0.8)
+    evil.title, evil.artist = "=HYPERLINK(\"http://x\")", "@cmd"
+    row = next(csv.DictReader(io.StringIO(playlists.to_csv([evil]))))
+    assert row["title"] == "'=HYPERLINK(\"http://x\")" and row["artist"] == "'@cmd"

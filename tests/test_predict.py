@@ -25,12 +25,19 @@ def predictor(request):
     return Predictor.load()
 
 
-def test_analysis_computes_one_feature_stft_for_the_clip_and_its_windows(predictor, tmp_path, monkeypatch):
-    calls = []
+def test_analysis_computes_each_feature_stft_frame_once_for_the_clip_and_its_windows(predictor, tmp_path, monkeypatch):
+    frames = []
     original = features.librosa.stft
-    monkeypatch.setattr(features.librosa, "stft", lambda *a, **k: calls.append(k.get("n_fft")) or original(*a, **k))
+
+    def counting(*args, **kwargs):
+        out = original(*args, **kwargs)
+        if kwargs.get("n_fft") == features.N_FFT:  # musicnn's own 16 kHz front-end has n_fft 512
+            frames.append(out.shape[-1])
+        return out
+
+    monkeypatch.setattr(features.librosa, "stft", counting)
     analysis = predictor.analyze(write_audio(tmp_path / "a.wav", synth(30.0)))
-    assert calls.count(features.N_FFT) == 1  # musicnn's own 16 kHz mel front-end may add one of its own
+    assert sum(frames) == features.n_frames(analysis.features)  # block by block, never per window
     assert len(analysis.timeline) == 5
 
 

@@ -117,3 +117,23 @@ def test_axes_point_agrees_with_most_probable_mood():
     model, x = _random_model("axes")
     raw = model.predict_raw(x)
     np.testing.assert_array_equal(mood_index(*raw.T), model.predict_proba(x).argmax(1))
+
+
+@pytest.mark.parametrize("block", [SR * 10, 12345])
+def test_embedding_audio_in_blocks_equals_one_pass_over_the_whole_clip(backbones, block):
+    """The streamed embedder (fixed batches of patches, blocked resampling and log-mel) gives the
+    embeddings of one resampling, one log-mel and one forward pass over all patches."""
+    import soxr
+
+    y = synth(55.0, SR, kind="dark")  # 18 patches: more than one batch of EMBED_BATCH
+    embedder = pt.PatchEmbedder(backbones)
+    for i in range(0, len(y), block):
+        embedder.push(y[i : i + block])
+    parts, starts = embedder.finish()
+    patches = mn.to_patches(mn.log_mel(soxr.resample(y, SR, mn.SAMPLE_RATE, quality="HQ").astype(np.float32)))
+    assert len(patches) == 18 > pt.EMBED_BATCH and starts.shape == (18,)
+    with torch.inference_mode():
+        for name in pt.BACKBONES:
+            whole = backbones[name](torch.from_numpy(patches))
+            for part in pt.CACHED_PARTS:
+                np.testing.assert_allclose(parts[f"{name}/{part}"], whole[part].numpy(), rtol=1e-3, atol=1e-3)
