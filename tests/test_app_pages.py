@@ -89,20 +89,31 @@ def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoin
 def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(shipped_checkpoints):
     metrics = json.loads((shipped_checkpoints / "metrics.json").read_text())
     headline = metrics["headline"]
+    listener = metrics["listener"]["models"]
     at = _page("results.py")
     assert not at.exception and not at.error
-    assert at.subheader[0].value == f"{plots.label(headline)}: the headline model"
-    assert at.metric[0].value == f"{metrics['validation'][headline]['accuracy']:.1%}"
+    text = _text(at)
+    assert "what listeners would rate" in text  # the scale the app reports is said first
+    # the listener scale: what the app reports, the headline model first, with its reliability
+    assert at.subheader[0].value == "On listener ratings (what the app reports)"
+    assert at.metric[0].value == f"{listener[headline]['r_valence']:.2f}"
+    assert at.dataframe[0].value.index[0] == f"{plots.label(headline)} ⭐ headline"
+    assert "ECE" in at.dataframe[0].value.columns
+    assert at.selectbox(key="listener_model").value == headline
+    # then the 4Q set: the headline's 4Q head
+    assert at.subheader[1].value.startswith(f"{plots.label(headline)}: the headline model")
     shown = {m.label.replace(" ⭐", ""): m.value for m in at.metric}
+    assert shown["Mood accuracy"] == f"{metrics['validation'][headline]['accuracy']:.1%}"
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
     assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
-    table = at.dataframe[0].value
+    table = at.dataframe[1].value
     assert table.index[0] == f"{plots.label(headline)} ⭐ headline"  # listed first, by its friendly name
-    assert not any("_" in name for name in table.index)
-    assert "4Q audio emotion dataset" in _text(at)  # what "source: 4q" means
+    assert not any("_" in name for df in at.dataframe for name in df.value.index)
+    assert "4Q audio emotion dataset" in text  # what "source: 4q" means
     assert at.selectbox(key="results_model").value == headline
-    assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 2
-    assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in _text(at)
+    assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 4
+    assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in text
+    assert "listener-rated clips" in text  # the model card names both sources
 
 
 def test_results_page_without_metrics_says_how_to_get_them(tmp_path, monkeypatch):
