@@ -41,7 +41,7 @@ the music expresses, mapped to 0–1 (0 = very negative / very low energy, 0.5 =
 positive / very high energy). The mood is the quadrant around the neutral point. Each model's
 outputs are mapped onto that scale by an affine calibration (mean and spread matched to the
 listeners') fitted on the listener clips, and its **confidence** is the probability that the mood
-is right, from a logistic fit (per axis) of held-out predictions against the listeners' side.
+is right given the model's held-out error on each axis (0.25 on both boundaries, near 1 far from them).
 
 **The headline model has two heads** on the same musicnn embeddings and twelve valence cues
 (major/minor key fit from chroma, loudness, brightness; `emotionet/cues.py`): a 4Q head
@@ -59,14 +59,16 @@ def _listener_rows(listener: dict, headline: str) -> str:
         rows.append(f"| {label(name)}{' — headline' if name == headline else ''} | {m['r_valence']:.3f} "
                     f"| {m['r_arousal']:.3f} | {m['ccc_valence']:.3f} | {m['ccc_arousal']:.3f} "
                     f"| {m['mae_valence']:.3f} | {m['mae_arousal']:.3f} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
-                    f"| {m['ece']:.3f} |")  # fmt: skip
+                    f"| {m['ece']:.3f} ({m.get('ece_if_calibrated', float('nan')):.3f}) |")  # fmt: skip
     counts = ", ".join(f"{m} {n}" for m, n in zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
     return f"""
 **On listener ratings** ({listener['n_clips']} MUSIFEAST-17 clips of 17 genres, {listener['n_artists']}
 artists; {counts} at the neutral point, so only {listener['negative_valence_share']:.0%} negative):
 artist-grouped {listener['folds']}-fold cross-validation. The headline's listener head never saw
 a clip's artist when predicting it; the other models never saw these clips at all. Every model's
-calibration was fitted on the other folds. ECE: expected calibration error of the confidence.
+calibration was fitted on the other folds. ECE: expected calibration error of the confidence (10
+bins); in brackets, the ECE that sampling noise alone gives a perfectly calibrated model on these
+clips.
 
 | model | valence r | arousal r | CCC valence | CCC arousal | MAE valence | MAE arousal | mood accuracy | macro-F1 | ECE |
 |---|---|---|---|---|---|---|---|---|---|
