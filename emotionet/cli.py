@@ -5,8 +5,10 @@
     python -m emotionet scan ~/Music
     python -m emotionet playlist ~/Music --mood calm --count 20 -o calm.m3u8
 
-`analyze --json` prints one JSON object per file (an `error` object for a file that cannot be
-read) and exits 1 if any file failed. `evaluate` scores every model on a manifest CSV.
+`analyze` listens to the whole song (`--seconds 45`: the report's middle 45 s snippet); `--json`
+prints one JSON object per file -- every model's prediction, the timeline, the sections with their
+moods, the mood arc, the tags and measurements the model hears -- (an `error` object for a file
+that cannot be read) and exits 1 if any file failed. `evaluate` scores every model on a manifest CSV.
 """
 
 from __future__ import annotations
@@ -22,22 +24,9 @@ import numpy as np
 from . import audio, dataset
 from .batch import analyze_files
 from .checkpoints import CheckpointError
-from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan
+from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan, excerpt_seconds
 from .metrics import evaluate_predictions
 from .mood import parse_thresholds
-
-
-def excerpt_seconds(text: str) -> float:
-    """--seconds: 0 (the whole file) or a finite length of at least audio.MIN_SECONDS."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0 or 0 < value < audio.MIN_SECONDS:
-        raise argparse.ArgumentTypeError(
-            f"{text} is not a length to analyse: give 0 for the whole file or at least {audio.MIN_SECONDS:g} s"
-        )
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
     analyze.add_argument("files", nargs="+", type=Path)
-    analyze.add_argument("--seconds", type=excerpt_seconds, default=audio.EXCERPT_SECONDS,
-                         help="length of the analysed excerpt from the middle; 0 = whole file")  # fmt: skip
+    analyze.add_argument("--seconds", type=excerpt_seconds, default=0.0,
+                         help="analyse only this many seconds from the middle (45 = the report's snippet); "
+                              "default 0 = the whole song")  # fmt: skip
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
     evaluate.add_argument("manifest", type=Path)
@@ -97,6 +87,9 @@ def cmd_analyze(args) -> int:
             parts = [f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
                      for name, p in result.predictions.items()]  # fmt: skip
             print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
+            if result.song is not None:
+                print(f"  {result.song.arc}" + (f" Hears: {result.explanation.hears}." if result.explanation
+                                               and result.explanation.hears else ""), flush=True)  # fmt: skip
             for warning in result.warnings:
                 print(f"{path}: warning: {warning}", file=sys.stderr, flush=True)
     return 1 if failed else 0

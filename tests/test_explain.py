@@ -152,3 +152,22 @@ def test_explain_without_musicnn_parts_still_measures():
     assert d["tags"] == [] and d["hears"] == ""
     assert [f["name"] for f in d["factors"]] == list(ex.MEASURES)
     assert d["measurements"]["key"] == "C major"
+
+
+def test_streamed_measures_equal_the_whole_signal_measures():
+    """Predictor.analyze keeps no audio: the FeatureStream gathers what `measure` needs on the way
+    (onset envelope, mean spectrum, mean square) and gives the same four numbers."""
+    from emotionet import features
+    from emotionet.analysis import demo_song
+
+    y = demo_song.song([("pad", 12), ("riff", 12)])
+    stream = features.FeatureStream()
+    for i in range(0, len(y), 100_000):  # blocks that do not line up with the STFT hop
+        stream.push(y[i : i + 100_000])
+    feats = stream.finish()
+    whole = ex.measure(y, chroma=feats["chroma"])
+    streamed = ex.measure_sound(stream.sound, feats["chroma"])
+    assert streamed.tempo_bpm == pytest.approx(whole.tempo_bpm) and streamed.key == whole.key
+    assert streamed.mode == pytest.approx(whole.mode)
+    assert streamed.loudness_dbfs == pytest.approx(whole.loudness_dbfs, abs=1e-6)
+    assert streamed.brightness_hz == pytest.approx(whole.brightness_hz, rel=1e-5)
