@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, dataset
-from .batch import analyze_files
-from .checkpoints import CheckpointError
-from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan, excerpt_seconds
-from .metrics import evaluate_predictions
+from .library_args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
 from .mood import parse_thresholds
+
+# Imported where used: the database layer (library) only for scan/playlist, the models (batch,
+# torch) only for analyze/evaluate -- a one-file `analyze` starts without SQLAlchemy.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +70,8 @@ def to_json(value) -> str:
 
 
 def cmd_analyze(args) -> int:
+    from .batch import analyze_files
+
     seconds = args.seconds or None
     failed = 0
     for path, result in analyze_files(args.files, args.checkpoints, args.thresholds, args.workers, seconds):
@@ -97,6 +98,10 @@ def cmd_analyze(args) -> int:
 
 def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=(0.5, 0.5), workers=None) -> dict:
     """Metrics of every model on the tracks of a manifest; unreadable tracks are listed and skipped."""
+    from . import dataset
+    from .batch import analyze_files
+    from .metrics import evaluate_predictions
+
     tracks = dataset.read_manifest(manifest)
     predicted: dict[str, list] = {}
     kept, errors = [], {}
@@ -139,8 +144,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_warmup(args) -> int:
     """librosa compiles numba code on first use (~15-30 s) and caches it: pay that here, once."""
-    from .features import compute_features
+    from . import audio
     from .demo import DEMOS
+    from .features import compute_features
 
     compute_features(next(iter(DEMOS.values()))()[: audio.SAMPLE_RATE * 2].astype(np.float32))
     print("librosa's numba code is compiled and cached")
@@ -157,6 +163,18 @@ def cmd_rehash(args) -> int:
     return 0
 
 
+def cmd_scan(args) -> int:
+    from .library import cmd_scan as scan
+
+    return scan(args)
+
+
+def cmd_playlist(args) -> int:
+    from .library import cmd_playlist as playlist
+
+    return playlist(args)
+
+
 COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
             "warmup": cmd_warmup, "rehash-checkpoints": cmd_rehash}
 
@@ -165,6 +183,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, CheckpointError) as error:  # no checkpoints, or damaged ones
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        checkpoints = sys.modules.get(f"{__package__}.checkpoints")  # loaded by whatever raised a CheckpointError
+        if isinstance(error, FileNotFoundError) or (checkpoints and isinstance(error, checkpoints.CheckpointError)):
+            print(f"error: {error}", file=sys.stderr)  # no checkpoints, or damaged ones
+            return 2
+        raise

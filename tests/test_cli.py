@@ -140,3 +140,15 @@ def test_the_library_layer_never_imports_the_command_line():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_one_file_analyze_starts_without_the_database_layer(tmp_path, shipped_checkpoints):
+    """Scripts call `analyze` one file at a time: it must not pay for SQLAlchemy (the library's
+    database layer), which only scan and playlist need."""
+    path = write_audio(tmp_path / "a.wav", synth(3.0))
+    code = ("import sys; from emotionet import cli;"
+            f"code = cli.main(['analyze', {str(path)!r}, '--json', '--workers', '1']);"
+            "print('database loaded:', 'sqlalchemy' in sys.modules, 'code', code, file=sys.stderr)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert "database loaded: False code 0" in result.stderr, result.stderr[-2000:]
+    assert json.loads(result.stdout)["file"] == str(path)
