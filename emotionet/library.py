@@ -203,12 +203,15 @@ def load_songs(engine, hashes: Iterable[str] | None = None, model: str = HEADLIN
         return [song_from_row(found[h], model) for h in hashes if h in found]
 
 
+NOT_MODELS = {"song"}  # Analysis.to_dict() keys with a valence that are no model ("song": the sections' summary)
+
+
 def model_names(songs: Sequence[Song]) -> list[str]:
     """Models with predictions in the songs' stored analyses, headline first."""
     names: list[str] = []
     for s in songs:
         for key, value in s.extra.get("analysis", {}).items():
-            if isinstance(value, dict) and "valence" in value and key not in names:
+            if isinstance(value, dict) and "valence" in value and key not in names and key not in NOT_MODELS:
                 names.append(key)
     return sorted(names, key=lambda n: (n != HEADLINE, n))
 
