@@ -171,3 +171,25 @@ def test_streamed_measures_equal_the_whole_signal_measures():
     assert streamed.mode == pytest.approx(whole.mode)
     assert streamed.loudness_dbfs == pytest.approx(whole.loudness_dbfs, abs=1e-6)
     assert streamed.brightness_hz == pytest.approx(whole.brightness_hz, rel=1e-5)
+
+
+def test_tempo_of_a_long_song_reads_its_middle_three_minutes_only():
+    """librosa's tempogram costs ~6 KB a frame (a 20-minute song: over 1 GB); the tempo comes
+    from the middle TEMPO_SECONDS of the onset envelope, so an hour costs what 3 minutes do."""
+    frames = int(20 * 60 * ex.SAMPLE_RATE / ex.HOP)
+    beat = np.zeros(frames, np.float32)
+    beat[:: int(round(60 / 120 * ex.SAMPLE_RATE / ex.HOP))] = 1.0  # a click every 0.5 s: 120 BPM
+    sound = {"onset_envelope": beat, "mean_spectrum": np.ones(1025), "mean_square": 0.01}
+    import librosa
+
+    seen, real = [], librosa.beat.beat_track
+
+    def spy(*, onset_envelope, **kwargs):
+        seen.append(len(onset_envelope))
+        return real(onset_envelope=onset_envelope, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(librosa.beat, "beat_track", spy)
+        m = ex.measure_sound(sound, np.ones((12, 10)))
+    assert seen == [int(ex.TEMPO_SECONDS * ex.SAMPLE_RATE / ex.HOP)]
+    assert m.tempo_bpm == pytest.approx(120, rel=0.05)

@@ -8,7 +8,7 @@ vocalists" -> "male vocal"), drops tags that judge rather than describe (decades
 prior), and keeps the stronger of two opposites ("fast"/"slow", "vocal"/"instrumental").
 
 Measurements (`measure`), each a number a person can check:
-  tempo       beats per minute, librosa beat tracking on an onset envelope
+  tempo       beats per minute, librosa beat tracking on an onset envelope (its middle 3 minutes)
   mode        major-minus-minor strength, -1..1: the best Krumhansl-Kessler major key profile's
               correlation with the song's mean chroma minus the best minor one's (and the key)
   loudness    RMS level in dBFS
@@ -34,6 +34,7 @@ SAMPLE_RATE = 22050  # emotionet.audio.SAMPLE_RATE (not imported: keeps this mod
 N_FFT, HOP = 2048, 512  # emotionet.features: a caller may pass its magnitude STFT
 DEFAULTS_FILE = Path(__file__).with_name("explain_defaults.json")
 
+TEMPO_SECONDS = 180.0  # tempo is read from the middle 3 minutes: a whole hour's tempogram would take GBs
 MEASURES = ("tempo_bpm", "mode", "loudness_dbfs", "brightness_hz")
 LABELS = {"tempo_bpm": "tempo", "mode": "mode", "loudness_dbfs": "loudness", "brightness_hz": "brightness"}
 # words for a value below / near / above typical (z < -0.5, |z| <= 0.5, z > 0.5)
@@ -182,7 +183,11 @@ def measure_sound(sound: dict, chroma: np.ndarray, *, sr: int = SAMPLE_RATE) -> 
     square sample (`sound`: `features.FeatureStream.sound`) and its chroma (12 x frames)."""
     import librosa
 
-    tempo, _ = librosa.beat.beat_track(onset_envelope=np.asarray(sound["onset_envelope"]), sr=sr, hop_length=HOP)
+    onsets = np.asarray(sound["onset_envelope"])
+    most = int(TEMPO_SECONDS * sr / HOP)  # librosa's tempogram holds ~6 KB per frame: bound it
+    if len(onsets) > most:
+        onsets = onsets[(len(onsets) - most) // 2 :][:most]
+    tempo, _ = librosa.beat.beat_track(onset_envelope=onsets, sr=sr, hop_length=HOP)
     major, minor = key_profile_scores(np.asarray(chroma).mean(axis=1))
     key = f"{NOTES[int(major.argmax())]} major" if major.max() >= minor.max() else f"{NOTES[int(minor.argmax())]} minor"
     spectrum = np.asarray(sound["mean_spectrum"], float)
