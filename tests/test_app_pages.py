@@ -145,3 +145,18 @@ def test_a_two_part_song_shows_its_sections_arc_tags_and_downloads(shipped_check
     assert not at.exception
     players = at.get("audio")
     assert len(players) == 2 and players[1].proto.start_time == 30
+
+
+def test_the_uploader_takes_aac_and_a_raw_aac_phone_memo_gets_its_sections(shipped_checkpoints):
+    """AAC is an upload type now (PyAV decodes it, no system ffmpeg): a raw .aac of the two-part
+    song is analysed whole, with both sections."""
+    from emotionet.analysis import demo_song
+    from tests.test_av_decode import encode
+
+    at = _page("analyze.py")
+    assert {".m4a", ".aac"} <= set(at.file_uploader[0].proto.type)
+    data = encode(demo_song.song([("pad", 30), ("riff", 30)]), 22050, fmt="adts", channels=1)
+    at.file_uploader[0].set_value(("memo.aac", data, "audio/aac"))
+    at.run()
+    assert not at.exception and not at.error
+    assert "Sections (2)" in _text(at)
