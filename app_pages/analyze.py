@@ -5,13 +5,13 @@ import hashlib
 import streamlit as st
 from audio_recorder_streamlit import audio_recorder
 
-from emotionet import plots, webapp
+from emotionet import plots, song_page, webapp
 from emotionet.audio import AudioError
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav
 from emotionet.features import FEATURES
 from emotionet.mood import EMOJI
 
-UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a"]
+UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a", "aac"]  # M4A/AAC through PyAV: no system ffmpeg
 
 st.title("🎧 Analyze a clip")
 st.caption("Drop in a song: EmotioNet places it on the valence–arousal plane and names its mood — "
@@ -30,10 +30,10 @@ def choose_demo(title: str) -> None:
 
 upload_col, record_col, demo_col = st.columns([3, 1, 3])
 with upload_col:
-    uploaded = st.file_uploader("Upload a song (WAV, MP3, OGG, FLAC; M4A needs ffmpeg)", type=UPLOAD_TYPES)
+    uploaded = st.file_uploader("Upload a song (WAV, MP3, OGG, FLAC, M4A/AAC)", type=UPLOAD_TYPES)
     st.caption(f"Up to {LIMIT_MB} MB per file (about 19 minutes of CD-quality WAV); a bigger file is refused "
-               "with a red ❗ on its name. Only the middle 45 s is analysed, so a shorter excerpt or an MP3 "
-               "gives the same answer.")  # fmt: skip
+               "with a red ❗ on its name. The whole song is analysed: its sections, how its mood moves, and "
+               "what the model hears.")  # fmt: skip
 with record_col:
     st.markdown("Record", help="Click the microphone to start, and again to stop.")
     # A long pause threshold: a quiet passage must not end the recording; click again to stop.
@@ -60,15 +60,14 @@ if "clip" not in state:
 name, data = state.clip
 st.subheader(webapp.plain(name), anchor=False)  # a file name is user text, not Markdown
 try:
-    with st.spinner("Decoding, computing MFCC, contrast and chroma, running the models…"):
-        analysis = webapp.analyze_bytes(data, name)
+    analysis = song_page.analyze_with_progress(data, name)  # a progress bar for long files
 except AudioError as error:
     st.error(f"Could not analyse this clip. {webapp.plain(error)}")  # no player: there is nothing to play
     st.stop()
 st.audio(data)
 
 st.caption(f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:.1f}–{analysis.end_s:.1f} s"
-           + (" (the middle 45 s)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (all of it)"))  # fmt: skip
+           + (" (an excerpt)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (the whole song)"))  # fmt: skip
 
 headline = analysis.headline
 names = webapp.ordered(analysis.predictions, headline)
@@ -79,6 +78,8 @@ with verdict:
               help="The headline model: the best on songs by artists unseen in training.")  # fmt: skip
     st.write(f"The headline model's mood: valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · "
              f"confidence **{lead.confidence:.0%}**")  # fmt: skip
+    # --- whole song (issue 12): the mood arc
+    song_page.show_arc(analysis)
 with others:
     st.dataframe(  # four short columns: the whole table fits a 1024 px screen
         [{"model": plots.label(n) + (" ⭐" if n == headline else ""), "mood": f"{EMOJI[p.mood]} {p.mood}",
@@ -96,8 +97,14 @@ with plane_col:
     st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}, headline=headline),
                     width="stretch")  # fmt: skip
 with time_col:
-    st.markdown(f"**Mood over time** ({plots.label(headline)}; 10 s windows, 5 s apart)")
-    st.plotly_chart(plots.timeline_chart(analysis.timeline, headline), width="stretch")
+    st.markdown(f"**Mood over time** ({plots.label(headline)}; 10 s windows, 5 s apart; numbered strips: sections)")
+    sections = analysis.to_dict().get("sections")
+    st.plotly_chart(plots.timeline_chart(analysis.timeline, headline, sections), width="stretch")
+
+# --- whole song (issue 12): sections with players, what the model hears, downloads
+song_page.show_sections(analysis, data)
+song_page.show_hears(analysis)
+song_page.show_downloads(analysis, webapp.predictor().thresholds)
 
 st.markdown("#### Features the models hear")
 normaliser = webapp.predictor().bundle.normalizer

@@ -1,10 +1,10 @@
-"""Peak memory of analysing a 1-hour file: the default 45 s excerpt and the whole file.
+"""Peak memory of analysing a 1-hour file: the report's 45 s snippet and the whole song (the default).
 
     .venv/bin/python bench/memory.py [--minutes 60] [--checkpoints DIR]
 
 Synthesises a --minutes long 44.1 kHz stereo 16-bit WAV (bright and dark arpeggios, a CD rip's
 format) in a temporary folder and runs `python -m emotionet analyze FILE --json --workers 1`
-on it in a fresh process, once with the default excerpt and once with `--seconds 0` (the whole
+on it in a fresh process, once with `--seconds 45` (the report's snippet) and once with the default (the whole
 file), all models (the pretrained one included). The figure is the process's peak resident
 memory (ru_maxrss from wait4: Python, torch, librosa and the models included) and its wall time.
 Prints a table and writes bench/results/memory.json. Issue 11 asks for under 1 GB either way.
@@ -32,7 +32,7 @@ from helpers_playlists import song_samples  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "memory.json"
 FILE_RATE = 44100
-SETTINGS = {"default (middle 45 s)": [], "whole file (--seconds 0)": ["--seconds", "0"]}
+SETTINGS = {"middle 45 s (--seconds 45)": ["--seconds", "45"], "whole song (default)": []}
 
 
 def write_long_wav(path: Path, minutes: float) -> Path:
@@ -84,7 +84,7 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({
         "file": {"minutes": args.minutes, "format": "WAV, 44.1 kHz, stereo, 16-bit", "size_mb": round(size_mb, 1)},
-        "command": "python -m emotionet analyze FILE --json --workers 1 [--seconds 0]",
+        "command": "python -m emotionet analyze FILE --json --workers 1 [--seconds 45]",
         "limit_mb": 1000, "results": results,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }, indent=2) + "\n")  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 import torch
 
-from .audio import EXCERPT_SECONDS, AudioError
+from .audio import AudioError
 from .predict import Analysis, Predictor
 
 _worker: Predictor | None = None
@@ -70,8 +70,9 @@ def default_workers() -> int:
 
 
 def analyze_files(paths: Iterable, checkpoints=None, thresholds=(0.5, 0.5), workers: int | None = None,
-                  seconds: float | None = EXCERPT_SECONDS) -> Iterator[tuple[str, Analysis | FileError]]:  # fmt: skip
-    """Yield (path, Analysis or error message) for each path, in order."""
+                  seconds: float | None = None) -> Iterator[tuple[str, Analysis | FileError]]:  # fmt: skip
+    """Yield (path, Analysis or error message) for each path, in order: the whole song of each
+    (the middle `seconds` when given)."""
     paths = [str(p) for p in paths]
     jobs = [(p, seconds) for p in paths]
     workers = default_workers() if workers is None else workers

@@ -5,8 +5,10 @@
     python -m emotionet scan ~/Music
     python -m emotionet playlist ~/Music --mood calm --count 20 -o calm.m3u8
 
-`analyze --json` prints one JSON object per file (an `error` object for a file that cannot be
-read) and exits 1 if any file failed. `evaluate` scores every model on a manifest CSV.
+`analyze` listens to the whole song (`--seconds 45`: the report's middle 45 s snippet); `--json`
+prints one JSON object per file -- every model's prediction, the timeline, the sections with their
+moods, the mood arc, the tags and measurements the model hears -- (an `error` object for a file
+that cannot be read) and exits 1 if any file failed. `evaluate` scores every model on a manifest CSV.
 """
 
 from __future__ import annotations
@@ -19,25 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, dataset
-from .batch import analyze_files
-from .checkpoints import CheckpointError
-from .library import add_playlist_parser, add_scan_parser, cmd_playlist, cmd_scan
-from .metrics import evaluate_predictions
+from .library_args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
 from .mood import parse_thresholds
 
-
-def excerpt_seconds(text: str) -> float:
-    """--seconds: 0 (the whole file) or a finite length of at least audio.MIN_SECONDS."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0 or 0 < value < audio.MIN_SECONDS:
-        raise argparse.ArgumentTypeError(
-            f"{text} is not a length to analyse: give 0 for the whole file or at least {audio.MIN_SECONDS:g} s"
-        )
-    return value
+# Imported where used: the database layer (library) only for scan/playlist, the models (batch,
+# torch) only for analyze/evaluate -- a one-file `analyze` starts without SQLAlchemy.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
     analyze.add_argument("files", nargs="+", type=Path)
-    analyze.add_argument("--seconds", type=excerpt_seconds, default=audio.EXCERPT_SECONDS,
-                         help="length of the analysed excerpt from the middle; 0 = whole file")  # fmt: skip
+    analyze.add_argument("--seconds", type=excerpt_seconds, default=0.0,
+                         help="analyse only this many seconds from the middle (45 = the report's snippet); "
+                              "default 0 = the whole song")  # fmt: skip
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
     evaluate.add_argument("manifest", type=Path)
@@ -81,6 +70,8 @@ def to_json(value) -> str:
 
 
 def cmd_analyze(args) -> int:
+    from .batch import analyze_files
+
     seconds = args.seconds or None
     failed = 0
     for path, result in analyze_files(args.files, args.checkpoints, args.thresholds, args.workers, seconds):
@@ -97,6 +88,9 @@ def cmd_analyze(args) -> int:
             parts = [f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
                      for name, p in result.predictions.items()]  # fmt: skip
             print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
+            if result.song is not None:
+                print(f"  {result.song.arc}" + (f" Hears: {result.explanation.hears}." if result.explanation
+                                               and result.explanation.hears else ""), flush=True)  # fmt: skip
             for warning in result.warnings:
                 print(f"{path}: warning: {warning}", file=sys.stderr, flush=True)
     return 1 if failed else 0
@@ -104,6 +98,10 @@ def cmd_analyze(args) -> int:
 
 def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=(0.5, 0.5), workers=None) -> dict:
     """Metrics of every model on the tracks of a manifest; unreadable tracks are listed and skipped."""
+    from . import dataset
+    from .batch import analyze_files
+    from .metrics import evaluate_predictions
+
     tracks = dataset.read_manifest(manifest)
     predicted: dict[str, list] = {}
     kept, errors = [], {}
@@ -146,8 +144,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_warmup(args) -> int:
     """librosa compiles numba code on first use (~15-30 s) and caches it: pay that here, once."""
-    from .features import compute_features
+    from . import audio
     from .demo import DEMOS
+    from .features import compute_features
 
     compute_features(next(iter(DEMOS.values()))()[: audio.SAMPLE_RATE * 2].astype(np.float32))
     print("librosa's numba code is compiled and cached")
@@ -164,6 +163,18 @@ def cmd_rehash(args) -> int:
     return 0
 
 
+def cmd_scan(args) -> int:
+    from .library import cmd_scan as scan
+
+    return scan(args)
+
+
+def cmd_playlist(args) -> int:
+    from .library import cmd_playlist as playlist
+
+    return playlist(args)
+
+
 COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
             "warmup": cmd_warmup, "rehash-checkpoints": cmd_rehash}
 
@@ -172,6 +183,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, CheckpointError) as error:  # no checkpoints, or damaged ones
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        checkpoints = sys.modules.get(f"{__package__}.checkpoints")  # loaded by whatever raised a CheckpointError
+        if isinstance(error, FileNotFoundError) or (checkpoints and isinstance(error, checkpoints.CheckpointError)):
+            print(f"error: {error}", file=sys.stderr)  # no checkpoints, or damaged ones
+            return 2
+        raise

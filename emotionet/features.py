@@ -86,14 +86,22 @@ class FeatureStream:
         self.peak: list[np.ndarray] = []
         self.valley: list[np.ndarray] = []
         self.chroma: list[np.ndarray] = []
+        # what `analysis.explain.measure_sound` needs, gathered on the way (no second STFT)
+        self.sum_squares, self.n_samples = 0.0, 0
+        self.spectrum_sum = np.zeros(1 + N_FFT // 2)
+        self.sound: dict[str, np.ndarray | float] = {}  # filled by finish()
 
     def push(self, block: np.ndarray) -> None:
+        block = np.asarray(block, np.float32)
+        self.sum_squares += float(np.dot(block.astype(np.float64), block.astype(np.float64)))
+        self.n_samples += len(block)
         self._add(self.stft.push(block))
 
     def _add(self, frames: np.ndarray) -> None:
         if frames.shape[1] == 0:
             return
         magnitude = np.abs(frames)
+        self.spectrum_sum += magnitude.sum(axis=1)
         power = magnitude**2
         mel = librosa.feature.melspectrogram(S=power, sr=SAMPLE_RATE)
         self.mel_db.append(librosa.power_to_db(mel, top_db=None).astype(np.float32))
@@ -106,10 +114,16 @@ class FeatureStream:
     def finish(self) -> dict[str, np.ndarray]:
         self._add(self.stft.finish())
         floor = max(float(block.max()) for block in self.mel_db) - TOP_DB  # librosa.power_to_db's top_db, clip-wide
-        mfcc = []
+        mfcc, rises, previous, frames = [], [], None, 0
         while self.mel_db:  # block by block, freeing each: never a second copy of the mel spectrogram
-            block = self.mel_db.pop(0)
-            mfcc.append(librosa.feature.mfcc(S=np.maximum(block, floor), n_mfcc=N_MFCC))
+            block = np.maximum(self.mel_db.pop(0), floor)
+            mfcc.append(librosa.feature.mfcc(S=block, n_mfcc=N_MFCC))
+            joined = block if previous is None else np.concatenate([previous, block], axis=1)
+            rises.append(np.maximum(0.0, np.diff(joined, axis=1)).mean(axis=0))  # librosa's onset strength
+            previous, frames = block[:, -1:], frames + block.shape[1]
+        self.sound = {"onset_envelope": onset_envelope(np.concatenate(rises), frames),
+                      "mean_spectrum": self.spectrum_sum / max(frames, 1),
+                      "mean_square": self.sum_squares / max(self.n_samples, 1)}  # fmt: skip
         contrast = librosa.power_to_db(np.concatenate(self.peak, axis=1)) - librosa.power_to_db(
             np.concatenate(self.valley, axis=1)
         )
@@ -122,6 +136,12 @@ class FeatureStream:
 
 
 TOP_DB = 80.0  # librosa.power_to_db's default floor
+
+
+def onset_envelope(rises: np.ndarray, frames: int) -> np.ndarray:
+    """librosa.onset.onset_strength(S=mel_db, hop_length=HOP) from its per-frame mean positive
+    rises (frames - 1,): lagged by one frame and centred (n_fft // (2 hop) more), cut to `frames`."""
+    return np.pad(rises, (1 + N_FFT // (2 * HOP), 0))[:frames].astype(np.float32)
 
 
 def contrast_peak_valley(magnitude: np.ndarray, quantile: float = 0.02) -> tuple[np.ndarray, np.ndarray]:

@@ -41,12 +41,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import playlists, storage
 from .batch import analyze_files
+from .library_args import HEADLINE, add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
 from .checkpoints import checkpoint_dir
 from .mood import parse_thresholds
 from .playlists import Song
 from .text import clean_text
 
-HEADLINE = "cnn"
 Progress = Callable[[int, int, "float | None", str], None]  # done, total, seconds left (None at 0), path
 
 
@@ -158,13 +158,15 @@ def read_tags(path: str | Path, fallback_name: str | None = None) -> tuple[str, 
     return title or " ".join(clean_text(Path(fallback_name or path).stem).split()) or "untitled", artist
 
 
-def models_fingerprint(checkpoints=None, thresholds=(0.5, 0.5)) -> str:
-    """Identifies the models and thresholds an analysis came from (16 hex digits)."""
+def models_fingerprint(checkpoints=None, thresholds=(0.5, 0.5), seconds: float | None = None) -> str:
+    """Identifies the models, thresholds and analysed length (`seconds` from the middle; None: the
+    whole song) an analysis came from (16 hex digits): change any and a scan analyses again."""
     config = Path(checkpoints or checkpoint_dir()) / "config.json"
     if not config.is_file():
         raise FileNotFoundError(f"No trained models in {config.parent}: run `python train.py` first.")
     digest = hashlib.sha256(config.read_bytes())
     digest.update(repr(tuple(float(t) for t in thresholds)).encode())
+    digest.update(f"whole song, sections v1 {seconds or 0:g}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -201,12 +203,15 @@ def load_songs(engine, hashes: Iterable[str] | None = None, model: str = HEADLIN
         return [song_from_row(found[h], model) for h in hashes if h in found]
 
 
+NOT_MODELS = {"song"}  # Analysis.to_dict() keys with a valence that are no model ("song": the sections' summary)
+
+
 def model_names(songs: Sequence[Song]) -> list[str]:
     """Models with predictions in the songs' stored analyses, headline first."""
     names: list[str] = []
     for s in songs:
         for key, value in s.extra.get("analysis", {}).items():
-            if isinstance(value, dict) and "valence" in value and key not in names:
+            if isinstance(value, dict) and "valence" in value and key not in names and key not in NOT_MODELS:
                 names.append(key)
     return sorted(names, key=lambda n: (n != HEADLINE, n))
 
@@ -232,8 +237,10 @@ class ScanResult:
 
 def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=(0.5, 0.5),
                workers: int | None = None, progress: Progress | None = None,
-               names: dict[str, str] | None = None, force: bool = False) -> ScanResult:  # fmt: skip
-    """Add files to the library: analyse the ones not analysed yet with these models.
+               names: dict[str, str] | None = None, force: bool = False, seconds: float | None = None) -> ScanResult:  # fmt: skip
+    """Add files to the library: analyse the ones not analysed yet with these models, each
+    over the whole song (the middle `seconds` when given: a quicker first pass over a big
+    collection; its rows are analysed again by a whole-song scan).
 
     `names` maps a path to the name to show for it (an upload's original file name); `force`
     analyses every file again. `progress(done, total, seconds_left, path)` is called with 0 before
@@ -242,7 +249,7 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
     started = time.perf_counter()
     engine = engine or storage.make_engine()
     names = {str(k): clean_text(v) for k, v in (names or {}).items()}  # shown and stored: no NUL, no controls
-    fingerprint = models_fingerprint(checkpoints, thresholds)
+    fingerprint = models_fingerprint(checkpoints, thresholds, seconds)
     result = ScanResult()
 
     order: list[str] = []  # hashes in file order
@@ -278,7 +285,7 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
     if progress:
         progress(0, total, None, "")
     t0 = time.perf_counter()
-    results = analyze_files([path_of[d] for d in todo], checkpoints, thresholds, workers)
+    results = analyze_files([path_of[d] for d in todo], checkpoints, thresholds, workers, seconds=seconds)
     for done, (digest, (path, analysis)) in enumerate(zip(todo, results), 1):
         name = names.get(path, Path(path).name)
         if isinstance(analysis, str):
@@ -405,42 +412,6 @@ def format_eta(seconds: float | None) -> str:
 # --- command line -----------------------------------------------------------------------------
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
-    parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    parser.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
-    parser.add_argument("--force", action="store_true", help="analyse every file again")
-
-
-def add_scan_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("scan", help="analyse a folder of songs into the library (cached)")
-    _common(parser)
-    parser.add_argument("--json", action="store_true", help="machine-readable summary")
-    from .scale import add_scan_arguments
-
-    add_scan_arguments(parser)  # --engine ray, --address, --device, --parquet
-    return parser
-
-
-def add_playlist_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("playlist", help="a mood playlist from a folder of songs")
-    _common(parser)
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--mood", choices=playlists.MOODS, help="songs of one mood, clearest first")
-    mode.add_argument("--near", metavar="V,A|MOOD", help="songs nearest a point (or a mood's centre)")
-    mode.add_argument("--from", dest="start", metavar="V,A|MOOD", help="journey start (with --to)")
-    parser.add_argument("--to", dest="end", metavar="V,A|MOOD", help="journey end")
-    parser.add_argument("--radius", type=float, help="with --near: only songs within this distance")
-    length = parser.add_mutually_exclusive_group()
-    length.add_argument("--count", type=int, help="number of songs (default 20)")
-    length.add_argument("--minutes", type=float, help="total length in minutes")
-    parser.add_argument("--model", default=HEADLINE, help="whose predictions to use (default cnn)")
-    parser.add_argument("-o", "--output", type=Path, help="write .m3u8/.m3u or .csv (default: M3U8 to stdout)")
-    parser.add_argument("--names", action="store_true", help="M3U8 with file names instead of paths")
-    return parser
-
-
 def _scan_with_bar(args) -> ScanResult:
     from tqdm import tqdm
 
@@ -456,7 +427,8 @@ def _scan_with_bar(args) -> ScanResult:
 
     try:
         result = scan_folder(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
-                             workers=args.workers, progress=progress, force=args.force)  # fmt: skip
+                             workers=args.workers, progress=progress, force=args.force,
+                             seconds=args.seconds or None)  # fmt: skip
     finally:
         if bar is not None:
             bar.close()

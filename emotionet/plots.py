@@ -84,17 +84,34 @@ def points_on_plane(points: list[tuple[str, float, float]], height: int = 320) -
     return fig
 
 
-def timeline_chart(timeline: list[dict], model: str) -> go.Figure:
-    """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines."""
+SECTION_COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}
+MAX_NAMED_WINDOWS = 40  # past this many windows the per-window faces crowd the chart: sections say it
+
+
+def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None = None) -> go.Figure:
+    """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines;
+    with `sections` (Analysis.to_dict()["sections"]), each section as a numbered strip in its
+    mood's colour along the bottom, with a dashed line at each boundary."""
     fig = go.Figure()
     centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
     hop = (centres[1] - centres[0]) if len(centres) > 1 else (timeline[0]["end_s"] - timeline[0]["start_s"] if timeline else 1)
     for centre, w in zip(centres, timeline):
         mood = w[model]["mood"]
         fig.add_vrect(x0=centre - hop / 2, x1=centre + hop / 2, fillcolor=MOOD_SHADES[mood], line_width=0, layer="below")
+        if len(timeline) > MAX_NAMED_WINDOWS:
+            continue
         named = len(timeline) <= 6  # few windows: room to name the mood, not just show its face
         fig.add_annotation(x=centre, y=0.97, text=f"{EMOJI[mood]}<br>{mood}" if named else EMOJI[mood], showarrow=False,
                            hovertext=mood, font=dict(size=13 if named else 16), yanchor="top")  # fmt: skip
+    for i, section in enumerate(sections or [], start=1):
+        colour = SECTION_COLOURS.get(section["mood"], "#777")
+        fig.add_shape(type="rect", x0=section["start_s"], x1=section["end_s"], y0=0.0, y1=0.07, fillcolor=colour,
+                      opacity=0.75, line=dict(color="white", width=2), layer="above")  # fmt: skip
+        fig.add_annotation(x=(section["start_s"] + section["end_s"]) / 2, y=0.035, showarrow=False,
+                           text=f"{i} · {section['mood']}", font=dict(color="white", size=12),
+                           hovertext=f"section {i}: {section.get('start', '')} {section['mood']}")  # fmt: skip
+        if i > 1:
+            fig.add_vline(x=section["start_s"], line=dict(color="#555", width=1.5, dash="dash"))
     for axis, dash in (("valence", "solid"), ("arousal", "dot")):
         fig.add_trace(go.Scatter(
             x=centres, y=[w[model][axis] for w in timeline], mode="lines+markers", name=axis,

@@ -1,12 +1,16 @@
-"""Predictions: a file -> features -> every model -> valence, arousal, mood, confidence, timeline.
+"""Predictions: a file -> features -> every model -> valence, arousal, mood, confidence, timeline,
+and the whole-song view: sections, mood arc and what the model hears.
 
-The analysed excerpt is decoded once, block by block, and each block goes straight into the
+The whole song is analysed by default (`seconds` picks the middle of it instead, e.g. the report's
+45 s snippet). It is decoded once, block by block, and each block goes straight into the
 feature computation and the musicnn embedder, so memory stays flat however long the excerpt (a
 whole hour-long file included): only the feature matrices and per-patch embeddings are kept. The
 CNN sees the excerpt as 10 s windows with a 50% hop (the length it was trained on), in fixed-size
 batches; its prediction for the clip is the mean over windows, and the windows themselves are the
 timeline. The SVRs see the statistics of the whole excerpt and of each window. The pretrained
 model (when shipped) averages the 3 s patch embeddings over the clip and over the same windows.
+The sections, their moods and the explanation (`analysis.song.describe`) reuse those features,
+embeddings and window outputs: nothing is decoded or run twice.
 
 Every model's output is checked finite: a damaged model gives an error naming it, never a NaN
 mood. `Analysis.warnings` says what the reader should know (audio that was rescaled, a model that
@@ -25,6 +29,7 @@ import torch
 
 from . import audio, features
 from .checkpoints import ModelBundle
+from .analysis.sections import clock
 from .mood import mood_of
 
 CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
@@ -59,6 +64,9 @@ class Analysis:
     features: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     cnn_architecture: str = "cnn"
     warnings: list[str] = field(default_factory=list)  # rescaled audio, a model that is unavailable
+    # the whole-song view (analysis.song.describe): sections, mood arc, what the model hears
+    song: object = None  # analysis.sections.SongMood of the headline model, or None
+    explanation: object = None  # analysis.explain.Explanation, or None
 
     @property
     def models_agree(self) -> bool:
@@ -72,6 +80,13 @@ class Analysis:
         out["cnn"]["architecture"] = self.cnn_architecture
         out["timeline"] = self.timeline
         out["warnings"] = list(self.warnings)
+        if self.song is not None:  # "sections" (each with its mood, hears, other models) and "song"
+            song = self.song.to_dict()
+            out["sections"] = song.pop("sections")
+            out["song"] = {"model": self.headline, **song}
+        if self.explanation is not None:
+            out["hears"] = self.explanation.hears
+            out["explanation"] = self.explanation.to_dict()
         return out
 
 
@@ -109,6 +124,24 @@ def check_finite(name: str, *values: np.ndarray) -> None:
             f"The {name} model gave an invalid output (NaN or infinity): its checkpoint is damaged. "
             "Restore the checkpoints or re-train."
         )
+
+
+def excerpt_seconds(excerpt, seconds: float | None) -> float:
+    """How many seconds an opened excerpt will decode (for progress): the file's length, or the
+    requested excerpt when shorter."""
+    return max(min(excerpt.duration_s, seconds) if seconds else excerpt.duration_s, 1e-3)
+
+
+def _reporter(progress):
+    """progress(fraction, message) made safe to call: fractions clipped to 0..1, never backwards."""
+    last = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            last[0] = max(last[0], round(min(max(fraction, 0.0), 1.0), 3))
+            progress(last[0], message)
+
+    return report
 
 
 class Predictor:
@@ -153,10 +186,19 @@ class Predictor:
     def headline(self) -> str:
         return self.bundle.headline if self.bundle.headline in self.model_names else "cnn"
 
-    def analyze(self, source: audio.Source, name: str | None = None, seconds: float | None = audio.EXCERPT_SECONDS) -> Analysis:
-        """The whole pipeline for one file: decode the excerpt (all of it when `seconds` is None)
-        once, block by block, into the features and the musicnn embedder; then every model."""
+    def analyze(self, source: audio.Source, name: str | None = None, seconds: float | None = None,
+                progress=None, describe: bool = True) -> Analysis:  # fmt: skip
+        """The whole pipeline for one file: decode it (the whole song by default; the middle
+        `seconds` when given, e.g. audio.EXCERPT_SECONDS, the report's 45 s snippet) once, block
+        by block, into the features and the musicnn embedder; then every model once over it; then
+        (with `describe`) the sections, mood arc and what the model hears from the same outputs.
+
+        `progress(fraction, message)` is called after each decoded block (fraction 0..1) and as
+        the later stages finish: a page shows it as a progress bar for long files.
+        """
         excerpt = audio.open_excerpt(source, seconds=seconds, name=name)
+        expected = excerpt_seconds(excerpt, seconds)
+        report = _reporter(progress)
         feature_stream = features.FeatureStream()
         embedder = None
         if self.backbones:
@@ -167,16 +209,27 @@ class Predictor:
             feature_stream.push(block)
             if embedder is not None:
                 embedder.push(block)
+            report(0.85 * excerpt.seconds / expected, f"listening: {clock(excerpt.seconds)} of {clock(expected)}")
         excerpt.finish()  # too short or silent: AudioError
         feats = feature_stream.finish()
         embedding = embedder.finish() if embedder is not None else None
-        predictions, timeline = self.predict_features(feats, embedding=embedding)
+        raw, bounds = self.raw_outputs(feats, embedding=embedding)
+        predictions, timeline = self.predictions_from_raw(raw, bounds)
+        report(0.9, "every model has listened")
         for window in timeline:
             window["start_s"] = round(window["start_s"] + excerpt.start_s, 2)
             window["end_s"] = round(window["end_s"] + excerpt.start_s, 2)
-        return Analysis(name or audio.describe_source(source), excerpt.duration_s, excerpt.start_s, excerpt.end_s,
-                        predictions, timeline, self.headline, feats, self.bundle.default_cnn,
-                        [*excerpt.warnings, *self.unavailable.values()])  # fmt: skip
+        analysis = Analysis(name or audio.describe_source(source), excerpt.duration_s, excerpt.start_s, excerpt.end_s,
+                            predictions, timeline, self.headline, feats, self.bundle.default_cnn,
+                            [*excerpt.warnings, *self.unavailable.values()])  # fmt: skip
+        if describe:
+            from .analysis.song import describe as describe_song
+
+            whole = describe_song(self, feats, embedding, raw, bounds, excerpt.seconds, feature_stream.sound,
+                                  start_s=excerpt.start_s)  # fmt: skip
+            analysis.song, analysis.explanation = whole.song, whole.explanation
+        report(1.0, "sections and what the model hears")
+        return analysis
 
     def raw_outputs(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None, embedding=None):
         """Per model: (clip raw valence/arousal (2,), per-window raw (windows, 2)); and the window bounds.
@@ -221,7 +274,10 @@ class Predictor:
     def predict_features(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None, embedding=None):
         """(predictions per model, timeline) from a clip's features (and, for the pretrained model,
         its embedding or samples: see `raw_outputs`)."""
-        raw, bounds = self.raw_outputs(feats, samples, embedding)
+        return self.predictions_from_raw(*self.raw_outputs(feats, samples, embedding))
+
+    def predictions_from_raw(self, raw: dict, bounds) -> tuple[dict[str, Prediction], list[dict]]:
+        """`raw_outputs`' per-model raw values, calibrated: (predictions, timeline from 0 s)."""
         predictions, timeline = {}, [
             {"start_s": round(s / features.FRAMES_PER_SECOND, 2), "end_s": round(e / features.FRAMES_PER_SECOND, 2)}
             for s, e in bounds

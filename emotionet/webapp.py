@@ -35,10 +35,36 @@ def engine():
     return _engine(storage.database_url())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def analyze_bytes(data: bytes, name: str):
-    """The analysis of one uploaded clip, cached by its content (and name, shown in results)."""
-    return predictor().analyze(data, name=name)
+ANALYSIS_CACHE_ENTRIES = 16  # whole songs: an hour-long one keeps ~20 MB of features
+
+
+@st.cache_resource
+def _analyses() -> tuple:
+    """(OrderedDict of recent analyses, its lock), shared by the server's sessions."""
+    import threading
+    from collections import OrderedDict
+
+    return OrderedDict(), threading.Lock()
+
+
+def analyze_bytes(data: bytes, name: str, progress=None):
+    """The analysis of one uploaded clip (the whole song), cached by its content and name (shown
+    in results). `progress(fraction, message)` follows a fresh analysis (a cached one is instant);
+    st.cache_data cannot take it, since it would replay the progress bar of the first run."""
+    import hashlib
+
+    key = (hashlib.sha256(data).hexdigest(), name, str(checkpoint_dir()))
+    cache, lock = _analyses()
+    with lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    analysis = predictor().analyze(data, name=name, progress=progress)
+    with lock:
+        cache[key] = analysis
+        while len(cache) > ANALYSIS_CACHE_ENTRIES:
+            cache.popitem(last=False)
+    return analysis
 
 
 @st.cache_data(show_spinner=False)

@@ -76,12 +76,15 @@ def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_chec
 
 def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoints):
     at = _page("analyze.py")
-    titles = [b.label for b in at.button]
+    def demo_buttons():
+        return [b.label for b in at.button if (b.key or "").startswith("demo_")]
+
+    titles = demo_buttons()
     assert len(titles) == len(DEMOS)
     for i, title in enumerate(DEMOS):
         at.button(key=f"demo_{i}").click().run()
         assert not at.exception and not at.error
-        assert [b.label for b in at.button] == titles  # all four still drawn (they used to vanish)
+        assert demo_buttons() == titles  # all four still drawn (they used to vanish)
         assert at.subheader[0].value == webapp.plain(f"{title} (demo).wav")
         assert DEMO_MOODS[title] in at.metric[0].value
 
@@ -121,3 +124,50 @@ def test_results_page_without_metrics_says_how_to_get_them(tmp_path, monkeypatch
     at = _page("results.py")
     assert not at.exception
     assert at.error and "train.py" in at.error[0].value
+
+
+def test_a_two_part_song_shows_its_sections_arc_tags_and_downloads(shipped_checkpoints):
+    """A quiet pad then a loud riff: the page names both sections (clock, mood, a play button
+    each), the arc sentence, what the model hears, shades the sections on the timeline and
+    offers the four downloads; clicking a section's play button plays from its start."""
+    from emotionet.analysis import demo_song
+
+    buffer = io.BytesIO()
+    sf.write(buffer, demo_song.song([("pad", 30), ("riff", 30)]), 22050, format="WAV")
+    at = _page("analyze.py")
+    at.file_uploader[0].set_value(("pad then riff.wav", buffer.getvalue(), "audio/wav"))
+    at.run()
+    assert not at.exception and not at.error
+    text = _text(at)
+    assert "Sections (2)" in text and "How the mood moves:" in text and "from 0:30" in text
+    assert "0:00–0:30" in text and "0:30–1:00" in text
+    plays = [b for b in at.button if b.key and b.key.startswith("play_section_")]
+    assert [b.key for b in plays] == ["play_section_0", "play_section_1"]
+    assert "What the model hears" in text and "**Hears:**" in text  # the musicnn tags
+    assert "Valence:" in text and "Arousal:" in text
+    factors = at.dataframe[-1].value
+    assert factors["measurement"].tolist() == ["tempo", "mode", "loudness", "brightness"]
+    downloads = at.get("download_button")
+    assert len(downloads) == 4
+    timeline = [c for c in at.get("plotly_chart") if "section 2" in c.proto.spec]  # the numbered strips
+    assert timeline
+    assert len(at.get("audio")) == 1  # the whole song's player only, until a section is chosen
+    at.button(key="play_section_1").click().run()
+    assert not at.exception
+    players = at.get("audio")
+    assert len(players) == 2 and players[1].proto.start_time == 30
+
+
+def test_the_uploader_takes_aac_and_a_raw_aac_phone_memo_gets_its_sections(shipped_checkpoints):
+    """AAC is an upload type now (PyAV decodes it, no system ffmpeg): a raw .aac of the two-part
+    song is analysed whole, with both sections."""
+    from emotionet.analysis import demo_song
+    from tests.test_av_decode import encode
+
+    at = _page("analyze.py")
+    assert {".m4a", ".aac"} <= set(at.file_uploader[0].proto.type)
+    data = encode(demo_song.song([("pad", 30), ("riff", 30)]), 22050, fmt="adts", channels=1)
+    at.file_uploader[0].set_value(("memo.aac", data, "audio/aac"))
+    at.run()
+    assert not at.exception and not at.error
+    assert "Sections (2)" in _text(at)

@@ -209,6 +209,39 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
 
 
+def test_a_two_part_song_shows_its_sections_and_plays_the_one_clicked(server, page, tmp_path):
+    """Upload a quiet pad then a loud riff (MP3): the page lists two sections with the arc
+    sentence and what the model hears; Play on the second section opens a player at 0:30."""
+    from emotionet.analysis import demo_song
+
+    mp3 = write_audio(tmp_path / "pad then riff.mp3", demo_song.song([("pad", 30), ("riff", 30)]), format="MP3")
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.goto(server)
+    page.get_by_text("Upload a file, record a clip").wait_for(timeout=90_000)
+    uploaded = time.perf_counter()
+    page.locator("input[type=file]").first.set_input_files(str(mp3))
+    page.get_by_text("Sections (2)").wait_for(timeout=90_000)
+    print(f"\nfirst section visible {time.perf_counter() - uploaded:.2f} s after a 60 s MP3 upload")
+    settle(page)
+    assert_no_exception(page)
+    assert page.get_by_text("How the mood moves:").is_visible()
+    assert page.get_by_text(re.compile(r"from 0:(29|30|31)")).first.is_visible()
+    assert page.get_by_text("0:30–1:00").is_visible() or page.get_by_text(re.compile(r"0:\d\d–1:00")).is_visible()
+    assert page.get_by_text("What the model hears", exact=True).is_visible()
+    assert page.get_by_text("Hears:", exact=True).first.is_visible()
+    assert page.get_by_role("button", name="▶ Play").count() == 2
+    assert page.locator("audio").count() == 1
+    page.get_by_role("button", name="▶ Play").nth(1).click()
+    settle(page)
+    assert page.get_by_text(re.compile(r"^Section 2: ")).is_visible()
+    assert page.locator("audio").count() == 2
+    for label in ("Analysis (JSON)", "Timeline (CSV)", "Sections (CSV)", "Valence–arousal plane (PNG)"):
+        assert page.get_by_role("button", name=label).is_visible()
+    assert_no_exception(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "analyze-sections.png"), full_page=True)
+
+
 def test_playlists_change_the_mood_then_next_plays_the_new_playlist(server, data, page):
     """Issue 10: By mood, Mood aggressive -> happy, ⏭️ crashed with a TypeError; then any click did."""
     happy, aggressive = playlist_titles(data, "happy"), playlist_titles(data, "aggressive")

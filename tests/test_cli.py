@@ -47,6 +47,38 @@ def test_analyze_exits_zero_when_every_file_succeeds(tmp_path, shipped_checkpoin
     assert json.loads(result.stdout)["file"] == str(path)
 
 
+def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the_old_keys(tmp_path, shipped_checkpoints):
+    """The JSON schema: every old key, plus the sections (file times, each with its mood and what
+    it hears), the song's arc and the tags; `--seconds 45` still gives the report's middle snippet."""
+    from emotionet.analysis import demo_song
+
+    path = write_audio(tmp_path / "pad_then_riff.wav", demo_song.song([("pad", 40), ("riff", 40)]))
+    result = run_cli("analyze", str(path), "--json", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    d = json.loads(result.stdout)  # strict JSON: json.loads refuses no NaN, so check the text too
+    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+    assert {"file", "duration_s", "analysed", "headline", "cnn", "svr", "svr_all", "timeline", "warnings"} <= set(d)
+    assert MODEL_KEYS | {"architecture"} <= set(d["cnn"]) and d["headline"] in d
+    assert d["analysed"] == {"start_s": 0.0, "end_s": pytest.approx(80.0, abs=0.05)}  # the whole song
+    assert d["timeline"][-1]["end_s"] == pytest.approx(80.0, abs=0.05)
+    sections = d["sections"]
+    assert len(sections) == 2 and sections[1]["start_s"] == pytest.approx(40.0, abs=3.0)
+    for section in sections:
+        assert {"start_s", "end_s", "start", "valence", "arousal", "mood", "confidence", "models"} <= set(section)
+        assert section["mood"] in ("happy", "aggressive", "sad", "calm")
+    assert sections[0]["arousal"] < sections[1]["arousal"]
+    assert {"model", "valence", "arousal", "mood", "arc"} <= set(d["song"]) and "from 0:4" in d["song"]["arc"]
+    if "pretrained" in d:  # musicnn installed: the tags it hears
+        assert d["hears"] and d["explanation"]["tags"] and all(s["hears"] for s in sections)
+    assert [f["name"] for f in d["explanation"]["factors"]] == ["tempo_bpm", "mode", "loudness_dbfs", "brightness_hz"]
+    assert d["explanation"]["valence_text"] and d["explanation"]["arousal_text"]
+
+    snippet = json.loads(run_cli("analyze", str(path), "--json", "--workers", "1", "--seconds", "45").stdout)
+    assert snippet["analysed"] == {"start_s": pytest.approx(17.5, abs=0.05), "end_s": pytest.approx(62.5, abs=0.05)}
+    assert set(d) <= set(snippet)  # the same schema
+    assert all(17.4 <= s["start_s"] and s["end_s"] <= 62.6 for s in snippet["sections"])
+
+
 def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkpoints):
     rows = []
     for i, (kind, v, a, q) in enumerate([("chord", 0.8, 0.8, "Q1"), ("noise", 0.2, 0.8, "Q2"),
@@ -108,3 +140,15 @@ def test_the_library_layer_never_imports_the_command_line():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_one_file_analyze_starts_without_the_database_layer(tmp_path, shipped_checkpoints):
+    """Scripts call `analyze` one file at a time: it must not pay for SQLAlchemy (the library's
+    database layer), which only scan and playlist need."""
+    path = write_audio(tmp_path / "a.wav", synth(3.0))
+    code = ("import sys; from emotionet import cli;"
+            f"code = cli.main(['analyze', {str(path)!r}, '--json', '--workers', '1']);"
+            "print('database loaded:', 'sqlalchemy' in sys.modules, 'code', code, file=sys.stderr)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert "database loaded: False code 0" in result.stderr, result.stderr[-2000:]
+    assert json.loads(result.stdout)["file"] == str(path)

@@ -152,3 +152,44 @@ def test_explain_without_musicnn_parts_still_measures():
     assert d["tags"] == [] and d["hears"] == ""
     assert [f["name"] for f in d["factors"]] == list(ex.MEASURES)
     assert d["measurements"]["key"] == "C major"
+
+
+def test_streamed_measures_equal_the_whole_signal_measures():
+    """Predictor.analyze keeps no audio: the FeatureStream gathers what `measure` needs on the way
+    (onset envelope, mean spectrum, mean square) and gives the same four numbers."""
+    from emotionet import features
+    from emotionet.analysis import demo_song
+
+    y = demo_song.song([("pad", 12), ("riff", 12)])
+    stream = features.FeatureStream()
+    for i in range(0, len(y), 100_000):  # blocks that do not line up with the STFT hop
+        stream.push(y[i : i + 100_000])
+    feats = stream.finish()
+    whole = ex.measure(y, chroma=feats["chroma"])
+    streamed = ex.measure_sound(stream.sound, feats["chroma"])
+    assert streamed.tempo_bpm == pytest.approx(whole.tempo_bpm) and streamed.key == whole.key
+    assert streamed.mode == pytest.approx(whole.mode)
+    assert streamed.loudness_dbfs == pytest.approx(whole.loudness_dbfs, abs=1e-6)
+    assert streamed.brightness_hz == pytest.approx(whole.brightness_hz, rel=1e-5)
+
+
+def test_tempo_of_a_long_song_reads_its_middle_three_minutes_only():
+    """librosa's tempogram costs ~6 KB a frame (a 20-minute song: over 1 GB); the tempo comes
+    from the middle TEMPO_SECONDS of the onset envelope, so an hour costs what 3 minutes do."""
+    frames = int(20 * 60 * ex.SAMPLE_RATE / ex.HOP)
+    beat = np.zeros(frames, np.float32)
+    beat[:: int(round(60 / 120 * ex.SAMPLE_RATE / ex.HOP))] = 1.0  # a click every 0.5 s: 120 BPM
+    sound = {"onset_envelope": beat, "mean_spectrum": np.ones(1025), "mean_square": 0.01}
+    import librosa
+
+    seen, real = [], librosa.beat.beat_track
+
+    def spy(*, onset_envelope, **kwargs):
+        seen.append(len(onset_envelope))
+        return real(onset_envelope=onset_envelope, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(librosa.beat, "beat_track", spy)
+        m = ex.measure_sound(sound, np.ones((12, 10)))
+    assert seen == [int(ex.TEMPO_SECONDS * ex.SAMPLE_RATE / ex.HOP)]
+    assert m.tempo_bpm == pytest.approx(120, rel=0.05)

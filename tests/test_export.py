@@ -96,11 +96,14 @@ def test_a_real_whole_song_analysis_exports(pad_then_riff_dict):
 
 @pytest.fixture(scope="module")
 def pad_then_riff_dict(shipped_checkpoints):
+    import io
+
+    import soundfile as sf
+
     from emotionet.analysis import demo_song
-    from emotionet.analysis.song import analyze_samples
-    from emotionet.audio import Clip
     from emotionet.predict import Predictor
 
-    y = demo_song.song([("pad", 30), ("riff", 30)])
+    buffer = io.BytesIO()
+    sf.write(buffer, demo_song.song([("pad", 30), ("riff", 30)]), 22050, format="WAV")
     predictor = Predictor.load(shipped_checkpoints, pretrained=False)  # the CNN leads without musicnn
-    return analyze_samples(predictor, Clip(y, len(y) / 22050, 0.0), "pad_then_riff.wav").to_dict()
+    return predictor.analyze(buffer.getvalue(), name="pad_then_riff.wav").to_dict()

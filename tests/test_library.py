@@ -161,3 +161,15 @@ def test_an_upload_name_with_nul_is_stored_clean_even_when_it_fails(tmp_path, en
     assert [s.filename for s in result.songs] == ["My Song.wav"]
     [error] = result.failed.values()
     assert "\x00" not in error and "bad.ogg" in error
+
+
+def test_the_song_summary_of_a_whole_song_analysis_is_not_offered_as_a_model():
+    """Analysis.to_dict() carries "song" (the sections' duration-weighted point, with a valence):
+    a playlist's model choice lists only the models."""
+    from emotionet.playlists import Song
+
+    point = {"valence": 0.6, "arousal": 0.4, "mood": "calm", "confidence": 0.5}
+    analysis = {"cnn": point, "pretrained": point, "song": {**point, "model": "pretrained", "arc": "Calm throughout."},
+                "sections": [{"start_s": 0.0, **point}]}
+    songs = [Song("h", "t", "", "/x.wav", "x.wav", 60.0, 0.6, 0.4, "calm", 0.5, {"analysis": analysis})]
+    assert library.model_names(songs) == ["cnn", "pretrained"]

@@ -80,7 +80,7 @@ def assert_same_songs(ray_songs, local_songs):
         assert (r.title, r.artist, r.path, r.filename) == (l.title, l.artist, l.path, l.filename)
         assert r.duration_s == pytest.approx(l.duration_s)
         ra, la = r.extra["analysis"], l.extra["analysis"]
-        models = [k for k, v in la.items() if isinstance(v, dict) and "valence" in v]
+        models = [k for k, v in la.items() if isinstance(v, dict) and "valence" in v and k != "song"]
         assert set(models) == {"cnn", "svr", "svr_all", "pretrained"}  # every model, the pretrained one too
         for model in models:
             assert ra[model]["mood"] == la[model]["mood"], (r.filename, model)
@@ -88,6 +88,7 @@ def assert_same_songs(ray_songs, local_songs):
                 assert ra[model][key] == pytest.approx(la[model][key], abs=2e-3), (r.filename, model, key)
         assert [w["start_s"] for w in ra["timeline"]] == [w["start_s"] for w in la["timeline"]]
         assert [w["cnn"]["mood"] for w in ra["timeline"]] == [w["cnn"]["mood"] for w in la["timeline"]]
+        assert [(s["start_s"], s["mood"]) for s in ra["sections"]] == [(s["start_s"], s["mood"]) for s in la["sections"]]
 
 
 def test_ray_scan_equals_the_local_scan_and_a_second_run_skips_everything(

@@ -123,16 +123,16 @@ def test_synthetic_song_features_put_a_boundary_at_the_change():
 
 @pytest.fixture(scope="module")
 def pad_then_riff_analysis(shipped_checkpoints):
-    """The real models end to end on a 2-minute synthetic song (decoded from WAV bytes)."""
-    from emotionet.analysis.song import analyze_song
+    """The real models end to end on a 2-minute synthetic song (decoded from WAV bytes): the
+    predictor's own whole-song default, no `seconds`."""
     from emotionet.predict import Predictor
 
     predictor = Predictor.load(shipped_checkpoints)
     buffer = io.BytesIO()
     sf.write(buffer, demo_song.song([("pad", 60), ("riff", 60)]), 22050, format="WAV")
     events = []
-    result = analyze_song(predictor, buffer.getvalue(), name="pad_then_riff.wav",
-                          progress=lambda fraction, message: events.append((fraction, message)))  # fmt: skip
+    result = predictor.analyze(buffer.getvalue(), name="pad_then_riff.wav",
+                               progress=lambda fraction, message: events.append((fraction, message)))  # fmt: skip
     result.progress_events = events
     return predictor, result
 
@@ -147,24 +147,24 @@ def test_real_models_split_the_song_at_the_change_with_arousal_on_both_sides(pad
     cnn_calm, cnn_loud = (s.extra["models"].get("cnn") for s in song.sections)
     assert cnn_calm["arousal"] < cnn_loud["arousal"]
     assert "from 1:00" in song.arc
-    assert result.analysis.start_s == 0.0 and result.analysis.end_s == pytest.approx(120.0, abs=0.1)  # whole song
+    assert result.start_s == 0.0 and result.end_s == pytest.approx(120.0, abs=0.1)  # whole song by default
     weights = np.array([s.duration_s for s in song.sections])
     assert song.arousal == pytest.approx(float(np.average([s.arousal for s in song.sections], weights=weights)))
 
 
-def test_progress_is_reported_through_the_musicnn_pass(pad_then_riff_analysis):
+def test_progress_is_reported_for_every_decoded_block(pad_then_riff_analysis):
     _, result = pad_then_riff_analysis
     fractions = [f for f, _ in result.progress_events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    batches = [m for _, m in result.progress_events if m.startswith("musicnn")]
-    assert len(batches) == 3 and batches[-1] == "musicnn: 40/40 patches"  # 40 patches of 3 s, 16 a batch
+    blocks = [m for _, m in result.progress_events if m.startswith("listening")]
+    assert len(blocks) == 12 and blocks[-1] == "listening: 2:00 of 2:00"  # 10 s blocks, features and musicnn each
 
 
 def test_whole_song_json_keeps_the_old_keys_and_adds_sections_and_tags(pad_then_riff_analysis):
     predictor, result = pad_then_riff_analysis
     d = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    old = result.analysis.to_dict()
-    assert set(old) <= set(d)
+    old = {"file", "duration_s", "analysed", "headline", "cnn", "svr", "timeline", "warnings", "pretrained"}
+    assert old <= set(d) and {"architecture", "valence", "arousal", "mood", "confidence"} <= set(d["cnn"])
     assert {"song", "sections", "hears", "explanation"} <= set(d)
     assert d["song"]["model"] == predictor.headline
     assert {"start_s", "end_s", "valence", "arousal", "mood", "confidence", "hears", "models"} <= set(d["sections"][0])
@@ -172,15 +172,31 @@ def test_whole_song_json_keeps_the_old_keys_and_adds_sections_and_tags(pad_then_
     assert len(d["timeline"]) >= 20  # 10 s windows over the whole 120 s, not a 45 s excerpt
 
 
-def test_batched_song_embedding_equals_the_one_pass_embedding(pad_then_riff_analysis):
-    from emotionet import pretrained
-    from emotionet.analysis.song import embed_song
+def test_section_moods_come_from_the_same_timeline_windows(pad_then_riff_analysis):
+    """A section's other-model values are the overlap-weighted means of that model's windows."""
+    _, result = pad_then_riff_analysis
+    early = [w["cnn"]["arousal"] for w in result.timeline if w["end_s"] <= 60]
+    assert result.song.sections[0].extra["models"]["cnn"]["arousal"] == pytest.approx(np.mean(early), abs=0.05)
 
-    predictor, _ = pad_then_riff_analysis
-    y = demo_song.song([("pad", 8), ("riff", 8)])
-    whole, starts = pretrained.embed_parts(predictor.backbones, y)
-    batched, batched_starts = embed_song(predictor.backbones, y, batch=2)  # 5 patches: batches of 2, 2, 1
-    np.testing.assert_array_equal(starts, batched_starts)
-    assert set(batched) == set(whole)
-    for key in whole:
-        np.testing.assert_allclose(batched[key], whole[key], rtol=1e-4, atol=1e-4)  # float order only
+
+def test_the_file_is_decoded_once_and_musicnn_runs_once_over_it(shipped_checkpoints, monkeypatch):
+    """Sections and the explanation cost no second decode and no second musicnn pass; with
+    `seconds` the excerpt's sections are in file time."""
+    from emotionet import audio, pretrained
+    from emotionet.predict import Predictor
+
+    predictor = Predictor.load(shipped_checkpoints)
+    opened, patches = [], []
+    real_open, real_run = audio.open_excerpt, pretrained.PatchEmbedder._run
+    monkeypatch.setattr(audio, "open_excerpt", lambda *a, **k: opened.append(k.get("seconds")) or real_open(*a, **k))
+    monkeypatch.setattr(pretrained.PatchEmbedder, "_run", lambda self, p: patches.append(len(p)) or real_run(self, p))
+    buffer = io.BytesIO()
+    sf.write(buffer, demo_song.song([("pad", 30), ("riff", 30)]), 22050, format="WAV")
+    whole = predictor.analyze(buffer.getvalue(), name="a.wav")
+    assert opened == [None] and sum(patches) == 20  # 60 s: 20 patches of 3 s, each embedded once
+    assert whole.song is not None and whole.explanation is not None
+    opened.clear()
+    part = predictor.analyze(buffer.getvalue(), name="a.wav", seconds=40)
+    assert opened == [40] and part.start_s == pytest.approx(10.0, abs=0.01)
+    assert part.song.sections[0].start_s == pytest.approx(10.0, abs=0.01)
+    assert part.song.sections[-1].end_s == pytest.approx(50.0, abs=0.1)

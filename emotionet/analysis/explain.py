@@ -8,7 +8,7 @@ vocalists" -> "male vocal"), drops tags that judge rather than describe (decades
 prior), and keeps the stronger of two opposites ("fast"/"slow", "vocal"/"instrumental").
 
 Measurements (`measure`), each a number a person can check:
-  tempo       beats per minute, librosa beat tracking on an onset envelope
+  tempo       beats per minute, librosa beat tracking on an onset envelope (its middle 3 minutes)
   mode        major-minus-minor strength, -1..1: the best Krumhansl-Kessler major key profile's
               correlation with the song's mean chroma minus the best minor one's (and the key)
   loudness    RMS level in dBFS
@@ -34,6 +34,7 @@ SAMPLE_RATE = 22050  # emotionet.audio.SAMPLE_RATE (not imported: keeps this mod
 N_FFT, HOP = 2048, 512  # emotionet.features: a caller may pass its magnitude STFT
 DEFAULTS_FILE = Path(__file__).with_name("explain_defaults.json")
 
+TEMPO_SECONDS = 180.0  # tempo is read from the middle 3 minutes: a whole hour's tempogram would take GBs
 MEASURES = ("tempo_bpm", "mode", "loudness_dbfs", "brightness_hz")
 LABELS = {"tempo_bpm": "tempo", "mode": "mode", "loudness_dbfs": "loudness", "brightness_hz": "brightness"}
 # words for a value below / near / above typical (z < -0.5, |z| <= 0.5, z > 0.5)
@@ -160,7 +161,8 @@ def measure(y: np.ndarray, *, sr: int = SAMPLE_RATE, magnitude: np.ndarray | Non
 
     `magnitude` (|STFT|, n_fft 2048, hop 512, as `features.compute_features` computes it) and
     `chroma` (12 x frames, e.g. that function's "chroma") are reused when given, so the song's
-    STFT is not computed twice.
+    STFT is not computed twice. `measure_sound` does the same from what
+    `features.FeatureStream` gathers while it streams (its `sound`), with no audio kept.
     """
     import librosa
 
@@ -171,14 +173,27 @@ def measure(y: np.ndarray, *, sr: int = SAMPLE_RATE, magnitude: np.ndarray | Non
     if chroma is None:
         chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
-    onsets = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)
+    sound = {"onset_envelope": librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP),
+             "mean_spectrum": magnitude.mean(axis=1), "mean_square": float(np.mean(y.astype(np.float64) ** 2))}  # fmt: skip
+    return measure_sound(sound, chroma, sr=sr)
+
+
+def measure_sound(sound: dict, chroma: np.ndarray, *, sr: int = SAMPLE_RATE) -> Measurements:
+    """The four measurements from a song's onset envelope, mean magnitude spectrum and mean
+    square sample (`sound`: `features.FeatureStream.sound`) and its chroma (12 x frames)."""
+    import librosa
+
+    onsets = np.asarray(sound["onset_envelope"])
+    most = int(TEMPO_SECONDS * sr / HOP)  # librosa's tempogram holds ~6 KB per frame: bound it
+    if len(onsets) > most:
+        onsets = onsets[(len(onsets) - most) // 2 :][:most]
     tempo, _ = librosa.beat.beat_track(onset_envelope=onsets, sr=sr, hop_length=HOP)
-    major, minor = key_profile_scores(chroma.mean(axis=1))
+    major, minor = key_profile_scores(np.asarray(chroma).mean(axis=1))
     key = f"{NOTES[int(major.argmax())]} major" if major.max() >= minor.max() else f"{NOTES[int(minor.argmax())]} minor"
-    spectrum = magnitude.mean(axis=1)
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=2 * (magnitude.shape[0] - 1))
+    spectrum = np.asarray(sound["mean_spectrum"], float)
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=2 * (len(spectrum) - 1))
     brightness = float((freqs * spectrum).sum() / max(spectrum.sum(), 1e-12))
-    loudness = float(10 * np.log10(max(float(np.mean(y.astype(np.float64) ** 2)), 1e-12)))
+    loudness = float(10 * np.log10(max(float(sound["mean_square"]), 1e-12)))
     return Measurements(float(np.atleast_1d(tempo)[0]), float(major.max() - minor.max()), loudness, brightness, key)
 
 
@@ -347,12 +362,13 @@ def explain_measurements(m: Measurements, model: ContributionModel | None = None
     return factors, axis_text("valence", factors), axis_text("arousal", factors)
 
 
-def explain(y: np.ndarray, parts: dict[str, np.ndarray] | None = None, *, k_tags: int = 5,
+def explain(y: np.ndarray | None, parts: dict[str, np.ndarray] | None = None, *, k_tags: int = 5,
             model: ContributionModel | None = None, magnitude: np.ndarray | None = None,
-            chroma: np.ndarray | None = None) -> Explanation:  # fmt: skip
+            chroma: np.ndarray | None = None, sound: dict | None = None) -> Explanation:  # fmt: skip
     """What the model hears in mono 22.05 kHz audio `y`: top tags (from musicnn `parts`, none
-    without them) and the four measurements with their contributions."""
-    m = measure(y, magnitude=magnitude, chroma=chroma)
+    without them) and the four measurements with their contributions. Instead of `y`, a
+    streamed song gives `sound` (`features.FeatureStream.sound`) and its `chroma`."""
+    m = measure_sound(sound, chroma) if sound is not None else measure(y, magnitude=magnitude, chroma=chroma)
     factors, valence_text, arousal_text = explain_measurements(m, model)
     tags = top_tags(parts, k_tags) if parts is not None else []
     return Explanation(tags, m, factors, valence_text, arousal_text)

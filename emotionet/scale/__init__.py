@@ -38,7 +38,8 @@ def scan(args, local_scan: Callable):
 
             result = scan_folder_ray(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
                                      address=args.address, device=args.device, actors=args.workers,
-                                     batch_size=args.batch_size, force=args.force, progress_bar=not args.json)  # fmt: skip
+                                     batch_size=args.batch_size, force=args.force, progress_bar=not args.json,
+                                     seconds=getattr(args, "seconds", 0) or None)  # fmt: skip
         except ModuleNotFoundError as error:
             if error.name != "ray":
                 raise

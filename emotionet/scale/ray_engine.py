@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import library, storage
-from ..audio import EXCERPT_SECONDS, AudioError
+from ..audio import AudioError
 from ..checkpoints import ModelBundle
 from ..library import LibraryFailure, LibraryFile, LibrarySong, ScanResult
 
@@ -182,7 +182,7 @@ def scan_folder_ray(folder: str | Path, engine=None, **options) -> ScanResult:
 def scan_files_ray(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=(0.5, 0.5),
                    address: str | None = None, device: str = "auto", actors: int | None = None,
                    batch_size: int = 8, force: bool = False, pretrained: bool = True,
-                   seconds: float | None = EXCERPT_SECONDS, progress_bar: bool = False) -> ScanResult:  # fmt: skip
+                   seconds: float | None = None, progress_bar: bool = False) -> ScanResult:  # fmt: skip
     """Add files to the library with Ray; returns the same summary as `library.scan_files`.
 
     Ray starts only when something needs analysing (a rescan of a known folder never starts it);
@@ -190,7 +190,7 @@ def scan_files_ray(paths: Iterable[str | Path], engine=None, checkpoints=None, t
     """
     started = time.perf_counter()
     engine = engine or storage.make_engine()
-    fingerprint = library.models_fingerprint(checkpoints, thresholds)
+    fingerprint = library.models_fingerprint(checkpoints, thresholds, seconds)
     result = ScanResult()
     hash_of, todo, settled = _plan(engine, paths, fingerprint, force, result)
     if todo:

@@ -1,0 +1,108 @@
+"""The whole-song parts of the Analyze page (issue 12), kept out of the page script so that it
+stays thin: the analysis with a progress bar, the mood arc, one row per section with a player
+for it, what the model hears, and the downloads. Each `show_*` function draws one block."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import streamlit as st
+
+from . import webapp
+from .analysis import export
+from .analysis.sections import clock
+from .mood import EMOJI
+
+SECTION_PLAY = "section_play"  # session key: (clip digest, section index) of the section playing
+
+
+def analyze_with_progress(data: bytes, name: str):
+    """`webapp.analyze_bytes` under a progress bar that follows the decode, the models and the
+    sections (a long file takes a while; a cached one is instant). AudioError propagates."""
+    bar = st.progress(0.0, text="Listening to the song…")
+    try:
+        return webapp.analyze_bytes(data, name, progress=lambda fraction, message: bar.progress(fraction, text=message))
+    finally:
+        bar.empty()
+
+
+def show_arc(analysis) -> None:
+    """The mood arc sentence ("Calm intro, aggressive from 1:12.") and the song-level summary."""
+    if analysis.song is None:
+        return
+    song = analysis.song
+    st.markdown(f"**How the mood moves:** {song.arc}")
+    if len(song.sections) > 1:
+        st.caption(f"Over the whole song (the {len(song.sections)} sections weighted by their length): "
+                   f"{EMOJI[song.mood]} {song.mood} · valence {song.valence:.2f} · arousal {song.arousal:.2f}")  # fmt: skip
+
+
+def show_hears(analysis) -> None:
+    """The tags the pretrained networks hear, and which measurements push valence and arousal."""
+    explanation = analysis.explanation
+    if explanation is None:
+        return
+    st.markdown("#### What the model hears")
+    if explanation.hears:
+        st.markdown(f"**Hears:** {webapp.plain(explanation.hears)}")
+    st.markdown(f"**Valence:** {explanation.valence_text}  \n**Arousal:** {explanation.arousal_text}")
+    st.dataframe([{"measurement": f.name.split("_")[0], "value": f.display, "reads as": f.words,
+                   "pushes valence": f"{f.valence:+.3f}", "pushes arousal": f"{f.arousal:+.3f}"}
+                  for f in explanation.factors], hide_index=True, width="stretch")  # fmt: skip
+    st.caption("Tags: the pretrained musicnn networks' strongest tags for this song (rarer-than-usual ones first). "
+               "The pushes come from a small linear model of the four measurements, to explain rather than to "
+               "predict: the mood itself comes from the networks above.")  # fmt: skip
+
+
+def _play(digest: str, index: int) -> None:
+    st.session_state[SECTION_PLAY] = (digest, index)
+
+
+def show_sections(analysis, data: bytes) -> None:
+    """One row per section: its clock range, mood, what it hears, and a button that plays it."""
+    if analysis.song is None or not analysis.song.sections:
+        return
+    sections = analysis.song.sections
+    digest = hashlib.sha1(data).hexdigest()
+    st.markdown(f"#### Sections ({len(sections)})")
+    for i, section in enumerate(sections):
+        when, mood, hears, play = st.columns([1.3, 2.2, 3.5, 1], vertical_alignment="center")
+        when.markdown(f"**{i + 1}** · {clock(section.start_s)}–{clock(section.end_s)}")
+        mood.markdown(f"{EMOJI[section.mood]} **{section.mood}** · v {section.valence:.2f} · a {section.arousal:.2f}")
+        hears.markdown(webapp.plain(section.extra.get("hears", "")) or "—")
+        play.button("▶ Play", key=f"play_section_{i}", on_click=_play, args=(digest, i),
+                    help=f"Play section {i + 1} ({clock(section.start_s)}–{clock(section.end_s)})")  # fmt: skip
+    chosen = st.session_state.get(SECTION_PLAY)
+    if chosen and chosen[0] == digest and chosen[1] < len(sections):
+        section = sections[chosen[1]]
+        st.caption(f"Section {chosen[1] + 1}: {clock(section.start_s)}–{clock(section.end_s)}")
+        st.audio(data, start_time=int(section.start_s), end_time=int(section.end_s + 0.999), autoplay=True)
+
+
+def _stem(name: str) -> str:
+    stem = re.sub(r"[^\w.-]+", "_", name.rsplit(".", 1)[0]).strip("._") or "analysis"
+    return stem[:60]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _plane_png(json_text: str, thresholds: tuple) -> bytes:
+    import json
+
+    return export.plane_png(json.loads(json_text), thresholds)
+
+
+def show_downloads(analysis, thresholds) -> None:
+    """Download buttons: the analysis as JSON, the timeline and the sections as CSV, the plane as PNG."""
+    d = analysis.to_dict()
+    text = export.to_json(d)
+    stem = _stem(analysis.file)
+    st.markdown("#### Take it away")
+    json_col, timeline_col, sections_col, png_col = st.columns(4)
+    json_col.download_button("Analysis (JSON)", text, f"{stem}.json", "application/json", key="download_json")
+    timeline_col.download_button("Timeline (CSV)", export.timeline_csv(d), f"{stem}-timeline.csv", "text/csv",
+                                 key="download_timeline")  # fmt: skip
+    sections_col.download_button("Sections (CSV)", export.sections_csv(d), f"{stem}-sections.csv", "text/csv",
+                                 key="download_sections", disabled=not d.get("sections"))  # fmt: skip
+    png_col.download_button("Valence–arousal plane (PNG)", _plane_png(text.decode("utf-8"), tuple(thresholds)),
+                            f"{stem}-plane.png", "image/png", key="download_png")  # fmt: skip
