@@ -16,8 +16,8 @@ LIMITS = """\
   genres) and 176 clips of 17 mostly Western genres. Expect weaker results on other traditions
   and on field recordings.
 - **30-second clips.** The models learned from ~30 s excerpts and judge 10 s windows; the app
-  analyses the middle 45 s of longer files. A song whose mood changes shows it in the timeline,
-  not in the single answer.
+  analyses the whole song (its sections, and the length-weighted summary), so a song much longer
+  or more varied than a training clip is judged window by window.
 - **Valence is the hard axis.** Arousal (energy) is heard in loudness, tempo and brightness;
   valence (pleasant vs unpleasant) depends on harmony, lyrics and culture. Sad vs calm is the
   most common confusion.
