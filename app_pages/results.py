@@ -12,7 +12,17 @@ from emotionet import model_card, plots, webapp
 SOURCES = {  # what metrics.json's trained_on.source means
     "4q": "the 4Q audio emotion dataset (Panda et al., 2018): 900 30-second AllMusic previews, 225 per quadrant, "
           "labelled by AllMusic's editors' mood tags",
+    "musifeast": "MUSIFEAST-17 (van der Walle et al., 2025): 30-second clips of 17 genres, each rated by many "
+                 "listeners for the valence and the energy the music expresses (1–5)",
 }  # fmt: skip
+SCALES = {  # what the app's numbers mean (metrics.json's trained_on.scale)
+    "listener": "Valence and arousal are **what listeners would rate**: the mean rating of many listeners on a "
+                "1–5 scale mapped to 0–1 (0 = very negative / very low energy, 0.5 = neutral, 1 = very positive / "
+                "very high energy). The mood is the quadrant around the neutral point (0.5, 0.5). Most music is "
+                "heard as mildly positive, so sad and aggressive answers are rarer than happy and calm ones.",
+    "4q": "Valence and arousal are on the 4Q set's scale (mood tags placed by lexicon norms), shifted so that "
+          "the four moods come out about equally often.",
+}
 
 st.title("📊 Results")
 try:
@@ -28,9 +38,60 @@ names = webapp.ordered(val, headline)  # the headline model first
 facts = metrics["trained_on"]
 
 
+def scale_section() -> None:
+    scale = facts.get("scale", "4q")
+    st.info(SCALES.get(scale, scale), icon="📏")
+
+
+def listener_section() -> None:
+    listener = metrics.get("listener")
+    if not listener:
+        return
+    models = listener["models"]
+    order = webapp.ordered(models, headline)
+    st.subheader("On listener ratings (what the app reports)", anchor=False)
+    st.caption(f"{listener['n_clips']} clips of 17 genres by {listener['n_artists']} artists, rated by many "
+               f"listeners ({SOURCES['musifeast']}). Artist-grouped {listener['folds']}-fold cross-validation: the "
+               "headline model never saw a clip's artist when predicting it (it also learns from all of 4Q); the "
+               "other models learned from 4Q only, and every model's calibration onto the listener scale was "
+               "fitted on the other folds.")  # fmt: skip
+    h = models[order[0]]
+    rv, ra, ccc, ece = st.columns(4)
+    rv.metric("Valence r", f"{h['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence")
+    ra.metric("Arousal r", f"{h['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy")
+    ccc.metric("CCC valence / arousal", f"{h['ccc_valence']:.2f} / {h['ccc_arousal']:.2f}",
+               help="concordance: correlation that also counts being on the right scale")  # fmt: skip
+    ece.metric("Calibration error", f"{h['ece']:.3f}", help="expected calibration error of the stated confidence")
+    table = pd.DataFrame({
+        plots.label(n) + (" ⭐ headline" if n == headline else ""): {
+            "valence r": models[n]["r_valence"], "arousal r": models[n]["r_arousal"],
+            "CCC valence": models[n]["ccc_valence"], "CCC arousal": models[n]["ccc_arousal"],
+            "MAE valence": models[n]["mae_valence"], "MAE arousal": models[n]["mae_arousal"],
+            "mood accuracy": models[n]["accuracy"], "macro-F1": models[n]["macro_f1"], "ECE": models[n]["ece"]}
+        for n in order
+    }).T  # fmt: skip
+    st.dataframe(table.style.format("{:.3f}").highlight_max(subset=["valence r", "arousal r"], color="#d9f2dc"),
+                 width="stretch")  # fmt: skip
+    counts = dict(zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
+    st.caption(f"Mood accuracy is measured at the neutral point. Only {listener['negative_valence_share']:.0%} of "
+               f"these clips were heard as negative (sad {counts['sad']}, aggressive {counts['aggressive']}), so "
+               "accuracy mostly measures happy vs calm here; the correlations say more.")  # fmt: skip
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Is the confidence honest?**")
+        st.plotly_chart(plots.reliability_curve({n: models[n]["reliability"]["bins"] for n in order}),
+                        width="stretch", key="reliability")  # fmt: skip
+        st.caption("Each point: clips grouped by the confidence the app stated, against how often their mood was "
+                   "right. On the diagonal, a stated 80% is right 80% of the time.")  # fmt: skip
+    with right:
+        model = st.selectbox("Model", order, key="listener_model", format_func=plots.label)
+        st.plotly_chart(plots.predictions_vs_truth(listener["predictions"], model), width="stretch",
+                        key="listener_truth")  # fmt: skip
+
+
 def headline_section() -> None:
     m = val[headline]
-    st.subheader(f"{plots.label(headline)}: the headline model", anchor=False)
+    st.subheader(f"{plots.label(headline)}: the headline model — on 4Q (editors' mood tags)", anchor=False)
     st.caption(f"The app leads with it because it scored best on {facts['n_validation']} validation clips by "
                f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training.")  # fmt: skip
     accuracy, f1, mae, r2 = st.columns(4)
@@ -97,7 +158,7 @@ def model_card_section() -> None:
     st.markdown(model_card.render(metrics))
 
 
-SECTIONS = [headline_section, comparison_section, confusion_section, predictions_section, training_section,
+SECTIONS = [scale_section, listener_section, headline_section, comparison_section, confusion_section, predictions_section, training_section,
             model_card_section]  # fmt: skip
 for section in SECTIONS:
     section()

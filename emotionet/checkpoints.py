@@ -5,7 +5,9 @@ checkpoints/
   normalizer.npz    per-row feature statistics of the training set
   cnn.pt, crnn.pt   CNN state dicts (torch.load(weights_only=True))
   svr.npz, svr_all.npz  SVR baselines as arrays and parameters (no pickle)
-  pretrained.npz    the mood model on musicnn embeddings (arrays + JSON parameters, no pickle)
+  pretrained.npz    the mood model on musicnn embeddings (arrays + JSON parameters, no pickle):
+                    the headline's 4Q head (quadrant-balanced valence/arousal from editors' tags)
+  listener.npz      the headline's listener head (emotionet.listener): what the app reports
   metrics.json      training history, validation metrics and per-clip predictions (train.py)
 
 config.json records the SHA-256 of every model file ("sha256"); loading checks each file against
@@ -63,7 +65,7 @@ def read_config(directory: str | os.PathLike) -> dict:
 def model_files(config: dict) -> list[str]:
     """The files a config says make up the models (what `ModelBundle.load` reads)."""
     names = ["normalizer.npz", *(f"{n}.pt" for n in config.get("cnns", {})), *(f"{n}.npz" for n in config.get("svrs", []))]
-    return names + (["pretrained.npz"] if config.get("pretrained") else [])
+    return names + (["pretrained.npz"] if config.get("pretrained") else []) + (["listener.npz"] if config.get("listener") else [])
 
 
 def record_hashes(directory: str | os.PathLike | None = None) -> dict[str, str]:
@@ -139,6 +141,7 @@ class ModelBundle:
     window_seconds: float = 10.0
     hop_seconds: float = 5.0
     extra: dict = field(default_factory=dict)  # training facts shown on the Results page
+    listener: object | None = None  # listener.ListenerHead: the headline on the listener scale, when trained
 
     def save(self, directory: str | os.PathLike) -> Path:
         directory = Path(directory)
@@ -150,10 +153,13 @@ class ModelBundle:
             np.savez(directory / f"{name}.npz", **svr.to_arrays())
         if self.pretrained is not None:
             self.pretrained.save(directory / "pretrained.npz")
+        if self.listener is not None:
+            self.listener.save(directory / "listener.npz")
         config = {
             "default_cnn": self.default_cnn,
             "headline": self.headline,
             "pretrained": self.pretrained is not None,
+            "listener": self.listener is not None,
             "cnns": {name: asdict(model.config) for name, model in self.cnns.items()},
             "svrs": list(self.svrs),
             "calibration": {name: cal.to_dict() for name, cal in self.calibration.items()},
@@ -199,14 +205,19 @@ class ModelBundle:
             from .pretrained import PretrainedMood
 
             pretrained = PretrainedMood.load(directory / "pretrained.npz")
-        known = {"default_cnn", "headline", "pretrained", "cnns", "svrs", "calibration", "window_seconds",
+        listener = None
+        if config.get("listener"):
+            from .listener import ListenerHead
+
+            listener = ListenerHead.load(directory / "listener.npz")
+        known = {"default_cnn", "headline", "pretrained", "listener", "cnns", "svrs", "calibration", "window_seconds",
                  "hop_seconds", HASHES}  # fmt: skip
         return cls(
             normalizer, cnns, svrs,
-            {name: Calibration(**values) for name, values in config["calibration"].items()},
+            {name: Calibration.from_dict(values) for name, values in config["calibration"].items()},
             config["default_cnn"], config.get("headline", "cnn"), pretrained,
             config["window_seconds"], config["hop_seconds"],
-            {k: v for k, v in config.items() if k not in known},
+            {k: v for k, v in config.items() if k not in known}, listener,
         )  # fmt: skip
 
 

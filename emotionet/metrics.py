@@ -57,11 +57,17 @@ def agreement_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict:
     return out
 
 
-def reliability(confidence, correct, bins: int = 10) -> dict:
+def reliability(confidence, correct, bins: int = 10, simulations: int = 0) -> dict:
     """Stated confidence against how often the mood was right: per equal-width bin the mean
     confidence, the accuracy and the count, and the expected calibration error (ECE: the
-    count-weighted mean gap)."""
+    count-weighted mean gap). With `simulations`, also ``ece_if_calibrated``: the mean ECE of a
+    perfectly calibrated model with these confidences on this many clips (outcomes drawn with the
+    stated probabilities) — the ECE that sampling noise alone produces, to compare against."""
     confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
+    if simulations:
+        rng = np.random.default_rng(0)
+        noise = [reliability(confidence, rng.random(len(confidence)) < confidence, bins)["ece"] for _ in range(simulations)]
+        return {**reliability(confidence, correct, bins), "ece_if_calibrated": float(np.mean(noise))}
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     rows, ece = [], 0.0

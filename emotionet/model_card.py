@@ -5,11 +5,16 @@ from __future__ import annotations
 from .plots import label
 
 LIMITS = """\
-- **Emotion is subjective.** The labels are one reading of each song: the 4Q quadrant comes from
-  AllMusic editors' mood tags, and valence/arousal are the mean lexicon norms of those tags
-  (derived labels, not listener ratings). People disagree about music's mood; so will the models.
-- **Western, commercial music.** The training clips are AllMusic previews, mostly Western popular
-  genres. Expect weaker results on other traditions, on classical music and on field recordings.
+- **Emotion is subjective.** The 4Q quadrant comes from AllMusic editors' mood tags, and its
+  valence/arousal are the mean lexicon norms of those tags (derived labels). The listener set's
+  values are means over many listeners, who disagree with each other (its README gives the
+  spread per clip). People disagree about music's mood; so will the models.
+- **Few negative listener clips.** Only a small share of the listener-rated clips were heard as
+  negative, so the listener head has seen few sad or aggressive examples rated by listeners;
+  on that scale most music lands in happy or calm, as listeners hear it.
+- **Western, commercial music.** The training clips are AllMusic previews (mostly Western popular
+  genres) and 176 clips of 17 mostly Western genres. Expect weaker results on other traditions
+  and on field recordings.
 - **30-second clips.** The models learned from ~30 s excerpts and judge 10 s windows; the app
   analyses the middle 45 s of longer files. A song whose mood changes shows it in the timeline,
   not in the single answer.
@@ -23,9 +28,49 @@ PRETRAINED = """
 The **pretrained** model reads the 200-d penultimate embeddings and 50 tag probabilities of two
 musicnn networks (Pons & Serra 2019; trained on the Million Song Dataset and MagnaTagATune,
 weights from the `musicnn` package, run by our own PyTorch port), averaged over 3 s patches,
-and fits two logistic regressions (positive valence? positive arousal?) on the training split;
+and, as its 4Q head, fits two logistic regressions (positive valence? positive arousal?) on the training split;
 its point is the probabilities scaled onto the label scale, so the mood is the most likely
 quadrant. Artist-grouped 5-fold cross-validation of this recipe: see `bench/results/pretrained_cv.json`.
+"""
+
+
+LISTENER = """
+**What the app's numbers mean.** The app reports the **listener scale**: valence and arousal are
+what listeners would rate — the mean of many listeners' 1–5 ratings of the valence and the energy
+the music expresses, mapped to 0–1 (0 = very negative / very low energy, 0.5 = neutral, 1 = very
+positive / very high energy). The mood is the quadrant around the neutral point. Each model's
+outputs are mapped onto that scale by an affine calibration (mean and spread matched to the
+listeners') fitted on the listener clips, and its **confidence** is the probability that the mood
+is right, from a logistic fit (per axis) of held-out predictions against the listeners' side.
+
+**The headline model has two heads** on the same musicnn embeddings and twelve valence cues
+(major/minor key fit from chroma, loudness, brightness; `emotionet/cues.py`): a 4Q head
+(tag-derived labels) and a listener head, fitted together by ridge regression with a shared part
+and a listener-only part (feature augmentation), so listener ratings teach what listeners hear
+differently while the 748 4Q clips carry what both agree on. The app shows the listener head;
+the 4Q head's figures below measure it against the editors' quadrants. The report's CNN and SVRs
+learn from 4Q only and are calibrated onto the listener scale.
+"""
+
+
+def _listener_rows(listener: dict, headline: str) -> str:
+    rows = []
+    for name, m in listener["models"].items():
+        rows.append(f"| {label(name)}{' — headline' if name == headline else ''} | {m['r_valence']:.3f} "
+                    f"| {m['r_arousal']:.3f} | {m['ccc_valence']:.3f} | {m['ccc_arousal']:.3f} "
+                    f"| {m['mae_valence']:.3f} | {m['mae_arousal']:.3f} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
+                    f"| {m['ece']:.3f} |")  # fmt: skip
+    counts = ", ".join(f"{m} {n}" for m, n in zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
+    return f"""
+**On listener ratings** ({listener['n_clips']} MUSIFEAST-17 clips of 17 genres, {listener['n_artists']}
+artists; {counts} at the neutral point, so only {listener['negative_valence_share']:.0%} negative):
+artist-grouped {listener['folds']}-fold cross-validation. The headline's listener head never saw
+a clip's artist when predicting it; the other models never saw these clips at all. Every model's
+calibration was fitted on the other folds. ECE: expected calibration error of the confidence.
+
+| model | valence r | arousal r | CCC valence | CCC arousal | MAE valence | MAE arousal | mood accuracy | macro-F1 | ECE |
+|---|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
 """
 
 
@@ -35,6 +80,10 @@ def render(metrics: dict) -> str:
     default = metrics["default_cnn"]
     headline = metrics.get("headline", "cnn")
     headline_model = default if headline == "cnn" else headline
+    listener = metrics.get("listener")
+    listener_facts = (f"The headline model also learned from {listener['n_clips']} listener-rated clips of 17 genres "
+                      "(MUSIFEAST-17, van der Walle et al., 2025: mean ratings of many UK and US listeners, CC0)."
+                      if listener else "")  # fmt: skip
     counts = ", ".join(f"{m} {n}" for m, n in zip(("happy", "aggressive", "sad", "calm"), facts["quadrant_counts"]))
     rows = "\n".join(
         f"| {label(name)}{' (shipped CNN)' if name == default else ''}{' — headline' if name == headline_model else ''} "
@@ -49,8 +98,10 @@ def render(metrics: dict) -> str:
 `{facts['source']}` set: 30 s previews from the 4Q audio emotion dataset (Panda, Malheiro & Paiva,
 2018). Targets: valence and arousal on 0-1, the mean Warriner et al. lexicon norms of each song's
 AllMusic mood tags; the quadrant (happy, aggressive, sad, calm) is the dataset's own class label.
+{listener_facts}
+{LISTENER if listener else ''}{_listener_rows(listener, headline_model) if listener else ''}
 
-**Validated** on {facts['n_validation']} clips from artists the models never saw in training
+**On 4Q (editors' tags): validated** on {facts['n_validation']} clips from artists the models never saw in training
 ({facts['n_train']} training clips; artist-disjoint split, stratified by quadrant, seed
 {metrics['train_config']['seed']}). Each model's outputs are shifted so its median validation
 prediction sits on 0.5 (regressors shrink toward the mean and would otherwise over-predict one

@@ -74,10 +74,10 @@ class Calibration:
     listener scale) maps the raw outputs' mean and spread onto the truth's (variance matching:
     the spread of moods shown is the spread listeners report, not a regressor's shrunken one).
 
-    Confidence: when ``side_*`` are set (``fit_confidence``), each axis's probability that the
-    truth lies on the shown side is a logistic function of the signed distance to the boundary,
-    fitted on held-out predictions (Platt scaling), and the mood's confidence is their product.
-    Otherwise Phi(|distance| / sigma) per axis, sigma the axis's RMS error.
+    Confidence: Phi(|distance to the boundary| / sigma) per axis, sigma the axis's RMS error on
+    held-out clips, multiplied over the axes. (Platt-scaled side probabilities, and a refit of the
+    product against whether the mood was right, were measured on the listener set and were no
+    better calibrated: bench/results/listener_cv.json.)
     """
 
     pivot_valence: float = 0.5
@@ -88,8 +88,6 @@ class Calibration:
     centre_arousal: float = 0.5
     scale_valence: float = 1.0
     scale_arousal: float = 1.0
-    side_valence: tuple[float, float] | None = None  # (intercept, slope) of P(truth >= boundary)
-    side_arousal: tuple[float, float] | None = None
 
     @classmethod
     def fit(cls, raw: np.ndarray, truth: np.ndarray) -> "Calibration":
@@ -114,23 +112,6 @@ class Calibration:
         error = self.apply(raw) - truth
         self.sigma_valence, self.sigma_arousal = (float(s) for s in np.sqrt((error**2).mean(axis=0)))
 
-    def fit_confidence(self, raw: np.ndarray, truth: np.ndarray, thresholds=(0.5, 0.5)) -> "Calibration":
-        """Fit the per-axis side probabilities on held-out raw outputs and their truth."""
-        from sklearn.linear_model import LogisticRegression
-
-        shown, truth = self.apply(raw), np.asarray(truth, float)
-        sides = []
-        for axis in range(2):
-            distance = (shown[:, axis] - thresholds[axis]).reshape(-1, 1)
-            positive = (truth[:, axis] >= thresholds[axis]).astype(int)
-            if positive.min() == positive.max():  # one-sided truth: nothing to learn
-                sides.append(None)
-                continue
-            fit = LogisticRegression(C=100.0).fit(distance, positive)
-            sides.append((float(fit.intercept_[0]), float(fit.coef_[0, 0])))
-        self.side_valence, self.side_arousal = sides
-        return self
-
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """(n, 2) raw valence/arousal -> calibrated, still in 0-1."""
         raw = np.asarray(raw, float)
@@ -140,23 +121,13 @@ class Calibration:
         return np.clip(centre + scale * (raw - pivot), 0.0, 1.0)
 
     def confidence(self, valence: float, arousal: float, thresholds=(0.5, 0.5)) -> float:
-        out = 1.0
-        for value, threshold, side, sigma in ((valence, thresholds[0], self.side_valence, self.sigma_valence),
-                                              (arousal, thresholds[1], self.side_arousal, self.sigma_arousal)):  # fmt: skip
-            if side is None:
-                out *= _phi(abs(value - threshold) / sigma)
-                continue
-            p_positive = 1.0 / (1.0 + math.exp(-(side[0] + side[1] * (value - threshold))))
-            out *= p_positive if value >= threshold else 1.0 - p_positive
-        return out
+        return _phi(abs(valence - thresholds[0]) / self.sigma_valence) * _phi(
+            abs(arousal - thresholds[1]) / self.sigma_arousal
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Calibration":
-        values = dict(values)
-        for key in ("side_valence", "side_arousal"):
-            if values.get(key) is not None:
-                values[key] = tuple(values[key])
         return cls(**values)

@@ -158,3 +158,22 @@ def mood_distribution(rows: list[dict], model: str, thresholds=(0.5, 0.5)) -> go
                      go.Bar(x=list(MOODS), y=predicted, name=f"predicted by {label(model)}")])  # fmt: skip
     fig.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="clips")
     return fig
+
+
+def reliability_curve(curves: dict[str, list[dict]], height: int = 420) -> go.Figure:
+    """Stated confidence (x) against how often the mood was right (y), per model; the diagonal is honest.
+
+    `curves`: model -> metrics.reliability()'s bins (confidence, accuracy, count)."""
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#999", dash="dash"),
+                               name="honest (stated = observed)", hoverinfo="skip"))  # fmt: skip
+    for model, bins in curves.items():
+        fig.add_trace(go.Scatter(
+            x=[b["confidence"] for b in bins], y=[b["accuracy"] for b in bins], mode="lines+markers",
+            marker=dict(size=[6 + 2 * np.sqrt(b["count"]) for b in bins], color=MODEL_COLOURS.get(model)),
+            line=dict(color=MODEL_COLOURS.get(model)), name=label(model),
+            text=[f"{b['count']} clips" for b in bins],
+            hovertemplate="stated %{x:.2f}, right %{y:.2f} (%{text})<extra>" + label(model) + "</extra>"))  # fmt: skip
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(title="stated confidence",
+                      range=[0, 1.02]), yaxis=dict(title="share of moods right", range=[0, 1.02]),
+                      legend=dict(orientation="h", y=-0.2))  # fmt: skip
+    return fig

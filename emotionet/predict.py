@@ -204,8 +204,16 @@ class Predictor:
             per_patch = pretrained.select(parts, b.pretrained.part_names)
             seconds = [(s / features.FRAMES_PER_SECOND, e / features.FRAMES_PER_SECOND) for s, e in bounds]
             check_finite("pretrained", per_patch)  # a damaged musicnn checkpoint shows here first
-            out["pretrained"] = (b.pretrained.predict_raw(per_patch.mean(0))[0],
-                                 b.pretrained.predict_raw(pretrained.window_embeddings(per_patch, starts, seconds)))  # fmt: skip
+            window_embeddings = pretrained.window_embeddings(per_patch, starts, seconds)
+            if b.listener is not None:  # the listener head: embeddings + valence cues, on the listener scale
+                from .cues import clip_cues
+
+                window_cues = np.stack([clip_cues(features.slice_frames(feats, s, e)) for s, e in bounds])
+                out["pretrained"] = (b.listener.predict_raw(per_patch.mean(0), clip_cues(feats))[0],
+                                     b.listener.predict_raw(window_embeddings, window_cues))  # fmt: skip
+            else:
+                out["pretrained"] = (b.pretrained.predict_raw(per_patch.mean(0))[0],
+                                     b.pretrained.predict_raw(window_embeddings))  # fmt: skip
         for name, (clip_raw, window_raw) in out.items():
             check_finite(name, clip_raw, window_raw)
         return out, bounds

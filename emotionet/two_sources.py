@@ -4,8 +4,8 @@
 sources and judges it by artist-grouped cross-validation on the listener clips (every fold also
 trains on all of 4Q, whose artists are others). ``judge_on_listeners`` puts every model on the
 listener scale and scores it there: each model's raw outputs are mapped onto the listener
-scale by an affine calibration (``mood.Calibration.fit_affine``) and get Platt-scaled
-confidences, both cross-fitted (fitted on the other folds' clips) so that the reported r, CCC,
+scale by an affine calibration (``mood.Calibration.fit_affine``, which also sets the error
+behind its confidences), cross-fitted (fitted on the other folds' clips) so that the reported r, CCC,
 MAE, quadrant accuracy and calibration error are all measured on clips the fits never saw. The
 shipped calibrations are then fitted on all of them.
 """
@@ -48,15 +48,17 @@ def judge_on_listeners(raw: np.ndarray, truth: np.ndarray, folds) -> tuple[Calib
     raw, truth = np.asarray(raw, float), np.asarray(truth, float)
     shown, confidence = np.zeros_like(raw), np.zeros(len(raw))
     for tr, te in folds:
-        cal = Calibration.fit_affine(raw[tr], truth[tr]).fit_confidence(raw[tr], truth[tr])
+        cal = Calibration.fit_affine(raw[tr], truth[tr])
         shown[te] = cal.apply(raw[te])
         confidence[te] = [cal.confidence(v, a) for v, a in shown[te]]
     predicted, true_class = mood_index(shown[:, 0], shown[:, 1]), mood_index(truth[:, 0], truth[:, 1])
     metrics = {**agreement_metrics(shown, truth), **regression_metrics(shown, truth),
                **classification_metrics(predicted, true_class)}  # fmt: skip
-    metrics["reliability"] = reliability(confidence, predicted == true_class)
+    metrics["reliability"] = reliability(confidence, predicted == true_class, simulations=200)
     metrics["ece"] = metrics["reliability"]["ece"]
-    shipped = Calibration.fit_affine(raw, truth).fit_confidence(raw, truth)
+    metrics["ece_if_calibrated"] = metrics["reliability"]["ece_if_calibrated"]
+    metrics["ece_5_bins"] = reliability(confidence, predicted == true_class, bins=5)["ece"]
+    shipped = Calibration.fit_affine(raw, truth)
     return shipped, metrics, shown
 
 
