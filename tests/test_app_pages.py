@@ -137,7 +137,7 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     headline = metrics["headline"]
     at = _page("results.py")
     assert not at.exception and not at.error
-    assert at.subheader[0].value == f"{plots.label(headline)}: the headline model"
+    assert at.subheader[0].value.startswith(f"{plots.label(headline)}: the headline model")  # "— on 4Q (...)"
     assert at.metric[0].value == f"{metrics['validation'][headline]['accuracy']:.1%}"
     shown = {m.label.replace(" ⭐", ""): m.value for m in at.metric}
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
