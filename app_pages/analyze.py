@@ -34,7 +34,7 @@ def choose_demo(title: str) -> None:
 
 upload_col, record_col, demo_col = st.columns([3, 1, 3])
 with upload_col:
-    uploaded = st.file_uploader("Upload a song (WAV, MP3, OGG, FLAC; M4A needs ffmpeg)", type=UPLOAD_TYPES)
+    uploaded = st.file_uploader("Upload a song (WAV, MP3, OGG, FLAC, M4A)", type=UPLOAD_TYPES)
     st.caption(f"Up to {LIMIT_MB} MB per file (about 19 minutes of CD-quality WAV); a bigger file is refused "
                "with a red ❗ on its name. Only the middle 45 s is analysed, so a shorter excerpt or an MP3 "
                "gives the same answer.")  # fmt: skip

@@ -61,6 +61,17 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
 
 
+def test_an_m4a_upload_is_analysed_without_a_system_ffmpeg(shipped_checkpoints):
+    from tests.test_av_decode import encode  # AAC in MP4 by PyAV's own encoder
+
+    at = _page("analyze.py")
+    assert "M4A" in at.file_uploader[0].label and "ffmpeg" not in at.file_uploader[0].label
+    at.file_uploader[0].set_value(("phone.m4a", encode(synth(8.0), 22050), "audio/mp4"))
+    at.run()
+    assert not at.exception and not at.error and not at.warning
+    assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
+
+
 def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_checkpoints):
     at = _page("analyze.py")
     at.file_uploader[0].set_value(("broken.mp3", b"ID3" + bytes(range(256)) * 20, "audio/mpeg"))
