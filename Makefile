@@ -30,7 +30,7 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m emotionet warmup
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-scale.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 

@@ -18,7 +18,11 @@ st.caption("Drop in a song: EmotioNet places it on the valence–arousal plane a
            "happy, aggressive, sad or calm — as heard by the model that scored best on songs by artists it "
            "never trained on (the headline model). The other models are shown for comparison.")  # fmt: skip
 
-webapp.predictor()  # load the models once per server, before the first upload
+# Load the models once per server, before the first upload; say up front which could not be loaded
+# (the headline model then falls back to the CNN), so no one mistakes the fallback for the headline.
+UNAVAILABLE = list(webapp.predictor().unavailable.values())
+for reason in UNAVAILABLE:
+    st.warning(webapp.plain(reason), icon="⚠️")
 
 LIMIT_MB = st.get_option("server.maxUploadSize")
 state = st.session_state
@@ -65,6 +69,9 @@ except AudioError as error:
     st.error(f"Could not analyse this clip. {webapp.plain(error)}")  # no player: there is nothing to play
     st.stop()
 st.audio(data)
+for warning in analysis.warnings:  # what was done to this clip (e.g. scaled float samples)
+    if warning not in UNAVAILABLE:  # already shown at the top
+        st.warning(webapp.plain(warning), icon="⚠️")
 
 st.caption(f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:.1f}–{analysis.end_s:.1f} s"
            + (" (an excerpt)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (the whole song)"))  # fmt: skip

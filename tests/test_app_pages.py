@@ -61,6 +61,17 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
 
 
+def test_an_m4a_upload_is_analysed_without_a_system_ffmpeg(shipped_checkpoints):
+    from tests.test_av_decode import encode  # AAC in MP4 by PyAV's own encoder
+
+    at = _page("analyze.py")
+    assert "M4A" in at.file_uploader[0].label and "ffmpeg" not in at.file_uploader[0].label
+    at.file_uploader[0].set_value(("phone.m4a", encode(synth(8.0), 22050), "audio/mp4"))
+    at.run()
+    assert not at.exception and not at.error and not at.warning
+    assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
+
+
 def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_checkpoints):
     at = _page("analyze.py")
     at.file_uploader[0].set_value(("broken.mp3", b"ID3" + bytes(range(256)) * 20, "audio/mpeg"))
@@ -72,6 +83,52 @@ def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_chec
     at.file_uploader[0].set_value(("good.wav", _wav_bytes(), "audio/wav"))  # the next upload still works
     at.run()
     assert not at.exception and not at.error and at.metric
+
+
+def test_a_float_upload_far_outside_plus_minus_one_is_analysed_and_says_it_was_scaled(shipped_checkpoints):
+    y = synth(8.0)
+    buffer = io.BytesIO()
+    sf.write(buffer, y * 1e6 / abs(y).max(), 22050, format="WAV", subtype="FLOAT")
+    at = _page("analyze.py")
+    assert not at.warning  # nothing to warn about before a clip
+    at.file_uploader[0].set_value(("loud float.wav", buffer.getvalue(), "audio/wav"))
+    at.run()
+    assert not at.exception and not at.error and at.metric
+    assert len(at.warning) == 1 and "scaled to ±1" in at.warning[0].value and "loud float.wav" in at.warning[0].value
+    at.file_uploader[0].set_value(("song.wav", _wav_bytes(), "audio/wav"))  # an ordinary clip: no warning
+    at.run()
+    assert not at.exception and not at.error and not at.warning
+
+
+@pytest.fixture
+def no_pretrained_backbones(shipped_checkpoints, monkeypatch):
+    """The musicnn backbones fail to load (a damaged checkpoint); the page's cached predictor and
+    analyses are dropped before and after, so no other test sees this one's models."""
+    from emotionet import pretrained
+
+    def broken():
+        raise RuntimeError("MSD_musicnn checkpoint is damaged (SHA-256 mismatch)")
+
+    monkeypatch.setattr(pretrained, "load_backbones", broken)
+    webapp._predictor.clear(), webapp.analyze_bytes.clear()
+    yield
+    webapp._predictor.clear(), webapp.analyze_bytes.clear()
+
+
+def test_an_unavailable_headline_model_is_named_before_and_after_an_upload(no_pretrained_backbones, shipped_checkpoints):
+    at = _page("analyze.py")
+    assert not at.exception
+    assert len(at.warning) == 1  # said up front, before anyone uploads
+    reason = at.warning[0].value
+    assert "headline model" in reason and "unavailable" in reason and "SHA-256 mismatch" in reason
+    at.file_uploader[0].set_value(("song.wav", _wav_bytes(), "audio/wav"))
+    at.run()
+    assert not at.exception and not at.error
+    assert [w.value for w in at.warning] == [reason]  # once, not repeated from the analysis' warnings
+    headline = json.loads((shipped_checkpoints / "config.json").read_text())["headline"]
+    expected = "cnn" if headline == "pretrained" else headline  # the CNN leads in its place
+    assert at.metric[0].label == f"{plots.label(expected)} ⭐"
+    assert plots.label("pretrained") not in " ".join(at.dataframe[0].value["model"])
 
 
 def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoints):

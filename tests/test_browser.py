@@ -287,6 +287,7 @@ def test_label_save_then_show_the_models_stays_on_the_track(server, page):
     first = shown_in(page, "Track")
     page.get_by_role("button", name="💾 Save").click()
     page.get_by_text("1 of 2 rated").wait_for(timeout=60_000)
+    settle(page)  # the progress bar is drawn above the track's caption: let the run finish first
     assert page.get_by_text("You have rated this track").is_visible()
     page.get_by_text("Other raters and the models").click()
     page.get_by_text("Show the models' predictions").click()
