@@ -85,6 +85,7 @@ with verdict:
               help="The headline model: the best on songs by artists unseen in training.")  # fmt: skip
     st.write(f"The headline model's mood: valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · "
              f"confidence **{lead.confidence:.0%}**")  # fmt: skip
+    st.caption(webapp.scale_note())
     # --- whole song (issue 12): the mood arc
     song_page.show_arc(analysis)
 with others:
@@ -128,6 +129,7 @@ with st.expander("What do these numbers mean?"):
     st.markdown(
         "- **Valence** (0–1): how positive or pleasant the music sounds; **arousal** (0–1): how "
         "energetic. The mood is the quadrant: happy (+v +a), aggressive (−v +a), sad (−v −a), calm (+v −a).\n"
+        f"- **The scale**: {webapp.scale_note()}\n"
         "- **Confidence**: the probability that the mood is right, given how far the point lies from "
         "the quadrant boundaries and the model's typical error on songs by artists it never saw. "
         "25% means a coin flip on both axes; near 100% means far from both boundaries.\n"

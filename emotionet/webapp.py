@@ -232,3 +232,21 @@ def upload_refusal(sizes: list[int]) -> str | None:
 def count_upload(sizes: list[int]) -> None:
     """Charge uploads (bytes) to this session's allowance."""
     st.session_state["uploaded_mb"] = st.session_state.get("uploaded_mb", 0.0) + sum(sizes) / 1e6
+
+
+SCALE_NOTES = {
+    "listener": "Listener scale: what listeners would rate (many listeners' mean, 1–5 mapped to 0–1; 0.5 is "
+                "neutral). Most music is heard as mildly positive, so happy and calm are the common answers.",
+    "4q": "4Q scale: mood tags placed on valence and arousal, shifted so the four moods come out about equally often.",
+}
+
+
+def scale_note() -> str:
+    """What the numbers on every page mean: the scale the shipped models report (config.json's "scale")."""
+    import json
+
+    try:
+        scale = json.loads((checkpoint_dir() / "config.json").read_text()).get("scale", "4q")
+    except (OSError, ValueError):
+        scale = "4q"
+    return SCALE_NOTES.get(scale, SCALE_NOTES["4q"])

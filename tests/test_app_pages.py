@@ -59,6 +59,8 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert {"CNN", "SVR (report)"} <= set(table["model"]) and not any("_" in m for m in table["model"])
     assert "confidence" in _text(at)
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
+    scale = json.loads((shipped_checkpoints / "config.json").read_text()).get("scale", "4q")
+    assert webapp.SCALE_NOTES[scale] in _text(at)  # the page says what the numbers mean
 
 
 def test_an_m4a_upload_is_analysed_without_a_system_ffmpeg(shipped_checkpoints):
@@ -110,9 +112,9 @@ def no_pretrained_backbones(shipped_checkpoints, monkeypatch):
         raise RuntimeError("MSD_musicnn checkpoint is damaged (SHA-256 mismatch)")
 
     monkeypatch.setattr(pretrained, "load_backbones", broken)
-    webapp._predictor.clear(), webapp.analyze_bytes.clear()
+    webapp._predictor.clear(), webapp._analyses.clear()
     yield
-    webapp._predictor.clear(), webapp.analyze_bytes.clear()
+    webapp._predictor.clear(), webapp._analyses.clear()
 
 
 def test_an_unavailable_headline_model_is_named_before_and_after_an_upload(no_pretrained_backbones, shipped_checkpoints):
