@@ -7,8 +7,8 @@ Both sources: ../shared/data/4q (748 clips, tag-derived labels) and ../shared/da
 fold k trains on the other folds of both sources and predicts fold k of both. Compared:
   4q_only        the 4Q model (two logistic regressions on musicnn embeddings), as shipped before
   listener_only  ridge on the listener clips alone (the brief's r = 0.6 baseline)
-  two_source     the shipped listener head (emotionet.listener): 4Q and listener heads on a shared
-                 map, with the valence cues (emotionet.cues)
+  two_source     the shipped listener head (emotionet.listener.head): 4Q and listener heads on a shared
+                 map, with the valence cues (emotionet.listener.cues)
   two_source_no_cues  the same without the cues
 Reported per source: valence and arousal Pearson r and CCC, MAE (listener set: after the affine
 calibration fitted on the training folds' predictions), and for 4Q the quadrant accuracy of the
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emotionet import dataset, pretrained  # noqa: E402
-from emotionet.cues import clip_cues  # noqa: E402
+from emotionet.listener.cues import clip_cues  # noqa: E402
 from emotionet.listener import ListenerHead  # noqa: E402
 from emotionet.metrics import agreement_metrics  # noqa: E402
 from emotionet.mood import Calibration, mood_index  # noqa: E402

@@ -7,7 +7,7 @@ checkpoints/
   svr.npz, svr_all.npz  SVR baselines as arrays and parameters (no pickle)
   pretrained.npz    the mood model on musicnn embeddings (arrays + JSON parameters, no pickle):
                     the headline's 4Q head (quadrant-balanced valence/arousal from editors' tags)
-  listener.npz      the headline's listener head (emotionet.listener): what the app reports
+  listener.npz      the headline's listener head (emotionet.listener.head): what the app reports
   metrics.json      training history, validation metrics and per-clip predictions (train.py)
 
 config.json records the SHA-256 of every model file ("sha256"); loading checks each file against

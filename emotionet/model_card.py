@@ -44,7 +44,7 @@ listeners') fitted on the listener clips, and its **confidence** is the probabil
 is right given the model's held-out error on each axis (0.25 on both boundaries, near 1 far from them).
 
 **The headline model has two heads** on the same musicnn embeddings and twelve valence cues
-(major/minor key fit from chroma, loudness, brightness; `emotionet/cues.py`): a 4Q head
+(major/minor key fit from chroma, loudness, brightness; `emotionet/listener/cues.py`): a 4Q head
 (tag-derived labels) and a listener head, fitted together by ridge regression with a shared part
 and a listener-only part (feature augmentation), so listener ratings teach what listeners hear
 differently while the 748 4Q clips carry what both agree on. The app shows the listener head;

@@ -259,7 +259,7 @@ class Predictor:
             check_finite("pretrained", per_patch)  # a damaged musicnn checkpoint shows here first
             window_embeddings = pretrained.window_embeddings(per_patch, starts, seconds)
             if b.listener is not None:  # the listener head: embeddings + valence cues, on the listener scale
-                from .cues import clip_cues
+                from .listener.cues import clip_cues
 
                 window_cues = np.stack([clip_cues(features.slice_frames(feats, s, e)) for s, e in bounds])
                 out["pretrained"] = (b.listener.predict_raw(per_patch.mean(0), clip_cues(feats))[0],

@@ -235,7 +235,7 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
 
 
 def clip_cues(feats) -> np.ndarray:
-    from .cues import clip_cues as one
+    from .listener.cues import clip_cues as one
 
     return np.stack([one(f) for f in feats])
 
@@ -245,7 +245,8 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
 
     Returns (listener head, metrics["listener"], the app's calibrations per model).
     """
-    from . import pretrained, two_sources
+    from . import pretrained
+    from .listener import judge
 
     cache = cache_dir and Path(cache_dir)
     l_tracks, l_feats, problems = dataset.load_features(listener_tracks, cache and cache / "features", cfg.workers)
@@ -254,8 +255,8 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
         raise RuntimeError(f"unreadable listener clips: {({**problems, **more})}")
     y_l = np.array([[t.valence, t.arousal] for t in l_tracks])
     y_4q = np.array([[t.valence, t.arousal] for t in tracks])
-    folds = two_sources.listener_folds(l_tracks, seed=cfg.seed)
-    head, oof = two_sources.train_listener(embeddings, clip_cues(feats), y_4q, x_l, clip_cues(l_feats), y_l, folds)
+    folds = judge.listener_folds(l_tracks, seed=cfg.seed)
+    head, oof = judge.train_listener(embeddings, clip_cues(feats), y_4q, x_l, clip_cues(l_feats), y_l, folds)
 
     stacks = [normalizer.stack(f) for f in l_feats]
     raw = {name: window_predictions(model, stacks, cfg) for name, model in cnns.items()}
@@ -264,7 +265,7 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
     raw["pretrained"] = oof  # the listener head's out-of-fold predictions; the others never saw these clips
     calibration, scores, shown = {}, {}, {}
     for name, values in raw.items():
-        calibration[name], scores[name], shown[name] = two_sources.judge_on_listeners(values, y_l, folds)
+        calibration[name], scores[name], shown[name] = judge.judge_on_listeners(values, y_l, folds)
     per_clip = []
     for row, t in enumerate(l_tracks):
         entry = {"song_id": t.song_id, "artist": t.artist, "valence": t.valence, "arousal": t.arousal,
@@ -272,5 +273,5 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
         for name in raw:
             entry[name] = {"valence": round(float(shown[name][row, 0]), 4), "arousal": round(float(shown[name][row, 1]), 4)}
         per_clip.append(entry)
-    metrics = {**two_sources.source_facts(l_tracks), "folds": len(folds), "models": scores, "predictions": per_clip}
+    metrics = {**judge.source_facts(l_tracks), "folds": len(folds), "models": scores, "predictions": per_clip}
     return head, metrics, calibration

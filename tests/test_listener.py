@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from emotionet import cues, two_sources
-from emotionet.listener import ListenerHead
+from emotionet.listener import ListenerHead, cues
+from emotionet.listener import judge
 from emotionet.metrics import agreement_metrics, reliability
 from emotionet.mood import Calibration
 
@@ -102,7 +102,7 @@ def test_judging_on_listeners_reports_every_figure_from_held_out_fits():
     truth = np.clip(0.6 + 0.1 * rng.standard_normal((100, 2)), 0, 1)
     raw = truth * 0.5 + 0.015 * rng.standard_normal(truth.shape)  # r about 0.95
     folds = [(np.setdiff1d(np.arange(100), np.arange(k, 100, 5)), np.arange(k, 100, 5)) for k in range(5)]
-    cal, metrics, shown = two_sources.judge_on_listeners(raw, truth, folds)
+    cal, metrics, shown = judge.judge_on_listeners(raw, truth, folds)
     for key in ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "mae_valence", "accuracy", "macro_f1", "ece"):
         assert np.isfinite(metrics[key]), key
     assert metrics["r_valence"] > 0.8

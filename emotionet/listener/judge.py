@@ -1,10 +1,10 @@
 """Training and judging on two kinds of truth: 4Q's tag-derived labels and listener ratings.
 
-``train_listener`` fits the headline model's listener head (``emotionet.listener``) on both
+``train_listener`` fits the headline model's listener head (``emotionet.listener.head``) on both
 sources and judges it by artist-grouped cross-validation on the listener clips (every fold also
 trains on all of 4Q, whose artists are others). ``judge_on_listeners`` puts every model on the
 listener scale and scores it there: each model's raw outputs are mapped onto the listener
-scale by an affine calibration (``mood.Calibration.fit_affine``, which also sets the error
+scale by an affine calibration (``emotionet.mood.Calibration.fit_affine``, which also sets the error
 behind its confidences), cross-fitted (fitted on the other folds' clips) so that the reported r, CCC,
 MAE, quadrant accuracy and calibration error are all measured on clips the fits never saw. The
 shipped calibrations are then fitted on all of them.
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .listener import ListenerHead
-from .metrics import agreement_metrics, classification_metrics, regression_metrics, reliability
-from .mood import Calibration, mood_index
+from .head import ListenerHead
+from ..metrics import agreement_metrics, classification_metrics, regression_metrics, reliability
+from ..mood import Calibration, mood_index
 
 FOLDS = 5
 

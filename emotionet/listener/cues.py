@@ -4,7 +4,7 @@ Listeners hear valence partly in harmony: major vs minor mode and how clearly a 
 (Krumhansl-Kessler key profiles correlated with the mean chroma), and partly in loudness and
 brightness. These come from the features every analysis computes anyway (chroma, MFCC 0,
 spectral contrast), so they cost nothing extra and work on any length. The listener head of the
-headline model (``emotionet.listener``) reads them beside the embeddings: in artist-grouped
+headline model (``emotionet.listener.head``) reads them beside the embeddings: in artist-grouped
 cross-validation on the listener-rated set they raise valence r from 0.63 to 0.65
 (``bench/listener_cv.py``).
 """
