@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import median_time  # noqa: E402
 
 from emotionet import audio, features  # noqa: E402
 from emotionet.batch import analyze_files  # noqa: E402
@@ -47,16 +48,6 @@ def music(seconds: float, sr: int, seed: int) -> np.ndarray:
     y = np.interp(np.arange(int(seconds * sr)) * 22050 / sr, np.arange(len(y)), y)
     y = 0.7 * y / np.abs(y).max() + 0.005 * np.random.default_rng(seed).standard_normal(len(y))
     return y.astype(np.float32)
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> dict:

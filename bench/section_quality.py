@@ -12,7 +12,6 @@ Embeddings are cached in .cache/embeddings. Prints and writes bench/results/sect
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -22,6 +21,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import write_result  # noqa: E402
 
 from emotionet import audio, dataset, features, pretrained  # noqa: E402
 from emotionet.analysis import sections as sec  # noqa: E402
@@ -70,10 +71,7 @@ def main() -> dict:
         "singles": {"split": splits, "of": len(clips), "max_novelty_p10_p50_p90": pct(single_max)},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }  # fmt: skip
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
-    return result
+    return write_result(OUT, result)
 
 
 if __name__ == "__main__":

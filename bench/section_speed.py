@@ -17,10 +17,8 @@ Each as seconds and as a ratio to the floor. Prints and writes bench/results/sec
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -32,22 +30,14 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import median_time, write_result  # noqa: E402
+
 from emotionet import audio, features, pretrained  # noqa: E402
 from emotionet.analysis import demo_song, explain, song  # noqa: E402
 from emotionet.analysis import sections as sec  # noqa: E402
 from emotionet.predict import Predictor  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "section_speed.json"
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> dict:
@@ -104,10 +94,7 @@ def main() -> dict:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
-    return result
+    return write_result(OUT, result)
 
 
 if __name__ == "__main__":

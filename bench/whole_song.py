@@ -36,6 +36,8 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import median_time, write_result  # noqa: E402
+
 from emotionet import audio, features  # noqa: E402
 from emotionet.analysis import demo_song  # noqa: E402
 from emotionet.predict import Predictor  # noqa: E402
@@ -49,16 +51,6 @@ def write_mp3(folder: Path) -> Path:
     path = folder / "song4min.mp3"
     sf.write(str(path), np.stack([y44, y44], 1), 44100, format="MP3")
     return path
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up: first calls compile and allocate
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> dict:
@@ -121,10 +113,7 @@ def main() -> dict:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })  # fmt: skip
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
-    return result
+    return write_result(OUT, result)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ class ModelBundle:
         if self.pretrained is not None:
             self.pretrained.save(directory / "pretrained.npz")
         if self.listener is not None:
-            self.listener.save(directory / "listener.npz")
+            np.savez(directory / "listener.npz", **self.listener.to_arrays())
         config = {
             "default_cnn": self.default_cnn,
             "headline": self.headline,
@@ -209,7 +209,8 @@ class ModelBundle:
         if config.get("listener"):
             from .listener import ListenerHead
 
-            listener = ListenerHead.load(directory / "listener.npz")
+            with np.load(directory / "listener.npz", allow_pickle=False) as arrays:
+                listener = ListenerHead.from_arrays(arrays)
         known = {"default_cnn", "headline", "pretrained", "listener", "cnns", "svrs", "calibration", "window_seconds",
                  "hop_seconds", HASHES}  # fmt: skip
         return cls(

@@ -24,7 +24,6 @@ Command line (wired in cli.py):
 
 from __future__ import annotations
 
-import argparse
 import errno
 import hashlib
 import os
@@ -41,9 +40,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import playlists, storage
 from .batch import analyze_files
-from .library_args import HEADLINE, add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
+from .library_args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
 from .checkpoints import checkpoint_dir
-from .mood import parse_thresholds
 from .playlists import Song
 from .text import clean_text
 
@@ -173,11 +171,12 @@ def models_fingerprint(checkpoints=None, thresholds=(0.5, 0.5), seconds: float |
 # --- songs ------------------------------------------------------------------------------------
 
 
-def song_from_row(row: LibrarySong, model: str = HEADLINE) -> Song:
-    """The row as a playlist Song, with `model`'s prediction (the headline one if it lacks it)."""
+def song_from_row(row: LibrarySong, model: str | None = None) -> Song:
+    """The row as a playlist Song with the headline model's prediction (the row's own columns), or
+    `model`'s when given and stored."""
     song = Song(row.hash, row.title, row.artist, row.path, row.filename, row.duration_s,
                 row.valence, row.arousal, row.mood, row.confidence, {"analysis": json.loads(row.analysis)})  # fmt: skip
-    return with_model(song, model)
+    return with_model(song, model) if model else song
 
 
 def with_model(song: Song, model: str) -> Song:
@@ -189,7 +188,7 @@ def with_model(song: Song, model: str) -> Song:
                    confidence=float(pred["confidence"]))  # fmt: skip
 
 
-def load_songs(engine, hashes: Iterable[str] | None = None, model: str = HEADLINE) -> list[Song]:
+def load_songs(engine, hashes: Iterable[str] | None = None, model: str | None = None) -> list[Song]:
     """Songs of the library (only `hashes`, in their order, when given), sorted by title otherwise."""
     with Session(engine) as session:
         if hashes is None:
@@ -207,13 +206,14 @@ NOT_MODELS = {"song"}  # Analysis.to_dict() keys with a valence that are no mode
 
 
 def model_names(songs: Sequence[Song]) -> list[str]:
-    """Models with predictions in the songs' stored analyses, headline first."""
+    """Models with predictions in the songs' stored analyses, the analyses' headline model first."""
     names: list[str] = []
+    headlines = {s.extra.get("analysis", {}).get("headline") for s in songs}
     for s in songs:
         for key, value in s.extra.get("analysis", {}).items():
             if isinstance(value, dict) and "valence" in value and key not in names and key not in NOT_MODELS:
                 names.append(key)
-    return sorted(names, key=lambda n: (n != HEADLINE, n))
+    return sorted(names, key=lambda n: (n not in headlines, n))
 
 
 def remove_song(engine, digest: str) -> None:
@@ -385,7 +385,7 @@ def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str
     name = clean_text(name)
     data = analysis.to_dict()
     data["file"] = name
-    head = analysis.predictions.get(HEADLINE) or next(iter(analysis.predictions.values()))
+    head = analysis.predictions.get(analysis.headline) or next(iter(analysis.predictions.values()))
     with Session(engine) as session, session.begin():
         session.merge(LibrarySong(
             hash=digest, title=title, artist=artist, filename=name, path=path,
@@ -466,7 +466,7 @@ def cmd_playlist(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     songs = _scan_with_bar(args).songs
-    if args.model != HEADLINE:
+    if args.model:
         songs = [with_model(s, args.model) for s in songs]
     count = args.count if args.count is not None or args.minutes is not None else 20
     if args.mood:

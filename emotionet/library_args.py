@@ -10,8 +10,6 @@ from pathlib import Path
 
 from .mood import MOODS, parse_thresholds
 
-HEADLINE = "cnn"  # the library's default model (library.HEADLINE)
-
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
@@ -64,7 +62,7 @@ def add_playlist_parser(subparsers) -> argparse.ArgumentParser:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--count", type=int, help="number of songs (default 20)")
     length.add_argument("--minutes", type=float, help="total length in minutes")
-    parser.add_argument("--model", default=HEADLINE, help="whose predictions to use (default cnn)")
+    parser.add_argument("--model", help="whose predictions to use (default: the headline model, the best on validation)")
     parser.add_argument("-o", "--output", type=Path, help="write .m3u8/.m3u or .csv (default: M3U8 to stdout)")
     parser.add_argument("--names", action="store_true", help="M3U8 with file names instead of paths")
     return parser

@@ -103,20 +103,26 @@ MODEL_ORDER = ("pretrained", "cnn", "crnn", "svr", "svr_all")
 
 
 @st.cache_data(show_spinner=False)
-def _headline(directory: str, modified: float) -> str:
+def _config(directory: str, modified: float) -> dict:
     import json
 
-    config = json.loads((Path(directory) / "config.json").read_text())
-    return config.get("headline") or config.get("default_cnn") or "cnn"
+    try:
+        return json.loads((Path(directory) / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def checkpoint_config() -> dict:
+    """config.json of the current checkpoint folder, read without loading any model (re-read when it
+    changes); {} when there is no trained bundle or it cannot be read."""
+    path = checkpoint_dir() / "config.json"
+    return _config(str(path.parent), path.stat().st_mtime) if path.is_file() else {}
 
 
 def headline() -> str:
-    """The headline model of the current checkpoint folder (the best on validation), read from its
-    config.json without loading any model; "cnn" when there is no trained bundle."""
-    path = checkpoint_dir() / "config.json"
-    if not path.is_file():
-        return "cnn"
-    return _headline(str(path.parent), path.stat().st_mtime)
+    """The headline model of the current checkpoint folder (the best on validation); "cnn" without one."""
+    config = checkpoint_config()
+    return config.get("headline") or config.get("default_cnn") or "cnn"
 
 
 def ordered(predictions, headline: str | None = None) -> list[str]:
@@ -243,10 +249,4 @@ SCALE_NOTES = {
 
 def scale_note() -> str:
     """What the numbers on every page mean: the scale the shipped models report (config.json's "scale")."""
-    import json
-
-    try:
-        scale = json.loads((checkpoint_dir() / "config.json").read_text()).get("scale", "4q")
-    except (OSError, ValueError):
-        scale = "4q"
-    return SCALE_NOTES.get(scale, SCALE_NOTES["4q"])
+    return SCALE_NOTES.get(checkpoint_config().get("scale", "4q"), SCALE_NOTES["4q"])

@@ -8,29 +8,13 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-from helpers_labelling import BACKENDS, database_url
-from helpers_playlists import make_tiny_bundle, write_song
+from helpers_library import bundle, engine  # noqa: F401 (fixtures)
+from helpers_playlists import write_song
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emotionet import library, storage
+from emotionet import library
 from emotionet.predict import Predictor
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return make_tiny_bundle(tmp_path_factory.mktemp("checkpoints"))
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
-    url, cleanup = database_url(request.param, tmp_path)
-    engine = storage.make_engine(url)
-    yield engine
-    engine.dispose()
-    cleanup()
 
 
 def rows(engine):
@@ -173,3 +157,26 @@ def test_the_song_summary_of_a_whole_song_analysis_is_not_offered_as_a_model():
                 "sections": [{"start_s": 0.0, **point}]}
     songs = [Song("h", "t", "", "/x.wav", "x.wav", 60.0, 0.6, 0.4, "calm", 0.5, {"analysis": analysis})]
     assert library.model_names(songs) == ["cnn", "pretrained"]
+
+
+def test_the_library_leads_with_the_bundles_headline_model(tmp_path, engine, bundle):
+    """Rows, playlists and the model list follow the checkpoint's headline model, not a fixed one."""
+    import shutil
+
+    from emotionet.checkpoints import read_config
+
+    headlined = tmp_path / "checkpoints"
+    shutil.copytree(bundle, headlined)
+    config = read_config(headlined)
+    config["headline"] = "svr_all"  # config.json is not a hashed model file: the models load unchanged
+    (headlined / "config.json").write_text(json.dumps(config))
+    write_song(tmp_path / "music" / "a.wav", "bright", 4)
+    write_song(tmp_path / "music" / "b.wav", "dark", 4, seed=2)
+    result = library.scan_folder(tmp_path / "music", engine, checkpoints=headlined, workers=1)
+    for song in library.load_songs(engine):
+        stored = song.extra["analysis"]
+        assert stored["headline"] == "svr_all"
+        assert song.mood == stored["svr_all"]["mood"] and abs(song.valence - stored["svr_all"]["valence"]) < 1e-4
+        cnn = library.with_model(song, "cnn")
+        assert (cnn.valence, cnn.mood) == (stored["cnn"]["valence"], stored["cnn"]["mood"])
+    assert library.model_names(result.songs)[0] == "svr_all"

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers_labelling import BACKENDS, database_url
+from helpers_library import bundle, engine  # noqa: F401 (fixtures)
 from helpers_playlists import make_library, make_tiny_bundle, write_song
 
 from emotionet import audio, library, playlists, storage
@@ -133,22 +133,6 @@ def test_csv_has_one_row_per_song_in_order():
 
 
 # --- the library --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return make_tiny_bundle(tmp_path_factory.mktemp("checkpoints"))
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path, monkeypatch):
-    """A fresh library database on SQLite and, when EMOTIONET_TEST_PG_URL is set, PostgreSQL."""
-    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
-    url, cleanup = database_url(request.param, tmp_path)
-    engine = storage.make_engine(url)
-    yield engine
-    engine.dispose()
-    cleanup()
 
 
 @pytest.fixture

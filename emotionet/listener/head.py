@@ -17,8 +17,6 @@ Likert mean mapped by (x - 1) / 4). Artist-grouped CV: ``bench/listener_cv.py``.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 
@@ -99,14 +97,3 @@ class ListenerHead:
         for name in ("mean", "std", "shared", "delta", "intercept", "target_mean", "target_std"):
             setattr(head, name, np.asarray(arrays[name], np.float64))
         return head
-
-    def save(self, path: str | os.PathLike) -> None:
-        path = Path(path)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **self.to_arrays())
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "ListenerHead":
-        with np.load(path, allow_pickle=False) as data:
-            return cls.from_arrays({k: data[k] for k in data.files})

@@ -19,16 +19,16 @@ from sqlalchemy.orm import Session
 
 from .. import storage
 from ..checkpoints import checkpoint_dir
-from ..library import HEADLINE, LibrarySong
+from ..library import LibrarySong
 
 FIELDS = ("valence", "arousal", "mood", "confidence")
 ROW_GROUP = 10_000
 
 
 def model_columns(checkpoints=None) -> list[str]:
-    """The models of a checkpoint folder, headline CNN first: cnn, the SVRs, pretrained if trained."""
+    """The models of a checkpoint folder: cnn, the SVRs, pretrained if trained (the row's `headline` says which leads)."""
     config = json.loads((Path(checkpoints or checkpoint_dir()) / "config.json").read_text())
-    return [HEADLINE, *config.get("svrs", [])] + (["pretrained"] if config.get("pretrained") else [])
+    return ["cnn", *config.get("svrs", [])] + (["pretrained"] if config.get("pretrained") else [])
 
 
 def schema(models: Sequence[str]):
