@@ -15,14 +15,6 @@ SOURCES = {  # what metrics.json's trained_on.source means
     "musifeast": "MUSIFEAST-17 (van der Walle et al., 2025): 30-second clips of 17 genres, each rated by many "
                  "listeners for the valence and the energy the music expresses (1–5)",
 }  # fmt: skip
-SCALES = {  # what the app's numbers mean (metrics.json's trained_on.scale)
-    "listener": "Valence and arousal are **what listeners would rate**: the mean rating of many listeners on a "
-                "1–5 scale mapped to 0–1 (0 = very negative / very low energy, 0.5 = neutral, 1 = very positive / "
-                "very high energy). The mood is the quadrant around the neutral point (0.5, 0.5). Most music is "
-                "heard as mildly positive, so sad and aggressive answers are rarer than happy and calm ones.",
-    "4q": "Valence and arousal are on the 4Q set's scale (mood tags placed by lexicon norms), shifted so that "
-          "the four moods come out about equally often.",
-}
 
 st.title("📊 Results")
 try:
@@ -39,8 +31,7 @@ facts = metrics["trained_on"]
 
 
 def scale_section() -> None:
-    scale = facts.get("scale", "4q")
-    st.info(SCALES.get(scale, scale), icon="📏")
+    st.info(webapp.scale_note(), icon="📏")  # the scale of the shipped models (their config.json)
 
 
 def listener_section() -> None:
@@ -84,7 +75,7 @@ def listener_section() -> None:
         st.caption("Each point: clips grouped by the confidence the app stated, against how often their mood was "
                    "right. On the diagonal, a stated 80% is right 80% of the time.")  # fmt: skip
     with right:
-        model = st.selectbox("Model", order, key="listener_model", format_func=plots.label)
+        model = st.selectbox("Model (listener set)", order, key="listener_model", format_func=plots.label)
         st.plotly_chart(plots.predictions_vs_truth(listener["predictions"], model), width="stretch",
                         key="listener_truth")  # fmt: skip
 
@@ -132,7 +123,7 @@ def confusion_section() -> None:
 
 def predictions_section() -> None:
     st.subheader("Predictions against truth", anchor=False)
-    model = st.selectbox("Model", names, key="results_model", format_func=plots.label)
+    model = st.selectbox("Model (4Q validation)", names, key="results_model", format_func=plots.label)
     rows = metrics["predictions"]
     truth_col, dist_col = st.columns([3, 2])
     truth_col.plotly_chart(plots.predictions_vs_truth(rows, model), width="stretch")

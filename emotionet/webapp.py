@@ -241,8 +241,10 @@ def count_upload(sizes: list[int]) -> None:
 
 
 SCALE_NOTES = {
-    "listener": "Listener scale: what listeners would rate (many listeners' mean, 1–5 mapped to 0–1; 0.5 is "
-                "neutral). Most music is heard as mildly positive, so happy and calm are the common answers.",
+    "listener": "Listener scale: valence and arousal are what listeners would rate (the mean of many listeners' "
+                "1–5 ratings of the valence and the energy the music expresses, mapped to 0–1; 0.5 is neutral), "
+                "and the mood is the quadrant around that neutral point. Most music is heard as mildly positive, "
+                "so happy and calm are the common answers.",
     "4q": "4Q scale: mood tags placed on valence and arousal, shifted so the four moods come out about equally often.",
 }
 

@@ -155,7 +155,9 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     at = _page("results.py")
     assert not at.exception and not at.error
     text = _text(at)
-    assert "what listeners would rate" in text  # the scale the app reports is said first
+    scale = json.loads((shipped_checkpoints / "config.json").read_text()).get("scale", "4q")
+    assert at.info[0].value == webapp.SCALE_NOTES[scale]  # the scale the app reports is said first
+    assert scale == "listener" and "what listeners would rate" in at.info[0].value
     # the listener scale: what the app reports, the headline model first, with its reliability
     assert at.subheader[0].value == "On listener ratings (what the app reports)"
     assert at.metric[0].value == f"{listener[headline]['r_valence']:.2f}"

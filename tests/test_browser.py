@@ -153,7 +153,10 @@ def combobox(page, label: str):
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox labelled `label`, as a user would: open it, click the option."""
+    """Pick `option` in the selectbox labelled `label`, as a user would: scroll to it, open it, click the
+    option. (Below the fold, charts still drawing can shift it away from a click made while scrolling.)"""
+    combobox(page, label).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
     combobox(page, label).click()
     page.get_by_role("option", name=option, exact=True).click()
     settle(page)
@@ -205,6 +208,15 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     page.get_by_text("Model card").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 8
+    assert "Listener scale: valence and arousal are what listeners would rate" in page.get_by_test_id("stAlertContentInfo").first.inner_text()
+    assert page.get_by_text("Is the confidence honest?").is_visible()  # the reliability curve's section
+    # a presenter switches the listener-set plot to the report's CNN, then the 4Q plot to the report's SVR
+    assert shown_in(page, "Model (listener set)") == "Pretrained"
+    choose(page, "Model (listener set)", "CNN")
+    choose(page, "Model (4Q validation)", "SVR (report)")
+    assert shown_in(page, "Model (listener set)") == "CNN"  # the first choice survived the second
+    assert shown_in(page, "Model (4Q validation)") == "SVR (report)"
+    assert page.get_by_text("CNN on happy").first.is_visible()  # the listener plot's legend follows the choice
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
 
