@@ -196,6 +196,15 @@ class Predictor:
         `progress(fraction, message)` is called after each decoded block (fraction 0..1) and as
         the later stages finish: a page shows it as a progress bar for long files.
         """
+        from threadpoolctl import threadpool_limits
+
+        # numpy's OpenBLAS threads spin for a while after each call and then compete with
+        # torch's for the cores: interleaved with musicnn that made the analysis ~2x slower
+        # (issue 12). The BLAS calls here are small, so one thread loses nothing.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._analyze(source, name, seconds, progress, describe)
+
+    def _analyze(self, source, name, seconds, progress, describe) -> Analysis:
         excerpt = audio.open_excerpt(source, seconds=seconds, name=name)
         expected = excerpt_seconds(excerpt, seconds)
         report = _reporter(progress)

@@ -37,10 +37,18 @@ EMBEDDING_VERSION = json.dumps(
 # --------------------------------------------------------------------------- embedding
 
 
-@lru_cache(maxsize=1)
-def load_backbones() -> dict[str, mn.Musicnn]:
-    """Both pretrained musicnn networks, loaded once per process (raises MusicnnNotInstalled)."""
-    return {name: mn.load_musicnn(name) for name in BACKBONES}
+def load_backbones(precision: str | None = None) -> dict[str, mn.Musicnn]:
+    """Both pretrained musicnn networks, loaded once per process and precision (raises
+    MusicnnNotInstalled). `precision`: see ``musicnn.default_precision`` (used when None)."""
+    return _backbones(precision or mn.default_precision())
+
+
+@lru_cache(maxsize=2)
+def _backbones(precision: str) -> dict[str, mn.Musicnn]:
+    return {name: mn.load_musicnn(name, precision=precision) for name in BACKBONES}
+
+
+TRAINING_PRECISION = "float32"  # cached training embeddings are exact, whatever the CPU
 
 
 EMBED_BATCH = 4  # patches per forward pass: memory stays flat however long the audio
@@ -149,7 +157,7 @@ def _init_worker() -> None:
 
 
 def _parts_of(path: Path) -> dict[str, np.ndarray]:
-    parts, starts = embed_parts(load_backbones(), audio.load_clip(path, seconds=None).samples)
+    parts, starts = embed_parts(load_backbones(TRAINING_PRECISION), audio.load_clip(path, seconds=None).samples)
     return {**parts, "patch_starts_s": starts}
 
 

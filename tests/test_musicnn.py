@@ -29,7 +29,7 @@ def reference():
 
 @pytest.fixture(scope="module", params=mn.MODELS)
 def model(request):
-    return mn.load_musicnn(request.param)
+    return mn.load_musicnn(request.param, precision="float32")
 
 
 def test_matches_tensorflow(model, reference):
@@ -93,3 +93,58 @@ def test_missing_package_message(monkeypatch):
         mn.load_musicnn("MSD_musicnn")
     with pytest.raises(ValueError, match="unknown musicnn model"):
         mn.checkpoint_dir("MSD_vgg")
+
+
+def _patches(reference, i=0):
+    import torch
+
+    return torch.from_numpy(mn.to_patches(mn.log_mel(reference[f"audio_{i}"].astype(np.float32) / 32768)))
+
+
+def test_timbral_products_equal_the_convolution(model, reference):
+    """The CPU path's strided-window matrix products (float32) give what conv2d + max gives."""
+    import torch
+    import torch.nn.functional as F
+
+    x = model.input_bn(_patches(reference).unsqueeze(1))
+    for block in model.timbral:
+        with torch.inference_mode():
+            fast = block._gemm_max(x)
+            slow = F.conv2d(F.pad(x, (0, 0, *block.time_pad)), block.weight).amax(-1)
+        assert fast.shape == slow.shape == (len(x), 204, mn.PATCH_FRAMES)
+        np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=0, atol=1e-4 * float(slow.abs().max()))
+
+
+def test_bfloat16_stays_close_to_float32(reference):
+    """bfloat16 timbral products (the default on AMX CPUs) move the outputs a little, not the
+    ranking of the tags: bench/musicnn_precision.py measures what that does to the moods."""
+    import torch
+
+    for name in mn.MODELS:
+        exact, fast = (mn.load_musicnn(name, precision=p) for p in ("float32", "bfloat16"))
+        assert (exact.precision, fast.precision) == ("float32", "bfloat16")
+        with torch.inference_mode():
+            a, b = exact(_patches(reference, 1)), fast(_patches(reference, 1))
+        np.testing.assert_allclose(b["tags"].numpy(), a["tags"].numpy(), rtol=0, atol=0.03)
+        pen_a, pen_b = a["penultimate"].numpy(), b["penultimate"].numpy()
+        assert np.linalg.norm(pen_b - pen_a) < 0.05 * np.linalg.norm(pen_a)
+        assert not np.array_equal(pen_a, pen_b)  # really a different path
+        top = lambda t: set(np.argsort(-t.numpy().mean(0))[:5])  # noqa: E731
+        assert len(top(a["tags"]) & top(b["tags"])) >= 4
+
+
+def test_precision_choice(monkeypatch):
+    monkeypatch.setenv(mn.PRECISION_ENV, "float32")
+    assert mn.default_precision() == "float32"
+    monkeypatch.setenv(mn.PRECISION_ENV, "BFloat16")
+    assert mn.default_precision() == "bfloat16"
+    monkeypatch.setenv(mn.PRECISION_ENV, "auto")
+    monkeypatch.setattr(mn.torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert mn.default_precision() == "float32"  # bfloat16 would be emulated, and slower
+    monkeypatch.setattr(mn.torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert mn.default_precision() == "bfloat16"
+    monkeypatch.setenv(mn.PRECISION_ENV, "int4")
+    with pytest.raises(ValueError, match="EMOTIONET_MUSICNN_PRECISION='int4'"):
+        mn.default_precision()
+    with pytest.raises(ValueError, match="unknown precision"):
+        mn.Musicnn().set_precision("float16")

@@ -41,6 +41,28 @@ def test_analysis_computes_each_feature_stft_frame_once_for_the_clip_and_its_win
     assert len(analysis.timeline) == 5
 
 
+def test_numpys_blas_runs_single_threaded_while_musicnn_runs(predictor, tmp_path, monkeypatch):
+    """OpenBLAS threads that spin after numpy's calls took the cores from torch's: the analysis
+    holds BLAS at one thread (issue 12), and gives the caller's setting back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from emotionet import pretrained
+
+    if not predictor.backbones:
+        pytest.skip("musicnn is not installed")
+    blas = lambda: {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}  # noqa: E731
+    before, seen, original = blas(), [], pretrained.PatchEmbedder._run
+
+    def spy(self, patches):
+        seen.append(blas())
+        return original(self, patches)
+
+    monkeypatch.setattr(pretrained.PatchEmbedder, "_run", spy)
+    predictor.analyze(write_audio(tmp_path / "a.wav", synth(12.0)))
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas() == before
+
+
 def test_a_gentle_tune_that_turns_into_loud_noise_rises_in_arousal(predictor, tmp_path):
     y = np.concatenate([0.2 * synth(20.0, kind="chord"), synth(20.0, kind="noise", seed=1) * 2.5])
     analysis = predictor.analyze(write_audio(tmp_path / "turn.wav", np.clip(y, -1, 1)))

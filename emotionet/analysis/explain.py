@@ -8,7 +8,8 @@ vocalists" -> "male vocal"), drops tags that judge rather than describe (decades
 prior), and keeps the stronger of two opposites ("fast"/"slow", "vocal"/"instrumental").
 
 Measurements (`measure`), each a number a person can check:
-  tempo       beats per minute, librosa beat tracking on an onset envelope (its middle 3 minutes)
+  tempo       beats per minute, librosa's tempo estimate (as its beat tracker makes) from an onset
+              envelope (its middle 3 minutes)
   mode        major-minus-minor strength, -1..1: the best Krumhansl-Kessler major key profile's
               correlation with the song's mean chroma minus the best minor one's (and the key)
   loudness    RMS level in dBFS
@@ -187,7 +188,9 @@ def measure_sound(sound: dict, chroma: np.ndarray, *, sr: int = SAMPLE_RATE) -> 
     most = int(TEMPO_SECONDS * sr / HOP)  # librosa's tempogram holds ~6 KB per frame: bound it
     if len(onsets) > most:
         onsets = onsets[(len(onsets) - most) // 2 :][:most]
-    tempo, _ = librosa.beat.beat_track(onset_envelope=onsets, sr=sr, hop_length=HOP)
+    # the tempo beat_track would report (it calls this), without importing librosa.beat, whose
+    # uncached numba kernels cost a fresh process over a second of compiling (issue 12)
+    tempo = librosa.feature.tempo(onset_envelope=onsets, sr=sr, hop_length=HOP)
     major, minor = key_profile_scores(np.asarray(chroma).mean(axis=1))
     key = f"{NOTES[int(major.argmax())]} major" if major.max() >= minor.max() else f"{NOTES[int(minor.argmax())]} minor"
     spectrum = np.asarray(sound["mean_spectrum"], float)
