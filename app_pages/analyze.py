@@ -105,9 +105,9 @@ with plane_col:
     st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}, headline=headline),
                     width="stretch")  # fmt: skip
 with time_col:
-    st.markdown(f"**Mood over time** ({plots.label(headline)}; 10 s windows, 5 s apart; numbered strips: sections)")
-    sections = analysis.to_dict().get("sections")
-    st.plotly_chart(plots.timeline_chart(analysis.timeline, headline, sections), width="stretch")
+    st.markdown(f"**Mood over time** ({plots.label(headline)}; 10 s windows, 5 s apart; numbered strips: "
+                "sections, click one to play it)")  # fmt: skip
+    song_page.show_timeline(analysis, data, headline)
 
 # --- whole song (issue 12): sections with players, what the model hears, downloads
 song_page.show_sections(analysis, data)

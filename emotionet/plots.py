@@ -91,34 +91,49 @@ MAX_NAMED_WINDOWS = 40  # past this many windows the per-window faces crowd the 
 def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None = None) -> go.Figure:
     """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines;
     with `sections` (Analysis.to_dict()["sections"]), each section as a numbered strip in its
-    mood's colour along the bottom, with a dashed line at each boundary."""
+    mood's colour along the bottom, with a dashed line at each boundary and a (nearly invisible)
+    marker on the strip that a click selects (trace "sections", customdata = section index)."""
     fig = go.Figure()
     centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
     hop = (centres[1] - centres[0]) if len(centres) > 1 else (timeline[0]["end_s"] - timeline[0]["start_s"] if timeline else 1)
+    # shapes and annotations as plain dicts, set once: plotly's add_vrect/add_annotation validate the
+    # whole layout on every call (0.5 s for a 4-minute song's 48 windows, seconds for an hour)
+    shapes, notes = [], []
     for centre, w in zip(centres, timeline):
         mood = w[model]["mood"]
-        fig.add_vrect(x0=centre - hop / 2, x1=centre + hop / 2, fillcolor=MOOD_SHADES[mood], line_width=0, layer="below")
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=centre - hop / 2, x1=centre + hop / 2, y0=0, y1=1,
+                           fillcolor=MOOD_SHADES[mood], line_width=0, layer="below"))  # fmt: skip
         if len(timeline) > MAX_NAMED_WINDOWS:
             continue
         named = len(timeline) <= 6  # few windows: room to name the mood, not just show its face
-        fig.add_annotation(x=centre, y=0.97, text=f"{EMOJI[mood]}<br>{mood}" if named else EMOJI[mood], showarrow=False,
-                           hovertext=mood, font=dict(size=13 if named else 16), yanchor="top")  # fmt: skip
+        notes.append(dict(x=centre, y=0.97, text=f"{EMOJI[mood]}<br>{mood}" if named else EMOJI[mood], showarrow=False,
+                          hovertext=mood, font=dict(size=13 if named else 16), yanchor="top"))  # fmt: skip
     for i, section in enumerate(sections or [], start=1):
         colour = SECTION_COLOURS.get(section["mood"], "#777")
-        fig.add_shape(type="rect", x0=section["start_s"], x1=section["end_s"], y0=0.0, y1=0.07, fillcolor=colour,
-                      opacity=0.75, line=dict(color="white", width=2), layer="above")  # fmt: skip
-        fig.add_annotation(x=(section["start_s"] + section["end_s"]) / 2, y=0.035, showarrow=False,
-                           text=f"{i} · {section['mood']}", font=dict(color="white", size=12),
-                           hovertext=f"section {i}: {section.get('start', '')} {section['mood']}")  # fmt: skip
+        shapes.append(dict(type="rect", x0=section["start_s"], x1=section["end_s"], y0=0.0, y1=0.07, fillcolor=colour,
+                           opacity=0.75, line=dict(color="white", width=2), layer="above"))  # fmt: skip
+        notes.append(dict(x=(section["start_s"] + section["end_s"]) / 2, y=0.035, showarrow=False,
+                          text=f"{i} · {section['mood']}", font=dict(color="white", size=12)))  # fmt: skip
+        # (no hovertext: that would make the label catch the click meant for the section's marker)
         if i > 1:
-            fig.add_vline(x=section["start_s"], line=dict(color="#555", width=1.5, dash="dash"))
+            shapes.append(dict(type="line", xref="x", yref="paper", x0=section["start_s"], x1=section["start_s"],
+                               y0=0, y1=1, line=dict(color="#555", width=1.5, dash="dash")))  # fmt: skip
+    shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="#999", width=1)))
+    fig.update_layout(shapes=shapes, annotations=notes)
+    if sections:  # one clickable marker per section on its strip: the Analyze page plays the section clicked
+        fig.add_trace(go.Scatter(
+            x=[(s["start_s"] + s["end_s"]) / 2 for s in sections], y=[0.035] * len(sections), mode="markers",
+            name="sections", showlegend=False, customdata=list(range(len(sections))), cliponaxis=False,
+            marker=dict(size=26, symbol="square", opacity=0.01, color="#000"),
+            text=[f"section {i}: {s.get('start', '')} {s['mood']}" for i, s in enumerate(sections, start=1)],
+            hovertemplate="%{text}: click to play<extra></extra>",
+        ))  # fmt: skip
     for axis, dash in (("valence", "solid"), ("arousal", "dot")):
         fig.add_trace(go.Scatter(
             x=centres, y=[w[model][axis] for w in timeline], mode="lines+markers", name=axis,
             line=dict(color=MODEL_COLOURS.get(model, "#444"), dash=dash), cliponaxis=False,
             text=[w[model]["mood"] for w in timeline], hovertemplate=f"%{{x:.0f}} s: {axis} %{{y:.2f}} (%{{text}})<extra></extra>",
         ))  # fmt: skip
-    fig.add_hline(y=0.5, line=dict(color="#999", width=1))
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time (s, window centre)",
                       yaxis=dict(range=[0, 1.05], title="valence / arousal (0–1)"),
                       legend=dict(orientation="h", x=0, y=1.12))  # fmt: skip

@@ -59,6 +59,38 @@ def _play(digest: str, index: int) -> None:
     st.session_state[SECTION_PLAY] = (digest, index)
 
 
+def section_at(sections, seconds: float) -> int | None:
+    """Index of the section (Analysis.song.sections) that holds the file time `seconds`."""
+    for i, section in enumerate(sections):
+        if section.start_s <= seconds < section.end_s or (i == len(sections) - 1 and seconds >= section.start_s):
+            return i
+    return None
+
+
+def show_timeline(analysis, data: bytes, headline: str) -> None:
+    """The mood-over-time chart; a click on a section's strip (or on any point of the lines)
+    plays that section, as its ▶ button does."""
+    from . import plots
+
+    d = analysis.to_dict()
+    sections = analysis.song.sections if analysis.song is not None else []
+    digest = hashlib.sha1(data).hexdigest()
+    key = f"timeline_{digest[:16]}"
+
+    def clicked() -> None:  # called once per change of selection, before the rerun
+        points = st.session_state[key].selection.get("points", [])
+        if points and sections:
+            point = points[0]
+            index = point.get("customdata") if point.get("customdata") is not None else section_at(sections, point["x"])
+            if isinstance(index, list):  # plotly may wrap customdata
+                index = index[0]
+            if index is not None and 0 <= int(index) < len(sections):
+                _play(digest, int(index))
+
+    st.plotly_chart(plots.timeline_chart(analysis.timeline, headline, d.get("sections")), width="stretch",
+                    key=key, on_select=clicked if sections else "ignore", selection_mode="points")  # fmt: skip
+
+
 def show_sections(analysis, data: bytes) -> None:
     """One row per section: its clock range, mood, what it hears, and a button that plays it."""
     if analysis.song is None or not analysis.song.sections:

@@ -50,14 +50,16 @@ class TrainConfig:
     threads: int = 0  # torch threads for training; 0 = torch's default
 
 
-def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator) -> torch.Tensor:
+def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator):
+    """A batch of random `length`-frame crops of the clips `indices`, and each crop's start frame."""
     batch = np.zeros((len(indices), *stacks[0].shape[:2], length), np.float32)
+    starts = np.zeros(len(indices), int)
     for row, i in enumerate(indices):
         frames = stacks[i].shape[-1]
-        start = rng.integers(0, frames - length + 1) if frames > length else 0
+        starts[row] = start = rng.integers(0, frames - length + 1) if frames > length else 0
         piece = stacks[i][..., start : start + length]
         batch[row, ..., : piece.shape[-1]] = piece
-    return torch.from_numpy(batch)
+    return torch.from_numpy(batch), starts
 
 
 def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
@@ -69,8 +71,13 @@ def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
     ])  # fmt: skip
 
 
-def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = "cnn"):
-    """train/val: (stacks, targets (n, 2), classes (n,)). Returns (model, history)."""
+def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = "cnn", teacher=None,
+              teacher_weight: float = 0.0):  # fmt: skip
+    """train/val: (stacks, targets (n, 2), classes (n,)). Returns (model, history).
+
+    Distillation: with `teacher(clip indices, crop start frames) -> (n, 2)` (what a stronger
+    model says of each training crop, on the targets' scale), the regression target of a crop
+    is (1 - teacher_weight) x its clip's label + teacher_weight x the teacher's value."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = EmotionCNN(cnn_config)
@@ -90,10 +97,14 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
         losses, maes = [], []
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            x = _crops(stacks, idx, crop, rng)
+            x, starts = _crops(stacks, idx, crop, rng)
             y = torch.tensor(targets[idx], dtype=torch.float32)
             values, logits = model(x)
-            regression = mse(values, y)
+            if teacher is not None and teacher_weight > 0:
+                soft = torch.tensor(teacher(idx, starts), dtype=torch.float32)
+                regression = mse(values, (1 - teacher_weight) * y + teacher_weight * soft)
+            else:
+                regression = mse(values, y)
             loss = regression + cfg.quadrant_weight * ce(logits, torch.tensor(classes[idx]))
             optimiser.zero_grad()
             loss.backward()

@@ -247,6 +247,17 @@ def test_a_two_part_song_shows_its_sections_and_plays_the_one_clicked(server, pa
     settle(page)
     assert page.get_by_text(re.compile(r"^Section 2: ")).is_visible()
     assert page.locator("audio").count() == 2
+    # clicking the first section's strip on the timeline chart plays that section instead
+    chart = page.locator(".js-plotly-plot").nth(1)  # the plane first, then the timeline
+    chart.scroll_into_view_if_needed()
+    strips = chart.locator(".scatterlayer .trace").first.locator("path.point")  # the "sections" trace comes first
+    assert strips.count() == 2
+    box = strips.first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    settle(page)
+    assert_no_exception(page)
+    assert page.get_by_text(re.compile(r"^Section 1: 0:00–0:(29|30|31)")).is_visible()
+    assert page.locator("audio").count() == 2  # one player for the section, as with ▶
     for label in ("Analysis (JSON)", "Timeline (CSV)", "Sections (CSV)", "Valence–arousal plane (PNG)"):
         assert page.get_by_role("button", name=label).is_visible()
     assert_no_exception(page)

@@ -127,3 +127,37 @@ def test_a_manifest_with_out_of_range_labels_names_the_line(tmp_path):
     (tmp_path / "m.csv").write_text("path,valence,arousal\na.wav,0.5,0.5\nb.wav,1.5,0.5\n")
     with pytest.raises(ValueError, match="line 3"):
         dataset.read_manifest(tmp_path / "m.csv")
+
+
+def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
+    """Every label is 0.3, but the teacher says 0.8 of crops centred in a clip's first half and
+    0.3 of the rest (whose sound differs): taught, the CNN rates first-half crops higher; trained
+    on the labels alone it cannot tell them apart."""
+    import numpy as np
+    import torch
+
+    from emotionet.models import CNNConfig
+    from emotionet.training import train_cnn
+
+    rng = np.random.default_rng(0)
+    frames, crop = 4 * 87, 86  # about 8 s of feature frames; 2 s crops
+    shape = np.r_[np.ones(frames // 2), -np.ones(frames // 2)].astype(np.float32)  # the halves sound different
+    stacks = [rng.standard_normal((3, 13, frames)).astype(np.float32) + shape for _ in range(16)]
+    classes = np.arange(16) % 4
+    seen = []
+
+    def teacher(idx, starts):
+        seen.append((np.asarray(idx).copy(), np.asarray(starts).copy()))
+        return np.where(np.asarray(starts)[:, None] + crop / 2 < frames / 2, 0.8, 0.3) * np.ones((len(idx), 2))
+
+    cfg = TrainConfig(epochs=25, patience=25, batch_size=8, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)
+    train = (stacks, np.full((16, 2), 0.3), classes)
+    val = (stacks, np.full((16, 2), 0.55), classes)  # what the teacher says of whole clips, on average
+    models = {w: train_cnn(CNNConfig(), train, val, cfg, teacher=teacher, teacher_weight=w)[0] for w in (0.0, 1.0)}
+    with torch.no_grad():
+        first = torch.from_numpy(np.stack([s[..., :crop] for s in stacks]))
+        last = torch.from_numpy(np.stack([s[..., -crop:] for s in stacks]))
+        gap = {w: float((m(first)[0] - m(last)[0]).mean()) for w, m in models.items()}
+    assert gap[1.0] > 0.06 and gap[1.0] - gap[0.0] > 0.06, gap  # measured: 0.11 taught, -0.02 plain
+    assert abs(gap[0.0]) < 0.04, gap
+    assert seen and all(len(i) == len(s) and (s >= 0).all() and (s <= frames - crop).all() for i, s in seen)
