@@ -246,13 +246,11 @@ def _resampled(blocks: Iterator[np.ndarray], sr: int) -> Iterator[np.ndarray]:
 
 def _open_with_ffmpeg(source: Source, seconds: float | None, name: str, sf_error: Exception) -> Excerpt:
     """What libsndfile refuses (M4A/AAC, ...) through PyAV: ffmpeg's decoders, shipped in its wheel.
-    PyAV decodes the excerpt block by block; it is then handed on in BLOCK_SECONDS pieces."""
-    from .io.av_decode import decode
+    PyAV decodes the excerpt block by block as it is read, like libsndfile's files."""
+    from .io.av_decode import open_stream
 
     try:
-        clip = decode(source, seconds=seconds, name=name)
+        duration_s, start_s, read = open_stream(source, seconds=seconds, name=name)
     except AudioError as error:
         raise AudioError(f"{error} Supported: {SUPPORTED}.") from sf_error
-    block = int(BLOCK_SECONDS * SAMPLE_RATE)
-    return Excerpt(name, clip.duration_s, clip.start_s,
-                   lambda: (clip.samples[i : i + block] for i in range(0, len(clip.samples), block)))  # fmt: skip
+    return Excerpt(name, duration_s, start_s, read)

@@ -10,7 +10,10 @@ batches; its prediction for the clip is the mean over windows, and the windows t
 timeline. The SVRs see the statistics of the whole excerpt and of each window. The pretrained
 model (when shipped) averages the 3 s patch embeddings over the clip and over the same windows.
 The sections, their moods and the explanation (`analysis.song.describe`) reuse those features,
-embeddings and window outputs: nothing is decoded or run twice.
+embeddings and window outputs: nothing is decoded or run twice. A song cut into several sections
+is answered by its sections: every model's valence/arousal is the duration-weighted mean of its
+section values (so the verdict, the models' table and the song summary agree); a song of one
+section by the model over the whole excerpt, as validated.
 
 Every model's output is checked finite: a damaged model gives an error naming it, never a NaN
 mood. `Analysis.warnings` says what the reader should know (audio that was rescaled, a model that
@@ -237,6 +240,9 @@ class Predictor:
             whole = describe_song(self, feats, embedding, raw, bounds, excerpt.seconds, feature_stream.sound,
                                   start_s=excerpt.start_s)  # fmt: skip
             analysis.song, analysis.explanation = whole.song, whole.explanation
+            if len(whole.song.sections) > 1:  # the song-level answer is its sections' summary (issue 12)
+                analysis.predictions = {name: self.prediction(name, *whole.summaries[name])
+                                        for name in analysis.predictions}  # fmt: skip
         report(1.0, "sections and what the model hears")
         return analysis
 
@@ -301,6 +307,11 @@ class Predictor:
                 entry[name] = {"valence": round(float(wv), 4), "arousal": round(float(wa), 4),
                                "mood": mood_of(wv, wa, self.thresholds)}  # fmt: skip
         return predictions, timeline
+
+    def prediction(self, name: str, valence: float, arousal: float) -> Prediction:
+        """Model `name`'s answer at a calibrated point: its mood and the confidence in it."""
+        confidence = self.calibration(name).confidence(valence, arousal, self.thresholds)
+        return Prediction(float(valence), float(arousal), mood_of(valence, arousal, self.thresholds), confidence)
 
     def calibration(self, name: str):
         key = self.bundle.default_cnn if name == "cnn" else name

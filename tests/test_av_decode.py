@@ -104,3 +104,44 @@ def test_a_file_with_no_audio_stream_says_so():
             out.mux(packet)
     with pytest.raises(AudioError, match="no audio stream"):
         decode(buffer.getvalue(), name="video.mp4")
+
+
+def test_m4a_streams_block_by_block_into_the_analysis(m4a, monkeypatch):
+    """The first block reaches the analysis while most of the file is still undecoded: an hour of
+    M4A never sits in memory whole (issue 12), and the blocks add up to the whole song."""
+    from emotionet import audio
+    from emotionet.io import av_decode
+
+    decoded, seen_at_first_block = [], None
+    original = av_decode._mono
+
+    def counting(frame, converter):
+        decoded.append(frame.samples)
+        return original(frame, converter)
+
+    monkeypatch.setattr(av_decode, "_mono", counting)
+    excerpt = audio.open_excerpt(m4a, seconds=None, name="phone.m4a")
+    blocks = []
+    for block in excerpt.blocks():
+        if seen_at_first_block is None:
+            seen_at_first_block = sum(decoded) / 44100
+        blocks.append(len(block))
+    excerpt.finish()
+    assert seen_at_first_block is not None and seen_at_first_block < 15.0  # of 30 s
+    assert len(blocks) >= 3 and max(blocks) <= 11 * SAMPLE_RATE
+    assert sum(blocks) / SAMPLE_RATE == pytest.approx(30.0, abs=0.1)
+
+
+def test_damage_part_way_through_an_m4a_is_a_clear_error_while_reading(m4a):
+    from emotionet import audio
+
+    cut = m4a[: len(m4a) // 2] + bytes(len(m4a) // 2)  # the second half zeroed
+    try:
+        excerpt = audio.open_excerpt(cut, seconds=None, name="broken.m4a")
+        for _ in excerpt.blocks():
+            pass
+        excerpt.finish()
+    except AudioError as error:
+        assert "broken.m4a" in str(error)
+    else:  # ffmpeg may decode what is left and stop: then less than the whole song came out
+        assert excerpt.seconds < 30.0

@@ -152,6 +152,20 @@ def test_real_models_split_the_song_at_the_change_with_arousal_on_both_sides(pad
     assert song.arousal == pytest.approx(float(np.average([s.arousal for s in song.sections], weights=weights)))
 
 
+def test_a_song_of_several_sections_is_answered_by_their_summary(pad_then_riff_analysis):
+    """The verdict, the models' table and the song summary agree (issue 12: the song-level answer
+    is the duration-weighted summary): every model's answer is the mean of its sections."""
+    predictor, result = pad_then_riff_analysis
+    song, weights = result.song, np.array([s.duration_s for s in result.song.sections])
+    lead = result.predictions[predictor.headline]
+    assert (lead.valence, lead.arousal, lead.mood) == (song.valence, song.arousal, song.mood)
+    assert lead.confidence == pytest.approx(song.confidence)
+    cnn = [s.extra["models"]["cnn"] for s in song.sections]
+    assert result.predictions["cnn"].arousal == pytest.approx(np.average([c["arousal"] for c in cnn], weights=weights),
+                                                              abs=1e-3)  # fmt: skip
+    assert result.to_dict()[predictor.headline]["mood"] == result.to_dict()["song"]["mood"]
+
+
 def test_progress_is_reported_for_every_decoded_block(pad_then_riff_analysis):
     _, result = pad_then_riff_analysis
     fractions = [f for f, _ in result.progress_events]

@@ -33,6 +33,7 @@ class SongDescription:
     explanation: explain_mod.Explanation
     novelty: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     grid_step_s: float = 1.0
+    summaries: dict = field(default_factory=dict)  # model -> its sections' duration-weighted (valence, arousal)
 
 
 def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: float, sound: dict, *,
@@ -60,6 +61,10 @@ def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: f
     song = sec.summarise(spans, section_values(predictor, headline, raw, spans, win_s), predictor.thresholds,
                          predictor.calibration(headline))  # fmt: skip
     others = {name: section_values(predictor, name, raw, spans, win_s) for name in raw if name != headline}
+    weights = np.array([end - start for start, end in spans], float)
+    summaries = {name: tuple(float(x) for x in (weights[:, None] * v).sum(0) / max(weights.sum(), 1e-12))
+                 for name, v in others.items()}  # fmt: skip
+    summaries[headline] = (song.valence, song.arousal)
     has_tags = parts is not None and all(f"{b}/tags" in parts for b in _backbones())
     for i, (section, span) in enumerate(zip(song.sections, spans)):
         section.extra["models"] = {name: {"valence": round(float(v[i, 0]), 4), "arousal": round(float(v[i, 1]), 4),
@@ -72,7 +77,7 @@ def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: f
     song.arc = sec.mood_arc(song.sections)
     explanation = explain_mod.explain(None, parts if has_tags else None, k_tags=k_tags, chroma=feats["chroma"],
                                       sound=sound)  # fmt: skip
-    return SongDescription(song, explanation, curve, sec.grid_step(duration_s))
+    return SongDescription(song, explanation, curve, sec.grid_step(duration_s), summaries)
 
 
 def section_values(predictor, model_name: str, raw: dict, spans, win_s) -> np.ndarray:

@@ -28,20 +28,44 @@ def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_R
     Raises AudioError when PyAV is missing, the data is not audio ffmpeg can read, or it holds no
     audio stream. The clip is not checked for silence or length: `emotionet.audio.load_clip` does that.
     """
+    total_s, start_s, read = open_stream(source, seconds=seconds, rate=rate, name=name)
+    return Clip(np.concatenate(list(read())).astype(np.float32), total_s, start_s)
+
+
+def open_stream(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_RATE, name: str | None = None):
+    """(duration_s, start_s, read) of the middle `seconds` (all when None) of `source`: read() yields
+    it as mono float32 blocks at `rate` (about BLOCK_SECONDS each) while it decodes, so an hour of
+    M4A never sits in memory. Errors the header shows are raised here, damage further in while
+    reading; both as AudioError."""
     name = name or describe_source(source)
     try:
         import av
     except ImportError as error:  # pragma: no cover - av is in requirements.txt
         raise AudioError(f"Could not read {name}: decoding it needs PyAV (pip install av).") from error
+    damaged = f"Could not read {name}: it is damaged (decoding failed part way through)."
+    errors = (av.FFmpegError, OSError, ValueError, IndexError)
     try:
         total = _duration_s(_open(source, name))
         if total is None:  # no duration in the header (raw ADTS AAC, some streams): count once
             total = _count_seconds(_open(source, name), name)
-        return _decode_excerpt(_open(source, name), total, seconds, rate, name)
-    except AudioError:
+    except AudioError:  # (a ValueError too: it must not become "damaged")
         raise
-    except (av.FFmpegError, OSError, ValueError, IndexError) as error:
-        raise AudioError(f"Could not read {name}: it is damaged (decoding failed part way through).") from error
+    except errors as error:
+        raise AudioError(damaged) from error
+    if seconds is None or total <= seconds:
+        start_s, length_s = 0.0, total
+    else:
+        start_s, length_s = (total - seconds) / 2, float(seconds)
+
+    def read():
+        try:
+            yield from _blocks(_open(source, name), start_s, length_s, rate, name)
+        except AudioError:
+            raise
+        except errors as error:
+            raise AudioError(damaged) from error
+
+    return total, start_s, read
 
 
 def _open(source: Source, name: str):
@@ -101,23 +125,20 @@ def _mono(frame, converter) -> np.ndarray:
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
-def _decode_excerpt(container, total_s: float, seconds: float | None, rate: int, name: str) -> Clip:
+def _blocks(container, start_s: float, length_s: float, rate: int, name: str):
+    """Mono float32 blocks at `rate` of `length_s` seconds from `start_s`, decoded as they are read."""
     import av
 
     with container:
         stream = container.streams.audio[0]
         src_rate = stream.rate or stream.codec_context.sample_rate
-        if seconds is None or total_s <= seconds:
-            start_s, length_s = 0.0, total_s
-        else:
-            start_s, length_s = (total_s - seconds) / 2, float(seconds)
         origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         if start_s > 0:  # lands on the packet at or before start_s; samples before it are dropped below
             container.seek(int((origin + start_s) / stream.time_base), stream=stream, backward=True)
         converter = av.AudioResampler(format="fltp")  # sample format only: keep channels and rate
         resampler = soxr.ResampleStream(src_rate, rate, 1, dtype="float32", quality="HQ")
         wanted = int(round(length_s * src_rate))
-        pieces, kept, pending, position = [], 0, [], None
+        kept, pending, position = 0, [], None
         for frame in container.decode(stream):
             if frame.pts is not None:
                 position = float(frame.pts * frame.time_base) - origin
@@ -131,14 +152,12 @@ def _decode_excerpt(container, total_s: float, seconds: float | None, rate: int,
                 pending.append(mono)
                 kept += mono.size
             if sum(p.size for p in pending) >= BLOCK_SECONDS * src_rate or kept >= wanted:
-                pieces.append(resampler.resample_chunk(np.concatenate(pending), last=False))
+                yield resampler.resample_chunk(np.concatenate(pending), last=False)
                 pending = []
             if kept >= wanted:
                 break
+        if kept == 0:
+            raise AudioError(f"{name} contains no audio.")
         if pending:
-            pieces.append(resampler.resample_chunk(np.concatenate(pending), last=False))
-        pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    samples = np.concatenate(pieces).astype(np.float32)
-    if kept == 0:
-        raise AudioError(f"{name} contains no audio.")
-    return Clip(samples, total_s, start_s)
+            yield resampler.resample_chunk(np.concatenate(pending), last=False)
+        yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
