@@ -3,17 +3,11 @@
     .venv/bin/python bench/cnn_distill.py [--weights 0 0.5 1.0] [--folds 5]
 
 The CNN keeps the report's architecture (two conv + pool blocks, three dense layers); only its
-regression targets change. Per fold (the folds of bench/cnn_cv.py: same splitter and seed):
-  teacher   the headline's 4Q head (musicnn embeddings -> PretrainedMood), fitted on the training
-            fold only. What it says of a training clip comes from an inner 5-fold split of the
-            training fold by artist (out-of-fold), so it is what the teacher says of music it has
-            not seen, not an echo of the label; it is mapped onto the label scale by a per-axis
-            least-squares line fitted on the training fold.
-  crops     each random 10 s training crop gets the teacher's value for that crop (the mean
-            embedding of the musicnn patches inside it, crop starts on a 1 s grid), so the
-            student learns how the mood moves inside a clip, not only the clip's label.
-  student   train_cnn with target (1 - w) x label + w x teacher, for each --weights w (0 is the
-            plain recipe, as bench/cnn_cv.py), scored as bench/cnn_cv.py scores it.
+regression targets change (emotionet/distill.py says how the teacher, the headline's 4Q head,
+is built: on the training fold only, out-of-fold for each training clip, per 10 s crop). Per fold
+(the folds of bench/cnn_cv.py: same splitter and seed), train_cnn runs with target
+(1 - w) x label + w x teacher for each --weights w (0 is the plain recipe, as bench/cnn_cv.py),
+scored as bench/cnn_cv.py scores it.
 Also reported, with no weight fitted on the folds: the teacher alone, and the equal-weight mean
 of teacher and student (calibrated values), as a hint of what an ensemble would give.
 Writes bench/results/cnn_distill.json.
@@ -35,47 +29,13 @@ sys.path.insert(0, str(ROOT))
 from bench.common import write_result  # noqa: E402
 
 from emotionet import dataset, features, pretrained  # noqa: E402
+from emotionet.distill import crop_teacher  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
 from emotionet.models import CNNConfig  # noqa: E402
 from emotionet.mood import Calibration  # noqa: E402
 from emotionet.training import TrainConfig, train_cnn, window_predictions  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "cnn_distill.json"
-GRID_S = 1.0  # crop starts the teacher is asked about
-
-
-def teacher_for(per_patch, starts, x_clip, targets, classes, artists, train, cfg: TrainConfig, seed: int):
-    """teacher(idx, start frames) -> (n, 2) on the label scale, for clips in `train` (out-of-fold)."""
-    from sklearn.model_selection import GroupKFold
-
-    crop_s = cfg.crop_seconds
-    fps = features.FRAMES_PER_SECOND
-    per_clip = {}  # clip index -> (grid starts, 2) raw teacher values
-    clip_raw = np.zeros((len(train), 2))
-    inner = GroupKFold(5, shuffle=True, random_state=seed)
-    for fit_rows, out_rows in inner.split(train, groups=artists[train]):
-        fit_idx, out_idx = train[fit_rows], train[out_rows]
-        model = pretrained.PretrainedMood().fit(x_clip[fit_idx], targets[fit_idx], classes[fit_idx])
-        clip_raw[out_rows] = model.predict_raw(x_clip[out_idx])
-        for i in out_idx:
-            length = starts[i][-1] + 3.0 if len(starts[i]) else crop_s
-            grid = np.arange(0.0, max(length - crop_s, 0.0) + 1e-9, GRID_S)
-            windows = pretrained.window_embeddings(per_patch[i], starts[i], [(g, g + crop_s) for g in grid])
-            per_clip[i] = model.predict_raw(windows)
-    # the teacher's raw scale -> the label scale, per axis (least squares on the training fold)
-    lines = [np.polyfit(clip_raw[:, k], targets[train, k], 1) for k in range(2)]
-
-    def teacher(idx, start_frames):
-        out = np.zeros((len(idx), 2))
-        for row, (i, f) in enumerate(zip(idx, start_frames)):
-            values = per_clip[int(i)]
-            raw = values[min(int(round(f / fps / GRID_S)), len(values) - 1)]
-            out[row] = [np.polyval(lines[k], raw[k]) for k in range(2)]
-        return np.clip(out, 0.0, 1.0)
-
-    return teacher
-
-
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, default=ROOT.parent / "shared" / "data" / "4q" / "labels.csv")
@@ -102,16 +62,15 @@ def main() -> dict:
         normalizer = features.Normalizer.fit([feats[i] for i in tr])
         stacks = [normalizer.stack(f) for f in feats]
         part = lambda idx: ([stacks[i] for i in idx], targets[idx], classes[idx])  # noqa: E731
-        teacher = teacher_for(per_patch, starts, x_clip, targets, classes, artists, tr, cfg, cfg.seed)
+        teacher = crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, cfg.seed)
         train_part = part(tr)
-        by_row = lambda idx, f: teacher([tr[r] for r in idx], f)  # noqa: E731  train_cnn indexes the part
         calibrated = {}
         head = pretrained.PretrainedMood().fit(x_clip[tr], targets[tr], classes[tr])
         raw = head.predict_raw(x_clip[va])
         calibrated["teacher"] = Calibration.fit(raw, targets[va]).apply(raw)
         for w in args.weights:
             model, history = train_cnn(CNNConfig(), train_part, part(va), cfg, f"fold {fold} w {w}",
-                                       teacher=by_row if w > 0 else None, teacher_weight=w)  # fmt: skip
+                                       teacher=teacher if w > 0 else None, teacher_weight=w)  # fmt: skip
             raw = window_predictions(model, part(va)[0], cfg)
             calibrated[f"cnn_w{w:g}"] = Calibration.fit(raw, targets[va]).apply(raw)
             calibrated[f"mean_teacher_cnn_w{w:g}"] = (calibrated[f"cnn_w{w:g}"] + calibrated["teacher"]) / 2

@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2  # feature extraction processes
     threads: int = 0  # torch threads for training; 0 = torch's default
+    distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.distill)
 
 
 def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator):
@@ -140,14 +141,23 @@ def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
         pretrained.load_backbones()
     except musicnn.MusicnnNotInstalled as error:
         print(f"pretrained model skipped: {error}")
-        return None, None
-    kept, x, problems = pretrained.extract_embeddings(tracks, cache_dir and Path(cache_dir) / "embeddings", cfg.workers)
+        return None, None, None
+    kept, parts, problems = pretrained.extract_parts(tracks, cache_dir and Path(cache_dir) / "embeddings", cfg.workers)
     if problems:  # the same files decoded for the features: should not happen
         raise RuntimeError(f"embedding failed for {len(problems)} tracks: {next(iter(problems.values()))}")
+    per_patch = [pretrained.select(p) for p in parts]
+    x = np.stack([p.mean(0) for p in per_patch])
     targets = np.array([[t.valence, t.arousal] for t in tracks])
     classes = np.array([t.quadrant for t in tracks])
     model = pretrained.PretrainedMood().fit(x[train_idx], targets[train_idx], classes[train_idx])
-    return model, x
+    teacher = None
+    if cfg.distill_weight > 0:
+        from .distill import crop_teacher
+
+        starts = [p["patch_starts_s"] for p in parts]
+        teacher = crop_teacher(per_patch, starts, targets, classes, [t.artist for t in tracks], train_idx,
+                               cfg.crop_seconds, cfg.seed)  # fmt: skip
+    return model, x, teacher
 
 
 def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: TrainConfig = TrainConfig(),
@@ -176,9 +186,12 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
     def part(idx):
         return [stacks[i] for i in idx], targets[idx], classes[idx]
 
+    # the headline's 4Q head first: with cfg.distill_weight it teaches the CNNs (emotionet.distill)
+    pretrained_model, embeddings, teacher = train_pretrained(tracks, train_idx, cache_dir, cfg)
     raw, histories, cnns = {}, {}, {}
     for name, config in {"cnn": CNNConfig(), "crnn": CNNConfig(recurrent=True)}.items():
-        cnns[name], histories[name] = train_cnn(config, part(train_idx), part(val_idx), cfg, name)
+        cnns[name], histories[name] = train_cnn(config, part(train_idx), part(val_idx), cfg, name, teacher=teacher,
+                                                teacher_weight=cfg.distill_weight)  # fmt: skip
         raw[name] = window_predictions(cnns[name], part(val_idx)[0], cfg)
 
     svrs = {}
@@ -188,7 +201,6 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
         svrs[name] = svr.fit(x[train_idx], targets[train_idx])
         raw[name] = svr.predict(x[val_idx])
 
-    pretrained_model, embeddings = train_pretrained(tracks, train_idx, cache_dir, cfg)
     if pretrained_model is not None:
         raw["pretrained"] = pretrained_model.predict_raw(embeddings[val_idx])
 

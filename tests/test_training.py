@@ -129,6 +129,23 @@ def test_a_manifest_with_out_of_range_labels_names_the_line(tmp_path):
         dataset.read_manifest(tmp_path / "m.csv")
 
 
+def test_train_py_distils_the_headline_into_the_cnns_when_asked(manifest, trained, tmp_path):
+    """cfg.distill_weight > 0: the CNNs learn from the headline's per-crop values, so they differ
+    from the plain recipe's; the metrics record the weight; the other models stay the same."""
+    from dataclasses import replace
+
+    out, plain = trained
+    if plain["headline"] != "pretrained" and "pretrained" not in plain["validation"]:
+        pytest.skip("musicnn is not installed: nothing to distil")
+    taught = run_training(dataset.read_manifest(manifest), tmp_path, out / "cache", replace(CFG, distill_weight=0.5),
+                          "tiny")  # fmt: skip
+    assert taught["train_config"]["distill_weight"] == 0.5 and plain["train_config"]["distill_weight"] == 0.0
+    a, b = (torch.load(d / "cnn.pt", weights_only=True) for d in (out, tmp_path))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    for name in ("svr", "pretrained"):
+        assert taught["validation"][name] == plain["validation"][name]
+
+
 def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
     """Every label is 0.3, but the teacher says 0.8 of crops centred in a clip's first half and
     0.3 of the rest (whose sound differs): taught, the CNN rates first-half crops higher; trained
