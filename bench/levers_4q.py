@@ -176,10 +176,10 @@ def finetune_dense(a_parts, ya, qa, l_parts, yl, seed, s):
         batch = 256
         for _ in range(s["epochs"]):
             model.train()
-            order = rng.permutation(len(xa))
+            order, order_l = rng.permutation(len(xa)), rng.permutation(len(xl))
             for k in range(len(order) // batch):
                 a = order[k * batch:(k + 1) * batch]
-                li = rng.integers(0, len(xl), batch // 4)  # a quarter batch of listener patches
+                li = order_l[rng.integers(0, len(xl), batch // 4)]  # a quarter batch of listener patches
                 loss = (F.binary_cross_entropy_with_logits(model(xa[a])[0], za[a])
                         + s["listener_weight"] * 20 * F.mse_loss(model(xl[li])[1], vl[li])
                         + s["pull"] * model.pull())  # fmt: skip
