@@ -99,6 +99,9 @@ with others:
     st.caption(message.replace("**", "") + " Trust the headline model first: it scored best on unseen artists."
                if message else "All models agree.")  # fmt: skip
 
+# --- whole song (issue 12): the sections first (they are what a listener reads; the charts draw after)
+song_page.show_sections(analysis, data)
+
 plane_col, time_col = st.columns(2)
 with plane_col:
     st.markdown("**Where each model places it**")
@@ -109,8 +112,7 @@ with time_col:
                 "sections, click one to play it)")  # fmt: skip
     song_page.show_timeline(analysis, data, headline)
 
-# --- whole song (issue 12): sections with players, what the model hears, downloads
-song_page.show_sections(analysis, data)
+# --- whole song (issue 12): what the model hears, downloads
 song_page.show_hears(analysis)
 song_page.show_downloads(analysis, webapp.predictor().thresholds)
 
