@@ -174,12 +174,12 @@ class FreqPooledConv(nn.Module):
         self._gemm_weight = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, T, F)
-        if self.kernel[1] == 1:  # temporal block
-            pooled = self._temporal_max(x)
-        elif x.device.type == "cpu":
-            pooled = self._gemm_max(x)
-        else:  # cuDNN's convolution is the fast path on a GPU
+        if x.device.type != "cpu":  # cuDNN's convolution is the fast path on a GPU, for both kinds
             pooled = F.conv2d(F.pad(x, (0, 0, *self.time_pad)), self.weight).amax(-1)  # (B, C, T)
+        elif self.kernel[1] == 1:  # temporal block
+            pooled = self._temporal_max(x)
+        else:
+            pooled = self._gemm_max(x)
         pooled = pooled * self.sign[:, None]  # (B, C, T)
         return self.bn(F.relu(pooled + self.bias[:, None]))
 

@@ -21,11 +21,13 @@ MINUTES = 20  # long enough that holding the audio, its spectrogram or all patch
 # from wait4 (ru_maxrss) will not do: Linux carries the *parent's* peak over into a child at exec,
 # so after the Ray, browser and pretrained tests have grown this pytest process past 1 GB, every
 # child "peaked" at that size whatever it did. VmHWM belongs to the process's own memory since exec.
+# (emotionet.cli.main rather than __main__: after `analyze`, __main__ skips the interpreter's
+# teardown with os._exit, which would skip this `finally` too.)
 CHILD = """
-import runpy, sys
-sys.argv = ["emotionet", *sys.argv[1:]]
+import sys
+from emotionet.cli import main
 try:
-    runpy.run_module("emotionet", run_name="__main__", alter_sys=True)
+    main(sys.argv[1:])
 finally:
     hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
     sys.stderr.write(f"\\nPEAK_KB {hwm.split()[1]}\\n")
@@ -48,8 +50,7 @@ def peak_rss_mb(*args: str) -> tuple[dict, float]:
 def test_the_peak_measured_is_the_child_s_own_not_this_process_s():
     held = np.ones(600 * 2**20 // 8)  # 600 MB resident here while the children run
     _, small = _run(CHILD, "--help")
-    allocating = CHILD.replace('runpy.run_module("emotionet", run_name="__main__", alter_sys=True)',
-                               "import numpy; numpy.ones(800 * 2**20 // 8)")  # fmt: skip
+    allocating = CHILD.replace("main(sys.argv[1:])", "import numpy; numpy.ones(800 * 2**20 // 8)")
     _, big = _run(allocating)
     del held
     assert small < 400, f"a child printing --help 'peaked' at {small:.0f} MB (this process's 600 MB?)"
