@@ -15,14 +15,27 @@ from .analysis.sections import clock
 from .mood import EMOJI
 
 SECTION_PLAY = "section_play"  # session key: (clip digest, section index) of the section playing
+PROGRESS_EVERY_S = 0.3
 
 
 def analyze_with_progress(data: bytes, name: str):
     """`webapp.analyze_bytes` under a progress bar that follows the decode, the models and the
     sections (a long file takes a while; a cached one is instant). AudioError propagates."""
+    import time
+
     bar = st.progress(0.0, text="Listening to the song…")
+    last = [0.0]
+
+    def progress(fraction: float, message: str) -> None:
+        # at most ~3 updates a second: each one re-renders the page in the browser, which shares
+        # the cores with the analysis on a small machine
+        now = time.monotonic()
+        if fraction >= 0.85 or now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            bar.progress(fraction, text=message)
+
     try:
-        return webapp.analyze_bytes(data, name, progress=lambda fraction, message: bar.progress(fraction, text=message))
+        return webapp.analyze_bytes(data, name, progress=progress)
     finally:
         bar.empty()
 
