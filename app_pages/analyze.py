@@ -5,7 +5,7 @@ import hashlib
 import streamlit as st
 from audio_recorder_streamlit import audio_recorder
 
-from emotionet import plots, song_page, webapp
+from emotionet.app import plots, song_page, webapp
 from emotionet.audio import AudioError
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav
 from emotionet.features import FEATURES

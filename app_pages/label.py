@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from emotionet import labelling as lab
-from emotionet import plots, webapp
+from emotionet.app import plots, webapp
 from emotionet.audio import AudioError
 from emotionet.checkpoints import checkpoint_dir
 from emotionet.storage import AUDIO_SUFFIXES, AudioStore

@@ -13,7 +13,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from emotionet import library, playlists, plots, storage, webapp
+from emotionet import library, playlists, storage
+from emotionet.app import plots, webapp
 from emotionet.mood import EMOJI, MOODS
 
 MOOD_COLOURS = plots.MOOD_COLOURS

@@ -14,7 +14,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from emotionet import labelling as lab
-from emotionet import plots, webapp
+from emotionet.app import plots, webapp
 from emotionet.storage import AudioStore
 
 COORDINATOR = ""  # the viewer option of someone who does not rate

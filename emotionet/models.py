@@ -31,6 +31,15 @@ class CNNConfig:
     rnn_hidden: int = 64
 
 
+MODEL_LABELS = {"cnn": "CNN", "crnn": "CNN→RNN", "svr": "SVR (report)", "svr_all": "SVR (all features)",
+                "pretrained": "Pretrained"}  # fmt: skip
+
+
+def label(model: str) -> str:
+    """The one name a model goes by on every page, table and chart ("svr_all" -> "SVR (all features)")."""
+    return MODEL_LABELS.get(model, model)
+
+
 class EmotionCNN(nn.Module):
     def __init__(self, config: CNNConfig = CNNConfig()):
         super().__init__()

@@ -7,7 +7,7 @@ import re
 import subprocess
 import tomllib
 
-from emotionet import webapp
+from emotionet.app import webapp
 from tests.conftest import REPO
 
 CONFIG = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
-from emotionet import plots, webapp
+from emotionet.app import plots, webapp
 from emotionet.demo import DEMO_MOODS, DEMOS
 from tests.conftest import REPO, synth
 

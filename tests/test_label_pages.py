@@ -215,7 +215,7 @@ def test_user_text_is_shown_as_plain_text_never_as_markdown(database):
 
 
 def test_a_passcode_is_locked_out_after_repeated_wrong_tries(database, monkeypatch):
-    from emotionet import webapp
+    from emotionet.app import webapp
 
     monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
     at = open_page(LABEL)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import storage
-from .checkpoints import checkpoint_dir
-from .predict import Predictor
+from .. import storage
+from ..checkpoints import checkpoint_dir
+from ..predict import Predictor
 
 
 @st.cache_resource(show_spinner="Loading the models…")
@@ -69,7 +69,7 @@ def analyze_bytes(data: bytes, name: str, progress=None):
 
 @st.cache_data(show_spinner=False)
 def _metrics(directory: str, modified: float) -> dict:
-    from .checkpoints import load_metrics
+    from ..checkpoints import load_metrics
 
     return load_metrics(directory)
 
@@ -140,7 +140,7 @@ def disagreement(predictions: dict, headline: str | None = None) -> str | None:
         moods.setdefault(predictions[name].mood, []).append(name)
     if len(moods) == 1:
         return None
-    from .plots import label
+    from ..models import label
 
     parts = [f"{' and '.join(label(n) for n in names)} {'hear' if len(names) > 1 else 'hears'} **{mood}**"
              for mood, names in moods.items()]  # fmt: skip
@@ -153,7 +153,7 @@ PASSCODE_LOCKOUT_S = 300.0
 
 def _try_passcode() -> None:
     """on_change of the passcode box: each new entry is one attempt, counted once."""
-    from . import labelling
+    from .. import labelling
 
     state = st.session_state
     given, state["team_passcode_input"] = state.get("team_passcode_input", ""), ""
@@ -175,7 +175,7 @@ def require_team_passcode() -> None:
     After PASSCODE_ATTEMPTS wrong tries in a row the browser session must wait PASSCODE_LOCKOUT_S
     seconds before the box comes back, so the passcode cannot be guessed by clicking on and on.
     """
-    from . import labelling
+    from .. import labelling
 
     state = st.session_state
     if not labelling.passcode_required() or labelling.check_passcode(state.get("team_passcode")):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .features import FRAMES_PER_SECOND, ROW_LABELS
-from .mood import EMOJI, MOODS, QUADRANTS, mood_index
+from ..features import FRAMES_PER_SECOND, ROW_LABELS
+from ..models import MODEL_LABELS, label  # noqa: F401  (the pages name models through plots)
+from ..mood import EMOJI, MOODS, QUADRANTS, mood_index
 
-MODEL_LABELS = {"cnn": "CNN", "crnn": "CNN→RNN", "svr": "SVR (report)", "svr_all": "SVR (all features)",
-                "pretrained": "Pretrained"}  # fmt: skip
 MODEL_COLOURS = {"cnn": "#d62728", "crnn": "#9467bd", "svr": "#1f77b4", "svr_all": "#17becf", "pretrained": "#2ca02c"}
 QUADRANT_CORNERS = {"happy": (1, 1), "aggressive": (0, 1), "sad": (0, 0), "calm": (1, 0)}
 FEATURE_TITLES = {"mfcc": "MFCC", "contrast": "Spectral contrast (dB)", "chroma": "Chroma"}
@@ -18,11 +17,6 @@ FEATURE_TITLES = {"mfcc": "MFCC", "contrast": "Spectral contrast (dB)", "chroma"
 MOOD_COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}
 MOOD_SHADES = {"happy": "#fff3c4", "aggressive": "#ffd6d6", "sad": "#d6e4ff", "calm": "#d9f2dc"}
 PLANE_RANGE = [-0.03, 1.03]  # a little beyond 0-1, so a point at 1.00 is not cut in half
-
-
-def label(model: str) -> str:
-    """The one name a model goes by on every page, table and chart ("svr_all" -> "SVR (all features)")."""
-    return MODEL_LABELS.get(model, model)
 
 
 def feature_heatmap(matrix: np.ndarray, name: str, start_s: float = 0.0, height: int = 300,
