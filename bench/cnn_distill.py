@@ -8,6 +8,8 @@ is built: on the training fold only, out-of-fold for each training clip, per 10 
 (the folds of bench/cnn_cv.py: same splitter and seed), train_cnn runs with target
 (1 - w) x label + w x teacher for each --weights w (0 is the plain recipe, as bench/cnn_cv.py),
 scored as bench/cnn_cv.py scores it.
+`--masking` trains every CNN with TrainConfig.masking (per crop, one random time span of up to
+15% and one feature row set to the mean: SpecAugment-style), `--out` names the JSON.
 Also reported, with no weight fitted on the folds: the teacher alone, and the equal-weight mean
 of teacher and student (calibrated values), as a hint of what an ensemble would give.
 Writes bench/results/cnn_distill.json.
@@ -42,11 +44,13 @@ def main() -> dict:
     parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 1.0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
+    parser.add_argument("--masking", action="store_true", help="train with TrainConfig.masking (SpecAugment-style)")
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     from sklearn.model_selection import StratifiedGroupKFold
 
     started = time.time()
-    cfg = TrainConfig()
+    cfg = TrainConfig(masking=args.masking)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
     kept, parts, _ = pretrained.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
     assert len(kept) == len(tracks)
@@ -85,7 +89,8 @@ def main() -> dict:
                for k in folds[0][name]}
         for name in folds[0]
     }  # fmt: skip
-    return write_result(OUT, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
+    return write_result(args.out, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
+                              "masking": args.masking,
                               "summary": summary, "per_fold": folds,
                               "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
 

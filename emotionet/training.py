@@ -49,6 +49,7 @@ class TrainConfig:
     workers: int = 2  # feature extraction processes
     threads: int = 0  # torch threads for training; 0 = torch's default
     distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.distill)
+    masking: bool = False  # SpecAugment-style: per crop, one time span and one feature row set to the mean
 
 
 def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator):
@@ -61,6 +62,22 @@ def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.r
         piece = stacks[i][..., start : start + length]
         batch[row, ..., : piece.shape[-1]] = piece
     return torch.from_numpy(batch), starts
+
+
+MASK_SHARE = 0.15  # the longest time span masked, as a share of the crop
+
+
+def _mask(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Each crop (batch, 3, 13, frames) with one random time span (up to MASK_SHARE) and one random
+    row of every feature set to 0, the training mean of the normalised features."""
+    x = x.clone()
+    frames = x.shape[-1]
+    for row in range(len(x)):
+        width = int(rng.integers(0, int(MASK_SHARE * frames) + 1))
+        start = int(rng.integers(0, frames - width + 1))
+        x[row, :, :, start : start + width] = 0.0
+        x[row, :, int(rng.integers(0, x.shape[2]))] = 0.0
+    return x
 
 
 def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
@@ -99,6 +116,8 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             x, starts = _crops(stacks, idx, crop, rng)
+            if cfg.masking:
+                x = _mask(x, rng)
             y = torch.tensor(targets[idx], dtype=torch.float32)
             values, logits = model(x)
             if teacher is not None and teacher_weight > 0:

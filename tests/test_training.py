@@ -178,3 +178,21 @@ def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
     assert gap[1.0] > 0.06 and gap[1.0] - gap[0.0] > 0.06, gap  # measured: 0.11 taught, -0.02 plain
     assert abs(gap[0.0]) < 0.04, gap
     assert seen and all(len(i) == len(s) and (s >= 0).all() and (s <= frames - crop).all() for i, s in seen)
+
+
+def test_masking_hides_one_time_span_and_one_row_per_crop_and_leaves_the_batch_alone():
+    import numpy as np
+
+    from emotionet.training import MASK_SHARE, _mask
+
+    x = torch.ones(6, 3, 13, 200)
+    masked = _mask(x, np.random.default_rng(0))
+    assert torch.equal(x, torch.ones(6, 3, 13, 200))  # a copy: the crops themselves are not changed
+    for crop in masked:
+        rows = (crop == 0).all(dim=(0, 2))  # (13,) rows zero over all time in every feature
+        assert int(rows.sum()) == 1
+        span = (crop[:, ~rows] == 0).all(dim=(0, 1))  # the frames zero in every other row
+        assert int(span.sum()) <= MASK_SHARE * 200 + 1
+        if span.any():  # one contiguous span
+            where = torch.nonzero(span).flatten()
+            assert int(where[-1] - where[0]) + 1 == len(where)
