@@ -22,11 +22,12 @@ extractor repeats the first patch's), and we keep the mel in float32 (it rounds 
 
 Speed (issue 12): on the CPU the two timbral convolutions (about 90% of the work) run as
 matrix products over strided windows of the input, a few time rows at a time so that each
-product and its frequency max stay in cache. In ``float32`` this is exact and about 1.8x
-faster than oneDNN's conv2d; in ``bfloat16`` (the default where the CPU has AMX tiles,
-see ``default_precision``) those two products alone are rounded to bfloat16 and run on the
-AMX units, about 5x faster; everything else stays float32. bench/musicnn_precision.py
-measures the speed and what it does to the embeddings and the moods.
+product and its frequency max stay in cache. In ``float32`` this is exact and the two
+convolutions run about 1.8x faster than oneDNN's conv2d (the whole pass 1.35x); in
+``bfloat16`` (the default where the CPU has AMX tiles, see ``default_precision``) those two
+products alone are rounded to bfloat16 and run on the AMX units, about 5x (the whole pass
+2.8x); everything else stays float32. On a GPU, cuDNN's convolutions run instead.
+bench/musicnn_precision.py measures the speed and what bfloat16 does to the embeddings and the moods.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ class FreqPooledConv(nn.Module):
         self.bn = Affine(out_ch)
         self.register_buffer("sign", torch.ones(out_ch))
         self.precision = "float32"  # of the timbral products on the CPU (see the module's doc)
-        self._gemm_weight: torch.Tensor | None = None
+        self._gemm_weight: tuple | None = None  # (key, the kernel as a (kt * kf, C) matrix)
 
     def load_tf(self, ck: dict, conv: str, bn: str) -> None:
         self.bn.load_tf(ck, bn)
@@ -171,7 +172,6 @@ class FreqPooledConv(nn.Module):
         kernel = torch.from_numpy(ck[f"{conv}/kernel"]).permute(3, 2, 0, 1)  # (out, in, h, w)
         self.weight.copy_(kernel * self.sign[:, None, None, None])
         self.bias.copy_(torch.from_numpy(ck[f"{conv}/bias"]))
-        self._gemm_weight = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, T, F)
         if x.device.type != "cpu":  # cuDNN's convolution is the fast path on a GPU, for both kinds
@@ -189,9 +189,10 @@ class FreqPooledConv(nn.Module):
         the (kt * kf, C) kernel matrix, then the max over F' while the product is in cache."""
         dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32
         kt, kf = self.kernel
-        if self._gemm_weight is None or self._gemm_weight.dtype != dtype:
-            self._gemm_weight = self.weight.reshape(len(self.weight), kt * kf).T.contiguous().to(dtype)
-        w = self._gemm_weight
+        key = (dtype, self.weight._version, self.weight.data_ptr())  # weights reloaded: a new matrix
+        if self._gemm_weight is None or self._gemm_weight[0] != key:
+            self._gemm_weight = key, self.weight.reshape(len(self.weight), kt * kf).T.contiguous().to(dtype)
+        w = self._gemm_weight[1]
         xp = F.pad(x[:, 0], (0, 0, *self.time_pad)).to(dtype).contiguous()  # (B, T + kt - 1, F)
         n_b, n_tp, n_f = xp.shape
         n_t, n_fv = n_tp - kt + 1, n_f - kf + 1

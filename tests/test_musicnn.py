@@ -148,3 +148,17 @@ def test_precision_choice(monkeypatch):
         mn.default_precision()
     with pytest.raises(ValueError, match="unknown precision"):
         mn.Musicnn().set_precision("float16")
+
+
+def test_weights_loaded_after_a_forward_pass_are_the_ones_used(reference):
+    """The kernel matrix of the timbral products is cached: loading other weights (a state dict,
+    as the Ray actors and the GPU check do) must not leave the old matrix in use."""
+    import torch
+
+    msd, mtt = (mn.load_musicnn(n, precision="float32") for n in mn.MODELS)
+    x = _patches(reference)
+    with torch.inference_mode():
+        msd(x)  # fills the cache with MSD's kernels
+    msd.load_state_dict(mtt.state_dict())
+    with torch.inference_mode():
+        np.testing.assert_allclose(msd(x)["penultimate"].numpy(), mtt(x)["penultimate"].numpy(), rtol=0, atol=1e-5)
