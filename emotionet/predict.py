@@ -299,10 +299,8 @@ class Predictor:
         ]
         for name, (clip_raw, window_raw) in raw.items():
             cal = self.calibration(name)
-            v, a = cal.apply(clip_raw)
-            confidence = cal.confidence(v, a, self.thresholds)
-            check_finite(name, np.array([v, a, confidence]))  # e.g. a NaN in the calibration
-            predictions[name] = Prediction(float(v), float(a), mood_of(v, a, self.thresholds), confidence)
+            p = predictions[name] = self.prediction(name, *cal.apply(clip_raw))
+            check_finite(name, np.array([p.valence, p.arousal, p.confidence]))  # e.g. a NaN in the calibration
             for entry, (wv, wa) in zip(timeline, cal.apply(window_raw)):
                 entry[name] = {"valence": round(float(wv), 4), "arousal": round(float(wa), 4),
                                "mood": mood_of(wv, wa, self.thresholds)}  # fmt: skip

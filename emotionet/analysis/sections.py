@@ -227,6 +227,13 @@ class SongMood:
         return {**out, "arc": self.arc, "sections": [s.to_dict() for s in self.sections]}
 
 
+def weighted_mean(spans, values) -> tuple[float, float]:
+    """The duration-weighted mean valence/arousal of per-span values (k, 2): a song's summary."""
+    weights = np.array([end - start for start, end in spans], float)
+    mean = (weights[:, None] * np.asarray(values, float).reshape(len(spans), 2)).sum(0) / max(weights.sum(), 1e-12)
+    return float(mean[0]), float(mean[1])
+
+
 def summarise(spans, values, thresholds=(0.5, 0.5), calibration=None) -> SongMood:
     """Sections from spans [(start_s, end_s)] and their (calibrated) valence/arousal (k, 2).
 
@@ -237,8 +244,7 @@ def summarise(spans, values, thresholds=(0.5, 0.5), calibration=None) -> SongMoo
     for (start, end), (v, a) in zip(spans, values):
         conf = calibration.confidence(v, a, thresholds) if calibration is not None else None
         sections.append(Section(float(start), float(end), float(v), float(a), mood_of(v, a, thresholds), conf))
-    weights = np.array([s.duration_s for s in sections])
-    v, a = (weights[:, None] * values).sum(0) / max(weights.sum(), 1e-12)
+    v, a = weighted_mean(spans, values)
     conf = calibration.confidence(v, a, thresholds) if calibration is not None else None
     return SongMood(sections, float(v), float(a), mood_of(v, a, thresholds), mood_arc(sections), conf)
 

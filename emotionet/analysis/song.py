@@ -61,9 +61,7 @@ def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: f
     song = sec.summarise(spans, section_values(predictor, headline, raw, spans, win_s), predictor.thresholds,
                          predictor.calibration(headline))  # fmt: skip
     others = {name: section_values(predictor, name, raw, spans, win_s) for name in raw if name != headline}
-    weights = np.array([end - start for start, end in spans], float)
-    summaries = {name: tuple(float(x) for x in (weights[:, None] * v).sum(0) / max(weights.sum(), 1e-12))
-                 for name, v in others.items()}  # fmt: skip
+    summaries = {name: sec.weighted_mean(spans, v) for name, v in others.items()}
     summaries[headline] = (song.valence, song.arousal)
     has_tags = parts is not None and all(f"{b}/tags" in parts for b in _backbones())
     for i, (section, span) in enumerate(zip(song.sections, spans)):
