@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median_time  # noqa: E402
+from bench.common import machine, median_time  # noqa: E402
 
 from emotionet import audio, features  # noqa: E402
 from emotionet.batch import analyze_files  # noqa: E402
@@ -93,7 +92,7 @@ def main() -> dict:
         throughput[workers] = len(paths) / (time.perf_counter() - start)
 
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg()},
+        "machine": machine(load_average=os.getloadavg()),
         "clip": "45 s MP3, 44.1 kHz stereo",
         "median_seconds": {k: round(v, 4) for k, v in timing.items()},
         "report_models_over_floor": round(timing["end_to_end_report_models"] / timing["decode_plus_stft"], 2),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_result  # noqa: E402
+from bench.common import machine, write_result  # noqa: E402
 from bench.whole_song import write_mp3  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "browser_first_section.json"
@@ -93,7 +92,7 @@ def main() -> dict:
     return write_result(OUT, {
         "song": "synthetic 4-minute MP3, 44.1 kHz stereo: pad, riff, pad, riff (a minute each)",
         "cold_s": round(cold, 2), "warm_s": round(statistics.median(warm), 2), "warm_runs_s": [round(w, 2) for w in warm],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
+        "machine": machine(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })  # fmt: skip
 

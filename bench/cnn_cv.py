@@ -21,6 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import artist_folds, fold_summary  # noqa: E402
+
 from emotionet import dataset, features  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
 from emotionet.models import CNNConfig, SVRBaseline  # noqa: E402
@@ -36,16 +38,13 @@ def main() -> dict:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "features")
     args = parser.parse_args()
-    from sklearn.model_selection import StratifiedGroupKFold
-
     started = time.time()
     cfg = TrainConfig()
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache, cfg.workers)
     targets = np.array([[t.valence, t.arousal] for t in tracks])
     classes = np.array([t.quadrant for t in tracks])
-    splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=cfg.seed)
     folds = []
-    for fold, (tr, va) in enumerate(splitter.split(targets, classes, [t.artist for t in tracks])):
+    for fold, (tr, va) in enumerate(artist_folds(classes, [t.artist for t in tracks], args.folds, cfg.seed)):
         normalizer = features.Normalizer.fit([feats[i] for i in tr])
         stacks = [normalizer.stack(f) for f in feats]
         part = lambda idx: ([stacks[i] for i in idx], targets[idx], classes[idx])  # noqa: E731
@@ -63,11 +62,7 @@ def main() -> dict:
             scores[name] = {k: m[k] for k in ("accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal")}
         folds.append(scores)
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
-    summary = {
-        name: {k: {"mean": float(np.mean([f[name][k] for f in folds])), "sd": float(np.std([f[name][k] for f in folds]))}
-               for k in folds[0][name]}
-        for name in folds[0]
-    }  # fmt: skip
+    summary = fold_summary(folds)
     report = {"n_tracks": len(tracks), "folds": args.folds, "per_fold": folds, "summary": summary,
               "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
     OUT.parent.mkdir(parents=True, exist_ok=True)

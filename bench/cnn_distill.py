@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_result  # noqa: E402
+from bench.common import artist_folds, fold_summary, write_result  # noqa: E402
 
 from emotionet import dataset, features, pretrained  # noqa: E402
 from emotionet.distill import crop_teacher  # noqa: E402
@@ -47,8 +47,6 @@ def main() -> dict:
     parser.add_argument("--masking", action="store_true", help="train with TrainConfig.masking (SpecAugment-style)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    from sklearn.model_selection import StratifiedGroupKFold
-
     started = time.time()
     cfg = TrainConfig(masking=args.masking)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
@@ -60,9 +58,8 @@ def main() -> dict:
     targets = np.array([[t.valence, t.arousal] for t in tracks])
     classes = np.array([t.quadrant for t in tracks])
     artists = np.array([t.artist for t in tracks])
-    splitter = StratifiedGroupKFold(args.folds, shuffle=True, random_state=cfg.seed)  # as bench/cnn_cv.py
     folds = []
-    for fold, (tr, va) in enumerate(splitter.split(targets, classes, artists)):
+    for fold, (tr, va) in enumerate(artist_folds(classes, artists, args.folds, cfg.seed)):
         normalizer = features.Normalizer.fit([feats[i] for i in tr])
         stacks = [normalizer.stack(f) for f in feats]
         part = lambda idx: ([stacks[i] for i in idx], targets[idx], classes[idx])  # noqa: E731
@@ -84,15 +81,9 @@ def main() -> dict:
             scores[name] = {k: m[k] for k in ("accuracy", "macro_f1", "r2_valence", "r2_arousal")}
         folds.append(scores)
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
-    summary = {
-        name: {k: {"mean": float(np.mean([f[name][k] for f in folds])), "sd": float(np.std([f[name][k] for f in folds]))}
-               for k in folds[0][name]}
-        for name in folds[0]
-    }  # fmt: skip
     return write_result(args.out, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
-                              "masking": args.masking,
-                              "summary": summary, "per_fold": folds,
-                              "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
+                                   "masking": args.masking, "summary": fold_summary(folds), "per_fold": folds,
+                                   "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
 
 
 if __name__ == "__main__":

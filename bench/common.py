@@ -1,11 +1,16 @@
-"""What the bench scripts share: a median timing and writing their JSON result."""
+"""What the bench scripts share: a median timing, the machine's description, artist-grouped folds
+with their mean ± sd, and writing their JSON result."""
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
 import time
 from pathlib import Path
+
+import numpy as np
 
 
 def median_time(fn, repeats: int) -> float:
@@ -25,3 +30,24 @@ def write_result(path: Path, result: dict) -> dict:
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
     return result
+
+
+def machine(**extra) -> dict:
+    """What a figure was measured on (plus `extra`, e.g. the load average)."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine(), **extra}
+
+
+def artist_folds(classes, artists, n_folds: int = 5, seed: int = 0) -> list:
+    """[(train, test)] index arrays: folds stratified by quadrant with no artist on both sides
+    (the folds of bench/cnn_cv.py and bench/cnn_distill.py)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)
+    return list(split.split(np.zeros(len(classes)), classes, artists))
+
+
+def fold_summary(folds: list[dict]) -> dict:
+    """{model: {metric: {"mean", "sd"}}} over per-fold {model: {metric: value}} dicts."""
+    return {name: {k: {"mean": float(np.mean([f[name][k] for f in folds])), "sd": float(np.std([f[name][k] for f in folds]))}
+                   for k in folds[0][name]}
+            for name in folds[0]}  # fmt: skip

@@ -28,6 +28,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench.common import machine  # noqa: E402
 from helpers_playlists import song_samples  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "memory.json"
@@ -86,7 +87,7 @@ def main() -> None:
         "file": {"minutes": args.minutes, "format": "WAV, 44.1 kHz, stereo, 16-bit", "size_mb": round(size_mb, 1)},
         "command": "python -m emotionet analyze FILE --json --workers 1 [--seconds 45]",
         "limit_mb": 1000, "results": results,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(platform=platform.platform()),
     }, indent=2) + "\n")  # fmt: skip
     print(f"-> {OUT.relative_to(ROOT)}")
 

@@ -17,8 +17,6 @@ Each as seconds and as a ratio to the floor. Prints and writes bench/results/sec
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,7 +28,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median_time, write_result  # noqa: E402
+from bench.common import machine, median_time, write_result  # noqa: E402
 
 from emotionet import audio, features, pretrained  # noqa: E402
 from emotionet.analysis import demo_song, explain, song  # noqa: E402
@@ -91,7 +89,7 @@ def main() -> dict:
         **{k: round(v, 4) for k, v in figures.items()},
         **ratios,
         "repeats": args.repeats,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
+        "machine": machine(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return write_result(OUT, result)

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,7 +34,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median_time, write_result  # noqa: E402
+from bench.common import machine, median_time, write_result  # noqa: E402
 
 from emotionet import audio, features  # noqa: E402
 from emotionet.analysis import demo_song  # noqa: E402
@@ -110,7 +108,7 @@ def main() -> dict:
         result["fresh_import_cli_s"] = round(time.perf_counter() - start, 3)
     result.update({
         "repeats": args.repeats,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "processor": platform.machine()},
+        "machine": machine(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })  # fmt: skip
     return write_result(OUT, result)
