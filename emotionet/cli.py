@@ -179,16 +179,10 @@ COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, 
             "warmup": cmd_warmup, "rehash-checkpoints": cmd_rehash}
 
 
-FAST_EXIT: dict = {}  # {"done": True} once a command that may skip the interpreter's teardown finished
-NO_TEARDOWN = ("analyze",)  # no database, no Ray, no pool left behind when they return
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code = COMMANDS[args.command](args)
-        FAST_EXIT["done"] = args.command in NO_TEARDOWN
-        return code
+        return COMMANDS[args.command](args)
     except Exception as error:
         checkpoints = sys.modules.get(f"{__package__}.checkpoints")  # loaded by whatever raised a CheckpointError
         if isinstance(error, FileNotFoundError) or (checkpoints and isinstance(error, checkpoints.CheckpointError)):

@@ -232,3 +232,12 @@ def test_the_uploader_takes_aac_and_a_raw_aac_phone_memo_gets_its_sections(shipp
     at.run()
     assert not at.exception and not at.error
     assert "Sections (2)" in _text(at)
+
+
+def test_a_click_on_the_timeline_finds_the_section_under_it():
+    from emotionet.analysis.sections import Section
+    from emotionet.app.song_page import section_at
+
+    sections = [Section(0.0, 30.0, 0.6, 0.2, "calm"), Section(30.0, 60.0, 0.6, 0.7, "happy")]
+    assert [section_at(sections, x) for x in (0.0, 15.0, 29.9, 30.0, 45.0, 60.0, 62.5)] == [0, 0, 0, 1, 1, 1, 1]
+    assert section_at(sections, -1.0) is None and section_at([], 10.0) is None

@@ -86,7 +86,7 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
     """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines;
     with `sections` (Analysis.to_dict()["sections"]), each section as a numbered strip in its
     mood's colour along the bottom, with a dashed line at each boundary and a (nearly invisible)
-    marker on the strip that a click selects (trace "sections", customdata = section index)."""
+    marker in the middle of each strip that a click selects (trace "sections")."""
     fig = go.Figure()
     centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
     hop = (centres[1] - centres[0]) if len(centres) > 1 else (timeline[0]["end_s"] - timeline[0]["start_s"] if timeline else 1)
@@ -117,7 +117,7 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
     if sections:  # one clickable marker per section on its strip: the Analyze page plays the section clicked
         fig.add_trace(go.Scatter(
             x=[(s["start_s"] + s["end_s"]) / 2 for s in sections], y=[0.035] * len(sections), mode="markers",
-            name="sections", showlegend=False, customdata=list(range(len(sections))), cliponaxis=False,
+            name="sections", showlegend=False, cliponaxis=False,
             marker=dict(size=26, symbol="square", opacity=0.01, color="#000"),
             text=[f"section {i}: {s.get('start', '')} {s['mood']}" for i, s in enumerate(sections, start=1)],
             hovertemplate="%{text}: click to play<extra></extra>",

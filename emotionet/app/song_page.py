@@ -68,6 +68,11 @@ def show_hears(analysis) -> None:
                "predict: the mood itself comes from the networks above.")  # fmt: skip
 
 
+def clip_id(data: bytes) -> str:
+    """The clip's identity for the section player and the chart's key (its content's SHA-1)."""
+    return hashlib.sha1(data).hexdigest()
+
+
 def _play(digest: str, index: int) -> None:
     st.session_state[SECTION_PLAY] = (digest, index)
 
@@ -85,23 +90,19 @@ def show_timeline(analysis, data: bytes, headline: str) -> None:
     plays that section, as its ▶ button does."""
     from . import plots
 
-    d = analysis.to_dict()
     sections = analysis.song.sections if analysis.song is not None else []
-    digest = hashlib.sha1(data).hexdigest()
+    digest = clip_id(data)
     key = f"timeline_{digest[:16]}"
 
     def clicked() -> None:  # called once per change of selection, before the rerun
         points = st.session_state[key].selection.get("points", [])
-        if points and sections:
-            point = points[0]
-            index = point.get("customdata") if point.get("customdata") is not None else section_at(sections, point["x"])
-            if isinstance(index, list):  # plotly may wrap customdata
-                index = index[0]
-            if index is not None and 0 <= int(index) < len(sections):
-                _play(digest, int(index))
+        index = section_at(sections, points[0]["x"]) if points else None  # a strip's marker sits mid-section
+        if index is not None:
+            _play(digest, index)
 
-    st.plotly_chart(plots.timeline_chart(analysis.timeline, headline, d.get("sections")), width="stretch",
-                    key=key, on_select=clicked if sections else "ignore", selection_mode="points")  # fmt: skip
+    chart = plots.timeline_chart(analysis.timeline, headline, [s.to_dict() for s in sections])
+    st.plotly_chart(chart, width="stretch", key=key, on_select=clicked if sections else "ignore",
+                    selection_mode="points")  # fmt: skip
 
 
 def show_sections(analysis, data: bytes) -> None:
@@ -109,7 +110,7 @@ def show_sections(analysis, data: bytes) -> None:
     if analysis.song is None or not analysis.song.sections:
         return
     sections = analysis.song.sections
-    digest = hashlib.sha1(data).hexdigest()
+    digest = clip_id(data)
     st.markdown(f"#### Sections ({len(sections)})")
     for i, section in enumerate(sections):
         when, mood, hears, play = st.columns([1.3, 2.2, 3.5, 1], vertical_alignment="center")
