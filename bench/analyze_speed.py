@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import librosa
 import numpy as np
 import soundfile as sf
 
@@ -63,7 +64,7 @@ def main() -> dict:
 
     def floor():
         clip = audio.load_clip(mp3)
-        np.abs(features.librosa.stft(clip.samples, n_fft=features.N_FFT, hop_length=features.HOP))
+        np.abs(librosa.stft(clip.samples, n_fft=features.N_FFT, hop_length=features.HOP))
 
     stages = {
         "decode": lambda: audio.load_clip(mp3),

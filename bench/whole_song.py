@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import librosa
 import numpy as np
 import soundfile as sf
 
@@ -60,7 +61,7 @@ def main() -> dict:
 
     def floor():
         clip = audio.load_clip(mp3, seconds=None)
-        np.abs(features.librosa.stft(clip.samples, n_fft=features.N_FFT, hop_length=features.HOP))
+        np.abs(librosa.stft(clip.samples, n_fft=features.N_FFT, hop_length=features.HOP))
 
     predictor = Predictor.load()
     stages: dict[str, list[float]] = {"listening_s": [], "models_s": [], "describe_s": []}

@@ -86,19 +86,19 @@ def default_precision() -> str:
 
 @lru_cache(maxsize=1)
 def _mel_basis() -> np.ndarray:
-    import librosa
+    from .features import dsp
 
-    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+    return dsp.filterbank(f"mel_{SAMPLE_RATE}_{N_FFT}_{N_MELS}")
 
 
 def log_mel(y_16k: np.ndarray) -> np.ndarray:
     """(frames, 96) float32 log-compressed mel spectrogram of 16 kHz mono audio, as
     musicnn's extractor computes it (librosa defaults: centred frames, Hann window,
     Slaney mel bands, power 2), but without its float16 rounding."""
-    import librosa
+    from .features import dsp
 
     y = np.ascontiguousarray(y_16k, dtype=np.float32)
-    spec = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
+    spec = np.abs(dsp.stft(y, N_FFT, HOP)) ** 2
     mel = _mel_basis() @ spec
     return np.log10(1.0 + 10000.0 * mel).T.astype(np.float32, copy=False)
 

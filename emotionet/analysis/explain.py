@@ -156,48 +156,48 @@ def key_profile_scores(chroma_mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return np.nan_to_num(major), np.nan_to_num(minor)
 
 
-def measure(y: np.ndarray, *, sr: int = SAMPLE_RATE, magnitude: np.ndarray | None = None,
-            chroma: np.ndarray | None = None) -> Measurements:  # fmt: skip
-    """The four measurements of mono audio `y`.
+def measure(y: np.ndarray, *, magnitude: np.ndarray | None = None, chroma: np.ndarray | None = None) -> Measurements:
+    """The four measurements of mono audio `y` at the features' SAMPLE_RATE.
 
     `magnitude` (|STFT|, n_fft 2048, hop 512, as `features.compute_features` computes it) and
     `chroma` (12 x frames, e.g. that function's "chroma") are reused when given, so the song's
     STFT is not computed twice. `measure_sound` does the same from what
     `features.FeatureStream` gathers while it streams (its `sound`), with no audio kept.
     """
-    import librosa
+    from ..features import dsp, onset_envelope
 
     y = np.asarray(y, np.float32)
     if magnitude is None:
-        magnitude = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
+        magnitude = np.abs(dsp.stft(y, N_FFT, HOP))
     power = magnitude**2
     if chroma is None:
-        chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
-    sound = {"onset_envelope": librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP),
+        chroma = dsp.chroma(power)
+    mel_db = dsp.power_to_db(dsp.mel_power(power))
+    rises = np.maximum(0.0, np.diff(mel_db, axis=1)).mean(axis=0)  # librosa.onset.onset_strength(S=mel_db)
+    sound = {"onset_envelope": onset_envelope(rises, mel_db.shape[1]),
              "mean_spectrum": magnitude.mean(axis=1), "mean_square": float(np.mean(y.astype(np.float64) ** 2))}  # fmt: skip
-    return measure_sound(sound, chroma, sr=sr)
+    return measure_sound(sound, chroma)
 
 
 def measure_sound(sound: dict, chroma: np.ndarray, *, sr: int = SAMPLE_RATE) -> Measurements:
     """The four measurements from a song's onset envelope, mean magnitude spectrum and mean
     square sample (`sound`: `features.FeatureStream.sound`) and its chroma (12 x frames)."""
-    import librosa
+    from ..features import dsp
 
     onsets = np.asarray(sound["onset_envelope"])
     most = int(TEMPO_SECONDS * sr / HOP)  # librosa's tempogram holds ~6 KB per frame: bound it
     if len(onsets) > most:
         onsets = onsets[(len(onsets) - most) // 2 :][:most]
-    # the tempo beat_track would report (it calls this), without importing librosa.beat, whose
-    # uncached numba kernels cost a fresh process over a second of compiling (issue 12)
-    tempo = librosa.feature.tempo(onset_envelope=onsets, sr=sr, hop_length=HOP)
+    # the tempo librosa's beat_track would report (it calls librosa.feature.tempo), in numpy: librosa's
+    # imports and uncached numba kernels cost a fresh process over a second (issue 12)
+    tempo = dsp.tempo(onsets, sr, HOP)
     major, minor = key_profile_scores(np.asarray(chroma).mean(axis=1))
     key = f"{NOTES[int(major.argmax())]} major" if major.max() >= minor.max() else f"{NOTES[int(minor.argmax())]} minor"
     spectrum = np.asarray(sound["mean_spectrum"], float)
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=2 * (len(spectrum) - 1))
+    freqs = dsp.fft_frequencies(sr, 2 * (len(spectrum) - 1))
     brightness = float((freqs * spectrum).sum() / max(spectrum.sum(), 1e-12))
     loudness = float(10 * np.log10(max(float(sound["mean_square"]), 1e-12)))
-    return Measurements(float(np.atleast_1d(tempo)[0]), float(major.max() - minor.max()), loudness, brightness, key)
+    return Measurements(tempo, float(major.max() - minor.max()), loudness, brightness, key)
 
 
 # --------------------------------------------------------------------------- contributions

@@ -3,17 +3,18 @@
 `compute_features` returns the three raw feature matrices (rows x frames). `Normalizer` holds
 per-row statistics from the training set and stacks the normalised features as the CNN's
 3 x 13 x frames input (contrast and chroma zero-padded to 13 rows). `summary_statistics` gives
-the per-row mean and standard deviation the SVR baselines use.
+the per-row mean and standard deviation the SVR baselines use. The librosa operations behind them
+(STFT, mel and chroma banks, dB, DCT) run through `dsp`, which equals librosa without importing it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE
+from . import dsp
 
 N_FFT = 2048
 HOP = 512
@@ -68,7 +69,7 @@ class StftStream:
         if k <= 0:
             return np.zeros((1 + self.n_fft // 2, 0), np.complex64)
         used = self.buffer[: (k - 1) * self.hop + self.n_fft]
-        frames = librosa.stft(used, n_fft=self.n_fft, hop_length=self.hop, center=False)
+        frames = dsp.stft(used, self.n_fft, self.hop, center=False)
         self.buffer = self.buffer[k * self.hop :].copy()
         return frames
 
@@ -103,13 +104,12 @@ class FeatureStream:
         magnitude = np.abs(frames)
         self.spectrum_sum += magnitude.sum(axis=1)
         power = magnitude**2
-        mel = librosa.feature.melspectrogram(S=power, sr=SAMPLE_RATE)
-        self.mel_db.append(librosa.power_to_db(mel, top_db=None).astype(np.float32))
+        self.mel_db.append(dsp.power_to_db(dsp.mel_power(power), top_db=None).astype(np.float32))
         peak, valley = contrast_peak_valley(magnitude)
         self.peak.append(peak)
         self.valley.append(valley)
         # tuning=0: the report's 12 equal-tempered bins; estimating tuning costs ~70 ms a clip
-        self.chroma.append(librosa.feature.chroma_stft(S=power, sr=SAMPLE_RATE, n_chroma=N_CHROMA, tuning=0.0))
+        self.chroma.append(dsp.chroma(power))
 
     def finish(self) -> dict[str, np.ndarray]:
         self._add(self.stft.finish())
@@ -117,16 +117,14 @@ class FeatureStream:
         mfcc, rises, previous, frames = [], [], None, 0
         while self.mel_db:  # block by block, freeing each: never a second copy of the mel spectrogram
             block = np.maximum(self.mel_db.pop(0), floor)
-            mfcc.append(librosa.feature.mfcc(S=block, n_mfcc=N_MFCC))
+            mfcc.append(dsp.mfcc(block, N_MFCC))
             joined = block if previous is None else np.concatenate([previous, block], axis=1)
             rises.append(np.maximum(0.0, np.diff(joined, axis=1)).mean(axis=0))  # librosa's onset strength
             previous, frames = block[:, -1:], frames + block.shape[1]
         self.sound = {"onset_envelope": onset_envelope(np.concatenate(rises), frames),
                       "mean_spectrum": self.spectrum_sum / max(frames, 1),
                       "mean_square": self.sum_squares / max(self.n_samples, 1)}  # fmt: skip
-        contrast = librosa.power_to_db(np.concatenate(self.peak, axis=1)) - librosa.power_to_db(
-            np.concatenate(self.valley, axis=1)
-        )
+        contrast = dsp.power_to_db(np.concatenate(self.peak, axis=1)) - dsp.power_to_db(np.concatenate(self.valley, axis=1))
         self.peak = self.valley = []
         return {
             "mfcc": np.concatenate(mfcc, axis=1).astype(np.float32),
@@ -148,7 +146,7 @@ def contrast_peak_valley(magnitude: np.ndarray, quantile: float = 0.02) -> tuple
     """Per octave band and frame, the mean of the highest and of the lowest `quantile` of bins:
     what librosa.feature.spectral_contrast (fmin CONTRAST_FMIN, CONTRAST_BANDS bands) compares,
     before it converts both to dB over the whole clip (done in FeatureStream.finish)."""
-    freq = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    freq = dsp.fft_frequencies(SAMPLE_RATE, N_FFT)
     edges = np.zeros(CONTRAST_BANDS + 2)
     edges[1:] = CONTRAST_FMIN * 2.0 ** np.arange(CONTRAST_BANDS + 1)
     peak = np.zeros((CONTRAST_BANDS + 1, magnitude.shape[1]))
