@@ -27,7 +27,6 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps musicnn==0.1.0
-	$(PY) -m emotionet warmup
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-scale.txt

@@ -48,7 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(sub)
     add_playlist_parser(sub)
-    sub.add_parser("warmup", help="compile librosa's numba code once (make run/test do this at install)")
     rehash = sub.add_parser("rehash-checkpoints",
                             help="record the SHA-256 of every model file in config.json (after changing one on purpose)")  # fmt: skip
     rehash.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
@@ -142,17 +141,6 @@ def cmd_evaluate(args) -> int:
     return 0 if result["n"] else 1
 
 
-def cmd_warmup(args) -> int:
-    """librosa compiles numba code on first use (~15-30 s) and caches it: pay that here, once."""
-    from . import audio
-    from .demo import DEMOS
-    from .features import compute_features
-
-    compute_features(next(iter(DEMOS.values()))()[: audio.SAMPLE_RATE * 2].astype(np.float32))
-    print("librosa's numba code is compiled and cached")
-    return 0
-
-
 def cmd_rehash(args) -> int:
     from .checkpoints import checkpoint_dir, record_hashes
 
@@ -176,7 +164,7 @@ def cmd_playlist(args) -> int:
 
 
 COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
-            "warmup": cmd_warmup, "rehash-checkpoints": cmd_rehash}
+            "rehash-checkpoints": cmd_rehash}
 
 
 def main(argv=None) -> int:
