@@ -16,9 +16,8 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from emotionet import dataset
-from emotionet.checkpoints import DEFAULT_DIR
-from emotionet.training import TrainConfig, run_training
+from emotionet.models.checkpoints import DEFAULT_DIR
+from emotionet.training import TrainConfig, dataset, run_training
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MANIFEST = HERE.parent / "shared" / "data" / "4q" / "labels.csv"

@@ -6,9 +6,9 @@ import streamlit as st
 from audio_recorder_streamlit import audio_recorder
 
 from emotionet.app import plots, song_page, webapp
-from emotionet.audio import AudioError
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav
 from emotionet.features import FEATURES
+from emotionet.io.audio import AudioError
 from emotionet.mood import EMOJI
 
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a", "aac"]  # M4A/AAC through PyAV: no system ffmpeg

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emotionet import labelling as lab
 from emotionet.app import plots, webapp
-from emotionet.audio import AudioError
-from emotionet.checkpoints import checkpoint_dir
-from emotionet.storage import AUDIO_SUFFIXES, AudioStore
+from emotionet.io.audio import AudioError
+from emotionet.models.checkpoints import checkpoint_dir
+from emotionet.team import labelling as lab
+from emotionet.team.storage import AUDIO_SUFFIXES, AudioStore
 
 MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
         ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}  # fmt: skip

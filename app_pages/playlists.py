@@ -13,9 +13,11 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from emotionet import library, playlists, storage
+from emotionet.library import songs as library
 from emotionet.app import plots, webapp
+from emotionet.library import playlists
 from emotionet.mood import EMOJI, MOODS
+from emotionet.team import storage
 
 MOOD_COLOURS = plots.MOOD_COLOURS
 MODES = ("By mood", "Near a point", "Mood journey")

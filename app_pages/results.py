@@ -7,8 +7,8 @@ Each section is one function in SECTIONS, in display order: add a section by add
 import pandas as pd
 import streamlit as st
 
-from emotionet import model_card
 from emotionet.app import plots, webapp
+from emotionet.training import model_card
 
 SOURCES = {  # what metrics.json's trained_on.source means
     "4q": "the 4Q audio emotion dataset (Panda et al., 2018): 900 30-second AllMusic previews, 225 per quadrant, "

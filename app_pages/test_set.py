@@ -13,9 +13,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from emotionet import labelling as lab
 from emotionet.app import plots, webapp
-from emotionet.storage import AudioStore
+from emotionet.team import labelling as lab
+from emotionet.team.storage import AudioStore
 
 COORDINATOR = ""  # the viewer option of someone who does not rate
 FEW_TRACKS = 20  # below this, Krippendorff's alpha is too uncertain to read much into

@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, median_time  # noqa: E402
-
-from emotionet import audio, features  # noqa: E402
+from emotionet import features  # noqa: E402
 from emotionet.batch import analyze_files  # noqa: E402
 from emotionet.demo import DEMOS  # noqa: E402
+from emotionet.io import audio  # noqa: E402
 from emotionet.predict import Predictor  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "analyze_speed.json"

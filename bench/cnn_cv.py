@@ -22,12 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import artist_folds, fold_summary  # noqa: E402
-
-from emotionet import dataset, features  # noqa: E402
+from emotionet import features  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
 from emotionet.models import CNNConfig, SVRBaseline  # noqa: E402
 from emotionet.mood import Calibration  # noqa: E402
-from emotionet.training import SVR_VARIANTS, TrainConfig, window_predictions, train_cnn  # noqa: E402
+from emotionet.training import SVR_VARIANTS, TrainConfig, dataset, train_cnn, window_predictions  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "cnn_cv.json"
 

@@ -29,13 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import artist_folds, fold_summary, write_result  # noqa: E402
-
-from emotionet import dataset, features, pretrained  # noqa: E402
-from emotionet.distill import crop_teacher  # noqa: E402
+from emotionet import features  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
-from emotionet.models import CNNConfig  # noqa: E402
+from emotionet.models import CNNConfig, pretrained  # noqa: E402
 from emotionet.mood import Calibration  # noqa: E402
-from emotionet.training import TrainConfig, train_cnn, window_predictions  # noqa: E402
+from emotionet.training import TrainConfig, dataset, train_cnn, window_predictions  # noqa: E402
+from emotionet.training.distill import crop_teacher  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "cnn_distill.json"
 def main() -> dict:
@@ -50,7 +49,7 @@ def main() -> dict:
     started = time.time()
     cfg = TrainConfig(masking=args.masking)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
-    kept, parts, _ = pretrained.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
+    kept, parts, _ = dataset.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
     assert len(kept) == len(tracks)
     per_patch = [pretrained.select(p) for p in parts]
     starts = [p["patch_starts_s"] for p in parts]

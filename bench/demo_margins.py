@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emotionet.checkpoints import checkpoint_dir  # noqa: E402
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav  # noqa: E402
+from emotionet.models.checkpoints import checkpoint_dir  # noqa: E402
 from emotionet.predict import Predictor  # noqa: E402
 
 

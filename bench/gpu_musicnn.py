@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_result  # noqa: E402
-
-from emotionet import musicnn as mn  # noqa: E402
+from emotionet.models import musicnn as mn  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "gpu_musicnn.json"
 PARTS = ("tags", "penultimate", "pool")

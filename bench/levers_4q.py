@@ -41,9 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import write_result  # noqa: E402
 from bench.listener_cv import folds  # noqa: E402
-from emotionet import dataset, pretrained  # noqa: E402
 from emotionet.metrics import agreement_metrics, classification_metrics  # noqa: E402
+from emotionet.models import pretrained  # noqa: E402
 from emotionet.mood import mood_index  # noqa: E402
+from emotionet.training import dataset  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "results" / "levers_4q.json"
@@ -60,7 +61,7 @@ GRIDS = {  # lever -> the settings tried (last session's grids in /work/exp/q4.p
 
 def load(manifest: Path, workers: int):
     tracks = dataset.read_manifest(manifest)
-    kept, parts, problems = pretrained.extract_parts(tracks, ROOT / ".cache" / "embeddings", workers)
+    kept, parts, problems = dataset.extract_parts(tracks, ROOT / ".cache" / "embeddings", workers)
     assert not problems, f"unreadable: {list(problems)[:3]}"
     y = np.array([[t.valence, t.arousal] for t in kept])
     return kept, parts, y, np.array([t.quadrant for t in kept])

@@ -29,11 +29,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emotionet import dataset, pretrained  # noqa: E402
-from emotionet.listener.cues import clip_cues  # noqa: E402
 from emotionet.listener import ListenerHead  # noqa: E402
+from emotionet.listener.cues import clip_cues  # noqa: E402
 from emotionet.metrics import agreement_metrics  # noqa: E402
+from emotionet.models import pretrained  # noqa: E402
 from emotionet.mood import Calibration, mood_index  # noqa: E402
+from emotionet.training import dataset  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "results" / "listener_cv.json"
@@ -42,7 +43,7 @@ OUT = ROOT / "bench" / "results" / "listener_cv.json"
 def load(manifest, cache):
     tracks = dataset.read_manifest(manifest)
     tracks, feats, _ = dataset.load_features(tracks, cache / "features", 2)
-    kept, x, _ = pretrained.extract_embeddings(tracks, cache / "embeddings", 2)
+    kept, x, _ = dataset.extract_embeddings(tracks, cache / "embeddings", 2)
     assert len(kept) == len(tracks)
     y = np.array([[t.valence, t.arousal] for t in tracks])
     return tracks, x, np.stack([clip_cues(f) for f in feats]), y

@@ -28,8 +28,9 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.common import machine  # noqa: E402
 from helpers_playlists import song_samples  # noqa: E402
+
+from bench.common import machine  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "memory.json"
 FILE_RATE = 44100

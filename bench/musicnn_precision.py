@@ -33,13 +33,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import median_time, write_result  # noqa: E402
 from bench.listener_cv import DATA, folds  # noqa: E402
-
-from emotionet import audio, dataset, pretrained  # noqa: E402
-from emotionet import musicnn as mn  # noqa: E402
+from emotionet.io import audio  # noqa: E402
 from emotionet.listener import ListenerHead  # noqa: E402
 from emotionet.listener.cues import clip_cues  # noqa: E402
 from emotionet.metrics import agreement_metrics  # noqa: E402
+from emotionet.models import musicnn as mn  # noqa: E402
+from emotionet.models import pretrained  # noqa: E402
 from emotionet.mood import mood_index  # noqa: E402
+from emotionet.training import dataset  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "musicnn_precision.json"
 
@@ -54,10 +55,10 @@ def load(manifest: Path, cache: Path):
     """tracks, float32 and bfloat16 clip embeddings, cues, targets, quadrants."""
     tracks = dataset.read_manifest(manifest)
     tracks, feats, _ = dataset.load_features(tracks, cache / "features", 2)
-    kept, x32, _ = pretrained.extract_embeddings(tracks, cache / "embeddings", 2)
+    kept, x32, _ = dataset.extract_embeddings(tracks, cache / "embeddings", 2)
     version = pretrained.EMBEDDING_VERSION + "/bfloat16"
     kept16, parts16, _ = dataset.map_tracks(tracks, _bf16_parts, cache / "embeddings-bfloat16", version, 2,
-                                            "bfloat16 embeddings", pretrained._init_worker)  # fmt: skip
+                                            "bfloat16 embeddings", dataset._embedding_worker)  # fmt: skip
     assert len(kept) == len(kept16) == len(tracks)
     x16 = np.stack([pretrained.select(p).mean(0) for p in parts16])
     y = np.array([[t.valence, t.arousal] for t in tracks])

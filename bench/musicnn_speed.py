@@ -7,7 +7,7 @@ Prints a table and writes bench/results/musicnn_speed.json. Variants of the forw
                     conv+bias -> ReLU -> batch norm on the full map -> max over frequency,
                     temporal convs via conv2d
   naive_batched     the same, all patches in one call
-  optimised         what emotionet.musicnn does: one batched call, frequency max taken right
+  optimised         what emotionet.models.musicnn does: one batched call, frequency max taken right
                     after each front-end conv (bias/ReLU/BN on the pooled map, negative-BN
                     channels folded into the kernel sign), temporal k x 1 convs as matrix
                     products over strided views, torch.inference_mode
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from emotionet import musicnn as mn  # noqa: E402
+from emotionet.models import musicnn as mn  # noqa: E402
 
 CLIP_SECONDS = 45.0
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "musicnn_speed.json")

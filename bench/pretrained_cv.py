@@ -3,7 +3,7 @@
     .venv/bin/python bench/pretrained_cv.py [--manifest ../shared/data/4q/labels.csv] [--quick] [--with-pool]
 
 Embeddings are cached under .cache/embeddings. For each embedding recipe and scheme (see
-emotionet.pretrained.PretrainedMood) it runs nested CV: outer 5-fold StratifiedGroupKFold by
+emotionet.models.pretrained.PretrainedMood) it runs nested CV: outer 5-fold StratifiedGroupKFold by
 artist (seed 0); inside each outer training fold a 4-fold grouped CV picks the regulariser from
 the fixed grid and gives out-of-fold predictions on which the median Calibration is fitted (as
 train.py fits it on held-out predictions); the outer fold is then scored after calibration.
@@ -30,10 +30,11 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from emotionet import audio, dataset  # noqa: E402
-from emotionet import pretrained as pt  # noqa: E402
+from emotionet.io import audio  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
+from emotionet.models import pretrained as pt  # noqa: E402
 from emotionet.mood import Calibration, mood_index  # noqa: E402
+from emotionet.training import dataset  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "results", "pretrained_cv.json")
 SEED = 0
@@ -145,7 +146,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     tracks = dataset.read_manifest(args.manifest)
-    kept, parts_list, problems = pt.extract_parts(tracks, args.cache, args.workers)
+    kept, parts_list, problems = dataset.extract_parts(tracks, args.cache, args.workers)
     if problems:
         print(f"skipped {len(problems)} unreadable: {list(problems)[:3]}")
     y = np.array([[t.valence, t.arousal] for t in kept])

@@ -31,11 +31,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-from emotionet import library, storage  # noqa: E402
-from emotionet.checkpoints import checkpoint_dir  # noqa: E402
+from scan_speed import make_folder  # noqa: E402
+
+from emotionet.library import songs as library  # noqa: E402
+from emotionet.models.checkpoints import checkpoint_dir  # noqa: E402
 from emotionet.scale import ray_engine  # noqa: E402
 from emotionet.scale.parquet import write_parquet  # noqa: E402
-from scan_speed import make_folder  # noqa: E402
+from emotionet.team import storage  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "ray_scan.json"
 

@@ -30,9 +30,11 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from emotionet import library, storage  # noqa: E402
-from emotionet.checkpoints import checkpoint_dir  # noqa: E402
 from helpers_playlists import make_tiny_bundle, song_samples  # noqa: E402
+
+from emotionet.library import songs as library  # noqa: E402
+from emotionet.models.checkpoints import checkpoint_dir  # noqa: E402
+from emotionet.team import storage  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "scan_speed.json"
 FILE_RATE = 44100

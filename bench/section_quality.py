@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_result  # noqa: E402
-
-from emotionet import audio, dataset, features, pretrained  # noqa: E402
+from emotionet import features  # noqa: E402
 from emotionet.analysis import sections as sec  # noqa: E402
+from emotionet.io import audio  # noqa: E402
+from emotionet.models import pretrained  # noqa: E402
+from emotionet.training import dataset  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "section_quality.json"
 
@@ -38,7 +40,7 @@ def main() -> dict:
     args = parser.parse_args()
     tracks = dataset.read_manifest(args.data)
     random.Random(0).shuffle(tracks)
-    kept, parts, _ = pretrained.extract_parts(tracks[: args.clips], ROOT / ".cache" / "embeddings", workers=1)
+    kept, parts, _ = dataset.extract_parts(tracks[: args.clips], ROOT / ".cache" / "embeddings", workers=1)
     clips = []
     for track, p in zip(kept, parts):
         y = audio.load_clip(track.path, seconds=None).samples

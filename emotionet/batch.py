@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 import torch
 
-from .audio import AudioError
+from .io.audio import AudioError
 from .predict import Analysis, Predictor
 
 _worker: Predictor | None = None
@@ -77,7 +77,7 @@ def analyze_files(paths: Iterable, checkpoints=None, thresholds=(0.5, 0.5), work
     jobs = [(p, seconds) for p in paths]
     workers = default_workers() if workers is None else workers
     if workers > 1 and len(paths) > 1:  # damaged checkpoints: one clear error here, not a pool that keeps dying
-        from .checkpoints import checkpoint_dir, read_config, verify_files
+        from .models.checkpoints import checkpoint_dir, read_config, verify_files
 
         directory = checkpoints or checkpoint_dir()
         verify_files(directory, read_config(directory))

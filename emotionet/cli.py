@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .library_args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
+from .library.args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
 from .mood import parse_thresholds
 
 # Imported where used: the database layer (library) only for scan/playlist, the models (batch,
@@ -97,9 +97,9 @@ def cmd_analyze(args) -> int:
 
 def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=(0.5, 0.5), workers=None) -> dict:
     """Metrics of every model on the tracks of a manifest; unreadable tracks are listed and skipped."""
-    from . import dataset
     from .batch import analyze_files
     from .metrics import evaluate_predictions
+    from .training import dataset
 
     tracks = dataset.read_manifest(manifest)
     predicted: dict[str, list] = {}
@@ -142,7 +142,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_rehash(args) -> int:
-    from .checkpoints import checkpoint_dir, record_hashes
+    from .models.checkpoints import checkpoint_dir, record_hashes
 
     directory = args.checkpoints or checkpoint_dir()
     for name, digest in record_hashes(directory).items():
@@ -152,13 +152,13 @@ def cmd_rehash(args) -> int:
 
 
 def cmd_scan(args) -> int:
-    from .library import cmd_scan as scan
+    from .library.songs import cmd_scan as scan
 
     return scan(args)
 
 
 def cmd_playlist(args) -> int:
-    from .library import cmd_playlist as playlist
+    from .library.songs import cmd_playlist as playlist
 
     return playlist(args)
 
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args)
     except Exception as error:
-        checkpoints = sys.modules.get(f"{__package__}.checkpoints")  # loaded by whatever raised a CheckpointError
+        checkpoints = sys.modules.get(f"{__package__}.models.checkpoints")  # loaded by whatever raised a CheckpointError
         if isinstance(error, FileNotFoundError) or (checkpoints and isinstance(error, checkpoints.CheckpointError)):
             print(f"error: {error}", file=sys.stderr)  # no checkpoints, or damaged ones
             return 2

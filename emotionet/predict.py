@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import audio, features
-from .checkpoints import ModelBundle
+from . import features
 from .analysis.sections import clock
+from .io import audio
+from .models.checkpoints import ModelBundle
 from .mood import mood_of
 
 CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
@@ -163,7 +164,7 @@ class Predictor:
         self.backbones = None
         self.unavailable: dict[str, str] = {}  # model -> why it is not used (for pages and the CLI)
         if pretrained and bundle.pretrained is not None:
-            from . import pretrained
+            from .models import pretrained
 
             try:
                 self.backbones = pretrained.load_backbones()
@@ -214,7 +215,7 @@ class Predictor:
         feature_stream = features.FeatureStream()
         embedder = None
         if self.backbones:
-            from . import pretrained
+            from .models import pretrained
 
             embedder = pretrained.PatchEmbedder(self.backbones, parts=self.bundle.pretrained.part_names)
         for block in excerpt.blocks():
@@ -262,11 +263,11 @@ class Predictor:
             values = svr.predict(stats)
             out[name] = (values[0], values[1:])
         if self.backbones and embedding is None and samples is not None:
-            from . import pretrained
+            from .models import pretrained
 
             embedding = pretrained.embed_parts(self.backbones, samples)
         if self.backbones and embedding is not None:
-            from . import pretrained
+            from .models import pretrained
 
             parts, starts = embedding
             per_patch = pretrained.select(parts, b.pretrained.part_names)

@@ -7,7 +7,7 @@ import pytest
 from helpers_labelling import BACKENDS, database_url
 from helpers_playlists import make_tiny_bundle
 
-from emotionet import storage
+from emotionet.team import storage
 
 
 @pytest.fixture(scope="module")

@@ -71,9 +71,9 @@ def make_tiny_bundle(directory: str | Path) -> Path:
     import torch
 
     from emotionet import features
-    from emotionet.checkpoints import ModelBundle
     from emotionet.features import Normalizer
     from emotionet.models import CNNConfig, EmotionCNN, SVRBaseline
+    from emotionet.models.checkpoints import ModelBundle
     from emotionet.mood import Calibration
 
     torch.manual_seed(0)

@@ -106,7 +106,7 @@ def test_a_float_upload_far_outside_plus_minus_one_is_analysed_and_says_it_was_s
 def no_pretrained_backbones(shipped_checkpoints, monkeypatch):
     """The musicnn backbones fail to load (a damaged checkpoint); the page's cached predictor and
     analyses are dropped before and after, so no other test sees this one's models."""
-    from emotionet import pretrained
+    from emotionet.models import pretrained
 
     def broken():
         raise RuntimeError("MSD_musicnn checkpoint is damaged (SHA-256 mismatch)")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emotionet.audio import EXCERPT_SECONDS, SAMPLE_RATE, AudioError, load_clip
+from emotionet.io.audio import EXCERPT_SECONDS, SAMPLE_RATE, AudioError, load_clip
 from tests.conftest import synth, write_audio
 
 FORMATS = [  # (suffix, soundfile format, subtype, sample rate, channels)

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from emotionet.audio import SAMPLE_RATE, AudioError, load_clip
+from emotionet.io.audio import SAMPLE_RATE, AudioError, load_clip
 from emotionet.io.av_decode import decode
 
 av = pytest.importorskip("av")
@@ -109,8 +109,7 @@ def test_a_file_with_no_audio_stream_says_so():
 def test_m4a_streams_block_by_block_into_the_analysis(m4a, monkeypatch):
     """The first block reaches the analysis while most of the file is still undecoded: an hour of
     M4A never sits in memory whole (issue 12), and the blocks add up to the whole song."""
-    from emotionet import audio
-    from emotionet.io import av_decode
+    from emotionet.io import audio, av_decode
 
     decoded, seen_at_first_block = [], None
     original = av_decode._mono
@@ -133,7 +132,7 @@ def test_m4a_streams_block_by_block_into_the_analysis(m4a, monkeypatch):
 
 
 def test_damage_part_way_through_an_m4a_is_a_clear_error_while_reading(m4a):
-    from emotionet import audio
+    from emotionet.io import audio
 
     cut = m4a[: len(m4a) // 2] + bytes(len(m4a) // 2)  # the second half zeroed
     try:

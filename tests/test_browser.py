@@ -46,8 +46,9 @@ def _free_port() -> int:
 def _seed(data: Path, music: Path, checkpoints: Path) -> None:
     """A library of the four demos, twice each (the second a 14 s cut, so another file), and two
     tracks to label, in `data` (the server's EMOTIONET_DATA_DIR)."""
-    from emotionet import labelling, library, storage
     from emotionet.demo import DEMO_MOODS, demo_wav
+    from emotionet.library import songs as library
+    from emotionet.team import labelling, storage
 
     music.mkdir(parents=True, exist_ok=True)
     files = []
@@ -76,7 +77,9 @@ def data(tmp_path_factory, shipped_checkpoints) -> Path:
 
 def playlist_titles(data: Path, mood: str) -> list[str]:
     """The titles the Playlists page should list By mood (headline model, 10 songs), from the library."""
-    from emotionet import library, playlists, storage
+    from emotionet.library import playlists
+    from emotionet.library import songs as library
+    from emotionet.team import storage
 
     engine = storage.make_engine(f"sqlite:///{data / 'emotionet.db'}")
     songs = library.load_songs(engine, model=json.loads((REPO / "checkpoints" / "config.json").read_text())["headline"])

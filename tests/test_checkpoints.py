@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from emotionet import checkpoints
-from emotionet.checkpoints import CheckpointError, ModelBundle
+from emotionet.models import checkpoints
+from emotionet.models.checkpoints import CheckpointError, ModelBundle
 from emotionet.predict import ModelOutputError, Predictor
 from tests.conftest import REPO, synth, write_audio
 

@@ -133,7 +133,7 @@ def test_a_folder_given_as_a_file_is_called_a_folder(tmp_path, shipped_checkpoin
 def test_the_library_layer_never_imports_the_command_line():
     """cli depends on library, never the reverse: building the scan parser must not load cli."""
     code = (
-        "import argparse, sys; from emotionet import library;"
+        "import argparse, sys; from emotionet.library import songs as library;"
         "library.add_scan_parser(argparse.ArgumentParser().add_subparsers());"
         "library.add_playlist_parser(argparse.ArgumentParser().add_subparsers());"
         "print('emotionet.cli' in sys.modules)"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emotionet.analysis import explain as ex
-from emotionet.musicnn import MSD_LABELS, MTT_LABELS
+from emotionet.models.musicnn import MSD_LABELS, MTT_LABELS
 
 SR = 22050
 

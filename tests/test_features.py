@@ -7,9 +7,15 @@ import numpy as np
 import pytest
 
 from emotionet.features import (
-    CHANNEL_ROWS, HOP, N_FFT, ROW_LABELS, Normalizer, compute_features, summary_statistics,
+    CHANNEL_ROWS,
+    HOP,
+    N_FFT,
+    ROW_LABELS,
+    Normalizer,
+    compute_features,
+    summary_statistics,
 )  # fmt: skip
-from emotionet.audio import SAMPLE_RATE
+from emotionet.io.audio import SAMPLE_RATE
 from tests.conftest import synth
 
 

@@ -11,10 +11,10 @@ import pytest
 from helpers_labelling import BACKENDS, database_url, tone
 from streamlit.testing.v1 import AppTest
 
-from emotionet import labelling as lab
-from emotionet.checkpoints import checkpoint_dir
-from emotionet.dataset import read_manifest
-from emotionet.storage import AudioStore, make_engine
+from emotionet.models.checkpoints import checkpoint_dir
+from emotionet.team import labelling as lab
+from emotionet.team.storage import AudioStore, make_engine
+from emotionet.training.dataset import read_manifest
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 LABEL, TEST_SET = str(PAGES / "label.py"), str(PAGES / "test_set.py")

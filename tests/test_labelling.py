@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from helpers_labelling import BACKENDS, database_url, tone
 
-from emotionet import labelling as lab
-from emotionet.audio import AudioError
-from emotionet.checkpoints import checkpoint_dir
-from emotionet.dataset import read_manifest
-from emotionet.storage import AudioStore, make_engine
+from emotionet.io.audio import AudioError
+from emotionet.models.checkpoints import checkpoint_dir
+from emotionet.team import labelling as lab
+from emotionet.team.storage import AudioStore, make_engine
+from emotionet.training.dataset import read_manifest
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,7 +13,7 @@ from helpers_playlists import write_song
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emotionet import library
+from emotionet.library import songs as library
 from emotionet.predict import Predictor
 
 
@@ -150,7 +150,7 @@ def test_an_upload_name_with_nul_is_stored_clean_even_when_it_fails(tmp_path, en
 def test_the_song_summary_of_a_whole_song_analysis_is_not_offered_as_a_model():
     """Analysis.to_dict() carries "song" (the sections' duration-weighted point, with a valence):
     a playlist's model choice lists only the models."""
-    from emotionet.playlists import Song
+    from emotionet.library.playlists import Song
 
     point = {"valence": 0.6, "arousal": 0.4, "mood": "calm", "confidence": 0.5}
     analysis = {"cnn": point, "pretrained": point, "song": {**point, "model": "pretrained", "arc": "Calm throughout."},
@@ -163,7 +163,7 @@ def test_the_library_leads_with_the_bundles_headline_model(tmp_path, engine, bun
     """Rows, playlists and the model list follow the checkpoint's headline model, not a fixed one."""
     import shutil
 
-    from emotionet.checkpoints import read_config
+    from emotionet.models.checkpoints import read_config
 
     headlined = tmp_path / "checkpoints"
     shutil.copytree(bundle, headlined)

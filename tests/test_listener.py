@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from emotionet.listener import ListenerHead, cues
-from emotionet.listener import judge
+from emotionet.listener import ListenerHead, cues, judge
 from emotionet.metrics import agreement_metrics, reliability
 from emotionet.mood import Calibration
 

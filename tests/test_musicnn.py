@@ -1,4 +1,4 @@
-"""emotionet.musicnn against musicnn's own TensorFlow outputs (tests/data/musicnn_reference.npz,
+"""emotionet.models.musicnn against musicnn's own TensorFlow outputs (tests/data/musicnn_reference.npz,
 written by tools/musicnn_reference.py), plus shapes for short and long clips."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ if importlib.util.find_spec("musicnn") is None:
         allow_module_level=True,
     )
 
-from emotionet import musicnn as mn  # noqa: E402
+from emotionet.models import musicnn as mn  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 # float32 end to end; measured max |diff| ~3e-6 (tags) and ~2e-5 (penultimate, values up to ~5)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from helpers_playlists import make_tiny_bundle, write_song
 
-from emotionet import library, storage
+from emotionet.library import songs as library
+from emotionet.team import storage
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "playlists.py")
 

@@ -16,8 +16,11 @@ import pytest
 from helpers_library import bundle, engine  # noqa: F401 (fixtures)
 from helpers_playlists import make_library, make_tiny_bundle, write_song
 
-from emotionet import audio, library, playlists, storage
-from emotionet.playlists import Song
+from emotionet.io import audio
+from emotionet.library import playlists
+from emotionet.library import songs as library
+from emotionet.library.playlists import Song
+from emotionet.team import storage
 
 
 def song(i: int, valence: float, arousal: float, duration_s: float = 180.0, mood: str | None = None,

@@ -46,7 +46,7 @@ def test_numpys_blas_runs_single_threaded_while_musicnn_runs(predictor, tmp_path
     holds BLAS at one thread (issue 12), and gives the caller's setting back afterwards."""
     from threadpoolctl import threadpool_info
 
-    from emotionet import pretrained
+    from emotionet.models import pretrained
 
     if not predictor.backbones:
         pytest.skip("musicnn is not installed")

@@ -1,4 +1,4 @@
-"""emotionet.pretrained on synthesised audio: embedding shapes, timeline windows, fitting,
+"""emotionet.models.pretrained on synthesised audio: embedding shapes, timeline windows, fitting,
 storage without pickle."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ if importlib.util.find_spec("musicnn") is None:
 
 import torch  # noqa: E402
 
-from emotionet import musicnn as mn  # noqa: E402
-from emotionet import pretrained as pt  # noqa: E402
+from emotionet.models import musicnn as mn  # noqa: E402
+from emotionet.models import pretrained as pt  # noqa: E402
 from tests.conftest import synth  # noqa: E402
 
 SR = 22050

@@ -16,9 +16,11 @@ import pytest
 from helpers_labelling import BACKENDS, database_url
 from helpers_playlists import write_song
 
-from emotionet import cli, library, storage
-from emotionet.library import LibraryFailure, LibrarySong
+from emotionet import cli
+from emotionet.library import songs as library
+from emotionet.library.songs import LibraryFailure, LibrarySong
 from emotionet.predict import Predictor
+from emotionet.team import storage
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install -r requirements-scale.txt)")
 import pyarrow.parquet as pq  # noqa: E402  (ray[data] brings pyarrow)

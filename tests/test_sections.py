@@ -196,7 +196,8 @@ def test_section_moods_come_from_the_same_timeline_windows(pad_then_riff_analysi
 def test_the_file_is_decoded_once_and_musicnn_runs_once_over_it(shipped_checkpoints, monkeypatch):
     """Sections and the explanation cost no second decode and no second musicnn pass; with
     `seconds` the excerpt's sections are in file time."""
-    from emotionet import audio, pretrained
+    from emotionet.io import audio
+    from emotionet.models import pretrained
     from emotionet.predict import Predictor
 
     predictor = Predictor.load(shipped_checkpoints)

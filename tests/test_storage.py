@@ -13,7 +13,7 @@ ROUNDS = 3  # the race lost in 3 of 4 runs on SQLite and 1 of 3 on PostgreSQL be
 
 
 def _open(url, barrier, errors):
-    from emotionet import storage
+    from emotionet.team import storage
 
     try:
         barrier.wait(timeout=60)
@@ -24,7 +24,7 @@ def _open(url, barrier, errors):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_eight_processes_creating_a_new_database_at_once_all_succeed(backend, tmp_path):
-    from emotionet import storage
+    from emotionet.team import storage
 
     storage._import_tables()  # imported once here, so the forked processes race on the database only
     ctx = mp.get_context("fork")

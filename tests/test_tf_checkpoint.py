@@ -1,11 +1,18 @@
-"""emotionet.tf_checkpoint: round-trip through our writer, and corruption is reported."""
+"""emotionet.models.tf_checkpoint: round-trip through our writer, and corruption is reported."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from emotionet.tf_checkpoint import CheckpointError, _crc32c_small, crc32c, list_checkpoint, read_checkpoint, write_checkpoint
+from emotionet.models.tf_checkpoint import (
+    CheckpointError,
+    _crc32c_small,
+    crc32c,
+    list_checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+)
 
 
 def _tensors() -> dict[str, np.ndarray]:

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from emotionet import dataset
-from emotionet.checkpoints import ModelBundle
+from emotionet.models.checkpoints import ModelBundle
 from emotionet.predict import Predictor
-from emotionet.training import TrainConfig, run_training
+from emotionet.training import TrainConfig, dataset, run_training
 from tests.conftest import synth, write_audio
 
 HAS_MUSICNN = importlib.util.find_spec("musicnn") is not None

@@ -21,8 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emotionet import audio, dataset, pretrained  # noqa: E402
 from emotionet.analysis import explain  # noqa: E402
+from emotionet.io import audio  # noqa: E402
+from emotionet.training import dataset  # noqa: E402
 
 VERSION = json.dumps([explain.MEASURES, explain.N_FFT, explain.HOP, audio.SAMPLE_RATE, "measure-v1"])
 
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
                     parts.append({k: data[k] for k in ("MSD_musicnn/tags", "MTT_musicnn/tags")})
         print(f"tag priors from {len(parts)} cached songs in {args.tag_priors_from}")
     else:
-        _, parts, _ = pretrained.extract_parts(kept, Path(args.cache) / "embeddings", workers=1)
+        _, parts, _ = dataset.extract_parts(kept, Path(args.cache) / "embeddings", workers=1)
     priors = explain.tag_priors(parts)
     explain.save_defaults(model, priors, args.out)
     print(json.dumps(model.to_dict(), indent=1))

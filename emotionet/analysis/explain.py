@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 22050  # emotionet.audio.SAMPLE_RATE (not imported: keeps this module light)
+SAMPLE_RATE = 22050  # emotionet.io.audio.SAMPLE_RATE (not imported: keeps this module light)
 N_FFT, HOP = 2048, 512  # emotionet.features: a caller may pass its magnitude STFT
 DEFAULTS_FILE = Path(__file__).with_name("explain_defaults.json")
 
@@ -80,7 +80,7 @@ def tag_probabilities(parts: dict[str, np.ndarray], patch_starts_s=None, span=No
     """Mean probability of every musicnn tag of both backbones, keyed "MSD_musicnn/rock", over the
     patches whose centre lies in `span` (start_s, end_s; the nearest patch if none; all patches
     when no span) -- the same rule as `pretrained.window_embeddings`."""
-    from ..musicnn import HOP, PATCH_FRAMES, SAMPLE_RATE, TAGS
+    from ..models.musicnn import HOP, PATCH_FRAMES, SAMPLE_RATE, TAGS
 
     out = {}
     for backbone, names in TAGS.items():
@@ -122,7 +122,7 @@ def top_tags(parts: dict[str, np.ndarray], k: int = 5, priors: dict[str, float] 
 
 def tag_priors(parts_list: list[dict[str, np.ndarray]]) -> dict[str, float]:
     """Mean tag probabilities over many songs' per-patch parts: the priors `top_tags` ranks against."""
-    from ..musicnn import TAGS
+    from ..models.musicnn import TAGS
 
     return {f"{b}/{n}": round(float(np.mean([np.asarray(p[f"{b}/tags"])[:, i].mean() for p in parts_list])), 4)
             for b, names in TAGS.items() for i, n in enumerate(names)}  # fmt: skip

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import audio, features
+from .. import features
+from ..io import audio
 from ..mood import mood_of
 from . import explain as explain_mod
 from . import sections as sec
@@ -51,7 +52,7 @@ def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: f
     parts = starts = None
     series = [sec.feature_series(feats, fps)]
     if embedding is not None:
-        from .. import pretrained
+        from ..models import pretrained
 
         parts, starts = embedding
         if all(f"{b}/{p}" in parts for b in pretrained.BACKBONES for p in SECTION_PARTS):
@@ -87,7 +88,7 @@ def section_values(predictor, model_name: str, raw: dict, spans, win_s) -> np.nd
 
 
 def _backbones():
-    from ..pretrained import BACKBONES
+    from ..models.pretrained import BACKBONES
 
     return BACKBONES
 

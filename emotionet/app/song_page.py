@@ -9,10 +9,10 @@ import re
 
 import streamlit as st
 
-from . import webapp
 from ..analysis import export
 from ..analysis.sections import clock
 from ..mood import EMOJI
+from . import webapp
 
 SECTION_PLAY = "section_play"  # session key: (clip digest, section index) of the section playing
 PROGRESS_EVERY_S = 0.3

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import storage
-from ..checkpoints import checkpoint_dir
+from ..models.checkpoints import checkpoint_dir
 from ..predict import Predictor
+from ..team import storage
 
 
 @st.cache_resource(show_spinner="Loading the models…")
@@ -69,7 +69,7 @@ def analyze_bytes(data: bytes, name: str, progress=None):
 
 @st.cache_data(show_spinner=False)
 def _metrics(directory: str, modified: float) -> dict:
-    from ..checkpoints import load_metrics
+    from ..models.checkpoints import load_metrics
 
     return load_metrics(directory)
 
@@ -153,7 +153,7 @@ PASSCODE_LOCKOUT_S = 300.0
 
 def _try_passcode() -> None:
     """on_change of the passcode box: each new entry is one attempt, counted once."""
-    from .. import labelling
+    from ..team import labelling
 
     state = st.session_state
     given, state["team_passcode_input"] = state.get("team_passcode_input", ""), ""
@@ -175,7 +175,7 @@ def require_team_passcode() -> None:
     After PASSCODE_ATTEMPTS wrong tries in a row the browser session must wait PASSCODE_LOCKOUT_S
     seconds before the box comes back, so the passcode cannot be guessed by clicking on and on.
     """
-    from .. import labelling
+    from ..team import labelling
 
     state = st.session_state
     if not labelling.passcode_required() or labelling.check_passcode(state.get("team_passcode")):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
+from ..io.audio import SAMPLE_RATE
 from . import dsp
 
 N_FFT = 2048

@@ -1,1 +1,1 @@
-"""Input/output helpers that sit beside `emotionet.audio`: decoders for formats libsndfile refuses."""
+"""Input/output helpers that sit beside `emotionet.io.audio`: decoders for formats libsndfile refuses."""

@@ -1,9 +1,9 @@
 """Decode what libsndfile refuses (M4A/AAC, ALAC, WMA, MP4 audio, ...) through PyAV.
 
 PyAV's wheels carry ffmpeg's libraries, so no system ffmpeg is needed. The excerpt semantics are
-those of `emotionet.audio.load_clip`: the middle `seconds` of the file (all of it when None),
+those of `emotionet.io.audio.load_clip`: the middle `seconds` of the file (all of it when None),
 mono (the mean of the channels), float32 at `rate`, decoded block by block so only the excerpt is
-held in memory. Anything unusable raises `emotionet.audio.AudioError` with a message a person
+held in memory. Anything unusable raises `emotionet.io.audio.AudioError` with a message a person
 understands.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from ..audio import SAMPLE_RATE, AudioError, Clip, Source, describe_source
+from .audio import SAMPLE_RATE, AudioError, Clip, Source, describe_source
 
-BLOCK_SECONDS = 10.0  # resampler granularity, as in emotionet.audio
+BLOCK_SECONDS = 10.0  # resampler granularity, as in emotionet.io.audio
 
 
 def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_RATE,
@@ -26,7 +26,7 @@ def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_R
     """The middle `seconds` (all when None) of `source` (path, bytes or binary file) as a mono Clip.
 
     Raises AudioError when PyAV is missing, the data is not audio ffmpeg can read, or it holds no
-    audio stream. The clip is not checked for silence or length: `emotionet.audio.load_clip` does that.
+    audio stream. The clip is not checked for silence or length: `emotionet.io.audio.load_clip` does that.
     """
     total_s, start_s, read = open_stream(source, seconds=seconds, rate=rate, name=name)
     return Clip(np.concatenate(list(read())).astype(np.float32), total_s, start_s)

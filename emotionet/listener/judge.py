@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .head import ListenerHead
 from ..metrics import agreement_metrics, classification_metrics, regression_metrics, reliability
 from ..mood import Calibration, mood_index
+from .head import ListenerHead
 
 FOLDS = 5
 

@@ -4,7 +4,7 @@
     python -m emotionet scan FOLDER --parquet songs.parquet           # either engine
 
 `ray_engine` runs the scan as a Ray Data pipeline into the same library database as the local
-scan (`emotionet.library`); `parquet` writes the scanned songs as one Parquet row each. Ray is an
+scan (`emotionet.library.songs`); `parquet` writes the scanned songs as one Parquet row each. Ray is an
 optional extra (requirements-scale.txt): nothing here imports it until `--engine ray` is asked for.
 """
 

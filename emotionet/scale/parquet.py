@@ -17,9 +17,9 @@ from typing import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import storage
-from ..checkpoints import checkpoint_dir
-from ..library import LibrarySong
+from ..library.songs import LibrarySong
+from ..models.checkpoints import checkpoint_dir
+from ..team import storage
 
 FIELDS = ("valence", "arousal", "mood", "confidence")
 ROW_GROUP = 10_000

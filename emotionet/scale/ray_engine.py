@@ -37,10 +37,11 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import library, storage
-from ..audio import AudioError
-from ..checkpoints import ModelBundle
-from ..library import LibraryFailure, LibraryFile, LibrarySong, ScanResult
+from ..io.audio import AudioError
+from ..library import songs as library
+from ..library.songs import LibraryFailure, LibraryFile, LibrarySong, ScanResult
+from ..models.checkpoints import ModelBundle
+from ..team import storage
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac"}
 
 
@@ -110,11 +110,11 @@ def _import_tables() -> None:
     """Table modules register themselves on Base when imported."""
     import importlib
 
-    for module in ("labelling", "library"):
+    for module in ("emotionet.team.labelling", "emotionet.library.songs"):
         try:
-            importlib.import_module(f"{__package__}.{module}")
+            importlib.import_module(module)
         except ModuleNotFoundError as error:
-            if error.name != f"{__package__}.{module}":
+            if error.name != module:
                 raise
 
 

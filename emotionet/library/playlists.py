@@ -34,8 +34,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .mood import MOODS
-from .text import one_line, spreadsheet_cell
+from ..io.text import one_line, spreadsheet_cell
+from ..mood import MOODS
 
 
 @dataclass

@@ -4,9 +4,9 @@ Pipeline: clip at 22.05 kHz -> 16 kHz -> one log-mel -> both musicnn backbones (
 per 3 s patch -> the chosen embedding parts concatenated -> mean over patches (a clip, or a
 window of the timeline) -> standardise -> classifier/regressor (see ``PretrainedMood``).
 
-Embeddings are cached per file under a key that includes ``EMBEDDING_VERSION``; the cache
-holds every part in ``CACHED_PARTS`` so that the recipe (``PARTS``) can change without
-re-embedding.
+Training caches embeddings per file (`training.dataset.extract_parts`) under a key that includes
+``EMBEDDING_VERSION``; the cache holds every part in ``CACHED_PARTS`` so that the recipe
+(``PARTS``) can change without re-embedding.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio
+from ..io import audio
 from . import musicnn as mn
 
 BACKBONES = ("MSD_musicnn", "MTT_musicnn")
@@ -74,7 +74,7 @@ class PatchEmbedder:
     def __init__(self, backbones: dict, parts=CACHED_PARTS, batch: int = EMBED_BATCH):
         import soxr
 
-        from .features import StftStream
+        from ..features import StftStream
 
         self.backbones, self.parts, self.batch = backbones, tuple(parts), batch
         self.resampler = soxr.ResampleStream(audio.SAMPLE_RATE, mn.SAMPLE_RATE, 1, dtype="float32", quality="HQ")
@@ -145,38 +145,6 @@ def embed_clip(backbones: dict, y_22k: np.ndarray, part_names=PARTS) -> tuple[np
     default recipe (MSD and MTT: penultimate + tags). A clip's embedding is ``per_patch.mean(0)``."""
     parts, starts = embed_parts(backbones, y_22k)
     return select(parts, part_names), starts
-
-
-# --------------------------------------------------------------------------- cache
-
-
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _parts_of(path: Path) -> dict[str, np.ndarray]:
-    parts, starts = embed_parts(load_backbones(TRAINING_PRECISION), audio.load_clip(path, seconds=None).samples)
-    return {**parts, "patch_starts_s": starts}
-
-
-def extract_embeddings(tracks, cache_dir: str | os.PathLike | None, workers: int = 2, part_names=PARTS):
-    """Clip embeddings of every track (decoded and embedded once, then read from the cache).
-
-    Returns (kept_tracks, X (n, D) mean-over-patch embeddings of ``part_names``, problems
-    {path: message} for unreadable tracks). ``extract_parts`` gives the raw per-patch parts.
-    """
-    kept, parts, problems = extract_parts(tracks, cache_dir, workers)
-    x = np.stack([select(p, part_names).mean(0) for p in parts]) if parts else np.zeros((0, 0), np.float32)
-    return kept, x, problems
-
-
-def extract_parts(tracks, cache_dir: str | os.PathLike | None, workers: int = 2):
-    """(kept_tracks, per-track dicts of per-patch parts, problems)."""
-    from .dataset import map_tracks
-
-    return map_tracks(tracks, _parts_of, cache_dir, EMBEDDING_VERSION, workers, "embeddings", _init_worker)
 
 
 # --------------------------------------------------------------------------- model
@@ -326,7 +294,7 @@ def choose_C(x, targets, classes, groups, n_splits: int = 4, seed: int = 0, sche
     """The C of ``C_GRID`` with the best artist-grouped CV quadrant accuracy (raw 0.5 thresholds)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from .mood import mood_index
+    from ..mood import mood_index
 
     x, targets, classes = np.asarray(x), np.asarray(targets), np.asarray(classes, int)
     folds = list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(x, classes, groups))

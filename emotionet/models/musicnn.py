@@ -1,7 +1,7 @@
 """musicnn (Pons & Serra, 2019) in PyTorch, with the pretrained weights of ``musicnn==0.1.0``.
 
 The weights are the TensorFlow checkpoints shipped in the musicnn wheel, read by our own
-``emotionet.tf_checkpoint`` (no TensorFlow). Install the wheel without its (unmeetable)
+``emotionet.models.tf_checkpoint`` (no TensorFlow). Install the wheel without its (unmeetable)
 dependencies:  ``pip install --no-deps musicnn==0.1.0``.
 
 Pipeline (as musicnn/extractor.py and musicnn/models.py):
@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotionet.tf_checkpoint import read_checkpoint
+from emotionet.models.tf_checkpoint import read_checkpoint
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -86,7 +86,7 @@ def default_precision() -> str:
 
 @lru_cache(maxsize=1)
 def _mel_basis() -> np.ndarray:
-    from .features import dsp
+    from ..features import dsp
 
     return dsp.filterbank(f"mel_{SAMPLE_RATE}_{N_FFT}_{N_MELS}")
 
@@ -95,7 +95,7 @@ def log_mel(y_16k: np.ndarray) -> np.ndarray:
     """(frames, 96) float32 log-compressed mel spectrogram of 16 kHz mono audio, as
     musicnn's extractor computes it (librosa defaults: centred frames, Hann window,
     Slaney mel bands, power 2), but without its float16 rounding."""
-    from .features import dsp
+    from ..features import dsp
 
     y = np.ascontiguousarray(y_16k, dtype=np.float32)
     spec = np.abs(dsp.stft(y, N_FFT, HOP)) ** 2

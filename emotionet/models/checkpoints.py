@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .features import Normalizer
-from .models import CNNConfig, EmotionCNN, SVRBaseline
-from .mood import Calibration
+from ..features import Normalizer
+from ..mood import Calibration
+from . import CNNConfig, EmotionCNN, SVRBaseline
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 HASHES = "sha256"  # the config.json key: model file name -> SHA-256 of its bytes
 NOT_MODEL_FILES = {"config.json", "metrics.json", "MODEL_CARD.md"}
 
@@ -207,7 +207,7 @@ class ModelBundle:
             pretrained = PretrainedMood.load(directory / "pretrained.npz")
         listener = None
         if config.get("listener"):
-            from .listener import ListenerHead
+            from ..listener import ListenerHead
 
             with np.load(directory / "listener.npz", allow_pickle=False) as arrays:
                 listener = ListenerHead.from_arrays(arrays)

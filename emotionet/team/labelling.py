@@ -41,11 +41,11 @@ from sqlalchemy import DateTime, Engine, Float, ForeignKey, Index, Integer, Stri
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import audio
-from .metrics import evaluate_predictions
-from .mood import MOODS, QUADRANTS, mood_index, mood_of
+from ..io import audio
+from ..io.text import clean_text, spreadsheet_cell
+from ..metrics import evaluate_predictions
+from ..mood import MOODS, QUADRANTS, mood_index, mood_of
 from .storage import AudioStore, Base, content_hash, safe_suffix
-from .text import clean_text, spreadsheet_cell
 
 MAX_NAME = 100
 MAX_TEXT = 500

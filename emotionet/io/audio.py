@@ -247,7 +247,7 @@ def _resampled(blocks: Iterator[np.ndarray], sr: int) -> Iterator[np.ndarray]:
 def _open_with_ffmpeg(source: Source, seconds: float | None, name: str, sf_error: Exception) -> Excerpt:
     """What libsndfile refuses (M4A/AAC, ...) through PyAV: ffmpeg's decoders, shipped in its wheel.
     PyAV decodes the excerpt block by block as it is read, like libsndfile's files."""
-    from .io.av_decode import open_stream
+    from .av_decode import open_stream
 
     try:
         duration_s, start_s, read = open_stream(source, seconds=seconds, name=name)

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -38,12 +38,13 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import BigInteger, DateTime, Float, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import playlists, storage
-from .batch import analyze_files
-from .library_args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
-from .checkpoints import checkpoint_dir
+from ..batch import analyze_files
+from ..io.text import clean_text
+from ..models.checkpoints import checkpoint_dir
+from ..team import storage
+from . import playlists
+from .args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
 from .playlists import Song
-from .text import clean_text
 
 Progress = Callable[[int, int, "float | None", str], None]  # done, total, seconds left (None at 0), path
 
@@ -439,7 +440,7 @@ def _scan_with_bar(args) -> ScanResult:
 
 def cmd_scan(args) -> int:
     """Exit 0 when every file is in the library, 1 when some were skipped (listed on stderr)."""
-    from . import scale
+    from .. import scale
 
     result = scale.scan(args, _scan_with_bar)
     counts = playlists.counts_by_mood(result.songs)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .features import CHANNEL_ROWS, FEATURES, summary_statistics
+from ..features import CHANNEL_ROWS, FEATURES, summary_statistics
 
 
 @dataclass

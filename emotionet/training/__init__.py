@@ -21,12 +21,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import dataset, features, model_card
-from .checkpoints import ModelBundle
-from .metrics import evaluate_predictions
-from .models import CNNConfig, EmotionCNN, SVRBaseline
-from .mood import QUADRANTS, Calibration
-from .predict import cnn_window_outputs, window_bounds
+from .. import features
+from ..metrics import evaluate_predictions
+from ..models import CNNConfig, EmotionCNN, SVRBaseline
+from ..models.checkpoints import ModelBundle
+from ..mood import QUADRANTS, Calibration
+from ..predict import cnn_window_outputs, window_bounds
+from . import dataset, model_card
 
 SVR_VARIANTS = {  # name -> (features, rows per feature)
     "svr": (("mfcc",), 3),  # the report's: statistics of the first three MFCCs
@@ -48,7 +49,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2  # feature extraction processes
     threads: int = 0  # torch threads for training; 0 = torch's default
-    distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.distill)
+    distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.training.distill)
     masking: bool = False  # SpecAugment-style: per crop, one time span and one feature row set to the mean
 
 
@@ -154,14 +155,14 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
 
 def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
     """The mood model on musicnn embeddings, or None (with a message) when musicnn is missing."""
-    from . import musicnn, pretrained
+    from ..models import musicnn, pretrained
 
     try:
         pretrained.load_backbones()
     except musicnn.MusicnnNotInstalled as error:
         print(f"pretrained model skipped: {error}")
         return None, None, None
-    kept, parts, problems = pretrained.extract_parts(tracks, cache_dir and Path(cache_dir) / "embeddings", cfg.workers)
+    kept, parts, problems = dataset.extract_parts(tracks, cache_dir and Path(cache_dir) / "embeddings", cfg.workers)
     if problems:  # the same files decoded for the features: should not happen
         raise RuntimeError(f"embedding failed for {len(problems)} tracks: {next(iter(problems.values()))}")
     per_patch = [pretrained.select(p) for p in parts]
@@ -205,7 +206,7 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
     def part(idx):
         return [stacks[i] for i in idx], targets[idx], classes[idx]
 
-    # the headline's 4Q head first: with cfg.distill_weight it teaches the CNNs (emotionet.distill)
+    # the headline's 4Q head first: with cfg.distill_weight it teaches the CNNs (emotionet.training.distill)
     pretrained_model, embeddings, teacher = train_pretrained(tracks, train_idx, cache_dir, cfg)
     raw, histories, cnns = {}, {}, {}
     for name, config in {"cnn": CNNConfig(), "crnn": CNNConfig(recurrent=True)}.items():
@@ -277,7 +278,7 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
 
 
 def clip_cues(feats) -> np.ndarray:
-    from .listener.cues import clip_cues as one
+    from ..listener.cues import clip_cues as one
 
     return np.stack([one(f) for f in feats])
 
@@ -287,12 +288,11 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
 
     Returns (listener head, metrics["listener"], the app's calibrations per model).
     """
-    from . import pretrained
-    from .listener import judge
+    from ..listener import judge
 
     cache = cache_dir and Path(cache_dir)
     l_tracks, l_feats, problems = dataset.load_features(listener_tracks, cache and cache / "features", cfg.workers)
-    kept, x_l, more = pretrained.extract_embeddings(l_tracks, cache and cache / "embeddings", cfg.workers)
+    kept, x_l, more = dataset.extract_embeddings(l_tracks, cache and cache / "embeddings", cfg.workers)
     if problems or more or len(kept) != len(l_tracks):
         raise RuntimeError(f"unreadable listener clips: {({**problems, **more})}")
     y_l = np.array([[t.valence, t.arousal] for t in l_tracks])

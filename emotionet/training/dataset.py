@@ -1,4 +1,5 @@
-"""Labelled music for training and evaluation: manifests, artist-disjoint splits, a feature cache.
+"""Labelled music for training and evaluation: manifests, artist-disjoint splits, the feature and
+embedding caches.
 
 A manifest is a CSV with `path` (relative to the CSV), `valence` and `arousal` on 0-1, and
 optionally `quadrant` (Q1..Q4), `artist`, `song_id`, `title`. The DEAM layout (static annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import audio, features
-from .mood import QUADRANTS, mood_index, quadrant_index
+from .. import features
+from ..io import audio
+from ..mood import QUADRANTS, mood_index, quadrant_index
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac")
 
@@ -148,6 +150,41 @@ def map_tracks(tracks: list[Track], compute, cache_dir, version: str, workers: i
 
 def _features_of(path: Path) -> dict[str, np.ndarray]:
     return features.compute_features(audio.load_clip(path, seconds=None).samples)
+
+
+def _embedding_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core
+
+
+def _parts_of(path: Path) -> dict[str, np.ndarray]:
+    from ..models import pretrained
+
+    backbones = pretrained.load_backbones(pretrained.TRAINING_PRECISION)
+    parts, starts = pretrained.embed_parts(backbones, audio.load_clip(path, seconds=None).samples)
+    return {**parts, "patch_starts_s": starts}
+
+
+def extract_parts(tracks: list[Track], cache_dir: str | os.PathLike | None, workers: int = 2):
+    """(kept_tracks, per-track dicts of musicnn's per-patch embedding parts, problems): each file
+    decoded and embedded once (in float32), then read from the cache under EMBEDDING_VERSION."""
+    from ..models import pretrained
+
+    return map_tracks(tracks, _parts_of, cache_dir, pretrained.EMBEDDING_VERSION, workers, "embeddings",
+                      _embedding_worker)  # fmt: skip
+
+
+def extract_embeddings(tracks: list[Track], cache_dir: str | os.PathLike | None, workers: int = 2,
+                       part_names: tuple[str, ...] | None = None):  # fmt: skip
+    """(kept_tracks, X (n, D) mean-over-patch embeddings of `part_names` (the shipped recipe's
+    by default), problems {path: message} for unreadable tracks)."""
+    from ..models import pretrained
+
+    kept, parts, problems = extract_parts(tracks, cache_dir, workers)
+    names = part_names or pretrained.PARTS
+    x = np.stack([pretrained.select(p, names).mean(0) for p in parts]) if parts else np.zeros((0, 0), np.float32)
+    return kept, x, problems
 
 
 def load_features(tracks: list[Track], cache_dir: str | os.PathLike | None, workers: int = 2):

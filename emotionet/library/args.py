@@ -1,6 +1,6 @@
 """The library commands' arguments (`scan`, `playlist`) and the `--seconds` rule shared with
 `analyze`, without the library itself: building the command line must not import the database
-layer (SQLAlchemy), so `python -m emotionet analyze` starts quicker. `emotionet.library` holds
+layer (SQLAlchemy), so `python -m emotionet analyze` starts quicker. `emotionet.library.songs` holds
 the commands and re-exports these."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .mood import MOODS, parse_thresholds
+from ..mood import MOODS, parse_thresholds
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def excerpt_seconds(text: str) -> float:
     audio.MIN_SECONDS."""
     import math
 
-    from .audio import MIN_SECONDS
+    from ..io.audio import MIN_SECONDS
 
     try:
         value = float(text)
@@ -44,7 +44,7 @@ def add_scan_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("scan", help="analyse a folder of songs into the library (cached)")
     _common(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
-    from .scale import add_scan_arguments
+    from ..scale import add_scan_arguments
 
     add_scan_arguments(parser)  # --engine ray, --address, --device, --parquet
     return parser

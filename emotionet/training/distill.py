@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import features, pretrained
+from .. import features
+from ..models import pretrained
 
 GRID_S = 1.0  # crop starts the teacher is asked about
 INNER_FOLDS = 5

@@ -1,0 +1,86 @@
+"""The package's map: data flows one way, audio -> features -> models -> predictions -> pages and
+CLI. Every import inside emotionet (at the top of a module or inside a function) may only reach the
+same layer or an earlier one; the layers are the rows of the README's "How it works" table."""
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "emotionet"
+LAYERS = [  # in the README's order; modules in one entry may import each other
+    ["io"],
+    ["features"],
+    ["mood", "metrics"],
+    ["listener"],
+    ["models"],
+    ["analysis"],
+    ["predict", "batch"],
+    ["training"],
+    ["team", "library", "scale"],
+    ["app", "cli", "demo", "__main__"],
+]
+
+
+def layer_of(module: str) -> int:
+    """The layer of a dotted module below emotionet ("models.musicnn" -> the models layer)."""
+    top = module.split(".")[0]
+    for i, names in enumerate(LAYERS):
+        if top in names:
+            return i
+    raise AssertionError(f"emotionet.{module} is in no layer: add it to LAYERS and the README's table")
+
+
+def module_name(path: Path) -> tuple[str, str]:
+    """(dotted module below emotionet, the package its relative imports start from)."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+        return ".".join(parts), ".".join(parts)
+    return ".".join(parts), ".".join(parts[:-1])
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The emotionet modules a file imports, relative to emotionet ("" for the package itself)."""
+    _, package = module_name(path)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".") if package else []
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module and node.module.split(".")[0] == "emotionet":
+                target = node.module.partition(".")[2]
+            else:
+                continue
+            for alias in node.names:  # `from . import audio` imports the module emotionet.audio
+                full = f"{target}.{alias.name}" if target else alias.name
+                is_module = (PACKAGE / full.replace(".", "/")).with_suffix(".py").is_file() or (
+                    PACKAGE / full.replace(".", "/") / "__init__.py"
+                ).is_file()
+                found.add(full if is_module else target)
+        elif isinstance(node, ast.Import):
+            found |= {a.name.partition(".")[2] for a in node.names if a.name.split(".")[0] == "emotionet"}
+    return {m for m in found if m}
+
+
+def test_no_module_imports_a_later_layer():
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert len(files) > 40
+    backwards = []
+    for path in files:
+        module, _ = module_name(path)
+        if not module:
+            continue  # emotionet/__init__.py
+        for target in imported_modules(path):
+            if layer_of(target) > layer_of(module):
+                backwards.append(f"emotionet.{module} imports emotionet.{target}")
+    assert not backwards, "\n".join(backwards)
+
+
+def test_the_check_sees_relative_lazy_and_absolute_imports(tmp_path):
+    """The checker itself: each import form in a function body is resolved to its module."""
+    assert imported_modules(PACKAGE / "predict.py") >= {"features", "io.audio", "models.checkpoints", "mood"}
+    assert "models.pretrained" in imported_modules(PACKAGE / "predict.py")  # imported inside a method
+    assert layer_of("models.musicnn") > layer_of("features") > layer_of("io.audio")
