@@ -9,7 +9,9 @@ is built: on the training fold only, out-of-fold for each training clip, per 10 
 (1 - w) x label + w x teacher for each --weights w (0 is the plain recipe, as bench/cnn_cv.py),
 scored as bench/cnn_cv.py scores it.
 `--masking` trains every CNN with TrainConfig.masking (per crop, one random time span of up to
-15% and one feature row set to the mean: SpecAugment-style), `--out` names the JSON.
+15% and one feature row set to the mean: SpecAugment-style), `--weight-average D` with
+TrainConfig.weight_average (an exponential moving average of the weights, decay D per step, is what
+early stopping validates and keeps), `--out` names the JSON.
 Also reported, with no weight fitted on the folds: the teacher alone, and the equal-weight mean
 of teacher and student (calibrated values), as a hint of what an ensemble would give.
 Writes bench/results/cnn_distill.json.
@@ -44,10 +46,13 @@ def main() -> dict:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
     parser.add_argument("--masking", action="store_true", help="train with TrainConfig.masking (SpecAugment-style)")
+    parser.add_argument("--weight-average", type=float, default=0.0,
+                        help="train with TrainConfig.weight_average: an exponential moving average of the "
+                             "weights with this decay per step is validated and kept")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     started = time.time()
-    cfg = TrainConfig(masking=args.masking)
+    cfg = TrainConfig(masking=args.masking, weight_average=args.weight_average)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
     kept, parts, _ = dataset.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
     assert len(kept) == len(tracks)
@@ -81,7 +86,7 @@ def main() -> dict:
         folds.append(scores)
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
     return write_result(args.out, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
-                                   "masking": args.masking, "summary": fold_summary(folds), "per_fold": folds,
+                                   "masking": args.masking, "weight_average": args.weight_average, "summary": fold_summary(folds), "per_fold": folds,
                                    "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
 
 

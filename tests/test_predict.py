@@ -76,3 +76,23 @@ def test_thresholds_change_the_mood_not_the_point(tmp_path, shipped_checkpoints)
     high = Predictor.load(thresholds=(0.95, 0.95)).analyze(path).predictions["cnn"]
     assert (low.valence, low.arousal) == (high.valence, high.arousal)
     assert (low.mood, high.mood) == ("happy", "sad")
+
+
+def test_warm_up_runs_an_uploads_whole_path(predictor, monkeypatch):
+    """The app warms the models at load with a synthetic MP3 through `analyze` itself (decoder,
+    resampling, both feature streams, every model, sections), so the first upload pays for none
+    of the first calls."""
+    seen = []
+    real = Predictor.analyze
+
+    def spy(self, source, **kwargs):
+        result = real(self, source, **kwargs)
+        seen.append((source, kwargs.get("name"), result))
+        return result
+
+    monkeypatch.setattr(Predictor, "analyze", spy)
+    predictor.warm_up()
+    (source, name, analysis), = seen
+    assert isinstance(source, bytes) and name.startswith("warm-up.")
+    assert set(analysis.predictions) == set(predictor.model_names) and analysis.song is not None
+    assert analysis.song.sections and analysis.explanation is not None

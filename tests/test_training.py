@@ -195,3 +195,28 @@ def test_masking_hides_one_time_span_and_one_row_per_crop_and_leaves_the_batch_a
         if span.any():  # one contiguous span
             where = torch.nonzero(span).flatten()
             assert int(where[-1] - where[0]) + 1 == len(where)
+
+
+def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_weights():
+    """With TrainConfig.weight_average the kept model is the exponential moving average of the
+    weights after each step: with a decay of almost 1 it stays where the first step left it (the
+    average starts there), however many steps follow."""
+    from dataclasses import replace
+
+    from emotionet.models import CNNConfig, EmotionCNN
+    from emotionet.training import train_cnn
+
+    rng = np.random.default_rng(0)
+    stacks = [rng.standard_normal((3, 13, 200)).astype(np.float32) for _ in range(12)]
+    data = (stacks, rng.uniform(0, 1, (12, 2)), np.arange(12) % 4)
+    cfg = TrainConfig(epochs=1, patience=10, batch_size=12, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)  # a step an epoch
+    torch.manual_seed(cfg.seed)  # train_cnn starts from these weights
+    start = EmotionCNN(CNNConfig()).state_dict()
+    one_step = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
+    averaged = train_cnn(CNNConfig(), data, data, replace(cfg, epochs=6, weight_average=0.99999))[0].state_dict()
+
+    def distance(a, b):
+        return sum(float((a[k] - b[k]).abs().sum()) for k in a if a[k].is_floating_point())
+
+    assert distance(averaged, one_step) < 1e-3 * distance(one_step, start), (distance(averaged, one_step),
+                                                                             distance(one_step, start))  # fmt: skip

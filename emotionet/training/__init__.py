@@ -51,6 +51,7 @@ class TrainConfig:
     threads: int = 0  # torch threads for training; 0 = torch's default
     distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.training.distill)
     masking: bool = False  # SpecAugment-style: per crop, one time span and one feature row set to the mean
+    weight_average: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (decay per step)
 
 
 def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator):
@@ -109,6 +110,9 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
     mse, ce = nn.MSELoss(), nn.CrossEntropyLoss()
     val_targets = torch.tensor(val[1], dtype=torch.float32)
     history, best, best_loss, stale = [], None, float("inf"), 0
+    averaged = torch.optim.swa_utils.AveragedModel(  # batch-norm statistics averaged too (use_buffers)
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.weight_average), use_buffers=True
+    ) if cfg.weight_average > 0 else None  # fmt: skip
     progress = tqdm(range(cfg.epochs), desc=label)
     for epoch in progress:
         model.train()
@@ -130,9 +134,12 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             losses.append(regression.item() * len(idx))  # the curves compare MSE with MSE
             maes.append((values - y).abs().mean().item() * len(idx))
-        raw = window_predictions(model, val[0], cfg)
+        judged = averaged.module if averaged is not None else model  # the weights that would be kept
+        raw = window_predictions(judged, val[0], cfg)
         val_mse = float(((torch.tensor(raw, dtype=torch.float32) - val_targets) ** 2).mean())
         cal = Calibration.fit(raw, val[1])
         scores = evaluate_predictions(cal.apply(raw), val[1], val[2])
@@ -144,7 +151,7 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
         })  # fmt: skip
         progress.set_postfix(val_mse=f"{val_mse:.4f}", val_acc=f"{scores['accuracy']:.3f}")
         if val_mse < best_loss - 1e-5:
-            best, best_loss, stale = copy.deepcopy(model.state_dict()), val_mse, 0
+            best, best_loss, stale = copy.deepcopy(judged.state_dict()), val_mse, 0
         else:
             stale += 1
             if stale >= cfg.patience:
