@@ -130,12 +130,19 @@ def mean_tempogram(onset_envelope: np.ndarray, win: int) -> np.ndarray:
     onsets = np.asarray(onset_envelope)
     n = len(onsets)
     padded = np.pad(onsets, win // 2, mode="linear_ramp", end_values=(0, 0))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, win)[:n] * hann(win)  # (n, win)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, win)  # (n + 1, win) views, no copy
     n_fft = 1 << (2 * win - 2).bit_length()  # >= 2 win - 1: no wrap-around
-    spectrum = np.fft.rfft(frames, n=n_fft, axis=1)
-    energy = np.einsum("ij,ij->i", frames, frames)
-    scale = np.divide(1.0, energy, out=np.zeros_like(energy), where=energy > 0) / n
-    return np.fft.irfft(scale @ (spectrum.real**2 + spectrum.imag**2), n=n_fft)[:win]
+    mean_power = np.zeros(n_fft // 2 + 1)
+    for start in range(0, n, TEMPOGRAM_CHUNK):  # cache-sized pieces: 3 minutes whole would take ~120 MB
+        frames = windows[start : min(start + TEMPOGRAM_CHUNK, n)] * hann(win)
+        spectrum = np.fft.rfft(frames, n=n_fft, axis=1)
+        energy = np.einsum("ij,ij->i", frames, frames)
+        scale = np.divide(1.0, energy, out=np.zeros_like(energy), where=energy > 0)
+        mean_power += scale @ (spectrum.real**2 + spectrum.imag**2)
+    return np.fft.irfft(mean_power / n, n=n_fft)[:win]
+
+
+TEMPOGRAM_CHUNK = 512  # onset frames per piece of mean_tempogram
 
 
 def write_filterbanks(path: Path = FILTERBANKS) -> None:

@@ -59,7 +59,7 @@ def _distilled(metrics: dict) -> str:
         return ""
     return (f" The CNNs keep the report's architecture but learned by distillation: each training crop's target is "
             f"{1 - w:g} × its clip's label + {w:g} × what the headline's 4Q head, fitted without that clip's "
-            f"artist, says of that 10 s crop (`emotionet/distill.py`; `bench/cnn_distill.py` measures it).")
+            f"artist, says of that 10 s crop (`emotionet/training/distill.py`; `bench/cnn_distill.py` measures it).")
 
 
 def _listener_rows(listener: dict, headline: str) -> str:
