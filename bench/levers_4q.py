@@ -13,6 +13,12 @@ the quadrant of the out-of-fold prediction, uncalibrated (as listener_cv.py's ac
   rbf_svm           two RBF SVMs (gamma = 1/D) on the standardised mean embeddings, C over a grid
   patch_level       two logistic regressions trained on single 3 s patches (each with its clip's
                     labels); a clip's score is the mean patch logit; C over a grid
+  with_cues         the shipped head on [mean embedding, the listener head's 12 valence cues]
+                    (emotionet.listener.cues: key fit, mode, loudness, brightness), C over a grid
+  scheme_ensemble   the "axes" and "quadrant" schemes' Q1..Q4 probabilities summed; the argmax
+  two_source_head   the listener head's own 4Q head (emotionet.listener.head: a shared ridge map
+                    fitted on both sources, listener_cv folds for the listener clips), with and
+                    without the cues
   finetune_dense    (only when named) musicnn's dense layer (pool 1506 -> 200, both backbones)
                     fine-tuned per patch from the pretrained weights (L2 pull towards them), with a
                     4Q head (axis logits) and a listener head (valence/arousal) trained together on
@@ -48,12 +54,16 @@ from emotionet.training import dataset  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "results" / "levers_4q.json"
-CHEAP = ("shipped", "mean_std_pooling", "rbf_svm", "patch_level")
+TRACKS_4Q: list = []  # the 4Q tracks, set by main (two_source_head pairs its folds with listener_cv's)
+CHEAP = ("shipped", "mean_std_pooling", "rbf_svm", "patch_level", "with_cues", "scheme_ensemble", "two_source_head")
 GRIDS = {  # lever -> the settings tried (last session's grids in /work/exp/q4.py)
     "shipped": [pretrained.DEFAULT_C],
     "mean_std_pooling": [0.01, 0.03, 0.1],
     "rbf_svm": [0.3, 1.0, 3.0],
     "patch_level": [0.003, 0.01, 0.03],
+    "with_cues": [0.01, 0.03, 0.1],
+    "scheme_ensemble": [pretrained.DEFAULT_C],
+    "two_source_head": [0.0, 3.0],  # the listener head's cue weight (0: no cues; 3: as shipped)
     "finetune_dense": [{"epochs": 20, "lr": 1e-3, "listener_weight": 1.0, "pull": 1e-2, "weight_decay": 1e-3,
                         "dropout": 0.3}],  # ft.py's defaults
 }
@@ -103,13 +113,57 @@ def patch_level(per_patch, y, q, C):
     return fit_predict
 
 
-def cheap_lever(name, setting, parts, y, q):
+def scheme_ensemble(x, y, q, C):
+    """The axes and quadrant schemes' quadrant probabilities summed; the argmax as axis signs."""
+    signs = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]])  # Q1..Q4: happy, aggressive, sad, calm
+
+    def fit_predict(tr, te):
+        proba = sum(pretrained.PretrainedMood(scheme, C=C).fit(x[tr], y[tr], q[tr]).predict_proba(x[te])
+                    for scheme in ("axes", "quadrant"))  # fmt: skip
+        return signs[proba.argmax(1)].astype(float)
+    return fit_predict
+
+
+def two_source_head(x, cues, y, q, listener, cue_weight, seed):
+    """The listener head's 4Q head, fitted on both sources; `listener` = (tracks, x, cues, y)."""
+    from bench.listener_cv import folds
+    from emotionet.listener import ListenerHead
+
+    l_tracks, xl, cl, yl = listener
+    l_train = {te_a.tobytes(): tr_l for (_, te_a), (tr_l, _) in zip(folds(TRACKS_4Q, seed), folds(l_tracks, seed))}
+
+    def fit_predict(tr, te):
+        trl = l_train[np.asarray(te).tobytes()]  # the listener clips of the same fold's training side
+        head = ListenerHead(cue_weight=cue_weight).fit(x[tr], cues[tr], y[tr], xl[trl], cl[trl], yl[trl])
+        return head.predict_4q(x[te], cues[te]) - 0.5
+    return fit_predict
+
+
+def clip_cues_of(tracks, workers):
+    """(n, 12) valence cues of each track, from the feature cache."""
+    from emotionet.listener.cues import clip_cues
+
+    kept, feats, problems = dataset.load_features(tracks, ROOT / ".cache" / "features", workers)
+    assert not problems and len(kept) == len(tracks)
+    return np.stack([clip_cues(f) for f in feats])
+
+
+def cheap_lever(name, setting, parts, y, q, seed=0, workers=2):
     per_patch = [pretrained.select(p) for p in parts]  # (P, 500): penultimate + tags, both backbones
     if name == "patch_level":
         return patch_level(per_patch, y, q, setting)
     x = np.stack([p.mean(0) for p in per_patch])
     if name == "rbf_svm":
         return rbf_svm(x, q, setting)
+    if name == "scheme_ensemble":
+        return scheme_ensemble(x, y, q, setting)
+    if name in ("with_cues", "two_source_head"):
+        cues = clip_cues_of(TRACKS_4Q, workers)
+        if name == "with_cues":
+            return logistic_on(np.hstack([x, cues]), y, q, setting)
+        l_tracks, l_parts, yl, _ = load(DATA / "musifeast" / "labels.csv", workers)
+        xl = np.stack([pretrained.select(p).mean(0) for p in l_parts])
+        return two_source_head(x, cues, y, q, (l_tracks, xl, clip_cues_of(l_tracks, workers), yl), setting, seed)
     if name == "mean_std_pooling":
         x = np.hstack([x, np.stack([p.std(0) for p in per_patch])])
     return logistic_on(x, y, q, setting)
@@ -214,6 +268,7 @@ def main() -> dict:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     a_tracks, a_parts, ya, qa = load(DATA / "4q" / "labels.csv", args.workers)
+    TRACKS_4Q[:] = a_tracks
     if "finetune_dense" in args.levers:
         import torch
 
@@ -237,7 +292,7 @@ def main() -> dict:
                     runs.append({**score(oof, qa), "listener_r_valence": agree["r_valence"],
                                  "listener_r_arousal": agree["r_arousal"]})  # fmt: skip
                 else:
-                    fit_predict = cheap_lever(name, setting, a_parts, ya, qa)
+                    fit_predict = cheap_lever(name, setting, a_parts, ya, qa, seed, args.workers)
                     for tr, te in folds(a_tracks, seed):
                         oof[te] = fit_predict(tr, te)
                     runs.append(score(oof, qa))
