@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 from scan_speed import make_folder  # noqa: E402
 
+from bench.common import machine  # noqa: E402
 from emotionet.library import songs as library  # noqa: E402
 from emotionet.models.checkpoints import checkpoint_dir  # noqa: E402
 from emotionet.scale import ray_engine  # noqa: E402
@@ -120,10 +120,8 @@ def main() -> None:
         "ray_rescan_known_folder": rescan,
         "library_row_bytes_per_song": round(float(row_bytes)),
         "parquet_bytes_per_song": round(parquet_bytes / len(hashes)),
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "loadavg_at_start": [round(x, 2) for x in load_start],
-        "loadavg_at_end": [round(x, 2) for x in load_end],
+        "machine": machine(loadavg_at_start=[round(x, 2) for x in load_start],
+                           loadavg_at_end=[round(x, 2) for x in load_end]),
     }
     print(f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {args.cpus} CPUs, "
           f"load {load_start[0]:.1f} -> {load_end[0]:.1f}")  # fmt: skip

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers_playlists import make_tiny_bundle, song_samples  # noqa: E402
 
+from bench.common import machine  # noqa: E402
 from emotionet.library import songs as library  # noqa: E402
 from emotionet.models.checkpoints import checkpoint_dir  # noqa: E402
 from emotionet.team import storage  # noqa: E402
@@ -117,10 +117,8 @@ def main() -> None:
         "speedup": round(parallel["songs_per_second"] / single["songs_per_second"], 2),
         "speedup_vs_one_thread": round(parallel["songs_per_second"] / single_1t["songs_per_second"], 2),
         "rescan_cached": cached,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "loadavg_at_start": [round(x, 2) for x in load_start],
-        "loadavg_at_end": [round(x, 2) for x in load_end],
+        "machine": machine(loadavg_at_start=[round(x, 2) for x in load_start],
+                           loadavg_at_end=[round(x, 2) for x in load_end]),
     }
     print(f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {os.cpu_count()} CPUs, "
           f"load {load_start[0]:.1f}")  # fmt: skip
