@@ -45,7 +45,9 @@ def librosa_filterbank(name: str) -> np.ndarray:
 @lru_cache(maxsize=None)
 def hann(n: int) -> np.ndarray:
     """scipy.signal.get_window("hann", n, fftbins=True): the periodic Hann window librosa uses."""
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    window.setflags(write=False)  # shared by every caller (lru_cache)
+    return window
 
 
 def stft(y: np.ndarray, n_fft: int, hop: int, *, center: bool = True) -> np.ndarray:
@@ -77,7 +79,9 @@ def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
     k, n = np.arange(n_out)[:, None], np.arange(n_in)[None, :]
     matrix = np.sqrt(2.0 / n_in) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_in))
     matrix[0] /= np.sqrt(2.0)
-    return matrix.astype(np.float32)
+    matrix = matrix.astype(np.float32)
+    matrix.setflags(write=False)  # shared by every caller (lru_cache)
+    return matrix
 
 
 def mfcc(mel_db: np.ndarray, n_mfcc: int) -> np.ndarray:
