@@ -34,7 +34,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="checkpoint folder to write")
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="feature and embedding cache folder")
     for f in fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+        flag = f"--{f.name.replace('_', '-')}"
+        if isinstance(f.default, bool):  # --masking / --no-masking (type=bool would take "False" as true)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            parser.add_argument(flag, type=type(f.default), default=f.default)
     args = parser.parse_args(argv)
 
     if args.deam_annotations:

@@ -220,3 +220,21 @@ def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_we
 
     assert distance(averaged, one_step) < 1e-3 * distance(one_step, start), (distance(averaged, one_step),
                                                                              distance(one_step, start))  # fmt: skip
+
+
+def test_train_py_passes_every_train_config_option_through(manifest, monkeypatch, tmp_path):
+    """Each TrainConfig field is a train.py flag; a yes/no one reads --masking / --no-masking (a
+    plain type=bool would have taken '--masking False' as true)."""
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("train_script", REPO / "train.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    seen = []
+    stub = {"validation": {}, "default_cnn": "cnn", "headline": "cnn", "train_seconds": 0.0}  # no training here
+    monkeypatch.setattr(train, "run_training", lambda tracks, out, cache, cfg, *rest: seen.append(cfg) or stub)
+    base = ["--manifest", str(manifest), "--listener-manifest", "", "--out", str(tmp_path)]
+    train.main(base + ["--masking", "--weight-average", "0.98", "--epochs", "3"])
+    train.main(base + ["--no-masking"])
+    assert (seen[0].masking, seen[0].weight_average, seen[0].epochs) == (True, 0.98, 3)
+    assert seen[1] == TrainConfig(masking=False)
