@@ -24,6 +24,20 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def median_times(fns: dict, repeats: int) -> dict:
+    """{name: median wall time} of the callables in `fns`, one call of each in turn per repeat
+    (after a warm-up call of each), so that the machine's drifts hit every variant alike."""
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def write_result(path: Path, result: dict) -> dict:
     """Write `result` as JSON to `path` (bench/results/…) and print it."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,13 +4,16 @@ bfloat16 does to the embeddings and the moods (issue 12).
     .venv/bin/python bench/musicnn_precision.py [--seeds 0 1 2] [--repeats 7]
 
 Speed, in one run: one forward pass of both backbones over a batch of 4 patches (3 s each),
-median of `--repeats`, for
+median of `--repeats`, the variants called in turn within each repeat, for
   conv2d_float32   the first version: oneDNN's conv2d, then the max over frequency
   gemm_float32     the strided-window matrix products, float32 (exact; what runs without AMX)
-  gemm_bfloat16    the same products in bfloat16 on the AMX units (the default where present)
+  gemm_bfloat16    the same products in bfloat16 on the AMX units
+  together_float32, together_bfloat16   musicnn.forward_together: both backbones' timbral products
+                   in one product per kernel shape over windows of the raw patches built once (what
+                   the app runs; bfloat16 is the default where AMX is present)
 
 Accuracy: every clip of ../shared/data/4q and ../shared/data/musifeast embedded again with the
-bfloat16 products (cached in .cache/embeddings-bfloat16). The shipped models learn from float32
+bfloat16 products, both backbones together as the app runs them (cached in .cache/embeddings-bfloat16). The shipped models learn from float32
 embeddings (train.py's cache), so that is how they are judged here too: the folds of
 bench/listener_cv.py (5 artist-grouped folds per seed), trained on float32 embeddings, each test
 fold predicted from its float32 and from its bfloat16 embeddings. Reported: the listener set's
@@ -21,6 +24,7 @@ how far the predictions move and how many moods flip. Writes bench/results/music
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -31,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median_time, write_result  # noqa: E402
+from bench.common import median_times, write_result  # noqa: E402
 from bench.listener_cv import DATA, folds  # noqa: E402
 from emotionet.io import audio  # noqa: E402
 from emotionet.listener import ListenerHead  # noqa: E402
@@ -56,7 +60,7 @@ def load(manifest: Path, cache: Path):
     tracks = dataset.read_manifest(manifest)
     tracks, feats, _ = dataset.load_features(tracks, cache / "features", 2)
     kept, x32, _ = dataset.extract_embeddings(tracks, cache / "embeddings", 2)
-    version = pretrained.EMBEDDING_VERSION + "/bfloat16"
+    version = pretrained.EMBEDDING_VERSION + "/bfloat16/together-centred"  # forward_together's bfloat16 path
     kept16, parts16, _ = dataset.map_tracks(tracks, _bf16_parts, cache / "embeddings-bfloat16", version, 2,
                                             "bfloat16 embeddings", dataset._embedding_worker)  # fmt: skip
     assert len(kept) == len(kept16) == len(tracks)
@@ -73,20 +77,24 @@ def speed(repeats: int) -> dict:
     batch = torch.from_numpy(np.abs(rng.standard_normal((4, mn.PATCH_FRAMES, mn.N_MELS))).astype(np.float32))
     original = mn.FreqPooledConv._gemm_max
 
-    def conv2d_max(self, x):
-        return F.conv2d(F.pad(x, (0, 0, *self.time_pad)), self.weight).amax(-1)
+    class Conv2dMax(mn.FreqPooledConv):  # the first version: oneDNN's conv2d, then the max
+        def _gemm_max(self, x):
+            return F.conv2d(F.pad(x, (0, 0, *self.time_pad)), self.weight).amax(-1)
 
-    figures = {}
-    for label, precision, method in (("conv2d_float32", "float32", conv2d_max),
-                                     ("gemm_float32", "float32", original),
-                                     ("gemm_bfloat16", "bfloat16", original)):  # fmt: skip
-        nets = pretrained.load_backbones(precision)
-        mn.FreqPooledConv._gemm_max = method
-        try:
-            with torch.inference_mode():
-                figures[label] = median_time(lambda: [net(batch) for net in nets.values()], repeats)
-        finally:
-            mn.FreqPooledConv._gemm_max = original
+    nets = {p: list(pretrained.load_backbones(p).values()) for p in ("float32", "bfloat16")}
+    conv2d = [copy.deepcopy(net) for net in nets["float32"]]
+    for net in conv2d:
+        for block in net.timbral:
+            block.__class__ = Conv2dMax
+    assert original is mn.FreqPooledConv._gemm_max
+    with torch.inference_mode():  # interleaved: one call of each variant per repeat
+        figures = median_times({
+            "conv2d_float32": lambda: [net(batch) for net in conv2d],
+            "gemm_float32": lambda: [net(batch) for net in nets["float32"]],
+            "gemm_bfloat16": lambda: [net(batch) for net in nets["bfloat16"]],
+            "together_float32": lambda: mn.forward_together(nets["float32"], batch),
+            "together_bfloat16": lambda: mn.forward_together(nets["bfloat16"], batch),
+        }, repeats)  # fmt: skip
     base = figures["conv2d_float32"]
     return {"batch_of_4_patches_both_backbones_s": {k: round(v, 4) for k, v in figures.items()},
             "speedup_vs_conv2d": {k: round(base / v, 2) for k, v in figures.items()},

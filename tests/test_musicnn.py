@@ -162,3 +162,43 @@ def test_weights_loaded_after_a_forward_pass_are_the_ones_used(reference):
     msd.load_state_dict(mtt.state_dict())
     with torch.inference_mode():
         np.testing.assert_allclose(msd(x)["penultimate"].numpy(), mtt(x)["penultimate"].numpy(), rtol=0, atol=1e-5)
+
+
+def test_both_backbones_together_equal_each_alone(reference):
+    """forward_together shares the timbral products' windows between the backbones (the input
+    batch norm folded into the kernels and the padded edges): in float32 each model's outputs
+    are its own forward pass's, also for an input scale below zero and a large shift."""
+    import copy
+
+    import torch
+
+    models = [mn.load_musicnn(n, precision="float32") for n in mn.MODELS]
+    odd = copy.deepcopy(models[1])
+    with torch.no_grad():
+        odd.input_bn.scale.mul_(-1.7)  # the max over frequency becomes a min: the sign path
+        odd.input_bn.shift.add_(2.5)  # a constant on the input: the padded rows' edge sums
+    x = _patches(reference, 1)
+    for group in (models, [models[0], odd]):
+        with torch.inference_mode():
+            alone, together = [m(x) for m in group], mn.forward_together(group, x)
+        for a, b in zip(alone, together):
+            for part in ("tags", "penultimate", "pool"):
+                scale = float(a[part].abs().max())
+                np.testing.assert_allclose(b[part].numpy(), a[part].numpy(), rtol=0, atol=ATOL * max(scale, 1.0))
+
+
+def test_both_backbones_together_in_bfloat16_stay_close_to_float32(reference):
+    import torch
+
+    exact = [mn.load_musicnn(n, precision="float32") for n in mn.MODELS]
+    fast = [mn.load_musicnn(n, precision="bfloat16") for n in mn.MODELS]
+    x = _patches(reference, 1)
+    with torch.inference_mode():
+        pairs = zip((m(x) for m in exact), mn.forward_together(fast, x))
+        for a, b in pairs:
+            pen_a, pen_b = a["penultimate"].numpy(), b["penultimate"].numpy()
+            assert np.linalg.norm(pen_b - pen_a) < 0.05 * np.linalg.norm(pen_a)
+            np.testing.assert_allclose(b["tags"].numpy(), a["tags"].numpy(), rtol=0, atol=0.03)
+        mixed = [exact[0], fast[1]]  # different precisions: each model runs alone, unchanged
+        for a, b in zip((m(x) for m in mixed), mn.forward_together(mixed, x)):
+            assert torch.equal(a["penultimate"], b["penultimate"])

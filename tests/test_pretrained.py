@@ -66,10 +66,9 @@ def test_window_averaging_matches_direct_embedding(backbones):
     centres = starts + 187 * 256 / 16000 / 2
     for (start, end), row in zip(bounds, windows):
         idx = np.flatnonzero((centres >= start) & (centres < end))
-        with torch.inference_mode():
-            direct = np.concatenate(
-                [backbones[b](torch.from_numpy(patches[idx]))[p].numpy() for b in pt.BACKBONES for p in pt.PARTS], 1
-            )
+        with torch.inference_mode():  # both backbones together, as the embedder runs them
+            outputs = mn.forward_together([backbones[b] for b in pt.BACKBONES], torch.from_numpy(patches[idx]))
+            direct = np.concatenate([out[p].numpy() for out in outputs for p in pt.PARTS], 1)
         np.testing.assert_allclose(row, direct.mean(0), atol=1e-4)
 
     model, _ = _random_model()
@@ -132,8 +131,8 @@ def test_embedding_audio_in_blocks_equals_one_pass_over_the_whole_clip(backbones
     parts, starts = embedder.finish()
     patches = mn.to_patches(mn.log_mel(soxr.resample(y, SR, mn.SAMPLE_RATE, quality="HQ").astype(np.float32)))
     assert len(patches) == 18 > pt.EMBED_BATCH and starts.shape == (18,)
-    with torch.inference_mode():
-        for name in pt.BACKBONES:
-            whole = backbones[name](torch.from_numpy(patches))
+    with torch.inference_mode():  # one pass of both backbones together, as the embedder runs them
+        passes = mn.forward_together([backbones[name] for name in pt.BACKBONES], torch.from_numpy(patches))
+        for name, whole in zip(pt.BACKBONES, passes):
             for part in pt.CACHED_PARTS:
                 np.testing.assert_allclose(parts[f"{name}/{part}"], whole[part].numpy(), rtol=1e-3, atol=1e-3)

@@ -26,7 +26,9 @@ product and its frequency max stay in cache. In ``float32`` this is exact and th
 convolutions run about 1.8x faster than oneDNN's conv2d (the whole pass 1.35x); in
 ``bfloat16`` (the default where the CPU has AMX tiles, see ``default_precision``) those two
 products alone are rounded to bfloat16 and run on the AMX units, about 5x (the whole pass
-2.8x); everything else stays float32. On a GPU, cuDNN's convolutions run instead.
+2.8x); everything else stays float32. The two backbones share those products' input windows
+(``forward_together``: their input batch norms folded into the kernels, one product per kernel
+shape for both), about 4% of a whole analysis. On a GPU, cuDNN's convolutions run instead.
 bench/musicnn_precision.py measures the speed and what bfloat16 does to the embeddings and the moods.
 """
 
@@ -119,6 +121,25 @@ def to_patches(rep: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- network
 
 
+def windows_gemm_max(xp: torch.Tensor, w: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
+    """max over frequency of the (kt x kf) convolution of time-padded input xp (B, T + kt - 1, F)
+    with kernel matrix w (kt * kf, C), as (B, C, T) float32: for GEMM_ROWS time rows at a time,
+    the (rows x F', kt * kf) windows of the input (copied from a strided view) times w, then the
+    max over F' while the product is in cache. w's dtype (float32 or bfloat16) sets the products'."""
+    kt, kf = kernel
+    xp = xp.to(w.dtype).contiguous()
+    n_b, n_tp, n_f = xp.shape
+    n_t, n_fv = n_tp - kt + 1, n_f - kf + 1
+    windows = xp.as_strided((n_b, n_t, n_fv, kt, kf), (n_tp * n_f, n_f, 1, n_f, 1))
+    out = torch.empty(n_b, n_t, w.shape[1], dtype=w.dtype)
+    for b in range(n_b):
+        for t in range(0, n_t, GEMM_ROWS):
+            rows = windows[b, t : t + GEMM_ROWS]
+            product = rows.reshape(-1, kt * kf) @ w  # (rows x F', C)
+            out[b, t : t + GEMM_ROWS] = product.view(len(rows), n_fv, -1).amax(1)
+    return out.transpose(1, 2).float()  # (B, C, T)
+
+
 class Affine(nn.Module):
     """Inference-mode batch norm as a per-channel scale and shift on dimension ``dim``."""
 
@@ -180,30 +201,30 @@ class FreqPooledConv(nn.Module):
             pooled = self._temporal_max(x)
         else:
             pooled = self._gemm_max(x)
+        return self.finish(pooled)
+
+    def finish(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The block's output from max_f of its convolution with the stored (sign-folded) weight,
+        (B, C, T): the sign back, bias, ReLU, batch norm."""
         pooled = pooled * self.sign[:, None]  # (B, C, T)
         return self.bn(F.relu(pooled + self.bias[:, None]))
 
     def _gemm_max(self, x: torch.Tensor) -> torch.Tensor:
-        """max_f of the (kt x kf) convolution as matrix products: for GEMM_ROWS time rows at a
-        time, the (rows x F', kt * kf) windows of the input (copied from a strided view) times
-        the (kt * kf, C) kernel matrix, then the max over F' while the product is in cache."""
+        """max_f of the (kt x kf) convolution as matrix products (`windows_gemm_max`)."""
         dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32
         kt, kf = self.kernel
         key = (dtype, self.weight._version, self.weight.data_ptr())  # weights reloaded: a new matrix
         if self._gemm_weight is None or self._gemm_weight[0] != key:
             self._gemm_weight = key, self.weight.reshape(len(self.weight), kt * kf).T.contiguous().to(dtype)
-        w = self._gemm_weight[1]
-        xp = F.pad(x[:, 0], (0, 0, *self.time_pad)).to(dtype).contiguous()  # (B, T + kt - 1, F)
-        n_b, n_tp, n_f = xp.shape
-        n_t, n_fv = n_tp - kt + 1, n_f - kf + 1
-        windows = xp.as_strided((n_b, n_t, n_fv, kt, kf), (n_tp * n_f, n_f, 1, n_f, 1))
-        out = torch.empty(n_b, n_t, len(self.weight), dtype=dtype)
-        for b in range(n_b):
-            for t in range(0, n_t, GEMM_ROWS):
-                rows = windows[b, t : t + GEMM_ROWS]
-                product = rows.reshape(-1, kt * kf) @ w  # (rows x F', C)
-                out[b, t : t + GEMM_ROWS] = product.view(len(rows), n_fv, -1).amax(1)
-        return out.transpose(1, 2).float()  # (B, C, T)
+        return windows_gemm_max(F.pad(x[:, 0], (0, 0, *self.time_pad)), self._gemm_weight[1], self.kernel)
+
+    def edge_sums(self, n_t: int) -> torch.Tensor:
+        """(C, n_t): per output row, the sum of the kernel taps that fall on real (not padded)
+        input rows: what a constant added to the input adds to the convolution there."""
+        kt = self.kernel[0]
+        rows = torch.arange(n_t)[:, None] + torch.arange(kt)[None, :] - self.time_pad[0]  # (n_t, kt) input rows
+        real = ((rows >= 0) & (rows < n_t)).to(self.weight.dtype)
+        return self.weight[:, 0].sum(-1) @ real.T
 
     def _temporal_max(self, x: torch.Tensor) -> torch.Tensor:
         """max_f of a (k x 1) convolution as, per patch, one batched product over time:
@@ -279,7 +300,10 @@ class Musicnn(nn.Module):
         tags (B, 50) sigmoid probabilities, penultimate (B, 200), pool (B, 1506, the
         interleaved max/mean vector fed to the back-end), max_pool and mean_pool (B, 753)."""
         x = self.input_bn(patches.unsqueeze(1))  # (B, 1, T, 96)
-        front = torch.cat([block(x) for block in (*self.timbral, *self.temporal)], 1)  # (B, 561, T)
+        return self.head(torch.cat([block(x) for block in (*self.timbral, *self.temporal)], 1))
+
+    def head(self, front: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The mid-end and back-end on the front-end's (B, 561, T) output (see forward)."""
         feats = [front]
         h = front
         for i, (conv, bn) in enumerate(zip(self.mid_convs, self.mid_bns)):
@@ -292,6 +316,47 @@ class Musicnn(nn.Module):
         penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pool))))
         tags = torch.sigmoid(self.out(penultimate))
         return {"tags": tags, "penultimate": penultimate, "pool": pool, "max_pool": max_pool, "mean_pool": mean_pool}
+
+
+def forward_together(models: list[Musicnn], patches: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """[model(patches) for model in models], with the work the models share done once.
+
+    Both backbones read the same log-mel patches and differ before their timbral convolutions
+    only by their input batch norm, a scalar scale a and shift c: conv(a x + c, W) is
+    a conv(x, W) + c (the taps of W on real rows), with the zero time padding handled by
+    `edge_sums`. So on the CPU the windows of the raw patches are built once per kernel shape and
+    multiplied by all models' kernels side by side in one product (sign(a) folded into them, so
+    one max over frequency serves every channel); each model then goes on alone. Elsewhere (a
+    GPU, different precisions) it is the plain loop."""
+    if len(models) < 2 or patches.device.type != "cpu" or len({m.precision for m in models}) > 1:
+        return [model(patches) for model in models]
+    dtype = torch.bfloat16 if models[0].precision == "bfloat16" else torch.float32
+    scales = [m.input_bn.scale[0] for m in models]
+    shifts = [m.input_bn.shift[0] for m in models]
+    # the products run on patches - centre, centre the level the batch norms map to 0 (on average):
+    # centred like each model's own input, bfloat16's rounding stays as small as in the plain path
+    centre = torch.stack([-c / a for a, c in zip(scales, shifts)]).mean()
+    shifts = [a * centre + c for a, c in zip(scales, shifts)]  # a x + c = a (x - centre) + (a centre + c)
+    pooled = [[] for _ in models]  # per model, per timbral block: max_f conv(bn(x), weight), (B, C, T)
+    for i, first in enumerate(models[0].timbral):
+        blocks = [m.timbral[i] for m in models]
+        kt, kf = first.kernel
+        key = (dtype, *((b.weight._version, b.weight.data_ptr()) for b in blocks), *(float(a) for a in scales))
+        cached = getattr(first, "_joint_weight", None)
+        if cached is None or cached[0] != key:
+            w = torch.cat([torch.where(a < 0, -1.0, 1.0) * b.weight.reshape(len(b.weight), kt * kf)
+                           for a, b in zip(scales, blocks)]).T.contiguous().to(dtype)  # fmt: skip
+            first._joint_weight = cached = key, w
+        joint = windows_gemm_max(F.pad(patches - centre, (0, 0, *first.time_pad)), cached[1], first.kernel)
+        for j, (part, block, a, c) in enumerate(zip(joint.split([len(b.weight) for b in blocks], 1), blocks,
+                                                    scales, shifts)):  # fmt: skip
+            pooled[j].append(a.abs() * part + c * block.edge_sums(patches.shape[1]))
+    outputs = []
+    for model, timbral in zip(models, pooled):
+        x = model.input_bn(patches.unsqueeze(1))
+        front = [block.finish(p) for block, p in zip(model.timbral, timbral)] + [block(x) for block in model.temporal]
+        outputs.append(model.head(torch.cat(front, 1)))
+    return outputs
 
 
 # --------------------------------------------------------------------------- loading

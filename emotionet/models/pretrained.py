@@ -128,8 +128,8 @@ class PatchEmbedder:
         with torch.inference_mode():
             device = next(self.backbones[BACKBONES[0]].parameters()).device  # where the nets are
             batch = torch.from_numpy(np.ascontiguousarray(patches)).to(device)
-            for name in BACKBONES:
-                out = self.backbones[name](batch)
+            outputs = mn.forward_together([self.backbones[name] for name in BACKBONES], batch)
+            for name, out in zip(BACKBONES, outputs):
                 for part in self.parts:
                     self.out[f"{name}/{part}"].append(out[part].float().cpu().numpy().astype(np.float32))
         self.n_patches += len(patches)
