@@ -324,17 +324,19 @@ def forward_together(models: list[Musicnn], patches: torch.Tensor) -> list[dict[
     Both backbones read the same log-mel patches and differ before their timbral convolutions
     only by their input batch norm, a scalar scale a and shift c: conv(a x + c, W) is
     a conv(x, W) + c (the taps of W on real rows), with the zero time padding handled by
-    `edge_sums`. So on the CPU the windows of the raw patches are built once per kernel shape and
-    multiplied by all models' kernels side by side in one product (sign(a) folded into them, so
-    one max over frequency serves every channel); each model then goes on alone. Elsewhere (a
-    GPU, different precisions) it is the plain loop."""
+    `edge_sums`. So on the CPU the windows of the (centred) patches are built once per kernel
+    shape and multiplied by all models' kernels side by side in one product (sign(a) folded into
+    them, so one max over frequency serves every channel); each model then goes on alone: 13%
+    faster for both backbones (bench/musicnn_precision.py). Elsewhere (a GPU, different
+    precisions) it is the plain loop."""
     if len(models) < 2 or patches.device.type != "cpu" or len({m.precision for m in models}) > 1:
         return [model(patches) for model in models]
     dtype = torch.bfloat16 if models[0].precision == "bfloat16" else torch.float32
     scales = [m.input_bn.scale[0] for m in models]
     shifts = [m.input_bn.shift[0] for m in models]
-    # the products run on patches - centre, centre the level the batch norms map to 0 (on average):
-    # centred like each model's own input, bfloat16's rounding stays as small as in the plain path
+    # The products run on (patches - centre), centre being the input level the models' batch norms
+    # map to 0, averaged: inputs centred like each model's own keep bfloat16's rounding as small as
+    # in the plain path (on raw, all-positive log-mels it moved the embeddings 2.5x more).
     centre = torch.stack([-c / a for a, c in zip(scales, shifts)]).mean()
     shifts = [a * centre + c for a, c in zip(scales, shifts)]  # a x + c = a (x - centre) + (a centre + c)
     pooled = [[] for _ in models]  # per model, per timbral block: max_f conv(bn(x), weight), (B, C, T)
