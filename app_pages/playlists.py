@@ -13,9 +13,9 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from emotionet.library import songs as library
 from emotionet.app import plots, webapp
 from emotionet.library import playlists
+from emotionet.library import songs as library
 from emotionet.mood import EMOJI, MOODS
 from emotionet.team import storage
 

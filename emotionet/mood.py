@@ -26,6 +26,7 @@ MOODS = ("happy", "aggressive", "sad", "calm")  # Q1..Q4
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 MOOD_OF_QUADRANT = dict(zip(QUADRANTS, MOODS))
 EMOJI = {"happy": "😊", "aggressive": "😠", "sad": "😢", "calm": "😌"}
+COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}  # every chart and PNG
 
 
 def mood_index(valence, arousal, thresholds=(0.5, 0.5)) -> np.ndarray:

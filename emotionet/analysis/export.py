@@ -18,7 +18,8 @@ import io
 import json
 import math
 
-MOOD_COLOURS = {"happy": "#f2b701", "aggressive": "#e03c31", "sad": "#3f6fb5", "calm": "#3aa57a"}
+from ..mood import COLOURS
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -89,8 +90,8 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
     tv, ta = thresholds
     for (x0, x1, y0, y1), mood in zip([(tv, 1, ta, 1), (0, tv, ta, 1), (0, tv, 0, ta), (tv, 1, 0, ta)],
                                       ("happy", "aggressive", "sad", "calm")):  # fmt: skip
-        ax.fill_between([x0, x1], y0, y1, color=MOOD_COLOURS[mood], alpha=0.12, linewidth=0)
-        ax.text((x0 + x1) / 2, y1 - 0.03, mood, ha="center", va="top", color=MOOD_COLOURS[mood], fontsize=11)
+        ax.fill_between([x0, x1], y0, y1, color=COLOURS[mood], alpha=0.12, linewidth=0)
+        ax.text((x0 + x1) / 2, y1 - 0.03, mood, ha="center", va="top", color=COLOURS[mood], fontsize=11)
     ax.axvline(tv, color="grey", lw=0.8)
     ax.axhline(ta, color="grey", lw=0.8)
 
@@ -99,7 +100,7 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
         xs, ys = [s["valence"] for s in sections], [s["arousal"] for s in sections]
         ax.plot(xs, ys, color="#555555", lw=1, alpha=0.7, zorder=2)
         for i, s in enumerate(sections, start=1):
-            ax.scatter(s["valence"], s["arousal"], s=140, color=MOOD_COLOURS.get(s["mood"], "grey"),
+            ax.scatter(s["valence"], s["arousal"], s=140, color=COLOURS.get(s["mood"], "grey"),
                        edgecolor="white", zorder=3)  # fmt: skip
             ax.annotate(str(i), (s["valence"], s["arousal"]), ha="center", va="center", fontsize=8,
                         color="white", zorder=4, weight="bold")  # fmt: skip
@@ -110,7 +111,7 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
         ax.annotate(name, (p["valence"], p["arousal"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
     song = analysis.get("song")
     if song:
-        ax.scatter(song["valence"], song["arousal"], marker="*", s=320, color=MOOD_COLOURS.get(song["mood"], "grey"),
+        ax.scatter(song["valence"], song["arousal"], marker="*", s=320, color=COLOURS.get(song["mood"], "grey"),
                    edgecolor="black", zorder=6, label=f"song ({song.get('model', '')}): {song['mood']}")  # fmt: skip
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlim(0, 1)

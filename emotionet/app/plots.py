@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from ..features import FRAMES_PER_SECOND, ROW_LABELS
 from ..models import MODEL_LABELS, label  # noqa: F401  (the pages name models through plots)
+from ..mood import COLOURS as MOOD_COLOURS
 from ..mood import EMOJI, MOODS, QUADRANTS, mood_index
 
 MODEL_COLOURS = {"cnn": "#d62728", "crnn": "#9467bd", "svr": "#1f77b4", "svr_all": "#17becf", "pretrained": "#2ca02c"}
@@ -14,7 +15,6 @@ QUADRANT_CORNERS = {"happy": (1, 1), "aggressive": (0, 1), "sad": (0, 0), "calm"
 FEATURE_TITLES = {"mfcc": "MFCC", "contrast": "Spectral contrast (dB)", "chroma": "Chroma"}
 
 
-MOOD_COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}
 MOOD_SHADES = {"happy": "#fff3c4", "aggressive": "#ffd6d6", "sad": "#d6e4ff", "calm": "#d9f2dc"}
 PLANE_RANGE = [-0.03, 1.03]  # a little beyond 0-1, so a point at 1.00 is not cut in half
 
@@ -78,7 +78,6 @@ def points_on_plane(points: list[tuple[str, float, float]], height: int = 320) -
     return fig
 
 
-SECTION_COLOURS = {"happy": "#e6a700", "aggressive": "#d62728", "sad": "#1f77b4", "calm": "#2ca02c"}
 MAX_NAMED_WINDOWS = 40  # past this many windows the per-window faces crowd the chart: sections say it
 
 
@@ -103,7 +102,7 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
         notes.append(dict(x=centre, y=0.97, text=f"{EMOJI[mood]}<br>{mood}" if named else EMOJI[mood], showarrow=False,
                           hovertext=mood, font=dict(size=13 if named else 16), yanchor="top"))  # fmt: skip
     for i, section in enumerate(sections or [], start=1):
-        colour = SECTION_COLOURS.get(section["mood"], "#777")
+        colour = MOOD_COLOURS.get(section["mood"], "#777")
         shapes.append(dict(type="rect", x0=section["start_s"], x1=section["end_s"], y0=0.0, y1=0.07, fillcolor=colour,
                            opacity=0.75, line=dict(color="white", width=2), layer="above"))  # fmt: skip
         notes.append(dict(x=(section["start_s"] + section["end_s"]) / 2, y=0.035, showarrow=False,
@@ -164,7 +163,7 @@ def predictions_vs_truth(rows: list[dict], model: str, thresholds=(0.5, 0.5)) ->
         ys += [r["arousal"], r[model]["arousal"], None]
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(80,80,80,0.3)", width=1),
                              name="error", hoverinfo="skip"))  # fmt: skip
-    colours = dict(zip(QUADRANTS, ("#e6a700", "#d62728", "#1f77b4", "#2ca02c")))
+    colours = {quadrant: MOOD_COLOURS[mood] for quadrant, mood in zip(QUADRANTS, MOODS)}
     for quadrant, mood in zip(QUADRANTS, MOODS):
         chosen = [r for r in rows if r["quadrant"] == quadrant]
         fig.add_trace(go.Scatter(x=[r["valence"] for r in chosen], y=[r["arousal"] for r in chosen], mode="markers",
