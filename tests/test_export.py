@@ -107,3 +107,19 @@ def pad_then_riff_dict(shipped_checkpoints):
     sf.write(buffer, demo_song.song([("pad", 30), ("riff", 30)]), 22050, format="WAV")
     predictor = Predictor.load(shipped_checkpoints, pretrained=False)  # the CNN leads without musicnn
     return predictor.analyze(buffer.getvalue(), name="pad_then_riff.wav").to_dict()
+
+
+def test_plane_png_names_the_models_as_the_pages_do(monkeypatch):
+    """The PNG labels its points "SVR (all features)", "Pretrained", ..., not the internal ids,
+    and paints each mood in the pages' colours."""
+    from matplotlib.axes import Axes
+
+    from emotionet.mood import COLOURS
+
+    texts, colours, real_annotate, real_text = [], [], Axes.annotate, Axes.text
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, *a, **k: texts.append(text) or real_annotate(self, text, *a, **k))
+    monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: colours.append((s, k.get("color"))) or real_text(self, x, y, s, *a, **k))
+    export.plane_png({"file": "x.wav", "svr_all": {"valence": 0.2, "arousal": 0.9, "mood": "aggressive"},
+                      "pretrained": {"valence": 0.7, "arousal": 0.6, "mood": "happy"}}, dpi=50)  # fmt: skip
+    assert {"SVR (all features)", "Pretrained"} <= set(texts) and "svr_all" not in texts
+    assert dict(colours) == COLOURS

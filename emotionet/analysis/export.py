@@ -85,6 +85,8 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
+    from ..models import label  # the names the pages use ("svr_all" -> "SVR (all features)")
+
     fig = Figure(figsize=(5.5, 5.5), dpi=dpi)
     ax = fig.add_subplot()
     tv, ta = thresholds
@@ -108,11 +110,11 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
               and k != "song"]  # fmt: skip
     for name, p in models:
         ax.scatter(p["valence"], p["arousal"], marker="D", s=36, color="black", zorder=5)
-        ax.annotate(name, (p["valence"], p["arousal"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        ax.annotate(label(name), (p["valence"], p["arousal"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
     song = analysis.get("song")
     if song:
         ax.scatter(song["valence"], song["arousal"], marker="*", s=320, color=COLOURS.get(song["mood"], "grey"),
-                   edgecolor="black", zorder=6, label=f"song ({song.get('model', '')}): {song['mood']}")  # fmt: skip
+                   edgecolor="black", zorder=6, label=f"song ({label(song.get('model', ''))}): {song['mood']}")  # fmt: skip
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
