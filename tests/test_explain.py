@@ -180,8 +180,8 @@ def test_streamed_measures_equal_the_whole_signal_measures():
 
 
 def test_tempo_of_a_long_song_reads_its_middle_three_minutes_only():
-    """librosa's tempogram costs ~6 KB a frame (a 20-minute song: over 1 GB); the tempo comes
-    from the middle TEMPO_SECONDS of the onset envelope, so an hour costs what 3 minutes do."""
+    """The tempo comes from the middle TEMPO_SECONDS of the onset envelope, so an hour costs
+    what 3 minutes do (a tempogram's work grows with its frames)."""
     frames = int(20 * 60 * ex.SAMPLE_RATE / ex.HOP)
     beat = np.zeros(frames, np.float32)
     beat[:: int(round(60 / 120 * ex.SAMPLE_RATE / ex.HOP))] = 1.0  # a click every 0.5 s: 120 BPM

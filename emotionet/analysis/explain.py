@@ -35,7 +35,7 @@ SAMPLE_RATE = 22050  # emotionet.io.audio.SAMPLE_RATE (not imported: keeps this 
 N_FFT, HOP = 2048, 512  # emotionet.features: a caller may pass its magnitude STFT
 DEFAULTS_FILE = Path(__file__).with_name("explain_defaults.json")
 
-TEMPO_SECONDS = 180.0  # tempo is read from the middle 3 minutes: a whole hour's tempogram would take GBs
+TEMPO_SECONDS = 180.0  # tempo is read from the middle 3 minutes: an hour costs what 3 minutes do
 MEASURES = ("tempo_bpm", "mode", "loudness_dbfs", "brightness_hz")
 LABELS = {"tempo_bpm": "tempo", "mode": "mode", "loudness_dbfs": "loudness", "brightness_hz": "brightness"}
 # words for a value below / near / above typical (z < -0.5, |z| <= 0.5, z > 0.5)
@@ -185,7 +185,7 @@ def measure_sound(sound: dict, chroma: np.ndarray, *, sr: int = SAMPLE_RATE) -> 
     from ..features import dsp
 
     onsets = np.asarray(sound["onset_envelope"])
-    most = int(TEMPO_SECONDS * sr / HOP)  # librosa's tempogram holds ~6 KB per frame: bound it
+    most = int(TEMPO_SECONDS * sr / HOP)  # the tempogram's work grows with the frames: bound it
     if len(onsets) > most:
         onsets = onsets[(len(onsets) - most) // 2 :][:most]
     # the tempo librosa's beat_track would report (it calls librosa.feature.tempo), in numpy: librosa's
