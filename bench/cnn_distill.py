@@ -67,7 +67,8 @@ def main() -> dict:
         normalizer = features.Normalizer.fit([feats[i] for i in tr])
         stacks = [normalizer.stack(f) for f in feats]
         part = lambda idx: ([stacks[i] for i in idx], targets[idx], classes[idx])  # noqa: E731
-        teacher = crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, cfg.seed)
+        teacher = (crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, cfg.seed)
+                   if any(w > 0 for w in args.weights) else None)  # fmt: skip  (--weights 0: no teacher to build)
         train_part = part(tr)
         calibrated = {}
         head = pretrained.PretrainedMood().fit(x_clip[tr], targets[tr], classes[tr])
