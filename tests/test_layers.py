@@ -84,3 +84,23 @@ def test_the_check_sees_relative_lazy_and_absolute_imports(tmp_path):
     assert imported_modules(PACKAGE / "predict.py") >= {"features", "io.audio", "models.checkpoints", "mood"}
     assert "models.pretrained" in imported_modules(PACKAGE / "predict.py")  # imported inside a method
     assert layer_of("models.musicnn") > layer_of("features") > layer_of("io.audio")
+
+
+def test_the_networks_run_with_only_torch_and_numpy():
+    """bench/gpu_musicnn.py --from runs musicnn on a lent GPU machine that has torch and numpy
+    only: importing the models must not pull in the decoders (soundfile, soxr, PyAV), librosa,
+    scipy or scikit-learn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for m in ('soundfile', 'soxr', 'av', 'librosa', 'scipy', 'sklearn'): sys.modules[m] = None\n"
+        "import torch\n"
+        "from emotionet.models import musicnn as mn\n"
+        "nets = [mn.Musicnn(), mn.Musicnn()]\n"
+        "out = mn.forward_together(nets, torch.rand(2, mn.PATCH_FRAMES, mn.N_MELS))\n"
+        "print(tuple(out[1]['penultimate'].shape))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "(2, 200)", result.stderr[-1500:]

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Union
 
 import numpy as np
-import soundfile as sf
-import soxr
 
 SAMPLE_RATE = 22050  # analysis rate: the training audio carries nothing above ~11 kHz
 EXCERPT_SECONDS = 45.0  # the report analysed 45 s snippets
@@ -199,6 +197,8 @@ def _excerpt(total_frames: int, sr: int, seconds: float | None) -> tuple[int, in
 
 
 def _open_soundfile(source: Source, seconds: float | None, name: str) -> Excerpt:
+    import soundfile as sf  # here, not at the top: the models import this module's constants only
+
     file = _as_file(source)
     with sf.SoundFile(file) as f:  # read the header now: errors belong to opening
         sr, total, subtype = f.samplerate, f.frames, f.subtype
@@ -238,6 +238,8 @@ def _open_soundfile(source: Source, seconds: float | None, name: str) -> Excerpt
 
 def _resampled(blocks: Iterator[np.ndarray], sr: int) -> Iterator[np.ndarray]:
     """Mono blocks at `sr` -> the same audio at SAMPLE_RATE, streamed through one resampler."""
+    import soxr
+
     resampler = soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
     for block in blocks:
         yield resampler.resample_chunk(np.ascontiguousarray(block, np.float32), last=False)

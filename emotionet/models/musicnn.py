@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotionet.models.tf_checkpoint import read_checkpoint
+from .tf_checkpoint import read_checkpoint
 
 SAMPLE_RATE = 16000
 N_FFT = 512
