@@ -49,10 +49,15 @@ def main() -> dict:
     parser.add_argument("--weight-average", type=float, default=0.0,
                         help="train with TrainConfig.weight_average: an exponential moving average of the "
                              "weights with this decay per step is validated and kept")  # fmt: skip
+    parser.add_argument("--transpose", action="store_true", help="train with TrainConfig.transpose (chroma rolled)")
+    parser.add_argument("--mixup", type=float, default=0.0, help="train with TrainConfig.mixup (Beta alpha)")
+    parser.add_argument("--seed", type=int, default=0, help="TrainConfig.seed: the CNNs' initialisation and draws "
+                        "(the folds stay those of seed 0)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     started = time.time()
-    cfg = TrainConfig(masking=args.masking, weight_average=args.weight_average)
+    cfg = TrainConfig(masking=args.masking, weight_average=args.weight_average, transpose=args.transpose,
+                      mixup=args.mixup, seed=args.seed)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
     kept, parts, _ = dataset.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
     assert len(kept) == len(tracks)
@@ -63,11 +68,11 @@ def main() -> dict:
     classes = np.array([t.quadrant for t in tracks])
     artists = np.array([t.artist for t in tracks])
     folds = []
-    for fold, (tr, va) in enumerate(artist_folds(classes, artists, args.folds, cfg.seed)):
+    for fold, (tr, va) in enumerate(artist_folds(classes, artists, args.folds, 0)):
         normalizer = features.Normalizer.fit([feats[i] for i in tr])
         stacks = [normalizer.stack(f) for f in feats]
         part = lambda idx: ([stacks[i] for i in idx], targets[idx], classes[idx])  # noqa: E731
-        teacher = (crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, cfg.seed)
+        teacher = (crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, 0)
                    if any(w > 0 for w in args.weights) else None)  # fmt: skip  (--weights 0: no teacher to build)
         train_part = part(tr)
         calibrated = {}
@@ -87,7 +92,8 @@ def main() -> dict:
         folds.append(scores)
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
     return write_result(args.out, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
-                                   "masking": args.masking, "weight_average": args.weight_average, "summary": fold_summary(folds), "per_fold": folds,
+                                   "masking": args.masking, "weight_average": args.weight_average,
+                                   "transpose": args.transpose, "mixup": args.mixup, "seed": args.seed, "summary": fold_summary(folds), "per_fold": folds,
                                    "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
 
 

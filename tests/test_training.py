@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 
 import numpy as np
 import pytest
@@ -110,6 +111,37 @@ def test_feature_cache_is_used_on_a_second_run(manifest, trained, monkeypatch):
     monkeypatch.setattr(dataset.audio, "load_clip", fail)
     tracks, feats, problems = dataset.load_features(dataset.read_manifest(manifest), out / "cache" / "features", workers=1)
     assert len(feats) == 24 and not problems
+
+
+def test_the_caches_follow_a_files_content_not_its_name_or_time(tmp_path):
+    # a data set unpacked again (new times) or moved keeps its cache; an edited file does not
+    write_audio(tmp_path / "a.wav", synth(2.0))
+    calls = []
+
+    def compute(path):
+        calls.append(path.name)
+        return {"size": np.array(path.stat().st_size)}
+
+    def run(path):
+        track = dataset.Track(path, 0.5, 0.5, 0, "x", path.stem)
+        kept, values, problems = dataset.map_tracks([track], compute, tmp_path / "cache", "v1", workers=1)
+        assert len(kept) == 1 and not problems
+        return values[0]
+
+    run(tmp_path / "a.wav")
+    (tmp_path / "moved").mkdir()
+    copy = tmp_path / "moved" / "b.wav"
+    copy.write_bytes((tmp_path / "a.wav").read_bytes())
+    os.utime(copy, ns=(1, 1))
+    run(copy)
+    assert calls == ["a.wav"]
+    with copy.open("ab") as f:
+        f.write(b"\0")
+    assert int(run(copy)["size"]) == (tmp_path / "a.wav").stat().st_size + 1
+    assert calls == ["a.wav", "b.wav"]
+    track = dataset.Track(copy, 0.5, 0.5, 0, "x", "b")
+    dataset.map_tracks([track], compute, tmp_path / "cache", "v2", workers=1)  # another version: computed again
+    assert calls == ["a.wav", "b.wav", "b.wav"]
 
 
 def test_deam_layout_converts_the_nine_point_scale(tmp_path):

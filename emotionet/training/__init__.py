@@ -52,6 +52,8 @@ class TrainConfig:
     distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.training.distill)
     masking: bool = False  # SpecAugment-style: per crop, one time span and one feature row set to the mean
     weight_average: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (decay per step)
+    transpose: bool = False  # per crop, the chroma rows rolled by a random number of semitones (a key change)
+    mixup: float = 0.0  # > 0: crops and their targets mixed in pairs, weights ~ Beta(mixup, mixup)
 
 
 def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator):
@@ -80,6 +82,28 @@ def _mask(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         x[row, :, :, start : start + width] = 0.0
         x[row, :, int(rng.integers(0, x.shape[2]))] = 0.0
     return x
+
+
+CHROMA = features.FEATURES.index("chroma")
+
+
+def _transpose(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Each crop's 12 chroma rows rolled by its own random shift, 0-11 semitones: the same music
+    in another key, which leaves valence and arousal as they were (mode and harmony are kept)."""
+    x = x.clone()
+    chroma = x[:, CHROMA, : features.N_CHROMA]
+    for row, shift in enumerate(rng.integers(0, features.N_CHROMA, len(x))):
+        x[row, CHROMA, : features.N_CHROMA] = torch.roll(chroma[row], int(shift), dims=0)
+    return x
+
+
+def _mixup(x, y, alpha: float, rng: np.random.Generator):
+    """Mixup: each crop blended with another of the batch, its targets blended alike. Returns the
+    mixed crops and targets, the partner order and each crop's own share (for the class loss)."""
+    share = torch.tensor(rng.beta(alpha, alpha, len(x)), dtype=torch.float32)
+    partner = torch.from_numpy(rng.permutation(len(x)))
+    mixed = share[:, None, None, None] * x + (1 - share[:, None, None, None]) * x[partner]
+    return mixed, share[:, None] * y + (1 - share[:, None]) * y[partner], partner, share
 
 
 def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
@@ -123,14 +147,24 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
             x, starts = _crops(stacks, idx, crop, rng)
             if cfg.masking:
                 x = _mask(x, rng)
+            if cfg.transpose:
+                x = _transpose(x, rng)
             y = torch.tensor(targets[idx], dtype=torch.float32)
-            values, logits = model(x)
             if teacher is not None and teacher_weight > 0:
                 soft = torch.tensor(teacher(idx, starts), dtype=torch.float32)
-                regression = mse(values, (1 - teacher_weight) * y + teacher_weight * soft)
+                y = (1 - teacher_weight) * y + teacher_weight * soft
+            labels = torch.tensor(classes[idx])
+            if cfg.mixup > 0:
+                x, y, partner, share = _mixup(x, y, cfg.mixup, rng)
+            values, logits = model(x)
+            regression = mse(values, y)
+            if cfg.mixup > 0:
+                per_crop = nn.functional.cross_entropy(logits, labels, reduction="none")
+                partners = nn.functional.cross_entropy(logits, labels[partner], reduction="none")
+                classification = (share * per_crop + (1 - share) * partners).mean()
             else:
-                regression = mse(values, y)
-            loss = regression + cfg.quadrant_weight * ce(logits, torch.tensor(classes[idx]))
+                classification = ce(logits, labels)
+            loss = regression + cfg.quadrant_weight * classification
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
