@@ -229,6 +229,28 @@ def test_masking_hides_one_time_span_and_one_row_per_crop_and_leaves_the_batch_a
             assert int(where[-1] - where[0]) + 1 == len(where)
 
 
+def test_transposing_rolls_each_crops_chroma_rows_and_nothing_else():
+    from emotionet.training import _transpose
+
+    x = torch.randn(32, 3, 13, 50)
+    moved = _transpose(x, np.random.default_rng(0))
+    assert torch.equal(moved[:, :2], x[:, :2]) and torch.equal(moved[:, 2, 12], x[:, 2, 12])  # MFCC, contrast, pad row
+    shifts = [[k for k in range(12) if torch.equal(moved[i, 2, :12], torch.roll(x[i, 2, :12], k, 0))] for i in range(32)]
+    assert all(len(k) == 1 for k in shifts)  # each crop's chroma is one rotation of its own
+    assert len({k[0] for k in shifts}) > 4  # and the keys differ from crop to crop
+
+
+def test_mixup_blends_crops_and_targets_with_the_same_share():
+    from emotionet.training import _mixup
+
+    x, y = torch.randn(16, 3, 13, 20), torch.rand(16, 2)
+    mixed, targets, partner, share = _mixup(x, y, 0.2, np.random.default_rng(0))
+    assert ((share >= 0) & (share <= 1)).all() and sorted(partner.tolist()) == list(range(16))
+    s = share[:, None, None, None]
+    torch.testing.assert_close(mixed, s * x + (1 - s) * x[partner])
+    torch.testing.assert_close(targets, share[:, None] * y + (1 - share[:, None]) * y[partner])
+
+
 def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_weights():
     """With TrainConfig.weight_average the kept model is the exponential moving average of the
     weights after each step: with a decay of almost 1 it stays where the first step left it (the
@@ -266,7 +288,8 @@ def test_train_py_passes_every_train_config_option_through(manifest, monkeypatch
     stub = {"validation": {}, "default_cnn": "cnn", "headline": "cnn", "train_seconds": 0.0}  # no training here
     monkeypatch.setattr(train, "run_training", lambda tracks, out, cache, cfg, *rest: seen.append(cfg) or stub)
     base = ["--manifest", str(manifest), "--listener-manifest", "", "--out", str(tmp_path)]
-    train.main(base + ["--masking", "--weight-average", "0.98", "--epochs", "3"])
+    train.main(base + ["--masking", "--weight-average", "0.98", "--epochs", "3", "--transpose", "--mixup", "0.2"])
     train.main(base + ["--no-masking"])
     assert (seen[0].masking, seen[0].weight_average, seen[0].epochs) == (True, 0.98, 3)
+    assert (seen[0].transpose, seen[0].mixup) == (True, 0.2)
     assert seen[1] == TrainConfig(masking=False)
