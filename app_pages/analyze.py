@@ -9,6 +9,7 @@ from emotionet.app import plots, song_page, webapp
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav
 from emotionet.features import FEATURES
 from emotionet.io.audio import AudioError
+from emotionet.models import label
 from emotionet.mood import EMOJI
 
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a", "aac"]  # M4A/AAC through PyAV: no system ffmpeg
@@ -81,7 +82,7 @@ names = webapp.ordered(analysis.predictions, headline)
 lead = analysis.predictions[headline]
 verdict, others = st.columns([1, 2])
 with verdict:
-    st.metric(f"{plots.label(headline)} ⭐", f"{EMOJI[lead.mood]} {lead.mood}",
+    st.metric(f"{label(headline)} ⭐", f"{EMOJI[lead.mood]} {lead.mood}",
               help="The headline model: the best on songs by artists unseen in training.")  # fmt: skip
     st.write(f"The headline model's mood: valence **{lead.valence:.2f}** · arousal **{lead.arousal:.2f}** · "
              f"confidence **{lead.confidence:.0%}**")  # fmt: skip
@@ -90,7 +91,7 @@ with verdict:
     song_page.show_arc(analysis)
 with others:
     st.dataframe(  # four short columns: the whole table fits a 1024 px screen
-        [{"model": plots.label(n) + (" ⭐" if n == headline else ""), "mood": f"{EMOJI[p.mood]} {p.mood}",
+        [{"model": label(n) + (" ⭐" if n == headline else ""), "mood": f"{EMOJI[p.mood]} {p.mood}",
           "v, a": f"{p.valence:.2f}, {p.arousal:.2f}", "confidence": f"{p.confidence:.0%}"}
          for n, p in ((n, analysis.predictions[n]) for n in names)],
         hide_index=True, width="stretch", column_config={"v, a": st.column_config.TextColumn(help="valence, arousal")},
@@ -108,7 +109,7 @@ with plane_col:
     st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}, headline=headline),
                     width="stretch")  # fmt: skip
 with time_col:
-    st.markdown(f"**Mood over time** ({plots.label(headline)}; 10 s windows, 5 s apart; numbered strips: "
+    st.markdown(f"**Mood over time** ({label(headline)}; 10 s windows, 5 s apart; numbered strips: "
                 "sections, click one to play it)")  # fmt: skip
     song_page.show_timeline(analysis, data, headline)
 

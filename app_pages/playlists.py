@@ -16,6 +16,7 @@ import streamlit as st
 from emotionet.app import plots, webapp
 from emotionet.library import playlists
 from emotionet.library import songs as library
+from emotionet.models import label
 from emotionet.mood import EMOJI, MOODS
 from emotionet.team import storage
 
@@ -78,7 +79,7 @@ if not all_songs:
 
 models = webapp.ordered(library.model_names(all_songs))  # the headline model first, and the default
 if len(models) > 1:
-    model = st.selectbox("Predictions of", models, format_func=plots.label, key="playlist_model",
+    model = st.selectbox("Predictions of", models, format_func=label, key="playlist_model",
                          help="The first is the headline model, the one the Analyze page leads with.")  # fmt: skip
 else:
     model = models[0] if models else webapp.headline()

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from emotionet.app import plots, webapp
+from emotionet.models import label
 from emotionet.training import model_card
 
 SOURCES = {  # what metrics.json's trained_on.source means
@@ -55,7 +56,7 @@ def listener_section() -> None:
                help="concordance: correlation that also counts being on the right scale")  # fmt: skip
     ece.metric("Calibration error", f"{h['ece']:.3f}", help="expected calibration error of the stated confidence")
     table = pd.DataFrame({
-        plots.label(n) + (" ⭐ headline" if n == headline else ""): {
+        label(n) + (" ⭐ headline" if n == headline else ""): {
             "valence r": models[n]["r_valence"], "arousal r": models[n]["r_arousal"],
             "CCC valence": models[n]["ccc_valence"], "CCC arousal": models[n]["ccc_arousal"],
             "MAE valence": models[n]["mae_valence"], "MAE arousal": models[n]["mae_arousal"],
@@ -76,14 +77,14 @@ def listener_section() -> None:
         st.caption("Each point: clips grouped by the confidence the app stated, against how often their mood was "
                    "right. On the diagonal, a stated 80% is right 80% of the time.")  # fmt: skip
     with right:
-        model = st.selectbox("Model (listener set)", order, key="listener_model", format_func=plots.label)
+        model = st.selectbox("Model (listener set)", order, key="listener_model", format_func=label)
         st.plotly_chart(plots.predictions_vs_truth(listener["predictions"], model), width="stretch",
                         key="listener_truth")  # fmt: skip
 
 
 def headline_section() -> None:
     m = val[headline]
-    st.subheader(f"{plots.label(headline)}: the headline model — on 4Q (editors' mood tags)", anchor=False)
+    st.subheader(f"{label(headline)}: the headline model — on 4Q (editors' mood tags)", anchor=False)
     st.caption(f"The app leads with it because it scored best on {facts['n_validation']} validation clips by "
                f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training.")  # fmt: skip
     accuracy, f1, mae, r2 = st.columns(4)
@@ -100,10 +101,10 @@ def headline_section() -> None:
 def comparison_section() -> None:
     st.subheader("All models on validation", anchor=False)
     for column, name in zip(st.columns(len(names)), names):
-        column.metric(plots.label(name) + (" ⭐" if name == headline else ""), f"{val[name]['accuracy']:.1%}",
+        column.metric(label(name) + (" ⭐" if name == headline else ""), f"{val[name]['accuracy']:.1%}",
                       help="quadrant accuracy on validation")  # fmt: skip
     table = pd.DataFrame({
-        plots.label(name) + (" ⭐ headline" if name == headline else ""): {
+        label(name) + (" ⭐ headline" if name == headline else ""): {
             "accuracy": m["accuracy"], "macro-F1": m["macro_f1"], "MSE": m["mse"], "MAE": m["mae"],
             "R² valence": m["r2_valence"], "R² arousal": m["r2_arousal"]}
         for name, m in ((n, val[n]) for n in names)
@@ -117,14 +118,14 @@ def confusion_section() -> None:
     st.caption("Rows: the true mood; columns: the predicted one. The diagonal is right; sad ↔ calm is the usual mix-up.")
     for i in range(0, len(names), 2):  # two per row: readable on a projector
         for column, name in zip(st.columns(2), names[i : i + 2]):
-            title = plots.label(name) + (" (headline)" if name == headline else "")
+            title = label(name) + (" (headline)" if name == headline else "")
             column.plotly_chart(plots.confusion_heatmap(val[name]["confusion"], title), width="stretch",
                                 key=f"confusion_{name}")  # fmt: skip
 
 
 def predictions_section() -> None:
     st.subheader("Predictions against truth", anchor=False)
-    model = st.selectbox("Model (4Q validation)", names, key="results_model", format_func=plots.label)
+    model = st.selectbox("Model (4Q validation)", names, key="results_model", format_func=label)
     rows = metrics["predictions"]
     truth_col, dist_col = st.columns([3, 2])
     truth_col.plotly_chart(plots.predictions_vs_truth(rows, model), width="stretch")
@@ -142,8 +143,8 @@ def training_section() -> None:
     for name in trained:
         history = metrics["history"][name]
         loss_col, mae_col = st.columns(2)
-        loss_col.plotly_chart(plots.training_curves(history, "loss", f"{plots.label(name)}: loss"), width="stretch")
-        mae_col.plotly_chart(plots.training_curves(history, "mae", f"{plots.label(name)}: MAE"), width="stretch")
+        loss_col.plotly_chart(plots.training_curves(history, "loss", f"{label(name)}: loss"), width="stretch")
+        mae_col.plotly_chart(plots.training_curves(history, "mae", f"{label(name)}: MAE"), width="stretch")
 
 
 def model_card_section() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..features import FRAMES_PER_SECOND, ROW_LABELS
-from ..models import MODEL_LABELS, label  # noqa: F401  (the pages name models through plots)
+from ..models import label
 from ..mood import COLOURS as MOOD_COLOURS
 from ..mood import EMOJI, MOODS, QUADRANTS, mood_index
 
