@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_result  # noqa: E402
-from bench.levers_4q import load, score, summarise  # noqa: E402
+from bench.levers_4q import load, reported, score  # noqa: E402
 from bench.listener_cv import folds  # noqa: E402
 from emotionet.io import audio  # noqa: E402
 from emotionet.models import pretrained  # noqa: E402
@@ -102,10 +102,7 @@ def main() -> dict:
              "train_all": (list(variants.values()), []), "tta_all": (list(variants.values()), list(variants.values()))}
     results = {}
     for name, (copies, test_copies) in plans.items():
-        runs = [score(cv(x, copies, y, q, tracks, seed, test_copies), q) for seed in args.seeds]
-        results[name] = {**summarise(runs), "runs": runs}
-        print(f"{name:12s} " + "  ".join(f"{k} {v['mean']:.4f}±{v['sd']:.4f}" for k, v in summarise(runs).items()),
-              flush=True)  # fmt: skip
+        results[name] = reported(name, [score(cv(x, copies, y, q, tracks, seed, test_copies), q) for seed in args.seeds])
     return write_result(args.out, {"n_4q": len(q), "folds": 5, "fold_maker": "bench.listener_cv.folds",
                                    "seeds": args.seeds, "variants": args.variants, "results": results,
                                    "embedding_minutes": round(embedded / 60, 1)})  # fmt: skip

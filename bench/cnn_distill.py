@@ -11,7 +11,9 @@ scored as bench/cnn_cv.py scores it.
 `--masking` trains every CNN with TrainConfig.masking (per crop, one random time span of up to
 15% and one feature row set to the mean: SpecAugment-style), `--weight-average D` with
 TrainConfig.weight_average (an exponential moving average of the weights, decay D per step, is what
-early stopping validates and keeps), `--out` names the JSON.
+early stopping validates and keeps), `--transpose` with TrainConfig.transpose (each crop's chroma rows
+rolled by a random number of semitones: a key change), `--mixup A` with TrainConfig.mixup, `--seeds`
+trains one CNN per seed and also scores their ensemble, `--out` names the JSON.
 Also reported, with no weight fitted on the folds: the teacher alone, and the equal-weight mean
 of teacher and student (calibrated values), as a hint of what an ensemble would give.
 Writes bench/results/cnn_distill.json.
@@ -23,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,13 +54,15 @@ def main() -> dict:
                              "weights with this decay per step is validated and kept")  # fmt: skip
     parser.add_argument("--transpose", action="store_true", help="train with TrainConfig.transpose (chroma rolled)")
     parser.add_argument("--mixup", type=float, default=0.0, help="train with TrainConfig.mixup (Beta alpha)")
-    parser.add_argument("--seed", type=int, default=0, help="TrainConfig.seed: the CNNs' initialisation and draws "
-                        "(the folds stay those of seed 0)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="TrainConfig.seed of each CNN trained per weight and fold (initialisation and draws; the "
+                             "folds stay those of seed 0); with several, each is scored (cnn_w<w>_s<seed>) and so is "
+                             "their ensemble (cnn_w<w>: the mean of their raw outputs, then calibrated)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     started = time.time()
     cfg = TrainConfig(masking=args.masking, weight_average=args.weight_average, transpose=args.transpose,
-                      mixup=args.mixup, seed=args.seed)
+                      mixup=args.mixup)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
     kept, parts, _ = dataset.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
     assert len(kept) == len(tracks)
@@ -80,9 +85,15 @@ def main() -> dict:
         raw = head.predict_raw(x_clip[va])
         calibrated["teacher"] = Calibration.fit(raw, targets[va]).apply(raw)
         for w in args.weights:
-            model, history = train_cnn(CNNConfig(), train_part, part(va), cfg, f"fold {fold} w {w}",
-                                       teacher=teacher if w > 0 else None, teacher_weight=w)  # fmt: skip
-            raw = window_predictions(model, part(va)[0], cfg)
+            members = []
+            for seed in args.seeds:
+                model, history = train_cnn(CNNConfig(), train_part, part(va), replace(cfg, seed=seed),
+                                           f"fold {fold} w {w} seed {seed}", teacher=teacher if w > 0 else None,
+                                           teacher_weight=w)  # fmt: skip
+                members.append(window_predictions(model, part(va)[0], cfg))
+                if len(args.seeds) > 1:
+                    calibrated[f"cnn_w{w:g}_s{seed}"] = Calibration.fit(members[-1], targets[va]).apply(members[-1])
+            raw = np.mean(members, 0)
             calibrated[f"cnn_w{w:g}"] = Calibration.fit(raw, targets[va]).apply(raw)
             calibrated[f"mean_teacher_cnn_w{w:g}"] = (calibrated[f"cnn_w{w:g}"] + calibrated["teacher"]) / 2
         scores = {}
@@ -93,7 +104,7 @@ def main() -> dict:
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
     return write_result(args.out, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
                                    "masking": args.masking, "weight_average": args.weight_average,
-                                   "transpose": args.transpose, "mixup": args.mixup, "seed": args.seed, "summary": fold_summary(folds), "per_fold": folds,
+                                   "transpose": args.transpose, "mixup": args.mixup, "seeds": args.seeds, "summary": fold_summary(folds), "per_fold": folds,
                                    "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
 
 

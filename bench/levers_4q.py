@@ -258,6 +258,13 @@ def summarise(runs):
             for k in runs[0]}  # fmt: skip
 
 
+def reported(name: str, runs: list[dict], **extra) -> dict:
+    """The seeds' runs of one plan, summarised (mean ± sd per metric) and printed as one line."""
+    summary = summarise(runs)
+    print(f"{name:16s} " + "  ".join(f"{k} {v['mean']:.4f}±{v['sd']:.4f}" for k, v in summary.items()), flush=True)
+    return {**summary, "runs": runs, **extra}
+
+
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levers", nargs="+", default=list(CHEAP), choices=[*CHEAP, "finetune_dense"])
