@@ -1,6 +1,6 @@
 """Levers tried on the headline model's 4Q quadrant accuracy, and not kept (issue 9).
 
-    .venv/bin/python bench/levers_4q.py [--levers shipped mean_std_pooling rbf_svm patch_level] [--seeds 0 1 2]
+    .venv/bin/python bench/levers_4q.py [--levers shipped max_tags label_weighted] [--seeds 0 1 2]
     .venv/bin/python bench/levers_4q.py --levers finetune_dense [--seeds 0]     # slow: trains torch heads
 
 Artist-grouped 5-fold CV on ../shared/data/4q (748 clips), the folds of bench/listener_cv.py
@@ -16,6 +16,10 @@ the quadrant of the out-of-fold prediction, uncalibrated (as listener_cv.py's ac
   with_cues         the shipped head on [mean embedding, the listener head's 12 valence cues]
                     (emotionet.listener.cues: key fit, mode, loudness, brightness), C over a grid
   scheme_ensemble   the "axes" and "quadrant" schemes' Q1..Q4 probabilities summed; the argmax
+  max_tags          the shipped head on [mean embedding, the 100 tag probabilities' maxima over patches]
+  label_weighted    the shipped head's two logistic regressions with each clip weighted by how far its
+                    tag-derived valence (arousal) lies from the training median, to the power given
+                    (+ 0.05): clips near an axis count less
   two_source_head   the listener head's own 4Q head (emotionet.listener.head: a shared ridge map
                     fitted on both sources, listener_cv folds for the listener clips), with and
                     without the cues
@@ -55,7 +59,8 @@ from emotionet.training import dataset  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "results" / "levers_4q.json"
 TRACKS_4Q: list = []  # the 4Q tracks, set by main (two_source_head pairs its folds with listener_cv's)
-CHEAP = ("shipped", "mean_std_pooling", "rbf_svm", "patch_level", "with_cues", "scheme_ensemble", "two_source_head")
+CHEAP = ("shipped", "mean_std_pooling", "rbf_svm", "patch_level", "with_cues", "scheme_ensemble", "two_source_head",
+         "max_tags", "label_weighted")
 GRIDS = {  # lever -> the settings tried (last session's grids in /work/exp/q4.py)
     "shipped": [pretrained.DEFAULT_C],
     "mean_std_pooling": [0.01, 0.03, 0.1],
@@ -64,6 +69,8 @@ GRIDS = {  # lever -> the settings tried (last session's grids in /work/exp/q4.p
     "with_cues": [0.01, 0.03, 0.1],
     "scheme_ensemble": [pretrained.DEFAULT_C],
     "two_source_head": [0.0, 3.0],  # the listener head's cue weight (0: no cues; 3: as shipped)
+    "max_tags": [0.01, 0.03],
+    "label_weighted": [0.5, 1.0],  # the power of the distance from the median label
     "finetune_dense": [{"epochs": 20, "lr": 1e-3, "listener_weight": 1.0, "pull": 1e-2, "weight_decay": 1e-3,
                         "dropout": 0.3}],  # ft.py's defaults
 }
@@ -110,6 +117,23 @@ def patch_level(per_patch, y, q, C):
         mean_logit = [(((per_patch[i] - model.mean) / model.std) @ model.coef.T + model.intercept).mean(0)
                       for i in te]  # fmt: skip
         return np.stack(mean_logit)
+    return fit_predict
+
+
+def label_weighted(x, y, q, power, C=pretrained.DEFAULT_C):
+    from sklearn.linear_model import LogisticRegression
+
+    labels = pretrained.axis_labels(q)
+
+    def fit_predict(tr, te):
+        mean, std = x[tr].mean(0), np.maximum(x[tr].std(0), 1e-6)
+        z_tr, z_te = (x[tr] - mean) / std, (x[te] - mean) / std
+        scores = []
+        for axis in range(2):
+            w = np.abs(y[tr, axis] - np.median(y[tr, axis])) ** power + 0.05
+            fit = LogisticRegression(C=C, max_iter=2000).fit(z_tr, labels[tr, axis], sample_weight=w / w.mean())
+            scores.append(fit.decision_function(z_te))
+        return np.stack(scores, 1)
     return fit_predict
 
 
@@ -164,6 +188,10 @@ def cheap_lever(name, setting, parts, y, q, seed=0, workers=2):
         l_tracks, l_parts, yl, _ = load(DATA / "musifeast" / "labels.csv", workers)
         xl = np.stack([pretrained.select(p).mean(0) for p in l_parts])
         return two_source_head(x, cues, y, q, (l_tracks, xl, clip_cues_of(l_tracks, workers), yl), setting, seed)
+    if name == "label_weighted":
+        return label_weighted(x, y, q, setting)
+    if name == "max_tags":
+        x = np.hstack([x, np.stack([pretrained.select(p, ("tags",)).max(0) for p in parts])])
     if name == "mean_std_pooling":
         x = np.hstack([x, np.stack([p.std(0) for p in per_patch])])
     return logistic_on(x, y, q, setting)
