@@ -109,6 +109,16 @@ class Calibration:
         cal._fit_sigma(raw, truth)
         return cal
 
+    @classmethod
+    def fit_centred(cls, raw: np.ndarray, truth: np.ndarray, pivot, centre, max_scale: float = 4.0) -> "Calibration":
+        """``fit_affine``'s spread, with the mood centre fixed: the raw `pivot` (the model's median
+        on a balanced set of moods, per axis) lands on `centre` (the shown mood centre)."""
+        cal = cls.fit_affine(raw, truth, max_scale)
+        cal.pivot_valence, cal.pivot_arousal = (float(p) for p in pivot)
+        cal.centre_valence, cal.centre_arousal = (float(c) for c in centre)
+        cal._fit_sigma(np.asarray(raw, float), np.asarray(truth, float))
+        return cal
+
     def _fit_sigma(self, raw, truth) -> None:
         error = self.apply(raw) - truth
         self.sigma_valence, self.sigma_arousal = (float(s) for s in np.sqrt((error**2).mean(axis=0)))

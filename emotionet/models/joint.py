@@ -1,0 +1,105 @@
+"""The headline's shown answer: one valence-arousal point that is right on both kinds of truth.
+
+Two heads read the same musicnn embeddings. The listener head (``emotionet.listener.head``)
+ranks clips as listeners rate them (valence r 0.65 on the listener set) but names 4Q moods poorly;
+the 4Q head (``pretrained.PretrainedMood``, two logistic regressions) decides 4Q's quadrants best
+but ranks listener valence poorly (r 0.40). Per axis the shown value blends the two, each
+standardised over the 4Q clips (a balanced population of the four moods):
+
+    raw = mean_L + std_L * ((1 - w) * (L - mean_L) / std_L + w * (logit - mean_Q) / std_Q)
+
+so ``w = 0`` is the listener head alone and ``w = 1`` the 4Q head's decision, expressed in the
+listener head's units. The app then maps ``raw`` onto the listener scale (``mood.Calibration``)
+and names the mood around the **mood centre**: the shown point of the median 4Q clip, where a
+balanced set of moods splits evenly (the report's moods were defined around its data set's
+centre). The blend weights come from artist-grouped CV on both sources (``bench/shown_mood.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..listener import ListenerHead
+from ..mood import Calibration
+from .pretrained import PretrainedMood
+
+DEFAULT_BLEND = (0.1, 0.1)  # valence, arousal: chosen by bench/shown_mood.py (its rule, 3 seeds)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class JointHead:
+    """The listener head and the 4Q head, blended per axis (see the module's docstring)."""
+
+    def __init__(self, listener: ListenerHead, four_q: PretrainedMood, blend=DEFAULT_BLEND, stats=None):
+        self.listener, self.four_q = listener, four_q
+        self.blend = np.asarray(blend, float)
+        self.stats = {k: np.asarray(v, float) for k, v in (stats or {}).items()}  # per axis: *_mean, *_std
+
+    @classmethod
+    def fit(cls, x4q, c4q, y4q, q4q, x_l, c_l, y_l, blend=DEFAULT_BLEND, **listener_params) -> "JointHead":
+        """Embeddings (n, D), cues (n, 12), valence/arousal (n, 2) of both sources, 4Q's quadrants (n,)."""
+        listener = ListenerHead(**listener_params).fit(x4q, c4q, y4q, x_l, c_l, y_l)
+        four_q = PretrainedMood("axes").fit(x4q, y4q, q4q)
+        head = cls(listener, four_q, blend)
+        head.stats = head._standardisation(x4q, c4q)
+        return head
+
+    def _standardisation(self, x4q, c4q) -> dict:
+        listener, logits = self.listener.predict_raw(x4q, c4q), self.logits(x4q)
+        return {"listener_mean": listener.mean(0), "listener_std": np.maximum(listener.std(0), 1e-9),
+                "logit_mean": logits.mean(0), "logit_std": np.maximum(logits.std(0), 1e-9)}  # fmt: skip
+
+    def logits(self, x) -> np.ndarray:
+        """(n, 2) the 4Q head's log-odds of positive valence and positive arousal."""
+        return _logit(self.four_q._axis_scores(self.four_q._z(x)))
+
+    def predict_raw(self, x, cues, blend=None) -> np.ndarray:
+        """(n, 2) the blended valence/arousal in the listener head's units (before calibration)."""
+        w = self.blend if blend is None else np.asarray(blend, float)
+        s = self.stats
+        listener = (self.listener.predict_raw(x, cues) - s["listener_mean"]) / s["listener_std"]
+        quadrant = (self.logits(x) - s["logit_mean"]) / s["logit_std"]
+        return s["listener_mean"] + s["listener_std"] * ((1 - w) * listener + w * quadrant)
+
+    def calibrate(self, x4q, c4q, x_l, c_l, y_l, blend=None) -> tuple[Calibration, tuple[float, float]]:
+        """(the calibration onto the listener scale, the mood centre) from training clips: the
+        listeners' mean and spread (``Calibration.fit_affine`` on the listener clips), and the centre
+        where the median 4Q clip (a balanced set of moods) lands."""
+        pivot = np.median(self.predict_raw(x4q, c4q, blend), axis=0)
+        raw_l = self.predict_raw(x_l, c_l, blend)
+        centre = Calibration.fit_affine(raw_l, y_l).apply(pivot[None])[0]
+        return Calibration.fit_centred(raw_l, y_l, pivot, centre), (float(centre[0]), float(centre[1]))
+
+    def to_config(self) -> dict:
+        """The blend and its standardisation, for config.json (the heads have their own files)."""
+        return {"blend": self.blend.tolist(), **{k: v.tolist() for k, v in self.stats.items()}}
+
+    @classmethod
+    def from_config(cls, listener: ListenerHead, four_q: PretrainedMood, config: dict) -> "JointHead":
+        return cls(listener, four_q, config["blend"], {k: v for k, v in config.items() if k != "blend"})
+
+
+def cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blends=(DEFAULT_BLEND,)) -> dict:
+    """Artist-grouped CV of what the app shows, on both sources at once: fold k of each source is
+    predicted by a head fitted, calibrated and centred on the other folds of both. Returns, per
+    blend: held-out shown points, the centre each was named around, and (listener clips) the
+    stated confidence: {blend: {"4q": (shown, centres), "listener": (shown, centres, confidence)}}."""
+    out = {}
+    for blend in blends:
+        out[tuple(blend)] = {"4q": (np.zeros_like(y4q, dtype=float), np.zeros_like(y4q, dtype=float)),
+                             "listener": (np.zeros_like(y_l, dtype=float), np.zeros_like(y_l, dtype=float),
+                                          np.zeros(len(y_l)))}  # fmt: skip
+    for (tra, tea), (trl, tel) in zip(folds_4q, folds_l):
+        head = JointHead.fit(x4q[tra], c4q[tra], y4q[tra], q4q[tra], x_l[trl], c_l[trl], y_l[trl])
+        for blend in blends:
+            cal, centre = head.calibrate(x4q[tra], c4q[tra], x_l[trl], c_l[trl], y_l[trl], blend)
+            (shown_a, centres_a), (shown_l, centres_l, confidence) = out[tuple(blend)]["4q"], out[tuple(blend)]["listener"]
+            shown_a[tea] = cal.apply(head.predict_raw(x4q[tea], c4q[tea], blend))
+            shown_l[tel] = cal.apply(head.predict_raw(x_l[tel], c_l[tel], blend))
+            centres_a[tea] = centres_l[tel] = centre
+            confidence[tel] = [cal.confidence(v, a, centre) for v, a in shown_l[tel]]
+    return out
