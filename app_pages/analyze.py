@@ -106,7 +106,8 @@ song_page.show_sections(analysis, data)
 plane_col, time_col = st.columns(2)
 with plane_col:
     st.markdown("**Where each model places it**")
-    st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names}, headline=headline),
+    st.plotly_chart(plots.predictions_on_plane({n: analysis.predictions[n] for n in names},
+                                                webapp.predictor().thresholds, headline=headline),
                     width="stretch")  # fmt: skip
 with time_col:
     st.markdown(f"**Mood over time** ({label(headline)}; 10 s windows, 5 s apart; numbered strips: "
@@ -131,7 +132,9 @@ for tab, feature in zip(st.tabs([plots.FEATURE_TITLES[f] for f in FEATURES]), FE
 with st.expander("What do these numbers mean?"):
     st.markdown(
         "- **Valence** (0–1): how positive or pleasant the music sounds; **arousal** (0–1): how "
-        "energetic. The mood is the quadrant: happy (+v +a), aggressive (−v +a), sad (−v −a), calm (+v −a).\n"
+        "energetic. The mood is the quadrant around the mood centre (the cross on the plane): happy (more "
+        "positive and energetic than typical music), aggressive (less positive, more energetic), sad (less "
+        "positive, less energetic), calm (more positive, less energetic). The point and the word always agree.\n"
         f"- **The scale**: {webapp.scale_note()}\n"
         "- **Confidence**: the probability that the mood is right, given how far the point lies from "
         "the quadrant boundaries and the model's typical error on songs by artists it never saw. "

@@ -117,7 +117,7 @@ with rate_tab:
         except lab.LabellingError as error:
             st.session_state["label_flash"] = ("error", str(error))
         else:
-            st.session_state["label_flash"] = ("success", f"Saved: valence {v:.2f}, arousal {a:.2f} ({lab.mood_of(v, a)}).")
+            st.session_state["label_flash"] = ("success", f"Saved: valence {v:.2f}, arousal {a:.2f} ({lab.mood_of(v, a, webapp.mood_centre())}).")
 
     labels = [t.label for t in tracks]
     # The label depends on the track alone; twins (same title and artist) get their hash's start.
@@ -158,7 +158,7 @@ with rate_tab:
         if flash := st.session_state.pop("label_flash", None):
             (st.success if flash[0] == "success" else st.error)(flash[1])
     with preview:
-        st.plotly_chart(plots.points_on_plane([("you", valence, arousal)], height=300), key=f"preview_{track.hash}")
+        st.plotly_chart(plots.points_on_plane([("you", valence, arousal)], height=300, thresholds=webapp.mood_centre()), key=f"preview_{track.hash}")
 
     # --- Revealed only after saving: the team's ratings and the models' predictions ----------
     if len(mine):

@@ -105,7 +105,7 @@ def point_input(label: str, default: str, key: str) -> tuple[float, float]:
     choice = st.selectbox(label, [*MOODS, POINT], index=MOODS.index(default), key=key,
                           format_func=lambda m: m if m == POINT else f"{EMOJI[m]} {m}")  # fmt: skip
     if choice != POINT:
-        return playlists.mood_point(choice)
+        return playlists.mood_point(choice, webapp.mood_centre())
     return (st.slider("valence", 0.0, 1.0, 0.5, 0.05, key=f"{key}_v"),
             st.slider("arousal", 0.0, 1.0, 0.5, 0.05, key=f"{key}_a"))  # fmt: skip
 
@@ -138,7 +138,7 @@ with left:
         chosen = playlists.journey(songs, start, end, count, minutes)
         path_line = [start, end]
 
-fig = plots.va_plane(height=520)
+fig = plots.va_plane(webapp.mood_centre(), height=520)
 for mood in shown_moods:
     group = [s for s in songs if s.mood == mood]
     fig.add_trace(go.Scatter(

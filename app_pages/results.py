@@ -36,6 +36,45 @@ def scale_section() -> None:
     st.info(webapp.scale_note(), icon="📏")  # the scale of the shipped models (their config.json)
 
 
+MOODS_SAID = ("happy", "aggressive", "sad", "calm")
+
+
+def said_text(counts) -> str:
+    """'happy 26% · aggressive 24% · …': how often each mood was said."""
+    total = max(sum(counts), 1)
+    return " · ".join(f"{m} {c / total:.0%}" for m, c in zip(MOODS_SAID, counts))
+
+
+def shown_section() -> None:
+    shown_4q, listener = metrics.get("shown_4q"), metrics.get("listener")
+    if not shown_4q or not listener:
+        return
+    models = listener["models"]
+    order = webapp.ordered(shown_4q, headline)
+    v, a = metrics.get("mood_centre", (0.5, 0.5))
+    st.subheader("What the app shows, on both kinds of truth", anchor=False)
+    st.caption(f"Exactly what a user sees: the shown point, and the mood named around the mood centre (valence "
+               f"{v:.2f}, arousal {a:.2f}). On 4Q the mood is scored against the editors' quadrants; on the "
+               "listener set the point against the listeners' means, and the mood against the listeners' mood named "
+               "around the same centre. Every clip was predicted by models that never saw its artist.")  # fmt: skip
+    h4, hl = shown_4q[order[0]], models[order[0]]
+    acc, f1, rv, ra = st.columns(4)
+    acc.metric("Mood accuracy on 4Q", f"{h4['accuracy']:.1%}", help=f"{h4['judged_on']}; 25% is chance")
+    f1.metric("Macro-F1 on 4Q", f"{h4['macro_f1']:.3f}")
+    rv.metric("Valence r (listeners)", f"{hl['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence")
+    ra.metric("Arousal r (listeners)", f"{hl['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy")
+    table = pd.DataFrame({
+        label(n) + (" ⭐ headline" if n == headline else ""): {
+            "4Q accuracy": shown_4q[n]["accuracy"], "4Q macro-F1": shown_4q[n]["macro_f1"],
+            "moods said on 4Q": said_text(shown_4q[n]["said"]), "listener valence r": models[n]["r_valence"],
+            "listener arousal r": models[n]["r_arousal"], "listener mood accuracy": models[n]["accuracy"],
+            "moods said on listener clips": said_text(models[n]["said"]), "judged on 4Q": shown_4q[n]["judged_on"]}
+        for n in order if n in models
+    }).T  # fmt: skip
+    numbers = ["4Q accuracy", "4Q macro-F1", "listener valence r", "listener arousal r", "listener mood accuracy"]
+    st.dataframe(table.style.format("{:.3f}", subset=numbers), width="stretch")
+
+
 def listener_section() -> None:
     listener = metrics.get("listener")
     if not listener:
@@ -66,9 +105,10 @@ def listener_section() -> None:
     st.dataframe(table.style.format("{:.3f}").highlight_max(subset=["valence r", "arousal r"], color="#d9f2dc"),
                  width="stretch")  # fmt: skip
     counts = dict(zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
-    st.caption(f"Mood accuracy is measured at the neutral point. Only {listener['negative_valence_share']:.0%} of "
-               f"these clips were heard as negative (sad {counts['sad']}, aggressive {counts['aggressive']}), so "
-               "accuracy mostly measures happy vs calm here; the correlations say more.")  # fmt: skip
+    st.caption(f"Mood accuracy: the shown mood against the listeners' mood, both named around the mood centre. "
+               f"Around the scale's neutral point only {listener['negative_valence_share']:.0%} of these clips were "
+               f"heard as negative (sad {counts['sad']}, aggressive {counts['aggressive']}); the correlations say "
+               "the most.")  # fmt: skip
     left, right = st.columns(2)
     with left:
         st.markdown("**Is the confidence honest?**")
@@ -78,15 +118,17 @@ def listener_section() -> None:
                    "right. On the diagonal, a stated 80% is right 80% of the time.")  # fmt: skip
     with right:
         model = st.selectbox("Model (listener set)", order, key="listener_model", format_func=label)
-        st.plotly_chart(plots.predictions_vs_truth(listener["predictions"], model), width="stretch",
+        st.plotly_chart(plots.predictions_vs_truth(listener["predictions"], model, webapp.mood_centre()), width="stretch",
                         key="listener_truth")  # fmt: skip
 
 
 def headline_section() -> None:
     m = val[headline]
-    st.subheader(f"{label(headline)}: the headline model — on 4Q (editors' mood tags)", anchor=False)
-    st.caption(f"The app leads with it because it scored best on {facts['n_validation']} validation clips by "
-               f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training.")  # fmt: skip
+    st.subheader(f"{label(headline)}: how the headline was chosen — on 4Q (editors' mood tags)", anchor=False)
+    st.caption(f"The app leads with it because its 4Q head scored best on {facts['n_validation']} validation clips by "
+               f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training. These figures are each "
+               "model's own 4Q calibration (its median on 0.5), a diagnostic: what the app shows is in the first "
+               "table.")  # fmt: skip
     accuracy, f1, mae, r2 = st.columns(4)
     accuracy.metric("Mood accuracy", f"{m['accuracy']:.1%}", help="share of validation clips in the right quadrant; "
                     "25% is chance")  # fmt: skip
@@ -99,7 +141,7 @@ def headline_section() -> None:
 
 
 def comparison_section() -> None:
-    st.subheader("All models on validation", anchor=False)
+    st.subheader("All models on validation (each model's own 4Q calibration)", anchor=False)
     for column, name in zip(st.columns(len(names)), names):
         column.metric(label(name) + (" ⭐" if name == headline else ""), f"{val[name]['accuracy']:.1%}",
                       help="quadrant accuracy on validation")  # fmt: skip
@@ -114,12 +156,13 @@ def comparison_section() -> None:
 
 
 def confusion_section() -> None:
-    st.subheader("Confusion matrices", anchor=False)
+    shown = metrics.get("shown_4q") or val  # what the app shows, when the run recorded it
+    st.subheader("Confusion matrices on 4Q" + (" (the mood the app shows)" if "shown_4q" in metrics else ""), anchor=False)
     st.caption("Rows: the true mood; columns: the predicted one. The diagonal is right; sad ↔ calm is the usual mix-up.")
     for i in range(0, len(names), 2):  # two per row: readable on a projector
         for column, name in zip(st.columns(2), names[i : i + 2]):
             title = label(name) + (" (headline)" if name == headline else "")
-            column.plotly_chart(plots.confusion_heatmap(val[name]["confusion"], title), width="stretch",
+            column.plotly_chart(plots.confusion_heatmap(shown[name]["confusion"], title), width="stretch",
                                 key=f"confusion_{name}")  # fmt: skip
 
 
@@ -128,10 +171,10 @@ def predictions_section() -> None:
     model = st.selectbox("Model (4Q validation)", names, key="results_model", format_func=label)
     rows = metrics["predictions"]
     truth_col, dist_col = st.columns([3, 2])
-    truth_col.plotly_chart(plots.predictions_vs_truth(rows, model), width="stretch")
+    truth_col.plotly_chart(plots.predictions_vs_truth(rows, model, webapp.mood_centre()), width="stretch")
     with dist_col:
         st.markdown("**Predicted moods against the true distribution**")
-        st.plotly_chart(plots.mood_distribution(rows, model), width="stretch")
+        st.plotly_chart(plots.mood_distribution(rows, model, webapp.mood_centre()), width="stretch")
         st.caption("Each line joins a clip's prediction (filled) to its truth (open circle).")
 
 
@@ -151,7 +194,7 @@ def model_card_section() -> None:
     st.markdown(model_card.render(metrics))
 
 
-SECTIONS = [scale_section, listener_section, headline_section, comparison_section, confusion_section, predictions_section, training_section,
+SECTIONS = [scale_section, shown_section, listener_section, headline_section, comparison_section, confusion_section, predictions_section, training_section,
             model_card_section]  # fmt: skip
 for section in SECTIONS:
     section()

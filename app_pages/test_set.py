@@ -25,7 +25,7 @@ st.header("📋 Test set")
 webapp.require_team_passcode()  # nothing is shown or written without it
 
 engine, store = webapp.engine(), AudioStore()
-table = lab.aggregate(engine)
+table = lab.aggregate(engine, centre=webapp.mood_centre())  # moods named as the app names them
 if table.empty:
     st.info("No ratings yet: rate some tracks on the 🏷️ Label page.")
     st.stop()
@@ -139,7 +139,7 @@ st.download_button("⬇️ Rating history (CSV)", lab.export_ratings_csv(engine,
                    "ratings_history.csv", "text/csv")  # fmt: skip
 if st.button(f"📦 Prepare the test set ({len(eligible)} tracks, manifest + audio)", disabled=eligible.empty):
     try:
-        st.session_state["export_zip"] = (min_raters, lab.export_zip(engine, store, min_raters))
+        st.session_state["export_zip"] = (min_raters, lab.export_zip(engine, store, min_raters, webapp.mood_centre()))
     except lab.LabellingError as error:
         st.error(str(error))
 if "export_zip" in st.session_state:

@@ -34,7 +34,8 @@ def main() -> None:
         rows.append({
             "demo": title, "named": DEMO_MOODS[title], "headline": analysis.headline, "mood": lead.mood,
             "valence": round(lead.valence, 3), "arousal": round(lead.arousal, 3),
-            "margin_valence": round(abs(lead.valence - 0.5), 3), "margin_arousal": round(abs(lead.arousal - 0.5), 3),
+            "margin_valence": round(abs(lead.valence - predictor.thresholds[0]), 3),
+            "margin_arousal": round(abs(lead.arousal - predictor.thresholds[1]), 3),  # from the mood centre
             "windows": [w[analysis.headline]["mood"] for w in analysis.timeline],
             "all_models": {n: p.to_dict() for n, p in analysis.predictions.items()},
         })  # fmt: skip

@@ -69,7 +69,7 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def analyze_files(paths: Iterable, checkpoints=None, thresholds=(0.5, 0.5), workers: int | None = None,
+def analyze_files(paths: Iterable, checkpoints=None, thresholds=None, workers: int | None = None,
                   seconds: float | None = None) -> Iterator[tuple[str, Analysis | FileError]]:  # fmt: skip
     """Yield (path, Analysis or error message) for each path, in order: the whole song of each
     (the middle `seconds` when given)."""

@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    common.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    common.add_argument("--thresholds", type=parse_thresholds, default=None,
+                        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)")
     common.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -95,14 +96,24 @@ def cmd_analyze(args) -> int:
     return 1 if failed else 0
 
 
-def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=(0.5, 0.5), workers=None) -> dict:
-    """Metrics of every model on the tracks of a manifest; unreadable tracks are listed and skipped."""
+def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=None, workers=None) -> dict:
+    """Metrics of every model on the tracks of a manifest, scoring the mood `analyze` shows;
+    unreadable tracks are listed and skipped. The true mood is the manifest's `quadrant` (e.g. 4Q's
+    editors' quadrants) or, without one, the mood of the true point named as the app names moods:
+    around the mood centre (``accuracy``; ``accuracy_midpoint`` around the scale's midpoint)."""
+    import csv
+
     from .batch import analyze_files
-    from .metrics import evaluate_predictions
+    from .metrics import classification_metrics, regression_metrics
+    from .models.checkpoints import mood_centre
+    from .mood import MOODS, mood_index
     from .training import dataset
 
     tracks = dataset.read_manifest(manifest)
+    with open(manifest, newline="", encoding="utf-8") as f:
+        has_quadrant = "quadrant" in (next(csv.reader(f), None) or [])
     predicted: dict[str, list] = {}
+    said: dict[str, list] = {}  # the mood each model showed: scored as analyze shows it
     kept, errors = [], {}
     for track, (path, result) in zip(tracks, analyze_files([t.path for t in tracks], checkpoints, thresholds, workers)):
         if isinstance(result, str):
@@ -111,16 +122,23 @@ def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=(0.5, 0.5), w
         kept.append(track)
         for name, p in result.predictions.items():
             predicted.setdefault(name, []).append((p.valence, p.arousal))
+            said.setdefault(name, []).append(MOODS.index(p.mood))
     out: dict = {"n": len(kept)}
     if errors:
         out["errors"] = errors
     if not kept:
         return out
     truth = np.array([[t.valence, t.arousal] for t in kept])
-    classes = [t.quadrant for t in kept]
+    centre = thresholds or mood_centre(checkpoints)
+    classes = [t.quadrant for t in kept] if has_quadrant else mood_index(truth[:, 0], truth[:, 1], centre)
+    out["truth"] = "the manifest's quadrant" if has_quadrant else f"the true point's mood around {tuple(round(c, 3) for c in centre)}"
     for name, values in predicted.items():
-        metrics = evaluate_predictions(np.array(values), truth, classes, thresholds)
+        metrics = {**regression_metrics(np.array(values), truth), **classification_metrics(said[name], classes)}
         out[name] = {k: metrics[k] for k in ("accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal", "confusion")}
+        out[name]["said"] = np.bincount(said[name], minlength=4).tolist()  # how often each mood was said
+        if not has_quadrant:
+            midpoint = mood_index(truth[:, 0], truth[:, 1])
+            out[name]["accuracy_midpoint"] = float(np.mean(np.array(said[name]) == midpoint))
     return out
 
 

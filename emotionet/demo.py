@@ -6,7 +6,7 @@ presenter's first click shows the headline model at work:
 - happy: a bright major pop loop (C-G-Am-F) at 176 bpm with drums, strummed chords and bass;
 - aggressive: a distorted riff on E with tritones and semitone clashes at 180 bpm, noisy drums;
 - sad: slow, soft, low minor chords (Am-F-Dm-E) at 56 bpm, no drums;
-- calm: slow, soft major-seventh pads with a gentle high melody at 60 bpm.
+- calm: slow, soft major pads (Fmaj7, G, F, C) with a gentle high melody at 60 bpm.
 
 tests/test_demo.py checks that the shipped headline model puts each in its named quadrant. They
 are synthetic: the models learned from real recordings, so they show the pipeline, not its accuracy.
@@ -110,9 +110,10 @@ def slow_minor_chords() -> np.ndarray:
 
 
 def soft_major_pads() -> np.ndarray:
-    """Calm: slow, soft Fmaj7-Cadd9-Dm-Bb pads at 60 bpm with a gentle high melody."""
+    """Calm: slow, soft Fmaj7-G-F-C pads in the middle register at 60 bpm with a gentle high melody
+    (all major: with the moods named around typical music, the darker Dm/Bb version sounded sad)."""
     y, beat = _empty(), 1.0
-    chords = [(53, 57, 60, 64), (48, 52, 55, 62), (50, 53, 57, 60), (46, 50, 53, 57)]
+    chords = [(65, 69, 72, 76), (67, 71, 74, 79), (65, 69, 72, 77), (60, 64, 67, 72)]
     melody = [77, 76, 72, 74, 77, 79, 76, 72]
     for b in range(int(SECONDS / (4 * beat)) + 1):
         for note in chords[b % 4]:

@@ -120,8 +120,13 @@ class Calibration:
         return cal
 
     def _fit_sigma(self, raw, truth) -> None:
-        error = self.apply(raw) - truth
+        self.error_from(self.apply(raw), truth)
+
+    def error_from(self, shown: np.ndarray, truth: np.ndarray) -> "Calibration":
+        """Set the confidences' per-axis error from shown points (e.g. held-out ones) and their truth."""
+        error = np.asarray(shown, float) - np.asarray(truth, float)
         self.sigma_valence, self.sigma_arousal = (float(s) for s in np.sqrt((error**2).mean(axis=0)))
+        return self
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """(n, 2) raw valence/arousal -> calibrated, still in 0-1."""

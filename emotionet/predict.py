@@ -156,10 +156,11 @@ class Predictor:
     moved there and the backbones are copied (the per-process cached ones stay on the CPU).
     """
 
-    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] = (0.5, 0.5), pretrained: bool = True,
+    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] | None = None, pretrained: bool = True,
                  device: str = "cpu"):  # fmt: skip
         self.bundle = bundle
-        self.thresholds = tuple(thresholds)
+        # where the moods meet: the checkpoint's mood centre unless a caller overrides it
+        self.thresholds = tuple(thresholds) if thresholds is not None else tuple(bundle.mood_centre)
         self.device = torch.device(device)
         self.backbones = None
         self.unavailable: dict[str, str] = {}  # model -> why it is not used (for pages and the CLI)
@@ -178,7 +179,7 @@ class Predictor:
                 self.backbones = {name: copy.deepcopy(net).to(self.device) for name, net in self.backbones.items()}
 
     @classmethod
-    def load(cls, directory=None, thresholds=(0.5, 0.5), pretrained: bool = True, device: str = "cpu") -> "Predictor":
+    def load(cls, directory=None, thresholds=None, pretrained: bool = True, device: str = "cpu") -> "Predictor":
         """The shipped models; `pretrained=False` leaves out the (slowest) pretrained model."""
         return cls(ModelBundle.load(directory), thresholds, pretrained, device)
 
@@ -274,12 +275,13 @@ class Predictor:
             seconds = [(s / features.FRAMES_PER_SECOND, e / features.FRAMES_PER_SECOND) for s, e in bounds]
             check_finite("pretrained", per_patch)  # a damaged musicnn checkpoint shows here first
             window_embeddings = pretrained.window_embeddings(per_patch, starts, seconds)
-            if b.listener is not None:  # the listener head: embeddings + valence cues, on the listener scale
+            head = b.joint or b.listener  # embeddings + valence cues, on the listener scale
+            if head is not None:
                 from .listener.cues import clip_cues
 
                 window_cues = np.stack([clip_cues(features.slice_frames(feats, s, e)) for s, e in bounds])
-                out["pretrained"] = (b.listener.predict_raw(per_patch.mean(0), clip_cues(feats))[0],
-                                     b.listener.predict_raw(window_embeddings, window_cues))  # fmt: skip
+                out["pretrained"] = (head.predict_raw(per_patch.mean(0), clip_cues(feats))[0],
+                                     head.predict_raw(window_embeddings, window_cues))  # fmt: skip
             else:
                 out["pretrained"] = (b.pretrained.predict_raw(per_patch.mean(0))[0],
                                      b.pretrained.predict_raw(window_embeddings))  # fmt: skip

@@ -59,8 +59,9 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert {"CNN", "SVR (report)"} <= set(table["model"]) and not any("_" in m for m in table["model"])
     assert "confidence" in _text(at)
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
-    scale = json.loads((shipped_checkpoints / "config.json").read_text()).get("scale", "4q")
-    assert webapp.SCALE_NOTES[scale] in _text(at)  # the page says what the numbers mean
+    config = json.loads((shipped_checkpoints / "config.json").read_text())
+    v, a = config["mood_centre"]
+    assert webapp.SCALE_NOTES[config["scale"]].format(v=v, a=a) in _text(at)  # what the numbers and the word mean
 
 
 def test_an_m4a_upload_is_analysed_without_a_system_ffmpeg(shipped_checkpoints):
@@ -155,22 +156,30 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     at = _page("results.py")
     assert not at.exception and not at.error
     text = _text(at)
-    scale = json.loads((shipped_checkpoints / "config.json").read_text()).get("scale", "4q")
-    assert at.info[0].value == webapp.SCALE_NOTES[scale]  # the scale the app reports is said first
+    config = json.loads((shipped_checkpoints / "config.json").read_text())
+    scale, (v, a) = config.get("scale", "4q"), config["mood_centre"]
+    assert at.info[0].value == webapp.SCALE_NOTES[scale].format(v=v, a=a)  # the scale the app reports is said first
+    assert "What the app shows, on both kinds of truth" in text and f"{metrics['shown_4q'][headline]['accuracy']:.1%}" in text
     assert scale == "listener" and "what listeners would rate" in at.info[0].value
-    # the listener scale: what the app reports, the headline model first, with its reliability
-    assert at.subheader[0].value == "On listener ratings (what the app reports)"
-    assert at.metric[0].value == f"{listener[headline]['r_valence']:.2f}"
+    # first what the app shows, on both truths (issue 20): the shipped head, not a sibling
+    assert at.subheader[0].value == "What the app shows, on both kinds of truth"
+    assert at.metric[0].value == f"{metrics['shown_4q'][headline]['accuracy']:.1%}"
+    assert at.metric[2].value == f"{listener[headline]['r_valence']:.2f}"
     assert at.dataframe[0].value.index[0] == f"{plots.label(headline)} ⭐ headline"
-    assert "ECE" in at.dataframe[0].value.columns
+    assert "moods said on 4Q" in at.dataframe[0].value.columns
+    # the listener scale, the headline model first, with its reliability
+    assert at.subheader[1].value == "On listener ratings (what the app reports)"
+    assert at.metric[4].value == f"{listener[headline]['r_valence']:.2f}"
+    assert at.dataframe[1].value.index[0] == f"{plots.label(headline)} ⭐ headline"
+    assert "ECE" in at.dataframe[1].value.columns
     assert at.selectbox(key="listener_model").value == headline
-    # then the 4Q set: the headline's 4Q head
-    assert at.subheader[1].value.startswith(f"{plots.label(headline)}: the headline model")
+    # then the 4Q set: how the headline was chosen (each model's own 4Q calibration)
+    assert at.subheader[2].value.startswith(f"{plots.label(headline)}: how the headline was chosen")
     shown = {m.label.replace(" ⭐", ""): m.value for m in at.metric}
     assert shown["Mood accuracy"] == f"{metrics['validation'][headline]['accuracy']:.1%}"
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
     assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
-    table = at.dataframe[1].value
+    table = at.dataframe[2].value
     assert table.index[0] == f"{plots.label(headline)} ⭐ headline"  # listed first, by its friendly name
     assert not any("_" in name for df in at.dataframe for name in df.value.index)
     assert "4Q audio emotion dataset" in text  # what "source: 4q" means

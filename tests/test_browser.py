@@ -179,7 +179,8 @@ def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server, pa
         assert sidebar.get_by_text(section, exact=True).is_visible()
     assert sidebar.get_by_role("link", name=re.compile("Analyze")).is_visible()
     assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
-    assert page.get_by_text("Pretrained: the headline model").is_visible()  # Results leads with it
+    assert page.get_by_role("heading", name="What the app shows, on both kinds of truth").is_visible()  # Results leads with it
+    assert page.get_by_text("Pretrained: how the headline was chosen", exact=False).is_visible()
     assert_no_exception(page)
     # confusion matrices two per row, wide enough to read on a projector; the headline's first
     page.locator(".st-key-confusion_pretrained .js-plotly-plot").wait_for(timeout=60_000)

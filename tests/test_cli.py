@@ -97,6 +97,12 @@ def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkp
         assert {"accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal", "confusion"} <= set(out[model])
         assert sum(map(sum, out[model]["confusion"])) == 4
         assert 0 <= out[model]["accuracy"] <= 1
+    # evaluate scores the mood analyze shows: its confusion's columns are the moods analyze said
+    shown = [json.loads(line) for line in run_cli("analyze", *[str(tmp_path / f"t{i}.wav") for i in range(4)],
+                                                    "--json").stdout.splitlines()]  # fmt: skip
+    for model in ("pretrained", "cnn"):
+        said = [sum(1 for s in shown if s[model]["mood"] == mood) for mood in ("happy", "aggressive", "sad", "calm")]
+        assert out[model]["said"] == said == [sum(column) for column in zip(*out[model]["confusion"])]
 
 
 def test_a_missing_manifest_is_a_clear_error(tmp_path):

@@ -101,8 +101,21 @@ def test_judging_on_listeners_reports_every_figure_from_held_out_fits():
     truth = np.clip(0.6 + 0.1 * rng.standard_normal((100, 2)), 0, 1)
     raw = truth * 0.5 + 0.015 * rng.standard_normal(truth.shape)  # r about 0.95
     folds = [(np.setdiff1d(np.arange(100), np.arange(k, 100, 5)), np.arange(k, 100, 5)) for k in range(5)]
-    cal, metrics, shown = judge.judge_on_listeners(raw, truth, folds)
-    for key in ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "mae_valence", "accuracy", "macro_f1", "ece"):
+    centre = (0.62, 0.55)
+    cal, metrics, shown = judge.judge_on_listeners(raw, truth, folds, np.median(raw, 0), centre)
+    for key in ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "mae_valence", "accuracy", "macro_f1", "ece",
+                "accuracy_midpoint"):  # fmt: skip
         assert np.isfinite(metrics[key]), key
     assert metrics["r_valence"] > 0.8
     assert shown.shape == truth.shape and cal.scale_valence > 1.5  # the shrunk outputs were spread back out
+    np.testing.assert_allclose(cal.apply(np.median(raw, 0)[None])[0], centre)  # the median lands on the centre
+    assert sum(metrics["said"]) == 100 and min(metrics["said"]) > 10  # around the centre, every mood is said
+
+
+def test_moods_named_around_the_centre_are_scored_against_the_same_centre():
+    shown = np.array([[0.55, 0.5], [0.7, 0.7]])
+    truth = np.array([[0.58, 0.52], [0.65, 0.6]])
+    scores = judge.score_listeners(shown, truth, (0.6, 0.55))
+    # clip 0: shown sad, its truth sad around the centre but happy at the midpoint; clip 1: happy, both ways
+    assert scores["said"] == [1, 0, 1, 0] and scores["accuracy"] == 1.0 and scores["accuracy_midpoint"] == 0.5
+    assert judge.score_4q(shown, [2, 0], (0.6, 0.55))["accuracy"] == 1.0

@@ -70,6 +70,23 @@ def test_a_gentle_tune_that_turns_into_loud_noise_rises_in_arousal(predictor, tm
     assert np.mean(arousal[-2:]) > np.mean(arousal[:2]) + 0.05, arousal
 
 
+def test_every_mood_shown_is_the_points_quadrant_around_the_checkpoints_mood_centre(predictor, tmp_path):
+    """Issue 20: the word and the point agree everywhere (verdict, every model, timeline, sections)."""
+    from emotionet.models.checkpoints import mood_centre
+    from emotionet.mood import mood_of
+
+    assert predictor.thresholds == mood_centre() != (0.5, 0.5)  # the shipped centre: typical music, not neutral
+    y = np.concatenate([0.2 * synth(15.0, kind="dark"), synth(15.0, kind="noise", seed=2)])
+    analysis = predictor.analyze(write_audio(tmp_path / "two.wav", np.clip(y, -1, 1)))
+    for p in analysis.predictions.values():
+        assert p.mood == mood_of(p.valence, p.arousal, predictor.thresholds)
+    for window in analysis.timeline:
+        for name in analysis.predictions:
+            assert window[name]["mood"] == mood_of(window[name]["valence"], window[name]["arousal"], predictor.thresholds)
+    for section in analysis.song.sections:
+        assert section.mood == mood_of(section.valence, section.arousal, predictor.thresholds)
+
+
 def test_thresholds_change_the_mood_not_the_point(tmp_path, shipped_checkpoints):
     path = write_audio(tmp_path / "a.wav", synth(8.0))
     low = Predictor.load(thresholds=(0.05, 0.05)).analyze(path).predictions["cnn"]

@@ -37,9 +37,14 @@ def feature_heatmap(matrix: np.ndarray, name: str, start_s: float = 0.0, height:
 
 
 def va_plane(thresholds=(0.5, 0.5), height: int = 420) -> go.Figure:
-    """An empty valence-arousal plane, 0-1 on both axes, with the named quadrants."""
+    """An empty valence-arousal plane, 0-1 on both axes, with the named quadrants meeting at
+    `thresholds` (the mood centre, marked with a cross)."""
     tv, ta = thresholds
     fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[tv], y=[ta], mode="markers", marker=dict(symbol="cross-thin", size=14,
+                             line=dict(width=1.5, color="#777")), showlegend=False,
+                             hovertemplate=f"mood centre (valence {tv:.2f}, arousal {ta:.2f}): the moods meet here"
+                                           "<extra></extra>"))  # fmt: skip
     for mood, (cx, cy) in QUADRANT_CORNERS.items():
         x0, x1 = (tv, 1) if cx else (0, tv)
         y0, y1 = (ta, 1) if cy else (0, ta)
@@ -69,9 +74,9 @@ def predictions_on_plane(predictions: dict, thresholds=(0.5, 0.5), headline: str
     return fig
 
 
-def points_on_plane(points: list[tuple[str, float, float]], height: int = 320) -> go.Figure:
+def points_on_plane(points: list[tuple[str, float, float]], height: int = 320, thresholds=(0.5, 0.5)) -> go.Figure:
     """Named (label, valence, arousal) points on the plane, e.g. a rater's preview."""
-    fig = va_plane(height=height)
+    fig = va_plane(thresholds, height=height)
     for name, v, a in points:
         fig.add_trace(go.Scatter(x=[v], y=[a], mode="markers+text", text=[name], textposition="top center",
                                  marker=dict(size=12), name=name, showlegend=False, cliponaxis=False))  # fmt: skip

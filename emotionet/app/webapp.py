@@ -119,6 +119,13 @@ def checkpoint_config() -> dict:
     return _config(str(path.parent), path.stat().st_mtime) if path.is_file() else {}
 
 
+def mood_centre() -> tuple[float, float]:
+    """Where the moods meet on the shown scale (config.json's "mood_centre"; the midpoint for older
+    checkpoints): every plane on every page is split there, so a point and its mood word agree."""
+    centre = checkpoint_config().get("mood_centre", (0.5, 0.5))
+    return float(centre[0]), float(centre[1])
+
+
 def headline() -> str:
     """The headline model of the current checkpoint folder (the best on validation); "cnn" without one."""
     config = checkpoint_config()
@@ -242,13 +249,16 @@ def count_upload(sizes: list[int]) -> None:
 
 SCALE_NOTES = {
     "listener": "Listener scale: valence and arousal are what listeners would rate (the mean of many listeners' "
-                "1–5 ratings of the valence and the energy the music expresses, mapped to 0–1; 0.5 is neutral), "
-                "and the mood is the quadrant around that neutral point. Most music is heard as mildly positive, "
-                "so happy and calm are the common answers.",
+                "1–5 ratings of the valence and the energy the music expresses, mapped to 0–1; 0.5 is neutral). "
+                "The mood is named relative to typical music: the four moods meet at the mood centre (valence "
+                "{v:.2f}, arousal {a:.2f}; the cross on the plane), where a balanced set of happy, aggressive, sad "
+                "and calm songs splits evenly. Most music sounds mildly positive to listeners, so “sad” means "
+                "sadder and calmer than most songs, not below neutral.",
     "4q": "4Q scale: mood tags placed on valence and arousal, shifted so the four moods come out about equally often.",
 }
 
 
 def scale_note() -> str:
     """What the numbers on every page mean: the scale the shipped models report (config.json's "scale")."""
-    return SCALE_NOTES.get(checkpoint_config().get("scale", "4q"), SCALE_NOTES["4q"])
+    v, a = mood_centre()
+    return SCALE_NOTES.get(checkpoint_config().get("scale", "4q"), SCALE_NOTES["4q"]).format(v=v, a=a)

@@ -14,7 +14,8 @@ from ..mood import MOODS, parse_thresholds
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    parser.add_argument("--thresholds", type=parse_thresholds, default=(0.5, 0.5), help="mood boundaries V,A (0.5,0.5)")
+    parser.add_argument("--thresholds", type=parse_thresholds, default=None,
+                        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="analyse every file again")
     parser.add_argument("--seconds", type=excerpt_seconds, default=0.0,

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..batch import analyze_files
 from ..io.text import clean_text
-from ..models.checkpoints import checkpoint_dir
+from ..models.checkpoints import checkpoint_dir, mood_centre
 from ..team import storage
 from . import playlists
 from .args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
@@ -157,14 +157,14 @@ def read_tags(path: str | Path, fallback_name: str | None = None) -> tuple[str, 
     return title or " ".join(clean_text(Path(fallback_name or path).stem).split()) or "untitled", artist
 
 
-def models_fingerprint(checkpoints=None, thresholds=(0.5, 0.5), seconds: float | None = None) -> str:
+def models_fingerprint(checkpoints=None, thresholds=None, seconds: float | None = None) -> str:
     """Identifies the models, thresholds and analysed length (`seconds` from the middle; None: the
     whole song) an analysis came from (16 hex digits): change any and a scan analyses again."""
     config = Path(checkpoints or checkpoint_dir()) / "config.json"
     if not config.is_file():
         raise FileNotFoundError(f"No trained models in {config.parent}: run `python train.py` first.")
     digest = hashlib.sha256(config.read_bytes())
-    digest.update(repr(tuple(float(t) for t in thresholds)).encode())
+    digest.update(repr(thresholds and tuple(float(t) for t in thresholds)).encode())  # None: config.json's centre
     digest.update(f"whole song, sections v1 {seconds or 0:g}".encode())
     return digest.hexdigest()[:16]
 
@@ -236,7 +236,7 @@ class ScanResult:
     seconds: float = 0.0
 
 
-def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=(0.5, 0.5),
+def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=None,
                workers: int | None = None, progress: Progress | None = None,
                names: dict[str, str] | None = None, force: bool = False, seconds: float | None = None) -> ScanResult:  # fmt: skip
     """Add files to the library: analyse the ones not analysed yet with these models, each
@@ -460,9 +460,10 @@ def cmd_playlist(args) -> int:
         print("error: a journey needs both --from and --to", file=sys.stderr)
         return 2
     try:
-        near = args.near and playlists.parse_point(args.near, args.thresholds)
-        start = args.start and playlists.parse_point(args.start, args.thresholds)
-        end = args.end and playlists.parse_point(args.end, args.thresholds)
+        centre = args.thresholds or mood_centre(args.checkpoints)  # where a mood's point lies
+        near = args.near and playlists.parse_point(args.near, centre)
+        start = args.start and playlists.parse_point(args.start, centre)
+        end = args.end and playlists.parse_point(args.end, centre)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

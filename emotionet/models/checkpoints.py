@@ -7,7 +7,9 @@ checkpoints/
   svr.npz, svr_all.npz  SVR baselines as arrays and parameters (no pickle)
   pretrained.npz    the mood model on musicnn embeddings (arrays + JSON parameters, no pickle):
                     the headline's 4Q head (quadrant-balanced valence/arousal from editors' tags)
-  listener.npz      the headline's listener head (emotionet.listener.head): what the app reports
+  listener.npz      the headline's listener head (emotionet.listener.head)
+config.json's "joint" blends the two heads into what the app shows (emotionet.models.joint), and
+its "mood_centre" is where the moods meet on the shown scale (the median of a balanced set of moods).
   metrics.json      training history, validation metrics and per-clip predictions (train.py)
 
 config.json records the SHA-256 of every model file ("sha256"); loading checks each file against
@@ -142,6 +144,8 @@ class ModelBundle:
     hop_seconds: float = 5.0
     extra: dict = field(default_factory=dict)  # training facts shown on the Results page
     listener: object | None = None  # listener.ListenerHead: the headline on the listener scale, when trained
+    joint: object | None = None  # joint.JointHead: the listener and 4Q heads blended, what the app shows
+    mood_centre: tuple[float, float] = (0.5, 0.5)  # where the four moods meet on the shown scale
 
     def save(self, directory: str | os.PathLike) -> Path:
         directory = Path(directory)
@@ -165,6 +169,8 @@ class ModelBundle:
             "calibration": {name: cal.to_dict() for name, cal in self.calibration.items()},
             "window_seconds": self.window_seconds,
             "hop_seconds": self.hop_seconds,
+            "mood_centre": [float(c) for c in self.mood_centre],
+            **({"joint": self.joint.to_config()} if self.joint is not None else {}),
             **{k: v for k, v in self.extra.items() if k != HASHES},
         }
         (directory / "config.json").write_text(json.dumps(config, indent=2, allow_nan=False))
@@ -211,15 +217,28 @@ class ModelBundle:
 
             with np.load(directory / "listener.npz", allow_pickle=False) as arrays:
                 listener = ListenerHead.from_arrays(arrays)
+        joint = None
+        if config.get("joint"):
+            from .joint import JointHead
+
+            joint = JointHead.from_config(listener, pretrained, config["joint"])
         known = {"default_cnn", "headline", "pretrained", "listener", "cnns", "svrs", "calibration", "window_seconds",
-                 "hop_seconds", HASHES}  # fmt: skip
+                 "hop_seconds", "mood_centre", "joint", HASHES}  # fmt: skip
         return cls(
             normalizer, cnns, svrs,
             {name: Calibration.from_dict(values) for name, values in config["calibration"].items()},
             config["default_cnn"], config.get("headline", "cnn"), pretrained,
             config["window_seconds"], config["hop_seconds"],
-            {k: v for k, v in config.items() if k not in known}, listener,
+            {k: v for k, v in config.items() if k not in known}, listener, joint,
+            tuple(float(c) for c in config.get("mood_centre", (0.5, 0.5))),
         )  # fmt: skip
+
+
+def mood_centre(directory: str | os.PathLike | None = None) -> tuple[float, float]:
+    """Where the moods meet on the shown scale, from config.json alone (no model loaded):
+    (0.5, 0.5) for checkpoints trained before it was recorded."""
+    centre = read_config(Path(directory or checkpoint_dir())).get("mood_centre", (0.5, 0.5))
+    return float(centre[0]), float(centre[1])
 
 
 def load_metrics(directory: str | os.PathLike | None = None) -> dict:

@@ -180,7 +180,7 @@ def scan_folder_ray(folder: str | Path, engine=None, **options) -> ScanResult:
     return scan_files_ray(library.audio_files(folder), engine, **options)
 
 
-def scan_files_ray(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=(0.5, 0.5),
+def scan_files_ray(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=None,
                    address: str | None = None, device: str = "auto", actors: int | None = None,
                    batch_size: int = 8, force: bool = False, pretrained: bool = True,
                    seconds: float | None = None, progress_bar: bool = False) -> ScanResult:  # fmt: skip
@@ -289,7 +289,7 @@ def _run(ray, todo, bundle, thresholds, device, actors, batch_size, pretrained, 
     ds = ds.map_batches(read_files, batch_size=batch_size, batch_format="pyarrow", num_cpus=0)
     ds = ds.map_batches(Analyser, batch_size=batch_size, batch_format="pyarrow",
                         compute=ray.data.ActorPoolStrategy(size=count),
-                        fn_constructor_args=(bundle, tuple(thresholds), device, pretrained, seconds, done),
+                        fn_constructor_args=(bundle, thresholds and tuple(thresholds), device, pretrained, seconds, done),
                         **resources)  # fmt: skip
     with tqdm(total=len(todo), unit="song", desc=f"Analysing on Ray ({count} {device} actors)", file=sys.stderr,
               disable=not bar) as progress:  # fmt: skip

@@ -310,9 +310,10 @@ AGGREGATE_COLUMNS = ["track_hash", "title", "artist", "source", "licence", "n_ra
                      "valence_std", "arousal_mean", "arousal_std", "mood", "quadrant"]  # fmt: skip
 
 
-def aggregate(engine: Engine, min_raters: int = 1) -> pd.DataFrame:
+def aggregate(engine: Engine, min_raters: int = 1, centre=(0.5, 0.5)) -> pd.DataFrame:
     """One row per track with at least `min_raters` raters: the mean of the current ratings is the
-    truth; std is the sample standard deviation (NaN with one rater); mood/quadrant of the mean."""
+    truth; std is the sample standard deviation (NaN with one rater); mood/quadrant of the mean,
+    named around `centre` (the pages pass the models' mood centre, so a mood means one thing everywhere)."""
     ratings = current_ratings(engine)
     tracks = {t.hash: t for t in list_tracks(engine)}
     rows = []
@@ -321,7 +322,7 @@ def aggregate(engine: Engine, min_raters: int = 1) -> pd.DataFrame:
             continue
         v, a = group.valence.mean(), group.arousal.mean()
         t = tracks[track_hash]
-        mood = mood_of(v, a)
+        mood = mood_of(v, a, centre)
         rows.append([track_hash, t.title, t.artist, t.source, t.licence, len(group), v, group.valence.std(ddof=1),
                      a, group.arousal.std(ddof=1), mood, QUADRANTS[MOODS.index(mood)]])  # fmt: skip
     order = {h: i for i, h in enumerate(tracks)}
@@ -389,10 +390,11 @@ class Evaluation:
 
 def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, on_progress=None) -> Evaluation:
     """Run every model of `predictor` on each track with at least `min_raters` raters and score it
-    against the mean rating. The true mood is the quadrant of the mean at (0.5, 0.5), as in the
-    exported manifest; predicted moods use the predictor's thresholds. `on_progress(done, total)`
-    is called after each track."""
-    truth_rows = aggregate(engine, min_raters)
+    against the mean rating. True and predicted moods are both named around the predictor's mood
+    centre, as the app names them (and as the exported manifest's quadrant is, when the page
+    exports with the same centre). `on_progress(done, total)` is called after each track."""
+    thresholds = tuple(getattr(predictor, "thresholds", (0.5, 0.5)))
+    truth_rows = aggregate(engine, min_raters, thresholds)
     result = Evaluation(0, min_raters)
     rows = []
     for i, row in enumerate(truth_rows.itertuples(index=False), start=1):
@@ -417,9 +419,8 @@ def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, 
         return result
     frame = result.predictions
     truth = frame[["valence", "arousal"]].to_numpy(float)
-    true_class = mood_index(truth[:, 0], truth[:, 1])
+    true_class = mood_index(truth[:, 0], truth[:, 1], thresholds)
     models = [c.removesuffix("_mood") for c in frame.columns if c.endswith("_mood") and c != "mood"]
-    thresholds = getattr(predictor, "thresholds", (0.5, 0.5))
     for name in models:
         predicted = frame[[f"{name}_valence", f"{name}_arousal"]].to_numpy(float)
         result.metrics[name] = evaluate_predictions(predicted, truth, true_class, thresholds)
@@ -441,10 +442,11 @@ MANIFEST_COLUMNS = ["path", "valence", "arousal", "quadrant", "artist", "title",
                     "n_raters", "valence_std", "arousal_std", "source", "licence"]  # fmt: skip
 
 
-def export_manifest(engine: Engine, store: AudioStore, folder, min_raters: int = 1) -> Path:
+def export_manifest(engine: Engine, store: AudioStore, folder, min_raters: int = 1, centre=(0.5, 0.5)) -> Path:
     """Write folder/manifest.csv and folder/audio/<hash><suffix> for every track with at least
-    `min_raters` raters; paths in the manifest are relative to it. Returns the manifest's path."""
-    rows = aggregate(engine, min_raters)
+    `min_raters` raters; paths in the manifest are relative to it, quadrants named around `centre`.
+    Returns the manifest's path."""
+    rows = aggregate(engine, min_raters, centre)
     if rows.empty:
         raise LabellingError(f"No track has {min_raters} or more raters yet: there is nothing to export.")
     folder = Path(folder)
@@ -470,10 +472,10 @@ def _number(x: float) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.6g}"
 
 
-def export_zip(engine: Engine, store: AudioStore, min_raters: int = 1) -> bytes:
+def export_zip(engine: Engine, store: AudioStore, min_raters: int = 1, centre=(0.5, 0.5)) -> bytes:
     """A zip of manifest.csv, audio/<hash><suffix> and ratings.csv (the current raw ratings)."""
     with tempfile.TemporaryDirectory(prefix="emotionet-export-") as tmp:
-        manifest = export_manifest(engine, store, tmp, min_raters)
+        manifest = export_manifest(engine, store, tmp, min_raters, centre)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.write(manifest, "manifest.csv")

@@ -38,18 +38,23 @@ LISTENER = """
 **What the app's numbers mean.** The app reports the **listener scale**: valence and arousal are
 what listeners would rate — the mean of many listeners' 1–5 ratings of the valence and the energy
 the music expresses, mapped to 0–1 (0 = very negative / very low energy, 0.5 = neutral, 1 = very
-positive / very high energy). The mood is the quadrant around the neutral point. Each model's
-outputs are mapped onto that scale by an affine calibration (mean and spread matched to the
-listeners') fitted on the listener clips, and its **confidence** is the probability that the mood
-is right given the model's held-out error on each axis (0.25 on both boundaries, near 1 far from them).
+positive / very high energy). The mood is named around the **mood centre**, where a balanced set
+of the four moods (the 4Q clips) splits evenly: most music sounds mildly positive to listeners,
+so "sad" means sadder and calmer than most songs, as the report's moods were defined around its
+data set's centre. Each model's outputs are mapped onto the listener scale by an affine
+calibration (the listeners' spread, the model's median on a balanced set of moods on the mood
+centre) fitted on held-out clips, and its **confidence** is the probability that the mood is right
+given the model's held-out error on each axis (0.25 on both boundaries, near 1 far from them).
 
 **The headline model has two heads** on the same musicnn embeddings and twelve valence cues
 (major/minor key fit from chroma, loudness, brightness; `emotionet/listener/cues.py`): a 4Q head
 (tag-derived labels) and a listener head, fitted together by ridge regression with a shared part
 and a listener-only part (feature augmentation), so listener ratings teach what listeners hear
-differently while the 748 4Q clips carry what both agree on. The app shows the listener head;
-the 4Q head's figures below measure it against the editors' quadrants. The report's CNN and SVRs
-learn from 4Q only and are calibrated onto the listener scale.
+differently while the 748 4Q clips carry what both agree on. A second 4Q head, two logistic
+regressions, decides the editors' quadrants best. What the app shows blends the two per axis
+(`emotionet/models/joint.py`: 0.9 × the listener head + 0.1 × the 4Q head's log-odds, each
+standardised; the share chosen by `bench/shown_mood.py`). The report's CNN and SVRs learn from 4Q
+only and are calibrated onto the listener scale around the same mood centre.
 """
 
 
@@ -85,6 +90,34 @@ clips.
 """
 
 
+def _said(counts) -> str:
+    total = max(sum(counts), 1)
+    return ", ".join(f"{m} {c / total:.0%}" for m, c in zip(("happy", "aggressive", "sad", "calm"), counts))
+
+
+def _shown_rows(metrics: dict, headline: str) -> str:
+    shown, listener = metrics.get("shown_4q"), metrics.get("listener")
+    if not shown or not listener:
+        return ""
+    v, a = metrics["mood_centre"]
+    rows = []
+    for name, m in shown.items():
+        lm = listener["models"][name]
+        rows.append(f"| {label(name)}{' — headline' if name == headline else ''} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
+                    f"| {_said(m['said'])} | {lm['r_valence']:.3f} | {lm['r_arousal']:.3f} | {lm['ccc_valence']:.3f} "
+                    f"| {lm['ccc_arousal']:.3f} | {lm['accuracy']:.3f} | {_said(lm['said'])} | {m['judged_on']} |")  # fmt: skip
+    return f"""
+**What the app shows, on both kinds of truth** (the shown point; the mood named around the mood
+centre, valence {v:.3f}, arousal {a:.3f}). On 4Q the shown mood is scored against the editors'
+quadrants; on the listener clips the point against the listeners' means (artist-grouped CV, as
+below) and the mood against the listeners' mood named around the same centre.
+
+| model | 4Q accuracy | 4Q macro-F1 | moods said on 4Q | listener valence r | listener arousal r | CCC valence | CCC arousal | listener mood accuracy | moods said on listener clips | 4Q judged on |
+|---|---|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+"""
+
+
 def render(metrics: dict) -> str:
     facts = metrics["trained_on"]
     val = metrics["validation"]
@@ -110,14 +143,14 @@ def render(metrics: dict) -> str:
 2018). Targets: valence and arousal on 0-1, the mean Warriner et al. lexicon norms of each song's
 AllMusic mood tags; the quadrant (happy, aggressive, sad, calm) is the dataset's own class label.
 {listener_facts}
-{LISTENER if listener else ''}{_listener_rows(listener, headline_model) if listener else ''}
+{LISTENER if listener else ''}{_shown_rows(metrics, headline_model)}{_listener_rows(listener, headline_model) if listener else ''}
 
-**On 4Q (editors' tags): validated** on {facts['n_validation']} clips from artists the models never saw in training
+**On 4Q (editors' tags), each model's own 4Q calibration** (a diagnostic, and how the headline was chosen; validated) on {facts['n_validation']} clips from artists the models never saw in training
 ({facts['n_train']} training clips; artist-disjoint split, stratified by quadrant, seed
 {metrics['train_config']['seed']}). Each model's outputs are shifted so its median validation
 prediction sits on 0.5 (regressors shrink toward the mean and would otherwise over-predict one
-mood). Early stopping picked the CNN epoch with the lowest validation MSE; the better of the CNN
-and the CNN→RNN on validation accuracy ships as the app's CNN (**{label(default)}**).{_distilled(metrics)}
+mood). Early stopping picked the CNN epoch with the lowest validation MSE; the report's CNN ships
+as the app's CNN (**{label(default)}**), the CNN→RNN (the report's proposal) is reported beside it.{_distilled(metrics)}
 {PRETRAINED if 'pretrained' in val else ''}
 The app leads with the model that scored best on validation: **{label(headline_model)}**.
 
