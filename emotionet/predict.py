@@ -294,6 +294,28 @@ class Predictor:
         its embedding or samples: see `raw_outputs`)."""
         return self.predictions_from_raw(*self.raw_outputs(feats, samples, embedding))
 
+    def head_inputs(self, source: audio.Source, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The headline head's inputs for a whole file, as `analyze` computes them: the mean musicnn
+        embedding (the parts the head reads) and the twelve valence cues. `team.adapt` refits the
+        head on a team's ratings from these."""
+        from threadpoolctl import threadpool_limits
+
+        from .listener.cues import clip_cues
+        from .models import pretrained
+
+        if not self.backbones:
+            raise RuntimeError(self.unavailable.get("pretrained") or "these checkpoints have no pretrained model")
+        parts = self.bundle.pretrained.part_names
+        with threadpool_limits(limits=1, user_api="blas"):
+            excerpt = audio.open_excerpt(source, seconds=None, name=name)
+            stream, embedder = features.FeatureStream(), pretrained.PatchEmbedder(self.backbones, parts=parts)
+            for block in excerpt.blocks():
+                stream.push(block)
+                embedder.push(block)
+            excerpt.finish()  # too short or silent: AudioError
+            embedded, _ = embedder.finish()
+            return pretrained.select(embedded, parts).mean(0), clip_cues(stream.finish())
+
     def predictions_from_raw(self, raw: dict, bounds) -> tuple[dict[str, Prediction], list[dict]]:
         """`raw_outputs`' per-model raw values, calibrated: (predictions, timeline from 0 s)."""
         predictions, timeline = {}, [

@@ -126,9 +126,55 @@ def _check_finite_file(path: Path) -> None:
             raise CheckpointError(f"{path} is damaged: {key} holds NaN or infinite numbers.")
 
 
+ACCEPTED_FILE = "accepted_checkpoints.json"  # in the data folder: the model folder a person accepted
+
+
 def checkpoint_dir() -> Path:
-    """EMOTIONET_CHECKPOINTS overrides the shipped folder."""
-    return Path(os.environ.get("EMOTIONET_CHECKPOINTS") or DEFAULT_DIR)
+    """The models the app and the CLI use: EMOTIONET_CHECKPOINTS when set, else the folder a person
+    accepted (`accept`, e.g. a model adapted to the team's ratings), else the shipped folder."""
+    if os.environ.get("EMOTIONET_CHECKPOINTS"):
+        return Path(os.environ["EMOTIONET_CHECKPOINTS"])
+    chosen = accepted()
+    return Path(chosen["path"]) if chosen else DEFAULT_DIR
+
+
+def accepted() -> dict | None:
+    """{"path", "accepted_by", "accepted_at"} of the accepted model folder, or None (the shipped
+    models). A pointer to a folder that is gone or unreadable is ignored with a warning."""
+    from ..io.paths import data_dir
+
+    pointer = data_dir() / ACCEPTED_FILE
+    if not pointer.is_file():
+        return None
+    try:
+        chosen = json.loads(pointer.read_text(encoding="utf-8"))
+        if (Path(chosen["path"]) / "config.json").is_file():
+            return chosen
+        problem = f"{chosen['path']} has no config.json"
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        problem = f"{pointer} is unreadable ({error})"
+    logging.getLogger(__name__).warning("using the shipped models: the accepted model folder %s", problem)
+    return None
+
+
+def accept(directory: str | os.PathLike | None, accepted_by: str = "") -> None:
+    """Make `directory` the models the app and the CLI use (after checking every file against its
+    hash); None goes back to the shipped models."""
+    from datetime import datetime, timezone
+
+    from ..io.paths import data_dir
+
+    pointer = data_dir() / ACCEPTED_FILE
+    if directory is None:
+        pointer.unlink(missing_ok=True)
+        return
+    directory = Path(directory).resolve()
+    verify_files(directory, read_config(directory))
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"path": str(directory), "accepted_by": accepted_by,
+                               "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}))  # fmt: skip
+    os.replace(tmp, pointer)
 
 
 @dataclass

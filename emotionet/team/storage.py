@@ -20,17 +20,13 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
-REPO_DIR = Path(__file__).resolve().parents[2]
+from ..io.paths import data_dir
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac"}
 
 
 class Base(DeclarativeBase):
     pass
-
-
-def data_dir() -> Path:
-    """EMOTIONET_DATA_DIR, else data/ in the project folder."""
-    return Path(os.environ.get("EMOTIONET_DATA_DIR") or REPO_DIR / "data")
 
 
 def database_url() -> str:
@@ -110,7 +106,7 @@ def _import_tables() -> None:
     """Table modules register themselves on Base when imported."""
     import importlib
 
-    for module in ("emotionet.team.labelling", "emotionet.library.songs"):
+    for module in ("emotionet.team.labelling", "emotionet.team.predictions", "emotionet.library.songs"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

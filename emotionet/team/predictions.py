@@ -1,0 +1,102 @@
+"""The models' answers on the labelling set's tracks, stored once per track and model version.
+
+What to rate next (``suggest``) weighs how sure the models are about each track and whether
+they agree, and the Label page reveals their answers after a rater saves; both read the same
+rows instead of running the models every time a page is drawn. A row is keyed by the track and
+by the models' key (the SHA-256 of the checkpoint folder's config.json, which names every
+model file's hash and the mood centre): accepting an adapted model, or re-training, gives a new
+key, so old answers are never shown as the current models'. Saving is idempotent and safe when
+several sessions analyse the same track at once (INSERT ... ON CONFLICT DO NOTHING).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import DateTime, Engine, ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..io import audio
+from .storage import AudioStore, Base
+
+
+class TrackPrediction(Base):
+    __tablename__ = "label_predictions"
+
+    track_hash: Mapped[str] = mapped_column(ForeignKey("label_tracks.hash"), primary_key=True)
+    models_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    headline: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # JSON: model -> {valence, arousal, mood, confidence}
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def models_key(directory: str | os.PathLike) -> str:
+    """16 hex digits naming one version of the models (their folder's config.json bytes)."""
+    return hashlib.sha256((Path(directory) / "config.json").read_bytes()).hexdigest()[:16]
+
+
+def stored(engine: Engine, key: str) -> dict[str, dict]:
+    """track hash -> {"headline": model, "models": {model: {valence, arousal, mood, confidence}}}."""
+    query = select(TrackPrediction.track_hash, TrackPrediction.headline, TrackPrediction.payload).where(
+        TrackPrediction.models_key == key
+    )
+    with engine.connect() as connection:
+        return {h: {"headline": head, "models": json.loads(p)} for h, head, p in connection.execute(query)}
+
+
+def _save(engine: Engine, track_hash: str, key: str, headline: str, models: dict) -> None:
+    values = {"track_hash": track_hash, "models_key": key, "headline": headline, "payload": json.dumps(models),
+              "created_at": datetime.now(timezone.utc)}  # fmt: skip
+    table = TrackPrediction.__table__
+    with Session(engine) as session, session.begin():
+        dialect = session.get_bind().dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert
+            session.execute(insert(table).values(**values).on_conflict_do_nothing())
+        elif session.get(TrackPrediction, (track_hash, key)) is None:
+            session.execute(table.insert().values(**values))
+
+
+def predict_track(engine: Engine, store: AudioStore, predictor, key: str, track_hash: str) -> dict:
+    """The models' answers on one track (as `analyze` shows them: the whole track): stored ones,
+    else run now and stored. Raises audio.AudioError when its audio is missing or unreadable."""
+    known = stored_one(engine, key, track_hash)
+    if known is not None:
+        return known
+    path = store.find(track_hash)
+    if path is None:
+        raise audio.AudioError("its audio file is missing from the store")
+    analysis = predictor.analyze(path)
+    models = {name: {"valence": round(p.valence, 4), "arousal": round(p.arousal, 4), "mood": p.mood,
+                     "confidence": round(p.confidence, 4)} for name, p in analysis.predictions.items()}  # fmt: skip
+    _save(engine, track_hash, key, analysis.headline, models)
+    return {"headline": analysis.headline, "models": models}
+
+
+def stored_one(engine: Engine, key: str, track_hash: str) -> dict | None:
+    with Session(engine) as session:
+        row = session.get(TrackPrediction, (track_hash, key))
+        return None if row is None else {"headline": row.headline, "models": json.loads(row.payload)}
+
+
+def predict_missing(engine: Engine, store: AudioStore, predictor, key: str, hashes, on_progress=None) -> dict[str, str]:
+    """Run the models on each of `hashes` that has no stored answers yet; returns {hash: error}
+    for tracks whose audio could not be analysed. `on_progress(done, total)` after each."""
+    known = stored(engine, key)
+    todo = [h for h in hashes if h not in known]
+    errors = {}
+    for i, track_hash in enumerate(todo, start=1):
+        try:
+            predict_track(engine, store, predictor, key, track_hash)
+        except (audio.AudioError, OSError) as error:
+            errors[track_hash] = str(error)
+        if on_progress:
+            on_progress(i, len(todo))
+    return errors

@@ -1,0 +1,85 @@
+"""`python -m emotionet adapt MANIFEST` and `python -m emotionet accept`: the team loop's commands.
+
+    python -m emotionet adapt test_set/manifest.csv            # refit the headline's head, show before/after
+    python -m emotionet adapt test_set/manifest.csv --accept   # ... and use it, if it helps
+    python -m emotionet accept data/checkpoints/adapted-...     # use an adapted model folder
+    python -m emotionet accept --shipped                        # back to the shipped models
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    adapt = sub.add_parser("adapt", help="refit the headline's light head on a team's mean ratings (a manifest CSV)")
+    adapt.add_argument("manifest", type=Path, help="manifest.csv from the Test set page's export")
+    adapt.add_argument("--checkpoints", type=Path, help="model folder to adapt (default: the models in use)")
+    adapt.add_argument("--out", type=Path, help="new folder for the adapted model (default: data/checkpoints/adapted-<time>)")
+    adapt.add_argument("--accept", action="store_true", help="use the adapted model from now on, if it helps")
+    adapt.add_argument("--json", action="store_true", help="machine-readable output")
+    accept = sub.add_parser("accept", help="choose the model folder the app and the CLI use")
+    which = accept.add_mutually_exclusive_group(required=True)
+    which.add_argument("folder", nargs="?", type=Path, help="an adapted model folder")
+    which.add_argument("--shipped", action="store_true", help="go back to the shipped models")
+
+
+def cmd_adapt(args) -> int:
+    import json
+
+    from .models.checkpoints import accept, checkpoint_dir
+    from .predict import Predictor
+    from .team import adapt
+
+    base = args.checkpoints or checkpoint_dir()
+    try:
+        items = adapt.items_from_manifest(args.manifest)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    predictor = Predictor.load(base)
+    team = adapt.collect(predictor, items, on_progress=lambda done, total: print(
+        f"\rlistening: {done}/{total}", end="", file=sys.stderr))  # fmt: skip
+    print(file=sys.stderr)
+    for ident, why in team.errors.items():
+        print(f"skipped {ident}: {why}", file=sys.stderr)
+    try:
+        result = adapt.adapt(predictor.bundle, team, str(base))
+    except adapt.AdaptError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    folder = adapt.save(result, base, args.out, made_by="python -m emotionet adapt")
+    accepted = bool(args.accept and result.helps)
+    if accepted:
+        accept(folder, "python -m emotionet adapt --accept")
+    if args.json:
+        print(json.dumps({**result.summary(), "folder": str(folder), "accepted": accepted,
+                          "skipped": team.errors}, allow_nan=False, default=str))  # fmt: skip
+        return 0
+    print(f"{result.n_tracks} tracks by {result.n_groups} artists; artist-grouped CV on the team's tracks:")
+    print(f"{'':14s} {'MAE':>6s} {'r valence':>9s} {'r arousal':>9s} {'mood acc.':>9s}")
+    for name, m in result.candidates.items():
+        mark = " <- chosen" if name == result.chosen else ""
+        print(f"{name:14s} {m['mae']:6.3f} {m['r_valence']:9.2f} {m['r_arousal']:9.2f} {m['mood_accuracy']:9.0%}{mark}")
+    verdict = "helps" if result.helps else "does not help: keep the shipped model"
+    print(f"adapted model ({result.chosen}) {verdict}; saved in {folder}")
+    if accepted:
+        print("accepted: the app and the CLI use it now (`python -m emotionet accept --shipped` goes back)")
+    elif args.accept:
+        print("not accepted: it does not beat the model in use on the team's tracks")
+    else:
+        print(f"to use it: python -m emotionet accept {folder}")
+    return 0
+
+
+def cmd_accept(args) -> int:
+    from .models.checkpoints import CheckpointError, accept
+
+    try:
+        accept(None if args.shipped else args.folder, "python -m emotionet accept")
+    except (CheckpointError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("using the shipped models" if args.shipped else f"using {args.folder}")
+    return 0
