@@ -1,7 +1,8 @@
 """Label: add tracks and rate their valence and arousal, as one member of the team.
 
 Blind by default: other raters' ratings and the models' predictions appear only once you have
-saved your own rating of the track.
+saved your own rating of the track. The page opens on the track the team needs rated most
+(emotionet.team.suggest) and says why; "Suggested next" moves on the same way.
 
 The track box's options are track hashes labelled by the track alone (never by whether it is
 rated, which changes on Save); user text (titles, sources, licences) is shown as plain text.
@@ -13,21 +14,13 @@ import streamlit as st
 
 from emotionet.app import plots, webapp
 from emotionet.io.audio import AudioError
-from emotionet.models.checkpoints import checkpoint_dir
 from emotionet.team import labelling as lab
+from emotionet.team import predictions as answers
+from emotionet.team import suggest
 from emotionet.team.storage import AUDIO_SUFFIXES, AudioStore
 
 MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
         ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}  # fmt: skip
-
-
-
-@st.cache_data(show_spinner="Running the models…", max_entries=256)
-def model_predictions(track_hash: str, path: str, checkpoints: str) -> list[dict]:
-    """The shipped models on one track (cached per track and model folder)."""
-    analysis = webapp.predictor().analyze(path)
-    return [{"model": name, "valence": round(p.valence, 2), "arousal": round(p.arousal, 2), "mood": p.mood}
-            for name, p in analysis.predictions.items()]  # fmt: skip
 
 
 st.header("🏷️ Label")
@@ -75,6 +68,7 @@ with add_tab:
         webapp.count_upload([u.size for u in uploads or []])
         if not uploads:
             st.error("Choose one or more audio files first.")
+        added = []
         for upload in uploads or []:
             try:
                 track, created = lab.add_track(engine, store, upload.getvalue(), upload.name,
@@ -84,9 +78,19 @@ with add_tab:
                 continue
             if created:
                 st.success(f"Added {webapp.plain(track.label)} ({track.duration_s:.0f} s).")
+                added.append(track.hash)
             else:
                 st.info(f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
                         "not added twice.")  # fmt: skip
+        if added:  # the models' answers steer what to rate next; a failure here loses nothing
+            bar = st.progress(0.0, text="The models are listening to the new tracks…")
+            try:
+                answers.predict_missing(engine, store, webapp.predictor(), webapp.models_key(), added,
+                                        on_progress=lambda done, total: bar.progress(done / total))  # fmt: skip
+            except Exception as error:
+                st.info(f"The models could not listen to the new tracks ({webapp.plain(error)}); "
+                        "suggestions use the team's ratings alone.")  # fmt: skip
+            bar.empty()
 
 # --- Rate -------------------------------------------------------------------------------------
 with rate_tab:
@@ -98,16 +102,21 @@ with rate_tab:
     done = lab.rated_by(engine, rater)
     st.progress(len(done) / len(tracks), text=f"{len(done)} of {len(tracks)} rated")
 
+    key = webapp.models_key()
+    centre = webapp.mood_centre()
+    order = suggest.suggest(engine, rater, key, centre=centre)  # what the team needs rated most, first
+    why = {s.track_hash: s.why for s in order}
     if st.session_state.get("label_track") not in by_hash:
-        following = lab.next_unrated(engine, rater)
-        st.session_state["label_track"] = (following or tracks[0]).hash
+        st.session_state["label_track"] = order[0].track_hash if order else tracks[0].hash
 
-    def go_to_next_unrated():
-        following = lab.next_unrated(engine, rater, after=st.session_state.get("label_track"))
+    def go_to_suggested():
+        """The best track to rate next other than the one on screen (the list as it stands now)."""
+        current = st.session_state.get("label_track")
+        following = next((s for s in suggest.suggest(engine, rater, key, centre=centre) if s.track_hash != current), None)
         if following is None:
             st.session_state["label_message"] = "You have rated every track. 🎉"
         else:
-            st.session_state["label_track"] = following.hash
+            st.session_state["label_track"] = following.track_hash
 
     def save_rating(track_hash: str, keys: dict[str, str]):
         """Runs before the page is redrawn, so progress and the team's view include this save."""
@@ -127,6 +136,8 @@ with rate_tab:
         st.info(message)
     track = by_hash[st.session_state["label_track"]]
     st.caption("✅ You have rated this track." if track.hash in done else "⬜ You have not rated this track yet.")
+    if track.hash in why:
+        st.caption(f"💡 Why this track: {why[track.hash]}.")
     path = store.find(track.hash)
     if path is None:
         st.error("The audio of this track is missing from the store.")
@@ -154,7 +165,8 @@ with rate_tab:
         st.text_input("Note (optional)", key=keys["note"])
         save, skip = st.columns(2)
         save.button("💾 Save", type="primary", width="stretch", on_click=save_rating, args=(track.hash, keys))
-        skip.button("⏭️ Next unrated track", on_click=go_to_next_unrated, width="stretch")
+        skip.button("⏭️ Suggested next", on_click=go_to_suggested, width="stretch",
+                    help="The track the team needs rated most: too few ratings, a scarce mood, or unclear truth.")
         if flash := st.session_state.pop("label_flash", None):
             (st.success if flash[0] == "success" else st.error)(flash[1])
     with preview:
@@ -171,10 +183,27 @@ with rate_tab:
                 st.dataframe(others[["rater", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)
             if path is not None and st.checkbox("Show the models' predictions", key=f"models_{track.hash}"):
                 try:
-                    rows = {r["model"]: r for r in model_predictions(track.hash, str(path), str(checkpoint_dir()))}
-                    st.dataframe([{**rows[n], "model": plots.label(n) + (" ⭐ headline" if n == webapp.headline() else "")}
-                                  for n in webapp.ordered(rows)], hide_index=True)  # fmt: skip
+                    with st.spinner("Running the models…"):
+                        known = answers.predict_track(engine, store, webapp.predictor(), key, track.hash)
+                    st.dataframe(webapp.model_rows(known["models"]), hide_index=True)
                 except Exception as error:  # the models are optional here: the page keeps working
                     st.info(f"Model predictions are not available: {webapp.plain(error)}")
         with st.expander("🕓 Your rating history for this track"):
             st.dataframe(mine[["created_at", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)
+
+    with st.expander("💡 What to rate next"):
+        st.caption(f"For you, best first: tracks with fewer than {suggest.TARGET_RATINGS} ratings (scarce moods and "
+                   "tracks others started first), then those whose truth is least clear.")  # fmt: skip
+        st.dataframe([{"track": names[s.track_hash], "why": s.why} for s in order[:8]], hide_index=True)
+        missing = [t.hash for t in tracks if t.hash not in answers.stored(engine, key)]
+        if missing and st.button(f"🎧 Let the models listen to {len(missing)} track(s)",
+                                 help="Their answers tell which tracks the models are unsure about."):  # fmt: skip
+            bar = st.progress(0.0)
+            try:
+                failed = answers.predict_missing(engine, store, webapp.predictor(), key, missing,
+                                                 on_progress=lambda done, total: bar.progress(done / total))  # fmt: skip
+                for track_hash, message in failed.items():
+                    st.warning(f"{webapp.plain(names[track_hash])}: {webapp.plain(message)}")
+            except Exception as error:
+                st.error(f"The models could not be run: {webapp.plain(error)}")
+            bar.empty()

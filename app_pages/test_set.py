@@ -1,4 +1,5 @@
-"""Test set: the team's ratings aggregated, how well the raters agree, how the models do, exports.
+"""Test set: the team's ratings aggregated, how well the raters agree, how each rater rates, how
+the models do, learning from the team (adapt, then accept), exports.
 
 Blind rating holds here too: a rater sees the team's values only for tracks they have rated
 themselves; the evaluation and the exports (which hold everyone's ratings) are for a coordinator
@@ -7,14 +8,17 @@ who is not rating.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from emotionet.app import plots, webapp
+from emotionet.models import checkpoints
+from emotionet.team import adapt
 from emotionet.team import labelling as lab
+from emotionet.team.raters import team_raters
 from emotionet.team.storage import AudioStore
 
 COORDINATOR = ""  # the viewer option of someone who does not rate
@@ -72,7 +76,20 @@ if result.n_tracks < FEW_TRACKS:
                f"it from near 1 to below 0. Read it once {FEW_TRACKS} or more tracks have two or more raters.")  # fmt: skip
 st.caption("α is 1 when raters agree perfectly and 0 when they agree no better than chance (interval scale). "
            "A rater's offset is their mean rating minus the team's mean, on tracks two or more people rated.")  # fmt: skip
-st.dataframe(result.offsets.round(3), hide_index=True)
+
+# --- Raters -------------------------------------------------------------------------------------
+st.subheader("Raters")
+view = team_raters(engine)
+st.caption("Each rater against the mean of the others on the same tracks: the offset says who rates high or low "
+           "(+ = more positive / more energetic than the rest), r how well they rank tracks as the rest do, "
+           "whatever their offset.")  # fmt: skip
+left, right = st.columns([3, 2])
+left.dataframe(view, hide_index=True, column_config={
+    "n_tracks": "tracks", "n_shared": "shared with others",
+    **{c: st.column_config.NumberColumn(c.replace("_", " "), format="%+.3f") for c in ("valence_offset", "arousal_offset")},
+    **{c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f") for c in ("valence_r", "arousal_r", "mae")},
+})  # fmt: skip
+right.plotly_chart(plots.rater_offsets(view), key="rater_offsets")
 
 if not coordinator:
     st.info("The models' evaluation and the exports hold every rater's values: a coordinator who is not rating "
@@ -113,24 +130,64 @@ elif evaluation is not None:
                        "Compare models on more tracks before drawing conclusions.")  # fmt: skip
         model = st.selectbox("Model", names, key="evaluation_model", format_func=plots.label)
         metrics, frame = evaluation.metrics[model], evaluation.predictions
-        confusion = go.Figure(go.Heatmap(z=metrics["confusion"], x=metrics["labels"], y=metrics["labels"],
-                                         text=metrics["confusion"], texttemplate="%{text}", colorscale="Blues",
-                                         showscale=False))  # fmt: skip
-        confusion.update_layout(xaxis_title="predicted", yaxis_title="truth (mean rating)", height=360,
-                                yaxis_autorange="reversed", margin={"t": 20})  # fmt: skip
-        scatter = make_subplots(rows=1, cols=2, subplot_titles=("valence", "arousal"))
-        titles = [webapp.plain_html(t) for t in frame.title]
-        for col, axis in enumerate(("valence", "arousal"), start=1):
-            scatter.add_trace(go.Scatter(x=frame[axis], y=frame[f"{model}_{axis}"], mode="markers", text=titles,
-                                         showlegend=False), row=1, col=col)  # fmt: skip
-            scatter.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "gray"},
-                                         showlegend=False), row=1, col=col)  # fmt: skip
-            scatter.update_xaxes(title="truth (mean rating)", range=[0, 1], row=1, col=col)
-            scatter.update_yaxes(title="predicted", range=[0, 1], row=1, col=col)
-        scatter.update_layout(height=380, margin={"t": 40})
         left, right = st.columns([2, 3])
-        left.plotly_chart(confusion, key="confusion")
-        right.plotly_chart(scatter, key="scatter")
+        left.plotly_chart(plots.confusion_heatmap(metrics["confusion"]), key="confusion")
+        right.plotly_chart(plots.truth_scatter(frame, model), key="scatter")
+
+# --- Learn from the team ----------------------------------------------------------------------------
+st.subheader("Learn from the team")
+chosen = checkpoints.accepted()
+if chosen:
+    st.info(f"The app uses the model adapted to the team's ratings ({webapp.plain(Path(chosen['path']).name)}), "
+            f"accepted by {webapp.plain(chosen.get('accepted_by') or 'someone')} at {chosen.get('accepted_at', '?')}.")
+    if st.button("↩️ Use the shipped model again"):
+        checkpoints.accept(None)
+        st.rerun()
+else:
+    st.caption("The app uses the shipped models. Adapting refits the headline's light head on the team's mean "
+               f"ratings of the {len(eligible)} tracks with {min_raters}+ raters; cross-validation across artists "
+               "inside the team's set tells whether it helps, and nothing changes until you accept it.")  # fmt: skip
+if st.button(f"🧠 Adapt the headline to {len(eligible)} team tracks", disabled=eligible.empty):
+    bar = st.progress(0.0, text="Listening…")
+    try:
+        base = checkpoints.shipped_dir()
+        model = webapp.predictor_for(base)
+        team = adapt.collect(model, adapt.items_from_team(engine, store, min_raters),
+                             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"))
+        result = adapt.adapt(model.bundle, team, str(base))
+        folder = adapt.save(result, base, made_by=viewer or "a coordinator")
+        st.session_state["adaptation"] = (min_raters, result.summary(), result.per_track, str(folder), team.errors)
+    except adapt.AdaptError as error:
+        st.error(str(error))
+    except Exception as error:  # e.g. no pretrained model: the page keeps working
+        st.error(f"The headline could not be adapted: {webapp.plain(error)}")
+    bar.empty()
+if (adapted := st.session_state.get("adaptation")) is not None:
+    _, summary, per_track, folder, skipped = adapted
+    before, after = summary["candidates"]["shipped"], summary["candidates"][summary["chosen"]]
+    for track_hash, message in skipped.items():
+        st.warning(f"Skipped {track_hash[:12]}: {webapp.plain(message)}")
+    st.caption(f"{summary['n_tracks']} tracks by {summary['n_artists']} artists; each track predicted by a head "
+               f"fitted on the other artists' tracks (correction: {summary['chosen']}).")  # fmt: skip
+    cols = st.columns(4)
+    cols[0].metric("Mean abs. error", f"{after['mae']:.3f}", f"{after['mae'] - before['mae']:+.3f}", delta_color="inverse")
+    cols[1].metric("Valence r", f"{after['r_valence']:.2f}", f"{after['r_valence'] - before['r_valence']:+.2f}")
+    cols[2].metric("Arousal r", f"{after['r_arousal']:.2f}", f"{after['r_arousal'] - before['r_arousal']:+.2f}")
+    cols[3].metric("Mood accuracy", f"{after['mood_accuracy']:.0%}",
+                   f"{after['mood_accuracy'] - before['mood_accuracy']:+.0%}")  # fmt: skip
+    left, right = st.columns([3, 2])
+    left.plotly_chart(plots.before_after(per_track, webapp.mood_centre()), key="before_after")
+    right.dataframe(pd.DataFrame(summary["candidates"]).T[["mae", "r_valence", "r_arousal", "mood_accuracy"]].round(3))
+    st.dataframe(per_track.drop(columns=["id"]).round(3), hide_index=True)
+    if summary["helps"]:
+        st.success("The adapted model beats the shipped one on the team's tracks, held out by artist.")
+        if st.button("✅ Use the adapted model", type="primary"):
+            checkpoints.accept(folder, viewer or "a coordinator")
+            del st.session_state["adaptation"]
+            st.rerun()
+    else:
+        st.warning("Adapting does not clearly beat the shipped model on the team's tracks: keep the shipped one. "
+                   "More rated tracks (by more artists) give it more to learn from.")  # fmt: skip
 
 # --- Export ----------------------------------------------------------------------------------------
 st.subheader("Export")

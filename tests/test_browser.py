@@ -228,7 +228,7 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
 def test_a_two_part_song_shows_its_sections_and_plays_the_one_clicked(server, page, tmp_path):
     """Upload a quiet pad then a loud riff (MP3): the page lists two sections with the arc
     sentence and what the model hears; Play on the second section opens a player at 0:30."""
-    from emotionet.analysis import demo_song
+    from tests import demo_song
 
     mp3 = write_audio(tmp_path / "pad then riff.mp3", demo_song.song([("pad", 30), ("riff", 30)]), format="MP3")
     page.set_viewport_size({"width": 1400, "height": 2400})
@@ -371,3 +371,74 @@ def test_a_non_audio_upload_shows_an_error_without_a_player(server, page, tmp_pa
     settle(page)
     assert_no_exception(page)
     assert page.locator('[data-testid="stAudio"]').count() == 0
+
+
+def test_label_opens_on_a_suggestion_says_why_and_suggested_next_moves_on(server, page):
+    """Issue 21: a rater is led to what the team needs rated most, with the reason on screen."""
+    page.goto(f"{server}/label")
+    page.get_by_label("New name").fill("Cy")
+    page.get_by_label("New name").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start rating").click()
+    page.get_by_text("💡 Why this track:").wait_for(timeout=60_000)
+    settle(page)
+    first, reason = shown_in(page, "Track"), page.get_by_text("💡 Why this track:").inner_text()
+    assert "ratings" in reason or "scarce" in reason, reason
+    page.get_by_role("button", name="⏭️ Suggested next").click()
+    settle(page)
+    assert shown_in(page, "Track") != first
+    page.get_by_text("💡 Why this track:").wait_for(timeout=30_000)
+    page.get_by_role("button", name="💾 Save").click()
+    page.get_by_text("1 of ", exact=False).wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_text("💡 What to rate next").click()
+    settle(page)
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "label-suggested.png"), full_page=True)
+
+
+def _seed_team_ratings(data: Path, music: Path, checkpoints: Path) -> None:
+    """Nine tracks by three bands, each rated by two people 0.12 more positive than the shipped model hears them."""
+    from emotionet.predict import Predictor
+    from emotionet.team import labelling, storage
+
+    predictor = Predictor.load(checkpoints)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EMOTIONET_DATA_DIR", str(data))
+        env.delenv("EMOTIONET_DB_URL", raising=False)
+        engine, store = storage.make_engine(), storage.AudioStore()
+        for i, kind in enumerate(["chord", "dark", "noise"] * 3):
+            path = write_audio(music / f"team {i}.wav", synth(6.0, kind=kind, seed=10 + i))
+            track, _ = labelling.add_track(engine, store, path.read_bytes(), path.name, f"Team {i}", f"Band {i % 3}",
+                                           added_by="seed")  # fmt: skip
+            heard = predictor.analyze(path).predictions["pretrained"]
+            for rater in ("Dee", "Eve"):
+                labelling.save_rating(engine, track.hash, rater, min(heard.valence + 0.12, 1.0), heard.arousal)
+        engine.dispose()
+
+
+def test_adapt_the_headline_to_the_team_then_accept_it_then_go_back(server, data, page, tmp_path, shipped_checkpoints):
+    """Issue 21: a coordinator adapts the headline on the team's ratings, sees before/after, accepts
+    it (the app then uses it), and goes back to the shipped model. Runs last: it changes the models."""
+    from emotionet.models.checkpoints import ACCEPTED_FILE
+
+    _seed_team_ratings(data, tmp_path, shipped_checkpoints)
+    page.goto(f"{server}/test_set")
+    page.get_by_role("heading", name="Learn from the team").wait_for(timeout=90_000)
+    page.get_by_role("button", name=re.compile("Adapt the headline to")).click()
+    page.get_by_role("button", name="✅ Use the adapted model").wait_for(timeout=180_000)
+    settle(page)
+    assert page.get_by_text("The adapted model beats the shipped one").is_visible()
+    assert_no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "test-set-adapted.png"), full_page=True)
+    page.get_by_role("button", name="✅ Use the adapted model").click()
+    page.get_by_text("The app uses the model adapted to the team's ratings").wait_for(timeout=60_000)
+    settle(page)
+    pointer = json.loads((data / ACCEPTED_FILE).read_text())
+    assert Path(pointer["path"]).parent == data / "checkpoints" and Path(pointer["path"], "config.json").is_file()
+    assert json.loads(Path(pointer["path"], "config.json").read_text())["adapted"]["helps"] is True
+    page.get_by_role("button", name="↩️ Use the shipped model again").click()
+    page.get_by_text("The app uses the shipped models.").wait_for(timeout=60_000)
+    settle(page)
+    assert not (data / ACCEPTED_FILE).exists()
+    assert_no_exception(page)

@@ -90,11 +90,18 @@ def test_two_raters_add_rate_and_the_test_set_aggregates_and_exports(database, t
     assert "Saved" in ann.success[0].value
     assert team_view_shown(ann)
     first = ann.session_state["label_track"]
-    next(b for b in ann.button if "Next unrated" in b.label).click().run()
+    next(b for b in ann.button if "Suggested next" in b.label).click().run()
     assert ann.session_state["label_track"] != first
 
     bob = sign_in("Bob")
-    assert bob.session_state["label_track"] == first  # his first unrated track
+    from emotionet.models.checkpoints import mood_centre
+    from emotionet.team.predictions import models_key
+    from emotionet.team.suggest import suggest
+
+    best = suggest(database, "Bob", models_key(checkpoint_dir()), centre=mood_centre())[0]
+    assert bob.session_state["label_track"] == best.track_hash  # opens on what the team needs rated most
+    assert any(c.value.startswith("💡 Why this track: ") for c in bob.caption)  # and says why
+    bob.selectbox(key="label_track").set_value(first).run()  # the track Ann rated
     assert not team_view_shown(bob)  # Ann's rating stays hidden until Bob saves his
     assert not any("0.8" in str(d.value) for d in bob.dataframe)
     rate(bob, 0.6, 0.9)

@@ -164,3 +164,29 @@ def test_a_track_without_audio_is_reported_not_fatal(engine, tmp_path):
     errors = stored.predict_missing(engine, store, FakePredictor({}), "k1", [track.hash])
     assert "missing" in errors[track.hash]
     assert [s.track_hash for s in sg.suggest(engine, "ann", "k1")] == [track.hash]  # still suggested, from ratings
+
+
+def test_the_rater_view_says_who_rates_high_and_who_ranks_tracks_like_the_team():
+    import pandas as pd
+
+    from emotionet.team.raters import rater_view
+
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.2, 0.8, (12, 2))
+    rows = []
+    for rater, (shift, noise) in {"high": (0.15, 0.02), "fair": (0.0, 0.02), "fair2": (0.0, 0.02),
+                                  "random": (0.0, None)}.items():  # fmt: skip
+        for i, (v, a) in enumerate(truth):
+            if noise is None:
+                v, a = rng.uniform(0, 1, 2)
+            else:
+                v, a = np.clip([v + shift + noise * rng.standard_normal(), a + shift + noise * rng.standard_normal()], 0, 1)
+            rows.append({"track_hash": f"t{i}", "rater": rater, "valence": v, "arousal": a})
+    rows.append({"track_hash": "solo", "rater": "fair", "valence": 0.9, "arousal": 0.9})  # nobody else rated it
+    view = rater_view(pd.DataFrame(rows)).set_index("rater")
+    assert view.loc["fair", "n_tracks"] == 13 and view.loc["fair", "n_shared"] == 12
+    assert view.loc["high", "valence_offset"] > 0.12 and view.loc["high", "arousal_offset"] > 0.12  # rates high
+    assert abs(view.loc["fair", "valence_offset"]) < 0.08
+    assert view.loc["high", "valence_r"] > 0.6  # high, but ranks the tracks as the others do
+    assert view.loc["random", "valence_r"] < 0.2 and view.loc["random", "mae"] > view.loc["high", "mae"]
+    assert rater_view(pd.DataFrame(columns=["track_hash", "rater", "valence", "arousal"])).empty

@@ -207,3 +207,63 @@ def reliability_curve(curves: dict[str, list[dict]], height: int = 420) -> go.Fi
                       range=[0, 1.02]), yaxis=dict(title="share of moods right", range=[0, 1.02]),
                       legend=dict(orientation="h", y=-0.2))  # fmt: skip
     return fig
+
+
+def truth_scatter(frame, model: str) -> go.Figure:
+    """Per axis, each track's prediction by `model` against its truth (the team's mean rating);
+    `frame` has columns title, valence, arousal, <model>_valence, <model>_arousal."""
+    from plotly.subplots import make_subplots
+
+    from html import escape as plain_html  # typed by people: never markup in a hover label
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("valence", "arousal"))
+    titles = [plain_html(t) for t in frame.title]  # typed by people: never markup
+    for col, axis in enumerate(("valence", "arousal"), start=1):
+        fig.add_trace(go.Scatter(x=frame[axis], y=frame[f"{model}_{axis}"], mode="markers", text=titles,
+                                 showlegend=False), row=1, col=col)  # fmt: skip
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "gray"},
+                                 showlegend=False), row=1, col=col)  # fmt: skip
+        fig.update_xaxes(title="truth (mean rating)", range=[0, 1], row=1, col=col)
+        fig.update_yaxes(title="predicted", range=[0, 1], row=1, col=col)
+    fig.update_layout(height=380, margin={"t": 40})
+    return fig
+
+
+def before_after(frame, thresholds=(0.5, 0.5), height: int = 460) -> go.Figure:
+    """Each team track: the shipped model's point (open), the adapted one's (filled, held out) and
+    the team's mean (a star), joined; `frame` as team.adapt's per_track."""
+    from html import escape as plain_html  # typed by people: never markup in a hover label
+
+    fig = va_plane(thresholds, height=height)
+    titles = [plain_html(t) for t in frame.title]
+    xs, ys = [], []
+    for row in frame.itertuples(index=False):
+        xs += [row.before_valence, row.after_valence, row.valence, None]
+        ys += [row.before_arousal, row.after_arousal, row.arousal, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(80,80,80,0.3)", width=1),
+                             hoverinfo="skip", showlegend=False))  # fmt: skip
+    for name, prefix, marker in (("shipped", "before_", dict(symbol="circle-open", size=9, color="#777")),
+                                 ("adapted (held out)", "after_", dict(size=8, color=MODEL_COLOURS["pretrained"])),
+                                 ("team's mean", "", dict(symbol="star", size=11, color="#333"))):  # fmt: skip
+        fig.add_trace(go.Scatter(x=frame[f"{prefix}valence"], y=frame[f"{prefix}arousal"], mode="markers",
+                                 marker=marker, name=name, text=titles))  # fmt: skip
+    return fig
+
+
+def rater_offsets(view, height: int = 360) -> go.Figure:
+    """Each rater's mean offset from the others' mean, valence across and arousal up (0, 0: the team)."""
+    from html import escape as plain_html  # typed by people: never markup in a hover label
+
+    fig = go.Figure()
+    fig.add_shape(type="line", x0=0, x1=0, y0=-0.5, y1=0.5, line=dict(color="#bbb", width=1))
+    fig.add_shape(type="line", x0=-0.5, x1=0.5, y0=0, y1=0, line=dict(color="#bbb", width=1))
+    shown = view.dropna(subset=["valence_offset", "arousal_offset"])
+    fig.add_trace(go.Scatter(x=shown.valence_offset, y=shown.arousal_offset, mode="markers+text",
+                             text=[plain_html(r) for r in shown.rater], textposition="top center",
+                             marker=dict(size=11), showlegend=False, cliponaxis=False,
+                             hovertemplate="%{text}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))  # fmt: skip
+    reach = max(0.1, float(np.nanmax(np.abs(shown[["valence_offset", "arousal_offset"]].to_numpy()), initial=0)) * 1.3)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(title="valence offset (rates more positive →)", range=[-reach, reach], zeroline=False),
+                      yaxis=dict(title="arousal offset (rates more energetic ↑)", range=[-reach, reach], zeroline=False))  # fmt: skip
+    return fig

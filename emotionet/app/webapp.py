@@ -21,8 +21,21 @@ def _predictor(directory: str) -> Predictor:
 
 
 def predictor() -> Predictor:
-    """The shipped models (EMOTIONET_CHECKPOINTS overrides the folder), loaded and warmed once."""
+    """The models in use (the shipped ones, an accepted adapted folder, or EMOTIONET_CHECKPOINTS),
+    loaded and warmed once per folder."""
     return _predictor(str(checkpoint_dir()))
+
+
+def predictor_for(directory) -> Predictor:
+    """The models of one folder (e.g. the shipped ones while an adapted folder is in use)."""
+    return _predictor(str(directory))
+
+
+def models_key() -> str:
+    """The version of the models in use, under which their answers on team tracks are stored."""
+    from ..team import predictions
+
+    return predictions.models_key(checkpoint_dir())
 
 
 @st.cache_resource
@@ -138,6 +151,15 @@ def ordered(predictions, headline: str | None = None) -> list[str]:
     headline = headline or globals()["headline"]()
     rank = {name: i for i, name in enumerate(MODEL_ORDER)}
     return sorted(predictions, key=lambda n: (n != headline, rank.get(n, len(rank)), n))
+
+
+def model_rows(models: dict[str, dict]) -> list[dict]:
+    """Rows of a models' table (headline first, friendly names) from {model: {valence, arousal, mood, ...}}."""
+    from ..models import label
+
+    lead = headline()
+    return [{"model": label(n) + (" ⭐ headline" if n == lead else ""), "valence": round(models[n]["valence"], 2),
+             "arousal": round(models[n]["arousal"], 2), "mood": models[n]["mood"]} for n in ordered(models)]  # fmt: skip
 
 
 def disagreement(predictions: dict, headline: str | None = None) -> str | None:

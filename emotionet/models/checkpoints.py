@@ -138,6 +138,12 @@ def checkpoint_dir() -> Path:
     return Path(chosen["path"]) if chosen else DEFAULT_DIR
 
 
+def shipped_dir() -> Path:
+    """The models a person has not chosen: EMOTIONET_CHECKPOINTS when set, else the shipped folder
+    (what an adapted model is adapted from)."""
+    return Path(os.environ.get("EMOTIONET_CHECKPOINTS") or DEFAULT_DIR)
+
+
 def accepted() -> dict | None:
     """{"path", "accepted_by", "accepted_at"} of the accepted model folder, or None (the shipped
     models). A pointer to a folder that is gone or unreadable is ignored with a warning."""
