@@ -398,7 +398,8 @@ def test_label_opens_on_a_suggestion_says_why_and_suggested_next_moves_on(server
 
 
 def _seed_team_ratings(data: Path, music: Path, checkpoints: Path) -> None:
-    """Nine tracks by three bands, each rated by two people 0.12 more positive than the shipped model hears them."""
+    """Nine tracks by three bands, each rated by three people 0.12 more positive than the shipped model hears them
+(the other tests' raters rate the two seeded tracks by at most two people)."""
     from emotionet.predict import Predictor
     from emotionet.team import labelling, storage
 
@@ -412,7 +413,7 @@ def _seed_team_ratings(data: Path, music: Path, checkpoints: Path) -> None:
             track, _ = labelling.add_track(engine, store, path.read_bytes(), path.name, f"Team {i}", f"Band {i % 3}",
                                            added_by="seed")  # fmt: skip
             heard = predictor.analyze(path).predictions["pretrained"]
-            for rater in ("Dee", "Eve"):
+            for rater in ("Dee", "Eve", "Fay"):
                 labelling.save_rating(engine, track.hash, rater, min(heard.valence + 0.12, 1.0), heard.arousal)
         engine.dispose()
 
@@ -425,7 +426,10 @@ def test_adapt_the_headline_to_the_team_then_accept_it_then_go_back(server, data
     _seed_team_ratings(data, tmp_path, shipped_checkpoints)
     page.goto(f"{server}/test_set")
     page.get_by_role("heading", name="Learn from the team").wait_for(timeout=90_000)
-    page.get_by_role("button", name=re.compile("Adapt the headline to")).click()
+    page.get_by_label("Minimum raters per track (for evaluation and export)").fill("3")
+    page.get_by_label("Minimum raters per track (for evaluation and export)").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="🧠 Adapt the headline to 9 team tracks").click()
     page.get_by_role("button", name="✅ Use the adapted model").wait_for(timeout=180_000)
     settle(page)
     assert page.get_by_text("The adapted model beats the shipped one").is_visible()

@@ -262,7 +262,7 @@ def rater_offsets(view, height: int = 360) -> go.Figure:
                              text=[plain_html(r) for r in shown.rater], textposition="top center",
                              marker=dict(size=11), showlegend=False, cliponaxis=False,
                              hovertemplate="%{text}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))  # fmt: skip
-    reach = max(0.1, float(np.nanmax(np.abs(shown[["valence_offset", "arousal_offset"]].to_numpy()), initial=0)) * 1.3)
+    reach = max(0.1, float(np.abs(shown[["valence_offset", "arousal_offset"]].to_numpy(float)).max(initial=0.0)) * 1.3)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       xaxis=dict(title="valence offset (rates more positive →)", range=[-reach, reach], zeroline=False),
                       yaxis=dict(title="arousal offset (rates more energetic ↑)", range=[-reach, reach], zeroline=False))  # fmt: skip
