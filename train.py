@@ -35,7 +35,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="feature and embedding cache folder")
     for f in fields(TrainConfig):
         flag = f"--{f.name.replace('_', '-')}"
-        if isinstance(f.default, bool):  # --masking / --no-masking (type=bool would take "False" as true)
+        if isinstance(f.default, bool):  # --x / --no-x (type=bool would take "False" as true)
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
         else:
             parser.add_argument(flag, type=type(f.default), default=f.default)

@@ -3,16 +3,16 @@
     .venv/bin/python bench/cnn_distill.py [--weights 0 0.5 1.0] [--folds 5]
 
 The CNN keeps the report's architecture (two conv + pool blocks, three dense layers); only its
-regression targets change (emotionet/distill.py says how the teacher, the headline's 4Q head,
+regression targets change (bench/distill.py says how the teacher, the headline's 4Q head,
 is built: on the training fold only, out-of-fold for each training clip, per 10 s crop). Per fold
 (the folds of bench/cnn_cv.py: same splitter and seed), train_cnn runs with target
 (1 - w) x label + w x teacher for each --weights w (0 is the plain recipe, as bench/cnn_cv.py),
 scored as bench/cnn_cv.py scores it.
-`--masking` trains every CNN with TrainConfig.masking (per crop, one random time span of up to
+`--masking` trains every CNN with `bench.train_recipes.Experimental` masking (per crop, one random time span of up to
 15% and one feature row set to the mean: SpecAugment-style), `--weight-average D` with
-TrainConfig.weight_average (an exponential moving average of the weights, decay D per step, is what
-early stopping validates and keeps), `--transpose` with TrainConfig.transpose (each crop's chroma rows
-rolled by a random number of semitones: a key change), `--mixup A` with TrainConfig.mixup, `--seeds`
+Experimental.weight_average (an exponential moving average of the weights, decay D per step, is what
+early stopping validates and keeps), `--transpose` with Experimental.transpose (each crop's chroma rows
+rolled by a random number of semitones: a key change), `--mixup A` with Experimental.mixup, `--seeds`
 trains one CNN per seed and also scores their ensemble, `--out` names the JSON.
 Also reported, with no weight fitted on the folds: the teacher alone, and the equal-weight mean
 of teacher and student (calibrated values), as a hint of what an ensemble would give.
@@ -38,8 +38,9 @@ from emotionet import features  # noqa: E402
 from emotionet.metrics import evaluate_predictions  # noqa: E402
 from emotionet.models import CNNConfig, pretrained  # noqa: E402
 from emotionet.mood import Calibration  # noqa: E402
+from bench.distill import crop_teacher  # noqa: E402
+from bench.train_recipes import Experimental  # noqa: E402
 from emotionet.training import TrainConfig, dataset, train_cnn, window_predictions  # noqa: E402
-from emotionet.training.distill import crop_teacher  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "cnn_distill.json"
 def main() -> dict:
@@ -48,12 +49,12 @@ def main() -> dict:
     parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 1.0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
-    parser.add_argument("--masking", action="store_true", help="train with TrainConfig.masking (SpecAugment-style)")
+    parser.add_argument("--masking", action="store_true", help="train with Experimental.masking (SpecAugment-style)")
     parser.add_argument("--weight-average", type=float, default=0.0,
-                        help="train with TrainConfig.weight_average: an exponential moving average of the "
+                        help="train with Experimental.weight_average: an exponential moving average of the "
                              "weights with this decay per step is validated and kept")  # fmt: skip
-    parser.add_argument("--transpose", action="store_true", help="train with TrainConfig.transpose (chroma rolled)")
-    parser.add_argument("--mixup", type=float, default=0.0, help="train with TrainConfig.mixup (Beta alpha)")
+    parser.add_argument("--transpose", action="store_true", help="train with Experimental.transpose (chroma rolled)")
+    parser.add_argument("--mixup", type=float, default=0.0, help="train with Experimental.mixup (Beta alpha)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="TrainConfig.seed of each CNN trained per weight and fold (initialisation and draws; the "
                              "folds stay those of seed 0); with several, each is scored (cnn_w<w>_s<seed>) and so is "
@@ -61,8 +62,8 @@ def main() -> dict:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     started = time.time()
-    cfg = TrainConfig(masking=args.masking, weight_average=args.weight_average, transpose=args.transpose,
-                      mixup=args.mixup)
+    cfg = TrainConfig()
+    options = dict(masking=args.masking, weight_average=args.weight_average, transpose=args.transpose, mixup=args.mixup)
     tracks, feats, _ = dataset.load_features(dataset.read_manifest(args.manifest), args.cache / "features", cfg.workers)
     kept, parts, _ = dataset.extract_parts(tracks, args.cache / "embeddings", cfg.workers)
     assert len(kept) == len(tracks)
@@ -88,8 +89,9 @@ def main() -> dict:
             members = []
             for seed in args.seeds:
                 model, history = train_cnn(CNNConfig(), train_part, part(va), replace(cfg, seed=seed),
-                                           f"fold {fold} w {w} seed {seed}", teacher=teacher if w > 0 else None,
-                                           teacher_weight=w)  # fmt: skip
+                                           f"fold {fold} w {w} seed {seed}",
+                                           Experimental(**options, teacher=teacher if w > 0 else None,
+                                                        teacher_weight=w))  # fmt: skip
                 members.append(window_predictions(model, part(va)[0], cfg))
                 if len(args.seeds) > 1:
                     calibrated[f"cnn_w{w:g}_s{seed}"] = Calibration.fit(members[-1], targets[va]).apply(members[-1])

@@ -9,7 +9,7 @@ Measured in one run, median of `--repeats` (after a warm-up):
                  (given), plus the per-section values and the summary
   explanation    explain.measure (reusing the features' chroma) + top tags of the song and of
                  every section
-  end_to_end     analysis.song.analyze_song: decode, features, every model, musicnn once,
+  end_to_end     Predictor.analyze: decode, features, every model, musicnn once,
                  sections, explanation (one run unless --repeats-e2e)
 Each as seconds and as a ratio to the floor. Prints and writes bench/results/section_speed.json.
 """
@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, median_time, write_result  # noqa: E402
 from emotionet import features  # noqa: E402
-from emotionet.analysis import demo_song, explain, song  # noqa: E402
+from emotionet.analysis import explain, song  # noqa: E402
+from tests import demo_song  # noqa: E402
 from emotionet.analysis import sections as sec  # noqa: E402
 from emotionet.io import audio  # noqa: E402
 from emotionet.models import pretrained  # noqa: E402
@@ -80,7 +81,7 @@ def main() -> dict:
                "segmentation_s": median_time(segmentation, args.repeats),
                "explanation_s": median_time(explanation, args.repeats)}  # fmt: skip
     if not args.no_end_to_end:
-        figures["end_to_end_s"] = median_time(lambda: song.analyze_song(predictor, mp3), args.repeats_e2e)
+        figures["end_to_end_s"] = median_time(lambda: predictor.analyze(mp3), args.repeats_e2e)
     floor_s = figures["floor_s"]
     ratios = {k.replace("_s", "_ratio"): round(v / floor_s, 2) for k, v in figures.items() if k != "floor_s"}
     ratios["segmentation_plus_explanation_ratio"] = round((figures["segmentation_s"] + figures["explanation_s"]) / floor_s, 2)

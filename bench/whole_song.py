@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, median_time, write_result  # noqa: E402
 from emotionet import features  # noqa: E402
-from emotionet.analysis import demo_song  # noqa: E402
 from emotionet.io import audio  # noqa: E402
 from emotionet.predict import Predictor  # noqa: E402
+from tests import demo_song  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "whole_song.json"
 

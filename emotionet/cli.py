@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .library.args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
+from .library_cli import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
+from . import team_cli
 from .mood import parse_thresholds
 
 # Imported where used: the database layer (library) only for scan/playlist, the models (batch,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scan_parser(sub)
     add_playlist_parser(sub)
+    team_cli.add_parsers(sub)
     rehash = sub.add_parser("rehash-checkpoints",
                             help="record the SHA-256 of every model file in config.json (after changing one on purpose)")  # fmt: skip
     rehash.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
@@ -170,19 +172,19 @@ def cmd_rehash(args) -> int:
 
 
 def cmd_scan(args) -> int:
-    from .library.songs import cmd_scan as scan
+    from .library_cli import cmd_scan as scan
 
     return scan(args)
 
 
 def cmd_playlist(args) -> int:
-    from .library.songs import cmd_playlist as playlist
+    from .library_cli import cmd_playlist as playlist
 
     return playlist(args)
 
 
 COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
-            "rehash-checkpoints": cmd_rehash}
+            "rehash-checkpoints": cmd_rehash, "adapt": team_cli.cmd_adapt, "accept": team_cli.cmd_accept}
 
 
 def main(argv=None) -> int:

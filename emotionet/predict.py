@@ -239,8 +239,9 @@ class Predictor:
         if describe:
             from .analysis.song import describe as describe_song
 
-            whole = describe_song(self, feats, embedding, raw, bounds, excerpt.seconds, feature_stream.sound,
-                                  start_s=excerpt.start_s)  # fmt: skip
+            whole = describe_song(feats, embedding, raw, bounds, excerpt.seconds, feature_stream.sound,
+                                  headline=self.headline, calibrations={m: self.calibration(m) for m in raw},
+                                  thresholds=self.thresholds, start_s=excerpt.start_s)  # fmt: skip
             analysis.song, analysis.explanation = whole.song, whole.explanation
             if len(whole.song.sections) > 1:  # the song-level answer is its sections' summary (issue 12)
                 analysis.predictions = {name: self.prediction(name, *whole.summaries[name])
@@ -288,11 +289,6 @@ class Predictor:
         for name, (clip_raw, window_raw) in out.items():
             check_finite(name, clip_raw, window_raw)
         return out, bounds
-
-    def predict_features(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None, embedding=None):
-        """(predictions per model, timeline) from a clip's features (and, for the pretrained model,
-        its embedding or samples: see `raw_outputs`)."""
-        return self.predictions_from_raw(*self.raw_outputs(feats, samples, embedding))
 
     def head_inputs(self, source: audio.Source, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The headline head's inputs for a whole file, as `analyze` computes them: the mean musicnn

@@ -200,7 +200,7 @@ def test_a_two_part_song_shows_its_sections_arc_tags_and_downloads(shipped_check
     """A quiet pad then a loud riff: the page names both sections (clock, mood, a play button
     each), the arc sentence, what the model hears, shades the sections on the timeline and
     offers the four downloads; clicking a section's play button plays from its start."""
-    from emotionet.analysis import demo_song
+    from tests import demo_song
 
     buffer = io.BytesIO()
     sf.write(buffer, demo_song.song([("pad", 30), ("riff", 30)]), 22050, format="WAV")
@@ -231,7 +231,7 @@ def test_a_two_part_song_shows_its_sections_arc_tags_and_downloads(shipped_check
 def test_the_uploader_takes_aac_and_a_raw_aac_phone_memo_gets_its_sections(shipped_checkpoints):
     """AAC is an upload type now (PyAV decodes it, no system ffmpeg): a raw .aac of the two-part
     song is analysed whole, with both sections."""
-    from emotionet.analysis import demo_song
+    from tests import demo_song
     from tests.test_av_decode import encode
 
     at = _page("analyze.py")

@@ -50,7 +50,7 @@ def test_analyze_exits_zero_when_every_file_succeeds(tmp_path, shipped_checkpoin
 def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the_old_keys(tmp_path, shipped_checkpoints):
     """The JSON schema: every old key, plus the sections (file times, each with its mood and what
     it hears), the song's arc and the tags; `--seconds 45` still gives the report's middle snippet."""
-    from emotionet.analysis import demo_song
+    from tests import demo_song
 
     path = write_audio(tmp_path / "pad_then_riff.wav", demo_song.song([("pad", 40), ("riff", 40)]))
     result = run_cli("analyze", str(path), "--json", "--workers", "1")
@@ -137,15 +137,22 @@ def test_a_folder_given_as_a_file_is_called_a_folder(tmp_path, shipped_checkpoin
 
 
 def test_the_library_layer_never_imports_the_command_line():
-    """cli depends on library, never the reverse: building the scan parser must not load cli."""
+    """cli depends on library, never the reverse: the library loads neither the command line nor
+    the scale layer, and building the scan and playlist parsers loads neither cli nor the library."""
     code = (
-        "import argparse, sys; from emotionet.library import songs as library;"
-        "library.add_scan_parser(argparse.ArgumentParser().add_subparsers());"
-        "library.add_playlist_parser(argparse.ArgumentParser().add_subparsers());"
-        "print('emotionet.cli' in sys.modules)"
+        "import sys; from emotionet.library import songs, playlists;"
+        "print(sorted(m for m in ('emotionet.cli', 'emotionet.library_cli', 'emotionet.scale') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stdout.strip() == "[]", result.stderr
+    code = (
+        "import argparse, sys; from emotionet import library_cli;"
+        "library_cli.add_scan_parser(argparse.ArgumentParser().add_subparsers());"
+        "library_cli.add_playlist_parser(argparse.ArgumentParser().add_subparsers());"
+        "print(sorted(m for m in ('emotionet.cli', 'emotionet.library.songs', 'sqlalchemy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr
 
 
 def test_a_one_file_analyze_starts_without_the_database_layer(tmp_path, shipped_checkpoints):

@@ -164,7 +164,7 @@ def test_streamed_measures_equal_the_whole_signal_measures():
     """Predictor.analyze keeps no audio: the FeatureStream gathers what `measure` needs on the way
     (onset envelope, mean spectrum, mean square) and gives the same four numbers."""
     from emotionet import features
-    from emotionet.analysis import demo_song
+    from tests import demo_song
 
     y = demo_song.song([("pad", 12), ("riff", 12)])
     stream = features.FeatureStream()

@@ -100,7 +100,7 @@ def pad_then_riff_dict(shipped_checkpoints):
 
     import soundfile as sf
 
-    from emotionet.analysis import demo_song
+    from tests import demo_song
     from emotionet.predict import Predictor
 
     buffer = io.BytesIO()

@@ -1,6 +1,7 @@
 """The package's map: data flows one way, audio -> features -> models -> predictions -> pages and
 CLI. Every import inside emotionet (at the top of a module or inside a function) may only reach the
-same layer or an earlier one; the layers are the rows of the README's "How it works" table."""
+same layer or an earlier one; the layers are the rows of the README's "How it works" table. Within
+a layer, modules import each other without cycles."""
 
 import ast
 from pathlib import Path
@@ -17,8 +18,10 @@ LAYERS = [  # in the README's order; modules in one entry may import each other
     ["analysis"],
     ["predict", "batch"],
     ["training"],
-    ["team", "library", "scale"],
-    ["app", "cli", "demo", "__main__"],
+    ["team"],
+    ["library"],
+    ["scale"],
+    ["app", "cli", "library_cli", "team_cli", "demo", "__main__"],
 ]
 
 
@@ -77,6 +80,76 @@ def test_no_module_imports_a_later_layer():
             if layer_of(target) > layer_of(module):
                 backwards.append(f"emotionet.{module} imports emotionet.{target}")
     assert not backwards, "\n".join(backwards)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every emotionet module -> the emotionet modules it imports (at the top or in a function)."""
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module, _ = module_name(path)
+        if module:
+            graph[module] = imported_modules(path)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The cycles of a module graph: its strongly connected components of more than one module (or
+    a module importing itself), each sorted (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            for target in targets:
+                if target not in graph:
+                    continue
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1 or node in graph[node]:
+                        cycles.append(sorted(component))
+    return cycles
+
+
+def test_no_import_cycles():
+    """No module imports itself through others, not even inside a function: each layer's modules
+    form a one-way chain too (emotionet.io.audio -> emotionet.io.av_decode, never back)."""
+    graph = import_graph()
+    assert len(graph) > 40
+    cycles = import_cycles(graph)
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(f"emotionet.{m}" for m in c) for c in cycles)
+
+
+def test_the_cycle_check_finds_cycles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a", "d"}, "e": {"x"}, "f": set()}
+    assert sorted(import_cycles(graph)) == [["a", "b", "c"], ["d"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
 
 
 def test_the_check_sees_relative_lazy_and_absolute_imports(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from helpers_library import bundle, engine  # noqa: F401 (fixtures)
 from helpers_playlists import make_library, make_tiny_bundle, write_song
 
+from emotionet import library_cli
 from emotionet.io import audio
 from emotionet.library import playlists
 from emotionet.library import songs as library
@@ -240,10 +241,10 @@ def run_cli(argv):
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
-    library.add_scan_parser(sub)
-    library.add_playlist_parser(sub)
+    library_cli.add_scan_parser(sub)
+    library_cli.add_playlist_parser(sub)
     args = parser.parse_args(argv)
-    return {"scan": library.cmd_scan, "playlist": library.cmd_playlist}[args.command](args)
+    return {"scan": library_cli.cmd_scan, "playlist": library_cli.cmd_playlist}[args.command](args)
 
 
 def test_cli_scan_and_playlists(tmp_path, monkeypatch, bundle, capsys):

@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 
 from emotionet import features
-from emotionet.analysis import demo_song
 from emotionet.analysis import sections as sec
 from emotionet.mood import Calibration
+from tests import demo_song
 
 
 def blocks(changes_s: list[float], duration_s: float, dims: int = 8, rate: float = 2.0, seed: int = 0) -> sec.Series:
@@ -57,13 +57,6 @@ def test_a_short_clip_is_one_section_and_series_can_be_combined():
     quiet = sec.Series(np.random.default_rng(3).standard_normal((240, 4)), np.arange(240) / 2)
     spans, _ = sec.segment([blocks([50.0], 120.0), quiet], 120.0)
     assert [round(e) for _, e in spans[:-1]] == pytest.approx([50], abs=2)
-
-
-def test_agglomerative_method_agrees_on_a_clear_change():
-    spans, _ = sec.segment([blocks([45.0], 120.0)], 120.0, method="agglomerative")
-    assert spans[0][1] == pytest.approx(45.0, abs=3.0)
-    with pytest.raises(ValueError, match="unknown method"):
-        sec.segment([blocks([45.0], 120.0)], 120.0, method="kmeans")
 
 
 def test_overlap_means_weigh_windows_by_seconds_inside():

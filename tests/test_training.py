@@ -160,23 +160,6 @@ def test_a_manifest_with_out_of_range_labels_names_the_line(tmp_path):
         dataset.read_manifest(tmp_path / "m.csv")
 
 
-def test_train_py_distils_the_headline_into_the_cnns_when_asked(manifest, trained, tmp_path):
-    """cfg.distill_weight > 0: the CNNs learn from the headline's per-crop values, so they differ
-    from the plain recipe's; the metrics record the weight; the other models stay the same."""
-    from dataclasses import replace
-
-    out, plain = trained
-    if plain["headline"] != "pretrained" and "pretrained" not in plain["validation"]:
-        pytest.skip("musicnn is not installed: nothing to distil")
-    taught = run_training(dataset.read_manifest(manifest), tmp_path, out / "cache", replace(CFG, distill_weight=0.5),
-                          "tiny")  # fmt: skip
-    assert taught["train_config"]["distill_weight"] == 0.5 and plain["train_config"]["distill_weight"] == 0.0
-    a, b = (torch.load(d / "cnn.pt", weights_only=True) for d in (out, tmp_path))
-    assert any(not torch.equal(a[k], b[k]) for k in a)
-    for name in ("svr", "pretrained"):
-        assert taught["validation"][name] == plain["validation"][name]
-
-
 def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
     """Every label is 0.3, but the teacher says 0.8 of crops centred in a clip's first half and
     0.3 of the rest (whose sound differs): taught, the CNN rates first-half crops higher; trained
@@ -184,6 +167,7 @@ def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
     import numpy as np
     import torch
 
+    from bench.train_recipes import Experimental
     from emotionet.models import CNNConfig
     from emotionet.training import train_cnn
 
@@ -201,7 +185,8 @@ def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
     cfg = TrainConfig(epochs=25, patience=25, batch_size=8, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)
     train = (stacks, np.full((16, 2), 0.3), classes)
     val = (stacks, np.full((16, 2), 0.55), classes)  # what the teacher says of whole clips, on average
-    models = {w: train_cnn(CNNConfig(), train, val, cfg, teacher=teacher, teacher_weight=w)[0] for w in (0.0, 1.0)}
+    models = {w: train_cnn(CNNConfig(), train, val, cfg, recipe=Experimental(teacher=teacher, teacher_weight=w))[0]
+              for w in (0.0, 1.0)}  # fmt: skip
     with torch.no_grad():
         first = torch.from_numpy(np.stack([s[..., :crop] for s in stacks]))
         last = torch.from_numpy(np.stack([s[..., -crop:] for s in stacks]))
@@ -214,7 +199,7 @@ def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
 def test_masking_hides_one_time_span_and_one_row_per_crop_and_leaves_the_batch_alone():
     import numpy as np
 
-    from emotionet.training import MASK_SHARE, _mask
+    from bench.train_recipes import MASK_SHARE, _mask
 
     x = torch.ones(6, 3, 13, 200)
     masked = _mask(x, np.random.default_rng(0))
@@ -230,7 +215,7 @@ def test_masking_hides_one_time_span_and_one_row_per_crop_and_leaves_the_batch_a
 
 
 def test_transposing_rolls_each_crops_chroma_rows_and_nothing_else():
-    from emotionet.training import _transpose
+    from bench.train_recipes import _transpose
 
     x = torch.randn(32, 3, 13, 50)
     moved = _transpose(x, np.random.default_rng(0))
@@ -241,7 +226,7 @@ def test_transposing_rolls_each_crops_chroma_rows_and_nothing_else():
 
 
 def test_mixup_blends_crops_and_targets_with_the_same_share():
-    from emotionet.training import _mixup
+    from bench.train_recipes import _mixup
 
     x, y = torch.randn(16, 3, 13, 20), torch.rand(16, 2)
     mixed, targets, partner, share = _mixup(x, y, 0.2, np.random.default_rng(0))
@@ -252,11 +237,12 @@ def test_mixup_blends_crops_and_targets_with_the_same_share():
 
 
 def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_weights():
-    """With TrainConfig.weight_average the kept model is the exponential moving average of the
+    """With the bench recipe's weight_average the kept model is the exponential moving average of the
     weights after each step: with a decay of almost 1 it stays where the first step left it (the
     average starts there), however many steps follow."""
     from dataclasses import replace
 
+    from bench.train_recipes import Experimental
     from emotionet.models import CNNConfig, EmotionCNN
     from emotionet.training import train_cnn
 
@@ -267,7 +253,8 @@ def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_we
     torch.manual_seed(cfg.seed)  # train_cnn starts from these weights
     start = EmotionCNN(CNNConfig()).state_dict()
     one_step = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
-    averaged = train_cnn(CNNConfig(), data, data, replace(cfg, epochs=6, weight_average=0.99999))[0].state_dict()
+    averaged = train_cnn(CNNConfig(), data, data, replace(cfg, epochs=6),
+                         recipe=Experimental(weight_average=0.99999))[0].state_dict()  # fmt: skip
 
     def distance(a, b):
         return sum(float((a[k] - b[k]).abs().sum()) for k in a if a[k].is_floating_point())
@@ -276,9 +263,23 @@ def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_we
                                                                              distance(one_step, start))  # fmt: skip
 
 
+def test_the_bench_recipe_with_every_option_off_trains_as_the_shipped_one():
+    """bench/train_recipes.Experimental() draws what training.Recipe draws: the same weights."""
+    from bench.train_recipes import Experimental
+    from emotionet.models import CNNConfig
+    from emotionet.training import train_cnn
+
+    rng = np.random.default_rng(1)
+    stacks = [rng.standard_normal((3, 13, 200)).astype(np.float32) for _ in range(12)]
+    data = (stacks, rng.uniform(0, 1, (12, 2)), np.arange(12) % 4)
+    cfg = TrainConfig(epochs=2, patience=10, batch_size=6, crop_seconds=2.0, hop_seconds=1.0)
+    plain = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
+    bench = train_cnn(CNNConfig(), data, data, cfg, recipe=Experimental())[0].state_dict()
+    assert all(torch.equal(plain[k], bench[k]) for k in plain)
+
+
 def test_train_py_passes_every_train_config_option_through(manifest, monkeypatch, tmp_path):
-    """Each TrainConfig field is a train.py flag; a yes/no one reads --masking / --no-masking (a
-    plain type=bool would have taken '--masking False' as true)."""
+    """Each TrainConfig field is a train.py flag."""
     from tests.conftest import REPO
 
     spec = importlib.util.spec_from_file_location("train_script", REPO / "train.py")
@@ -288,8 +289,7 @@ def test_train_py_passes_every_train_config_option_through(manifest, monkeypatch
     stub = {"validation": {}, "default_cnn": "cnn", "headline": "cnn", "train_seconds": 0.0}  # no training here
     monkeypatch.setattr(train, "run_training", lambda tracks, out, cache, cfg, *rest: seen.append(cfg) or stub)
     base = ["--manifest", str(manifest), "--listener-manifest", "", "--out", str(tmp_path)]
-    train.main(base + ["--masking", "--weight-average", "0.98", "--epochs", "3", "--transpose", "--mixup", "0.2"])
-    train.main(base + ["--no-masking"])
-    assert (seen[0].masking, seen[0].weight_average, seen[0].epochs) == (True, 0.98, 3)
-    assert (seen[0].transpose, seen[0].mixup) == (True, 0.2)
-    assert seen[1] == TrainConfig(masking=False)
+    train.main(base + ["--epochs", "3", "--lr", "0.002", "--seed", "4", "--threads", "1"])
+    train.main(base)
+    assert (seen[0].epochs, seen[0].lr, seen[0].seed, seen[0].threads) == (3, 0.002, 4, 1)
+    assert seen[1] == TrainConfig()

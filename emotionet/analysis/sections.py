@@ -6,8 +6,7 @@ one time grid and weighted equally; a self-similarity matrix (cosine) of the gri
 along its diagonal with a Gaussian-tapered checkerboard kernel; peaks of that novelty curve
 are the candidate boundaries. The strongest peaks win, no two closer than ``min_section_s``
 and none that close to either end, at most ``max_sections - 1`` of them, and only peaks above
-``threshold`` (a uniform song stays one section). `librosa.segment.agglomerative` (temporally
-constrained Ward clustering) is the optional alternative (``method``).
+``threshold`` (a uniform song stays one section).
 
 Each section then gets its valence/arousal either from the caller (e.g. the pretrained model on
 the mean embedding of its patches) or as the overlap-weighted mean of per-window values
@@ -140,15 +139,10 @@ def pick_boundaries(curve: np.ndarray, step_s: float, duration_s: float, min_sec
 
 
 def segment(series: list[Series], duration_s: float, *, min_section_s: float = MIN_SECTION_S,
-            max_sections: int = MAX_SECTIONS, threshold: float = THRESHOLD, method: str = "novelty",
+            max_sections: int = MAX_SECTIONS, threshold: float = THRESHOLD,
             step_s: float | None = None) -> tuple[list[tuple[float, float]], np.ndarray]:  # fmt: skip
     """Sections [(start_s, end_s), ...] covering 0..duration_s, and the novelty curve (one value
-    per grid cell, for plotting; zeros for "agglomerative").
-
-    ``method="agglomerative"`` asks librosa for exactly the section count the novelty peaks give
-    (temporally constrained Ward clustering), then keeps its boundaries that respect
-    ``min_section_s``.
-    """
+    per grid cell, for plotting)."""
     if duration_s < 2 * min_section_s or not series:
         return [(0.0, float(duration_s))], np.zeros(1)
     step = step_s or grid_step(duration_s)
@@ -156,15 +150,6 @@ def segment(series: list[Series], duration_s: float, *, min_section_s: float = M
     half = max(2, int(round(min_section_s / step)))
     curve = novelty(similarity(grid), half)
     bounds = pick_boundaries(curve, step, duration_s, min_section_s, max_sections, threshold)
-    if method == "agglomerative" and bounds:
-        import librosa
-
-        cells = librosa.segment.agglomerative(grid.T, len(bounds) + 1)[1:]
-        bounds = pick_boundaries(np.isin(np.arange(len(grid)), cells).astype(float), step, duration_s,
-                                 min_section_s, max_sections, 0.5)  # fmt: skip
-        curve = np.zeros_like(curve)
-    elif method != "novelty":
-        raise ValueError(f"unknown method {method!r}: 'novelty' or 'agglomerative'")
     edges = [0.0, *bounds, float(duration_s)]
     return list(zip(edges[:-1], edges[1:])), curve
 

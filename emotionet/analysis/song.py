@@ -6,10 +6,12 @@ already computed in its one pass (one decode, one feature pass, one musicnn pass
     analysis.explanation.hears                         # "quiet, ambient, flute"
     analysis.to_dict()                                 # the old keys + "song", "sections", "hears", "explanation"
 
-`describe` is called by the predictor: the sections are cut on the feature frames and the
-musicnn penultimate embeddings; each model's section values are the overlap-weighted means of
-its raw per-window outputs, calibrated (so the listener head, the SVRs and the CNN are all
-treated alike); the song-level point is their duration-weighted mean. No audio is re-read.
+`describe` is called by the predictor with plain values (its raw outputs, each model's
+calibration, the headline model's name and the mood thresholds): nothing here calls back into
+the predictor. The sections are cut on the feature frames and the musicnn penultimate
+embeddings; each model's section values are the overlap-weighted means of its raw per-window
+outputs, calibrated (so the listener head, the SVRs and the CNN are all treated alike); the
+song-level point is their duration-weighted mean. No audio is re-read.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import features
-from ..io import audio
-from ..mood import mood_of
+from ..mood import Calibration, mood_of
 from . import explain as explain_mod
 from . import sections as sec
 
@@ -37,15 +38,18 @@ class SongDescription:
     summaries: dict = field(default_factory=dict)  # model -> its sections' duration-weighted (valence, arousal)
 
 
-def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: float, sound: dict, *,
-             start_s: float = 0.0, min_section_s: float = sec.MIN_SECTION_S,
-             max_sections: int = sec.MAX_SECTIONS, k_tags: int = 5) -> SongDescription:  # fmt: skip
+def describe(feats: dict, embedding, raw: dict, bounds, duration_s: float, sound: dict, *, headline: str,
+             calibrations: dict[str, Calibration], thresholds: tuple[float, float], start_s: float = 0.0,
+             min_section_s: float = sec.MIN_SECTION_S, max_sections: int = sec.MAX_SECTIONS,
+             k_tags: int = 5) -> SongDescription:  # fmt: skip
     """Sections, arc and explanation of an analysed excerpt of `duration_s` seconds that starts
     at `start_s` in its file (times in the result are file times).
 
     `raw`/`bounds` are `Predictor.raw_outputs`' per-model raw outputs and window frame ranges,
     `embedding` the musicnn (parts, patch starts) or None, `sound` the `features.FeatureStream.sound`
-    measures (onset envelope, mean spectrum, mean square) for the explanation.
+    measures (onset envelope, mean spectrum, mean square) for the explanation. `calibrations` maps
+    each model of `raw` to its calibration (raw -> the 0-1 scale), `headline` names the model
+    whose sections are the song's, `thresholds` are the mood boundaries.
     """
     fps = features.FRAMES_PER_SECOND
     win_s = [(s / fps, e / fps) for s, e in bounds]
@@ -58,16 +62,15 @@ def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: f
         if all(f"{b}/{p}" in parts for b in pretrained.BACKBONES for p in SECTION_PARTS):
             series.append(sec.patch_series(pretrained.select(parts, SECTION_PARTS), starts))
     spans, curve = sec.segment(series, duration_s, min_section_s=min_section_s, max_sections=max_sections)
-    headline = predictor.headline
-    song = sec.summarise(spans, section_values(predictor, headline, raw, spans, win_s), predictor.thresholds,
-                         predictor.calibration(headline))  # fmt: skip
-    others = {name: section_values(predictor, name, raw, spans, win_s) for name in raw if name != headline}
+    values = {name: section_values(calibrations[name], window_raw, spans, win_s) for name, (_, window_raw) in raw.items()}
+    song = sec.summarise(spans, values[headline], thresholds, calibrations[headline])
+    others = {name: v for name, v in values.items() if name != headline}
     summaries = {name: sec.weighted_mean(spans, v) for name, v in others.items()}
     summaries[headline] = (song.valence, song.arousal)
     has_tags = parts is not None and all(f"{b}/tags" in parts for b in _backbones())
     for i, (section, span) in enumerate(zip(song.sections, spans)):
         section.extra["models"] = {name: {"valence": round(float(v[i, 0]), 4), "arousal": round(float(v[i, 1]), 4),
-                                          "mood": mood_of(v[i, 0], v[i, 1], predictor.thresholds)}
+                                          "mood": mood_of(v[i, 0], v[i, 1], thresholds)}
                                    for name, v in others.items()}  # fmt: skip
         if has_tags:
             section.extra["hears"] = ", ".join(t["tag"] for t in explain_mod.top_tags(parts, SECTION_TAGS, None, starts, span))
@@ -79,12 +82,11 @@ def describe(predictor, feats: dict, embedding, raw: dict, bounds, duration_s: f
     return SongDescription(song, explanation, curve, sec.grid_step(duration_s), summaries)
 
 
-def section_values(predictor, model_name: str, raw: dict, spans, win_s) -> np.ndarray:
+def section_values(calibration: Calibration, window_raw: np.ndarray, spans, win_s) -> np.ndarray:
     """(len(spans), 2) calibrated valence/arousal of one model in each span: the overlap-weighted
-    mean of its raw window outputs, then its calibration."""
-    window_raw = raw[model_name][1]
+    mean of its raw window outputs (windows, 2), then its calibration."""
     means = sec.overlap_means(spans, [w[0] for w in win_s], [w[1] for w in win_s], window_raw)
-    return np.asarray(predictor.calibration(model_name).apply(means), float).reshape(len(spans), 2)
+    return np.asarray(calibration.apply(means), float).reshape(len(spans), 2)
 
 
 def _backbones():
@@ -92,8 +94,3 @@ def _backbones():
 
     return BACKBONES
 
-
-def analyze_song(predictor, source: audio.Source, name: str | None = None, seconds: float | None = None,
-                 **options):  # fmt: skip
-    """`predictor.analyze` (the whole file by default): kept for callers of the first version."""
-    return predictor.analyze(source, name=name, seconds=seconds, **options)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Union
 
 import numpy as np
 
-SAMPLE_RATE = 22050  # analysis rate: the training audio carries nothing above ~11 kHz
+from .clip import BLOCK_SECONDS, SAMPLE_RATE, AudioError, Clip, Source, describe_source  # noqa: F401 (re-exported)
+
 EXCERPT_SECONDS = 45.0  # the report analysed 45 s snippets
 MIN_SECONDS = 1.0
 SILENCE_DBFS = -60.0  # a frame quieter than this (RMS, DC removed) counts as silent
@@ -29,33 +29,7 @@ MIN_AUDIBLE_SECONDS = 0.5  # a clip needs this much audible sound ...
 MIN_AUDIBLE_SHARE = 0.05  # ... and this share of its frames audible
 FAR_OUTSIDE_PEAK = 2.0  # float samples beyond ±2 mean a file written unscaled: normalise, and say so
 FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
-BLOCK_SECONDS = 10.0  # decode granularity
 SUPPORTED = "WAV, FLAC, MP3, OGG (Vorbis/Opus), M4A/AAC and most other formats ffmpeg reads"
-
-Source = Union[str, os.PathLike, bytes, BinaryIO]
-
-
-class AudioError(ValueError):
-    """Audio that cannot be analysed, with a message a person understands."""
-
-
-@dataclass(frozen=True)
-class Clip:
-    """The analysed excerpt of a file: mono float32 samples at SAMPLE_RATE."""
-
-    samples: np.ndarray
-    duration_s: float  # of the whole file
-    start_s: float  # where the excerpt starts in the file
-    warnings: tuple[str, ...] = ()  # what was done to the audio (e.g. scaled into [-1, 1])
-
-    @property
-    def seconds(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
-
-    @property
-    def end_s(self) -> float:
-        return self.start_s + self.seconds
-
 
 def load_clip(source: Source, *, seconds: float | None = EXCERPT_SECONDS, name: str | None = None) -> Clip:
     """Decode the middle `seconds` of `source` (all of it when None) as a mono clip.
@@ -160,13 +134,6 @@ class _Loudness:
             self._count(self.carry[None, :])
             self.carry = np.zeros(0, np.float32)
         return self.audible_frames * LOUDNESS_FRAME / SAMPLE_RATE, self.audible_frames / max(self.frames, 1)
-
-
-def describe_source(source: Source) -> str:
-    """How messages name a source: the file name, or "the uploaded audio" for bytes."""
-    if isinstance(source, (str, os.PathLike)):
-        return Path(source).name
-    return "the uploaded audio"
 
 
 def _as_file(source: Source) -> Union[str, BinaryIO]:

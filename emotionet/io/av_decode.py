@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from .audio import SAMPLE_RATE, AudioError, Clip, Source, describe_source
-
-BLOCK_SECONDS = 10.0  # resampler granularity, as in emotionet.io.audio
+from .clip import BLOCK_SECONDS, SAMPLE_RATE, AudioError, Clip, Source, describe_source
 
 
 def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_RATE,

@@ -1,4 +1,4 @@
-"""The song library: every song analysed once, stored by content hash, and its command line.
+"""The song library: every song analysed once, stored by content hash.
 
 A scan hashes each file (reading bytes, no decoding; a file whose size and modification time
 are unchanged since the last scan is not even read: `library_files`), skips the hashes already analysed with the
@@ -14,12 +14,10 @@ when present, else from the file name.
 The models' fingerprint (a hash of checkpoints/config.json and the mood thresholds) is stored
 with each row: after retraining, a scan analyses the songs again.
 
-Command line (wired in cli.py):
-
-    python -m emotionet scan FOLDER [--force]
-    python -m emotionet playlist FOLDER --mood calm --count 20 -o calm.m3u8
-    python -m emotionet playlist FOLDER --from sad --to happy --minutes 30 -o lift.m3u8
-    python -m emotionet playlist FOLDER --near 0.7,0.3 --radius 0.2 -o near.csv
+The store's public functions (`unchanged_file_hashes`, `settle_known`, `settle_skipped`,
+`analysed_hashes`, `store_analysis`, `remember_failure`, `remember_file`, `stored_rows`) are what
+other scan engines (`emotionet.scale.ray_engine`) use to write the same rows. The `scan` and
+`playlist` commands are in `emotionet.library_cli`.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ import errno
 import hashlib
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -40,12 +37,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..batch import analyze_files
 from ..io.text import clean_text
-from ..models.checkpoints import checkpoint_dir, mood_centre
+from ..models.checkpoints import checkpoint_dir
 from ..team import storage
-from . import playlists
-from .args import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (re-exported)
 from .playlists import Song
 
+FAILED_BEFORE = " (skipped: it failed before)"
 Progress = Callable[[int, int, "float | None", str], None]  # done, total, seconds left (None at 0), path
 
 
@@ -196,11 +192,22 @@ def load_songs(engine, hashes: Iterable[str] | None = None, model: str | None = 
             rows = session.scalars(select(LibrarySong).order_by(LibrarySong.title, LibrarySong.hash)).all()
             return [song_from_row(r, model) for r in rows]
         hashes = list(hashes)
-        found = {}
-        for i in range(0, len(hashes), 500):
-            chunk = hashes[i : i + 500]
-            found.update({r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))})
+        found = _rows(session, hashes)
         return [song_from_row(found[h], model) for h in hashes if h in found]
+
+
+def _rows(session: Session, hashes: Sequence[str]) -> dict[str, LibrarySong]:
+    found = {}
+    for i in range(0, len(hashes), 500):
+        chunk = hashes[i : i + 500]
+        found.update({r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))})
+    return found
+
+
+def stored_rows(engine, hashes: Iterable[str]) -> dict[str, LibrarySong]:
+    """The library rows of `hashes` that are stored (hash -> row, loaded and detached from the session)."""
+    with Session(engine) as session:
+        return _rows(session, list(hashes))
 
 
 NOT_MODELS = {"song"}  # Analysis.to_dict() keys with a valence that are no model ("song": the sections' summary)
@@ -263,22 +270,8 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
             path_of[digest] = path
             names.setdefault(path, names.get(str(p), Path(p).name))
 
-    todo: list[str] = []
     with Session(engine) as session, session.begin():
-        for i in range(0, len(order), 500):
-            chunk = order[i : i + 500]
-            rows = {r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))}
-            bad = {r.hash: r for r in session.scalars(select(LibraryFailure).where(LibraryFailure.hash.in_(chunk)))}
-            for digest in chunk:
-                row = rows.get(digest)
-                if not force and row is not None and row.models == fingerprint:
-                    result.known += 1
-                    if row.path != path_of[digest] and not _is_stored_copy(row.path, path_of[digest]):
-                        row.path = path_of[digest]  # the file moved; the analysis still holds
-                elif not force and digest in bad and bad[digest].models == fingerprint:
-                    result.failed[path_of[digest]] = f"{bad[digest].error} (skipped: it failed before)"
-                else:
-                    todo.append(digest)
+        todo = _settle_known(session, path_of, fingerprint, force, result)
         session.flush()
         _drop_stale_rows(session, hash_at)
 
@@ -293,9 +286,9 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
             error = analysis.replace(path, name)  # an upload's stored path means nothing to its owner
             result.failed[path] = error
             if getattr(analysis, "bad_audio", False):  # a crash or a lost worker may pass next time
-                _remember_failure(engine, digest, name, error, fingerprint)
+                remember_failure(engine, digest, name, error, fingerprint)
         else:
-            _store(engine, digest, path, name, analysis, fingerprint)
+            store_analysis(engine, digest, path, name, analysis, fingerprint)
             result.added += 1
         if progress:
             elapsed = time.perf_counter() - t0
@@ -304,6 +297,78 @@ def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thres
     result.songs = load_songs(engine, order)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def settle_known(engine, path_of: dict[str, str], fingerprint: str, force: bool, result: ScanResult) -> list[str]:
+    """The hashes of `path_of` (content hash -> its path, in file order) that need analysing with
+    the models `fingerprint`; the others are settled in `result`: songs already analysed are
+    counted as known (and get their new path when the file moved), songs that failed before are
+    reported as failed. `force`: every hash needs analysing."""
+    with Session(engine) as session, session.begin():
+        return _settle_known(session, path_of, fingerprint, force, result)
+
+
+def _settle_known(session: Session, path_of: dict[str, str], fingerprint: str, force: bool,
+                  result: ScanResult) -> list[str]:  # fmt: skip
+    todo: list[str] = []
+    order = list(path_of)
+    for i in range(0, len(order), 500):
+        chunk = order[i : i + 500]
+        rows = {r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))}
+        bad = {r.hash: r for r in session.scalars(select(LibraryFailure).where(LibraryFailure.hash.in_(chunk)))}
+        for digest in chunk:
+            row = rows.get(digest)
+            if not force and row is not None and row.models == fingerprint:
+                result.known += 1
+                if row.path != path_of[digest] and not is_stored_copy(row.path, path_of[digest]):
+                    row.path = path_of[digest]  # the file moved; the analysis still holds
+            elif not force and digest in bad and bad[digest].models == fingerprint:
+                result.failed[path_of[digest]] = bad[digest].error + FAILED_BEFORE
+            else:
+                todo.append(digest)
+    return todo
+
+
+def settle_skipped(engine, digest: str, path: str, fingerprint: str, result: ScanResult, count: bool = True) -> None:
+    """A file another engine skipped because its hash was already settled with these models:
+    count it as known (when `count`; moved: its new path) if it was analysed, else report the
+    failure stored for it."""
+    with Session(engine) as session, session.begin():
+        song = session.get(LibrarySong, digest)
+        if song is not None and song.models == fingerprint:
+            result.known += count
+            if count and song.path != path and not is_stored_copy(song.path, path):
+                song.path = path  # the file moved; the analysis still holds
+        else:
+            failure = session.get(LibraryFailure, digest)
+            result.failed[path] = (failure.error if failure else "analysed by another scan") + FAILED_BEFORE
+
+
+def unchanged_file_hashes(engine, stats: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """The stored content hash of each path of `stats` (path -> (size, modification time in ns))
+    whose size and modification time are those of its `library_files` row: no need to read it."""
+    found = {}
+    listed = list(stats)
+    with Session(engine) as session:
+        for i in range(0, len(listed), 500):
+            for row in session.scalars(select(LibraryFile).where(LibraryFile.path.in_(listed[i : i + 500]))):
+                if stats[row.path] == (row.size, row.mtime_ns):
+                    found[row.path] = row.hash
+    return found
+
+
+def analysed_hashes(engine, fingerprint: str) -> list[str]:
+    """The hash of every song analysed, or failed, with the models `fingerprint`."""
+    with Session(engine) as session:
+        hashes = session.scalars(select(LibrarySong.hash).where(LibrarySong.models == fingerprint)).all()
+        failed = session.scalars(select(LibraryFailure.hash).where(LibraryFailure.models == fingerprint)).all()
+    return [*hashes, *failed]
+
+
+def remember_file(engine, path: str, size: int, mtime_ns: int, digest: str) -> None:
+    """Record a path's content hash as of its size and modification time (`library_files`)."""
+    with Session(engine) as session, session.begin():
+        session.merge(LibraryFile(path=path, size=size, mtime_ns=mtime_ns, hash=digest))
 
 
 def _drop_stale_rows(session: Session, hash_at: dict[str, str]) -> None:
@@ -373,7 +438,7 @@ def add_uploads(files: Sequence[tuple[str, bytes]], engine=None, store: storage.
     return scan_files(paths, engine, names=names, **options)
 
 
-def _is_stored_copy(old: str, new: str) -> bool:
+def is_stored_copy(old: str, new: str) -> bool:
     """Keep pointing at a folder path rather than at the app's stored copy of the same audio."""
     try:
         return Path(new).resolve().is_relative_to(storage.AudioStore().root.resolve()) and Path(old).is_file()
@@ -381,7 +446,8 @@ def _is_stored_copy(old: str, new: str) -> bool:
         return False
 
 
-def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str) -> None:
+def store_analysis(engine, digest: str, path: str, name: str, analysis, fingerprint: str) -> None:
+    """Store a song's `Analysis` under its content hash (replacing an older one; forgetting a failure)."""
     title, artist = read_tags(path, name)
     name = clean_text(name)
     data = analysis.to_dict()
@@ -398,7 +464,8 @@ def _store(engine, digest: str, path: str, name: str, analysis, fingerprint: str
             session.delete(failure)
 
 
-def _remember_failure(engine, digest: str, name: str, error: str, fingerprint: str) -> None:
+def remember_failure(engine, digest: str, name: str, error: str, fingerprint: str) -> None:
+    """Remember that the audio of `digest` cannot be analysed with these models, and why."""
     with Session(engine) as session, session.begin():
         session.merge(LibraryFailure(hash=digest, filename=name, error=error, models=fingerprint))
 
@@ -408,87 +475,4 @@ def format_eta(seconds: float | None) -> str:
         return "estimating…"
     seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
-# --- command line -----------------------------------------------------------------------------
-
-
-def _scan_with_bar(args) -> ScanResult:
-    from tqdm import tqdm
-
-    bar = None
-
-    def progress(done, total, _left, path):
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="song", desc="Analysing", file=sys.stderr, disable=total == 0)
-        else:
-            bar.set_postfix_str(Path(path).name[-30:], refresh=False)
-            bar.update(1)
-
-    try:
-        result = scan_folder(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
-                             workers=args.workers, progress=progress, force=args.force,
-                             seconds=args.seconds or None)  # fmt: skip
-    finally:
-        if bar is not None:
-            bar.close()
-    for path, error in result.failed.items():
-        print(f"{path}: skipped: {error}", file=sys.stderr)
-    return result
-
-
-def cmd_scan(args) -> int:
-    """Exit 0 when every file is in the library, 1 when some were skipped (listed on stderr)."""
-    from .. import scale
-
-    result = scale.scan(args, _scan_with_bar)
-    counts = playlists.counts_by_mood(result.songs)
-    if args.json:
-        print(json.dumps({"songs": len(result.songs), "added": result.added, "known": result.known,
-                          "failed": result.failed, "moods": counts, "seconds": round(result.seconds, 2)}))  # fmt: skip
-    else:
-        moods = ", ".join(f"{n} {m}" for m, n in counts.items())
-        print(f"{len(result.songs)} songs in the library ({result.added} analysed now, {result.known} already known, "
-              f"{len(result.failed)} skipped) in {result.seconds:.1f} s: {moods}")  # fmt: skip
-    return 1 if result.failed else 0
-
-
-def cmd_playlist(args) -> int:
-    """Scan the folder (instant when known), build the playlist, write it. Exit 1 when it is empty."""
-    if (args.start is None) != (args.end is None):
-        print("error: a journey needs both --from and --to", file=sys.stderr)
-        return 2
-    try:
-        centre = args.thresholds or mood_centre(args.checkpoints)  # where a mood's point lies
-        near = args.near and playlists.parse_point(args.near, centre)
-        start = args.start and playlists.parse_point(args.start, centre)
-        end = args.end and playlists.parse_point(args.end, centre)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    songs = _scan_with_bar(args).songs
-    if args.model:
-        songs = [with_model(s, args.model) for s in songs]
-    count = args.count if args.count is not None or args.minutes is not None else 20
-    if args.mood:
-        chosen = playlists.by_mood(songs, args.mood, count, args.minutes)
-    elif near:
-        chosen = playlists.nearest(songs, near, args.radius, count, args.minutes)
-    else:
-        chosen = playlists.journey(songs, start, end, count, args.minutes)
-    if args.output and args.output.suffix.lower() == ".csv":
-        text = playlists.to_csv(chosen)
-    else:
-        text = playlists.to_m3u8(chosen, use_paths=not args.names)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        minutes = playlists.total_seconds(chosen) / 60
-        print(f"{len(chosen)} songs ({minutes:.1f} min) -> {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    if not chosen:
-        print("The playlist is empty: no song in the library matches.", file=sys.stderr)
-        return 1
-    return 0
 

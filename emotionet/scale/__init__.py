@@ -19,7 +19,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
-    """The scan command's engine options (library.add_scan_parser calls this)."""
+    """The scan command's engine options (library_cli.add_scan_parser calls this)."""
     group = parser.add_argument_group("scaling out (requirements-scale.txt)")
     group.add_argument("--engine", choices=("local", "ray"), default="local",
                        help="local: worker processes on this machine (default); ray: a Ray Data pipeline")  # fmt: skip
@@ -31,7 +31,7 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def scan(args, local_scan: Callable):
-    """Run the scan the arguments ask for; `local_scan(args)` is the library's own. Returns a ScanResult."""
+    """Run the scan the arguments ask for; `local_scan(args)` is the library's own (library_cli passes it). Returns a ScanResult."""
     if getattr(args, "engine", "local") == "ray":
         try:
             from .ray_engine import scan_folder_ray

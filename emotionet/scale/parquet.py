@@ -14,9 +14,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from ..library import songs as library
 from ..library.songs import LibrarySong
 from ..models.checkpoints import checkpoint_dir
 from ..team import storage
@@ -66,13 +64,10 @@ def write_parquet(out: str | os.PathLike, hashes: Iterable[str], engine=None, ch
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     hashes, written = list(hashes), 0
-    with pq.ParquetWriter(tmp, table_schema) as writer, Session(engine) as session:
+    with pq.ParquetWriter(tmp, table_schema) as writer:
         for i in range(0, max(len(hashes), 1), ROW_GROUP):
             chunk = hashes[i : i + ROW_GROUP]
-            found = {}
-            for j in range(0, len(chunk), 500):
-                part = chunk[j : j + 500]
-                found.update({r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(part)))})
+            found = library.stored_rows(engine, chunk)
             records = [song_record(found[h], models) for h in chunk if h in found]
             writer.write_table(pa.Table.from_pylist(records, schema=table_schema))
             written += len(records)

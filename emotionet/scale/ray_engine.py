@@ -34,12 +34,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..io.audio import AudioError
 from ..library import songs as library
-from ..library.songs import LibraryFailure, LibraryFile, LibrarySong, ScanResult
+from ..library.songs import ScanResult
 from ..models.checkpoints import ModelBundle
 from ..team import storage
 
@@ -47,7 +44,6 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 GPU_SHARE = 0.25  # four actors per GPU: while one decodes on its CPU core, the others use the GPU
 LOCAL_OBJECT_STORE_MB = 512  # plenty for a few batches of songs in flight; Ray spills beyond it
-FAILED_BEFORE = " (skipped: it failed before)"
 LOST = "no result: the Ray worker analysing it failed; the next scan tries it again"
 
 
@@ -231,46 +227,22 @@ def _plan(engine, paths, fingerprint: str, force: bool, result: ScanResult):
             continue
         stats[path] = (stat.st_size, stat.st_mtime_ns)
     hash_of = dict.fromkeys(stats, "")
+    hash_of.update(library.unchanged_file_hashes(engine, stats))
     first: dict[str, str] = {}  # known hash -> its first path
-    todo, settled = [], set()
-    with Session(engine) as session, session.begin():
-        listed = list(stats)
-        for i in range(0, len(listed), 500):
-            for row in session.scalars(select(LibraryFile).where(LibraryFile.path.in_(listed[i : i + 500]))):
-                if stats[row.path] == (row.size, row.mtime_ns):
-                    hash_of[row.path] = row.hash
-        for path, digest in hash_of.items():
-            if not digest:
-                todo.append(path)
-            elif digest not in first:
-                first[digest] = path
-        known = list(first)
-        for i in range(0, len(known), 500):
-            chunk = known[i : i + 500]
-            rows = {r.hash: r for r in session.scalars(select(LibrarySong).where(LibrarySong.hash.in_(chunk)))}
-            bad = {r.hash: r for r in session.scalars(select(LibraryFailure).where(LibraryFailure.hash.in_(chunk)))}
-            for digest in chunk:
-                path, row = first[digest], rows.get(digest)
-                if not force and row is not None and row.models == fingerprint:
-                    result.known += 1
-                    settled.add(digest)
-                    if row.path != path and not library._is_stored_copy(row.path, path):
-                        row.path = path  # the file moved; the analysis still holds
-                elif not force and digest in bad and bad[digest].models == fingerprint:
-                    result.failed[path] = bad[digest].error + FAILED_BEFORE
-                    settled.add(digest)
-                else:
-                    todo.append(path)
+    todo = [path for path, digest in hash_of.items() if not digest]
+    for path, digest in hash_of.items():
+        if digest and digest not in first:
+            first[digest] = path
+    analyse = library.settle_known(engine, first, fingerprint, force, result)
+    todo += [first[digest] for digest in analyse]
+    settled = set(first) - set(analyse)
     order = {path: i for i, path in enumerate(hash_of)}
     return hash_of, sorted(todo, key=order.get), settled
 
 
 def _analysed(engine, fingerprint: str) -> frozenset:
     """Digests (32 bytes each) of every song analysed or failed with these models: actors skip them."""
-    with Session(engine) as session:
-        hashes = session.scalars(select(LibrarySong.hash).where(LibrarySong.models == fingerprint)).all()
-        failed = session.scalars(select(LibraryFailure.hash).where(LibraryFailure.models == fingerprint)).all()
-    return frozenset(bytes.fromhex(h) for h in [*hashes, *failed])
+    return frozenset(bytes.fromhex(h) for h in library.analysed_hashes(engine, fingerprint))
 
 
 def _run(ray, todo, bundle, thresholds, device, actors, batch_size, pretrained, seconds, done, bar):
@@ -318,20 +290,12 @@ def _write(engine, row: dict, fingerprint: str, hash_of: dict, settled: set, res
     duplicate = digest in settled
     settled.add(digest)
     if status == "ok" and not duplicate:
-        library._store(engine, digest, path, name, pickle.loads(row["analysis"]), fingerprint)
+        library.store_analysis(engine, digest, path, name, pickle.loads(row["analysis"]), fingerprint)
         result.added += 1
     elif status == "failed":
         result.failed[path] = row["error"]
         if not duplicate:
-            library._remember_failure(engine, digest, name, row["error"], fingerprint)
-    with Session(engine) as session, session.begin():
-        if status == "known":
-            song = session.get(LibrarySong, digest)
-            if song is not None and song.models == fingerprint:
-                result.known += not duplicate
-                if not duplicate and song.path != path and not library._is_stored_copy(song.path, path):
-                    song.path = path  # the file moved; the analysis still holds
-            else:
-                failure = session.get(LibraryFailure, digest)
-                result.failed[path] = (failure.error if failure else "analysed by another scan") + FAILED_BEFORE
-        session.merge(LibraryFile(path=path, size=row["size"], mtime_ns=row["mtime_ns"], hash=digest))
+            library.remember_failure(engine, digest, name, row["error"], fingerprint)
+    if status == "known":
+        library.settle_skipped(engine, digest, path, fingerprint, result, count=not duplicate)
+    library.remember_file(engine, path, row["size"], row["mtime_ns"], digest)

@@ -49,11 +49,6 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2  # feature extraction processes
     threads: int = 0  # torch threads for training; 0 = torch's default
-    distill_weight: float = 0.0  # the CNNs' share of the headline's per-crop values (emotionet.training.distill)
-    masking: bool = False  # SpecAugment-style: per crop, one time span and one feature row set to the mean
-    weight_average: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (decay per step)
-    transpose: bool = False  # per crop, the chroma rows rolled by a random number of semitones (a key change)
-    mixup: float = 0.0  # > 0: crops and their targets mixed in pairs, weights ~ Beta(mixup, mixup)
 
 
 def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.random.Generator):
@@ -68,42 +63,27 @@ def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.r
     return torch.from_numpy(batch), starts
 
 
-MASK_SHARE = 0.15  # the longest time span masked, as a share of the crop
+class Recipe:
+    """The report's recipe, step by step inside `train_cnn`: each batch of crops as drawn, the
+    quadrant head's cross-entropy, the weights as trained. The measured variants that are not
+    shipped (masking, transposition, mixup, weight averaging, distillation) subclass it beside the
+    benches (bench/train_recipes.py)."""
 
+    def start(self, model: nn.Module) -> None:
+        """Before the first epoch."""
 
-def _mask(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Each crop (batch, 3, 13, frames) with one random time span (up to MASK_SHARE) and one random
-    row of every feature set to 0, the training mean of the normalised features."""
-    x = x.clone()
-    frames = x.shape[-1]
-    for row in range(len(x)):
-        width = int(rng.integers(0, int(MASK_SHARE * frames) + 1))
-        start = int(rng.integers(0, frames - width + 1))
-        x[row, :, :, start : start + width] = 0.0
-        x[row, :, int(rng.integers(0, x.shape[2]))] = 0.0
-    return x
+    def batch(self, x: torch.Tensor, y: torch.Tensor, labels: torch.Tensor, idx: np.ndarray, starts: np.ndarray,
+              rng: np.random.Generator):  # fmt: skip
+        """A batch of crops `x` of the clips `idx` (from frames `starts`), their targets `y` and
+        quadrants `labels` -> (crops, targets, classification(logits) -> loss) to train on."""
+        return x, y, lambda logits: nn.functional.cross_entropy(logits, labels)
 
+    def step(self, model: nn.Module) -> None:
+        """After each optimiser step."""
 
-CHROMA = features.FEATURES.index("chroma")
-
-
-def _transpose(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Each crop's 12 chroma rows rolled by its own random shift, 0-11 semitones: the same music
-    in another key, which leaves valence and arousal as they were (mode and harmony are kept)."""
-    x = x.clone()
-    chroma = x[:, CHROMA, : features.N_CHROMA]
-    for row, shift in enumerate(rng.integers(0, features.N_CHROMA, len(x))):
-        x[row, CHROMA, : features.N_CHROMA] = torch.roll(chroma[row], int(shift), dims=0)
-    return x
-
-
-def _mixup(x, y, alpha: float, rng: np.random.Generator):
-    """Mixup: each crop blended with another of the batch, its targets blended alike. Returns the
-    mixed crops and targets, the partner order and each crop's own share (for the class loss)."""
-    share = torch.tensor(rng.beta(alpha, alpha, len(x)), dtype=torch.float32)
-    partner = torch.from_numpy(rng.permutation(len(x)))
-    mixed = share[:, None, None, None] * x + (1 - share[:, None, None, None]) * x[partner]
-    return mixed, share[:, None] * y + (1 - share[:, None]) * y[partner], partner, share
+    def judged(self, model: nn.Module) -> nn.Module:
+        """The weights that are validated and, when best, kept."""
+        return model
 
 
 def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
@@ -115,13 +95,10 @@ def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
     ])  # fmt: skip
 
 
-def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = "cnn", teacher=None,
-              teacher_weight: float = 0.0):  # fmt: skip
+def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = "cnn", recipe: Recipe | None = None):
     """train/val: (stacks, targets (n, 2), classes (n,)). Returns (model, history).
 
-    Distillation: with `teacher(clip indices, crop start frames) -> (n, 2)` (what a stronger
-    model says of each training crop, on the targets' scale), the regression target of a crop
-    is (1 - teacher_weight) x its clip's label + teacher_weight x the teacher's value."""
+    `recipe`: the steps of the loop (default: the report's, `Recipe`)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = EmotionCNN(cnn_config)
@@ -131,12 +108,11 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
     weights = 1.0 / counts[classes]
     weights /= weights.sum()
     crop = round(cfg.crop_seconds * features.FRAMES_PER_SECOND)
-    mse, ce = nn.MSELoss(), nn.CrossEntropyLoss()
+    mse = nn.MSELoss()
+    recipe = recipe or Recipe()
     val_targets = torch.tensor(val[1], dtype=torch.float32)
     history, best, best_loss, stale = [], None, float("inf"), 0
-    averaged = torch.optim.swa_utils.AveragedModel(  # batch-norm statistics averaged too (use_buffers)
-        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.weight_average), use_buffers=True
-    ) if cfg.weight_average > 0 else None  # fmt: skip
+    recipe.start(model)
     progress = tqdm(range(cfg.epochs), desc=label)
     for epoch in progress:
         model.train()
@@ -145,34 +121,19 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             x, starts = _crops(stacks, idx, crop, rng)
-            if cfg.masking:
-                x = _mask(x, rng)
-            if cfg.transpose:
-                x = _transpose(x, rng)
             y = torch.tensor(targets[idx], dtype=torch.float32)
-            if teacher is not None and teacher_weight > 0:
-                soft = torch.tensor(teacher(idx, starts), dtype=torch.float32)
-                y = (1 - teacher_weight) * y + teacher_weight * soft
-            labels = torch.tensor(classes[idx])
-            if cfg.mixup > 0:
-                x, y, partner, share = _mixup(x, y, cfg.mixup, rng)
+            x, y, classification_loss = recipe.batch(x, y, torch.tensor(classes[idx]), idx, starts, rng)
             values, logits = model(x)
             regression = mse(values, y)
-            if cfg.mixup > 0:
-                per_crop = nn.functional.cross_entropy(logits, labels, reduction="none")
-                partners = nn.functional.cross_entropy(logits, labels[partner], reduction="none")
-                classification = (share * per_crop + (1 - share) * partners).mean()
-            else:
-                classification = ce(logits, labels)
+            classification = classification_loss(logits)
             loss = regression + cfg.quadrant_weight * classification
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
+            recipe.step(model)
             losses.append(regression.item() * len(idx))  # the curves compare MSE with MSE
             maes.append((values - y).abs().mean().item() * len(idx))
-        judged = averaged.module if averaged is not None else model  # the weights that would be kept
+        judged = recipe.judged(model)  # the weights that would be kept
         raw = window_predictions(judged, val[0], cfg)
         val_mse = float(((torch.tensor(raw, dtype=torch.float32) - val_targets) ** 2).mean())
         cal = Calibration.fit(raw, val[1])
@@ -202,7 +163,7 @@ def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
         pretrained.load_backbones()
     except musicnn.MusicnnNotInstalled as error:
         print(f"pretrained model skipped: {error}")
-        return None, None, None
+        return None, None
     kept, parts, problems = dataset.extract_parts(tracks, cache_dir and Path(cache_dir) / "embeddings", cfg.workers)
     if problems:  # the same files decoded for the features: should not happen
         raise RuntimeError(f"embedding failed for {len(problems)} tracks: {next(iter(problems.values()))}")
@@ -211,14 +172,7 @@ def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
     targets = np.array([[t.valence, t.arousal] for t in tracks])
     classes = np.array([t.quadrant for t in tracks])
     model = pretrained.PretrainedMood().fit(x[train_idx], targets[train_idx], classes[train_idx])
-    teacher = None
-    if cfg.distill_weight > 0:
-        from .distill import crop_teacher
-
-        starts = [p["patch_starts_s"] for p in parts]
-        teacher = crop_teacher(per_patch, starts, targets, classes, [t.artist for t in tracks], train_idx,
-                               cfg.crop_seconds, cfg.seed)  # fmt: skip
-    return model, x, teacher
+    return model, x
 
 
 def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: TrainConfig = TrainConfig(),
@@ -247,12 +201,10 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
     def part(idx):
         return [stacks[i] for i in idx], targets[idx], classes[idx]
 
-    # the headline's 4Q head first: with cfg.distill_weight it teaches the CNNs (emotionet.training.distill)
-    pretrained_model, embeddings, teacher = train_pretrained(tracks, train_idx, cache_dir, cfg)
+    pretrained_model, embeddings = train_pretrained(tracks, train_idx, cache_dir, cfg)
     raw, histories, cnns = {}, {}, {}
     for name, config in {"cnn": CNNConfig(), "crnn": CNNConfig(recurrent=True)}.items():
-        cnns[name], histories[name] = train_cnn(config, part(train_idx), part(val_idx), cfg, name, teacher=teacher,
-                                                teacher_weight=cfg.distill_weight)  # fmt: skip
+        cnns[name], histories[name] = train_cnn(config, part(train_idx), part(val_idx), cfg, name)
         raw[name] = window_predictions(cnns[name], part(val_idx)[0], cfg)
 
     svrs = {}

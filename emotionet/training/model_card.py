@@ -58,15 +58,6 @@ only and are calibrated onto the listener scale around the same mood centre.
 """
 
 
-def _distilled(metrics: dict) -> str:
-    w = metrics["train_config"].get("distill_weight", 0.0)
-    if not w:
-        return ""
-    return (f" The CNNs keep the report's architecture but learned by distillation: each training crop's target is "
-            f"{1 - w:g} × its clip's label + {w:g} × what the headline's 4Q head, fitted without that clip's "
-            f"artist, says of that 10 s crop (`emotionet/training/distill.py`; `bench/cnn_distill.py` measures it).")
-
-
 def _listener_rows(listener: dict, headline: str) -> str:
     rows = []
     for name, m in listener["models"].items():
@@ -150,7 +141,7 @@ AllMusic mood tags; the quadrant (happy, aggressive, sad, calm) is the dataset's
 {metrics['train_config']['seed']}). Each model's outputs are shifted so its median validation
 prediction sits on 0.5 (regressors shrink toward the mean and would otherwise over-predict one
 mood). Early stopping picked the CNN epoch with the lowest validation MSE; the report's CNN ships
-as the app's CNN (**{label(default)}**), the CNN→RNN (the report's proposal) is reported beside it.{_distilled(metrics)}
+as the app's CNN (**{label(default)}**), the CNN→RNN (the report's proposal) is reported beside it.
 {PRETRAINED if 'pretrained' in val else ''}
 The app leads with the model that scored best on validation: **{label(headline_model)}**.
 

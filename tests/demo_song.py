@@ -1,4 +1,4 @@
-"""Synthesised songs with known structure (for tests, benchmarks and a live demo of sections).
+"""Synthesised songs with known structure (a fixture of the tests; the benches import it too).
 
 `pad` is slow, quiet, soft and major; `riff` is loud, fast and noise-rich (distorted, palm-muted
 low power chords, kick, snare and cymbal wash at 180 bpm). `song` joins parts end to end, e.g.

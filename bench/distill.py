@@ -1,7 +1,9 @@
 """Distillation: the headline model teaches the report's CNN what each training crop sounds like.
 
 The CNN keeps the report's architecture and recipe (`training.train_cnn`); only its regression
-target changes, to (1 - w) x the clip's label + w x what the teacher says of that 10 s crop.
+target changes, to (1 - w) x the clip's label + w x what the teacher says of that 10 s crop
+(`bench.train_recipes.Experimental(teacher=..., teacher_weight=w)`). Measured, not shipped: it
+lives beside the benches, not in the emotionet package.
 
 The teacher is the headline's 4Q head (`pretrained.PretrainedMood` on musicnn embeddings).
 What it says of a training clip comes from an inner 5-fold split of the training clips by
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import features
-from ..models import pretrained
+from emotionet import features
+from emotionet.models import pretrained
 
 GRID_S = 1.0  # crop starts the teacher is asked about
 INNER_FOLDS = 5

@@ -1,0 +1,166 @@
+"""The library's command line: the `scan` and `playlist` commands and their arguments (wired in
+cli.py), and the `--seconds` rule shared with `analyze`.
+
+    python -m emotionet scan FOLDER [--force]
+    python -m emotionet playlist FOLDER --mood calm --count 20 -o calm.m3u8
+    python -m emotionet playlist FOLDER --from sad --to happy --minutes 30 -o lift.m3u8
+    python -m emotionet playlist FOLDER --near 0.7,0.3 --radius 0.2 -o near.csv
+
+Building the parsers imports neither the library (SQLAlchemy) nor the models, so
+`python -m emotionet analyze` starts quicker: the commands import them when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .mood import MOODS, parse_thresholds
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
+    parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
+    parser.add_argument("--thresholds", type=parse_thresholds, default=None,
+                        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    parser.add_argument("--force", action="store_true", help="analyse every file again")
+    parser.add_argument("--seconds", type=excerpt_seconds, default=0.0,
+                        help="analyse only this many seconds from the middle of each song (e.g. 45: about 5x "
+                             "quicker on 4-minute songs); default 0 = the whole song")  # fmt: skip
+
+
+def excerpt_seconds(text: str) -> float:
+    """--seconds (analyze, scan, playlist): 0 (the whole song) or a finite length of at least
+    audio.MIN_SECONDS."""
+    import math
+
+    from .io.audio import MIN_SECONDS
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0 or 0 < value < MIN_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a length to analyse: give 0 for the whole song or at least {MIN_SECONDS:g} s"
+        )
+    return value
+
+
+def add_scan_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("scan", help="analyse a folder of songs into the library (cached)")
+    _common(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable summary")
+    from .scale import add_scan_arguments
+
+    add_scan_arguments(parser)  # --engine ray, --address, --device, --parquet
+    return parser
+
+
+def add_playlist_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("playlist", help="a mood playlist from a folder of songs")
+    _common(parser)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--mood", choices=MOODS, help="songs of one mood, clearest first")
+    mode.add_argument("--near", metavar="V,A|MOOD", help="songs nearest a point (or a mood's centre)")
+    mode.add_argument("--from", dest="start", metavar="V,A|MOOD", help="journey start (with --to)")
+    parser.add_argument("--to", dest="end", metavar="V,A|MOOD", help="journey end")
+    parser.add_argument("--radius", type=float, help="with --near: only songs within this distance")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--count", type=int, help="number of songs (default 20)")
+    length.add_argument("--minutes", type=float, help="total length in minutes")
+    parser.add_argument("--model", help="whose predictions to use (default: the headline model, the best on validation)")
+    parser.add_argument("-o", "--output", type=Path, help="write .m3u8/.m3u or .csv (default: M3U8 to stdout)")
+    parser.add_argument("--names", action="store_true", help="M3U8 with file names instead of paths")
+    return parser
+
+def _scan_with_bar(args):
+    """The library's own (local) scan of args.folder, with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    from .library.songs import scan_folder
+
+    bar = None
+
+    def progress(done, total, _left, path):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="song", desc="Analysing", file=sys.stderr, disable=total == 0)
+        else:
+            bar.set_postfix_str(Path(path).name[-30:], refresh=False)
+            bar.update(1)
+
+    try:
+        result = scan_folder(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
+                             workers=args.workers, progress=progress, force=args.force,
+                             seconds=args.seconds or None)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    for path, error in result.failed.items():
+        print(f"{path}: skipped: {error}", file=sys.stderr)
+    return result
+
+
+def cmd_scan(args) -> int:
+    """Exit 0 when every file is in the library, 1 when some were skipped (listed on stderr)."""
+    from . import scale
+    from .library import playlists
+
+    result = scale.scan(args, _scan_with_bar)
+    counts = playlists.counts_by_mood(result.songs)
+    if args.json:
+        print(json.dumps({"songs": len(result.songs), "added": result.added, "known": result.known,
+                          "failed": result.failed, "moods": counts, "seconds": round(result.seconds, 2)}))  # fmt: skip
+    else:
+        moods = ", ".join(f"{n} {m}" for m, n in counts.items())
+        print(f"{len(result.songs)} songs in the library ({result.added} analysed now, {result.known} already known, "
+              f"{len(result.failed)} skipped) in {result.seconds:.1f} s: {moods}")  # fmt: skip
+    return 1 if result.failed else 0
+
+
+def cmd_playlist(args) -> int:
+    """Scan the folder (instant when known), build the playlist, write it. Exit 1 when it is empty."""
+    from .library import playlists
+    from .library.songs import with_model
+    from .models.checkpoints import mood_centre
+
+    if (args.start is None) != (args.end is None):
+        print("error: a journey needs both --from and --to", file=sys.stderr)
+        return 2
+    try:
+        centre = args.thresholds or mood_centre(args.checkpoints)  # where a mood's point lies
+        near = args.near and playlists.parse_point(args.near, centre)
+        start = args.start and playlists.parse_point(args.start, centre)
+        end = args.end and playlists.parse_point(args.end, centre)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    songs = _scan_with_bar(args).songs
+    if args.model:
+        songs = [with_model(s, args.model) for s in songs]
+    count = args.count if args.count is not None or args.minutes is not None else 20
+    if args.mood:
+        chosen = playlists.by_mood(songs, args.mood, count, args.minutes)
+    elif near:
+        chosen = playlists.nearest(songs, near, args.radius, count, args.minutes)
+    else:
+        chosen = playlists.journey(songs, start, end, count, args.minutes)
+    if args.output and args.output.suffix.lower() == ".csv":
+        text = playlists.to_csv(chosen)
+    else:
+        text = playlists.to_m3u8(chosen, use_paths=not args.names)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        minutes = playlists.total_seconds(chosen) / 60
+        print(f"{len(chosen)} songs ({minutes:.1f} min) -> {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if not chosen:
+        print("The playlist is empty: no song in the library matches.", file=sys.stderr)
+        return 1
+    return 0
+
