@@ -27,8 +27,12 @@ DEFAULT_LISTENER_MANIFEST = HERE.parent / "shared" / "data" / "musifeast" / "lab
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST)
-    parser.add_argument("--listener-manifest", type=str, default=str(DEFAULT_LISTENER_MANIFEST),
-                        help="listener-rated clips (CSV); '' for none")
+    parser.add_argument(
+        "--listener-manifest",
+        type=str,
+        default=str(DEFAULT_LISTENER_MANIFEST),
+        help="listener-rated clips (CSV); '' for none",
+    )
     parser.add_argument("--deam-annotations", type=Path, help="DEAM static annotations CSV (1-9 scale)")
     parser.add_argument("--deam-audio", type=Path, help="DEAM audio folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="checkpoint folder to write")
@@ -48,12 +52,26 @@ def main(argv=None) -> dict:
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     listener = dataset.read_manifest(args.listener_manifest) if args.listener_manifest else None
     metrics = run_training(tracks, args.out, args.cache, cfg, source, listener)
-    summary = {name: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
-               for name, m in metrics["validation"].items()}  # fmt: skip
-    listener = {name: {k: round(m[k], 4) for k in ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "accuracy", "ece")}
-                for name, m in metrics.get("listener", {}).get("models", {}).items()}  # fmt: skip
-    print(json.dumps({"default_cnn": metrics["default_cnn"], "headline": metrics["headline"], "validation": summary,
-                      "listener": listener, "train_seconds": metrics["train_seconds"]}, indent=1))  # fmt: skip
+    summary = {
+        name: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}
+        for name, m in metrics["validation"].items()
+    }
+    listener = {
+        name: {k: round(m[k], 4) for k in ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "accuracy", "ece")}
+        for name, m in metrics.get("listener", {}).get("models", {}).items()
+    }
+    print(
+        json.dumps(
+            {
+                "default_cnn": metrics["default_cnn"],
+                "headline": metrics["headline"],
+                "validation": summary,
+                "listener": listener,
+                "train_seconds": metrics["train_seconds"],
+            },
+            indent=1,
+        )
+    )
     return metrics
 
 

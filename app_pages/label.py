@@ -19,8 +19,15 @@ from emotionet.team import predictions as answers
 from emotionet.team import suggest
 from emotionet.team.storage import AUDIO_SUFFIXES, AudioStore
 
-MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
-        ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}  # fmt: skip
+MIME = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+}
 
 
 st.header("🏷️ Label")
@@ -55,8 +62,9 @@ rate_tab, add_tab = st.tabs(["🎧 Rate", "➕ Add tracks"])
 # --- Add tracks -------------------------------------------------------------------------------
 with add_tab:
     with st.form("add_tracks"):
-        uploads = st.file_uploader("Audio files", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES),
-                                   accept_multiple_files=True)  # fmt: skip
+        uploads = st.file_uploader(
+            "Audio files", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES), accept_multiple_files=True
+        )
         title = st.text_input("Title", help="Leave empty to use each file's name.")
         artist = st.text_input("Artist")
         source = st.text_input("Source", help="Where the audio comes from (a URL, an album, a recording).")
@@ -71,8 +79,17 @@ with add_tab:
         added = []
         for upload in uploads or []:
             try:
-                track, created = lab.add_track(engine, store, upload.getvalue(), upload.name,
-                                               title if len(uploads) == 1 else "", artist, source, licence, rater)  # fmt: skip
+                track, created = lab.add_track(
+                    engine,
+                    store,
+                    upload.getvalue(),
+                    upload.name,
+                    title if len(uploads) == 1 else "",
+                    artist,
+                    source,
+                    licence,
+                    rater,
+                )
             except (AudioError, lab.LabellingError) as error:
                 st.error(f"{webapp.plain(upload.name)}: {webapp.plain(error)}")
                 continue
@@ -80,16 +97,26 @@ with add_tab:
                 st.success(f"Added {webapp.plain(track.label)} ({track.duration_s:.0f} s).")
                 added.append(track.hash)
             else:
-                st.info(f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
-                        "not added twice.")  # fmt: skip
+                st.info(
+                    f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
+                    "not added twice."
+                )
         if added:  # the models' answers steer what to rate next; a failure here loses nothing
             bar = st.progress(0.0, text="The models are listening to the new tracks…")
             try:
-                answers.predict_missing(engine, store, webapp.predictor(), webapp.models_key(), added,
-                                        on_progress=lambda done, total: bar.progress(done / total))  # fmt: skip
+                answers.predict_missing(
+                    engine,
+                    store,
+                    webapp.predictor(),
+                    webapp.models_key(),
+                    added,
+                    on_progress=lambda done, total: bar.progress(done / total),
+                )
             except Exception as error:
-                st.info(f"The models could not listen to the new tracks ({webapp.plain(error)}); "
-                        "suggestions use the team's ratings alone.")  # fmt: skip
+                st.info(
+                    f"The models could not listen to the new tracks ({webapp.plain(error)}); "
+                    "suggestions use the team's ratings alone."
+                )
             bar.empty()
 
 # --- Rate -------------------------------------------------------------------------------------
@@ -112,7 +139,9 @@ with rate_tab:
     def go_to_suggested():
         """The best track to rate next other than the one on screen (the list as it stands now)."""
         current = st.session_state.get("label_track")
-        following = next((s for s in suggest.suggest(engine, rater, key, centre=centre) if s.track_hash != current), None)
+        following = next(
+            (s for s in suggest.suggest(engine, rater, key, centre=centre) if s.track_hash != current), None
+        )
         if following is None:
             st.session_state["label_message"] = "You have rated every track. 🎉"
         else:
@@ -126,7 +155,10 @@ with rate_tab:
         except lab.LabellingError as error:
             st.session_state["label_flash"] = ("error", str(error))
         else:
-            st.session_state["label_flash"] = ("success", f"Saved: valence {v:.2f}, arousal {a:.2f} ({lab.mood_of(v, a, webapp.mood_centre())}).")
+            st.session_state["label_flash"] = (
+                "success",
+                f"Saved: valence {v:.2f}, arousal {a:.2f} ({lab.mood_of(v, a, webapp.mood_centre())}).",
+            )
 
     labels = [t.label for t in tracks]
     # The label depends on the track alone; twins (same title and artist) get their hash's start.
@@ -143,8 +175,11 @@ with rate_tab:
         st.error("The audio of this track is missing from the store.")
     else:
         st.audio(str(path), format=MIME.get(path.suffix, "audio/wav"))
-    details = [f"{track.duration_s:.0f} s" if track.duration_s else "", track.source and f"Source: {track.source}",
-               track.licence and f"Licence: {track.licence}"]  # fmt: skip
+    details = [
+        f"{track.duration_s:.0f} s" if track.duration_s else "",
+        track.source and f"Source: {track.source}",
+        track.licence and f"Licence: {track.licence}",
+    ]
     st.text(" · ".join(d for d in details if d))  # plain text: a source is whatever a teammate typed
 
     mine = lab.rating_history(engine, track.hash, rater)
@@ -155,22 +190,33 @@ with rate_tab:
         valence = st.slider("Valence", 0.0, 1.0, float(v0), 0.01, key=keys["valence"])
         left, right = st.columns(2)
         left.caption("← negative, unpleasant")
-        right.markdown("<div style='text-align:right;font-size:0.85em;opacity:0.7'>positive, pleasant →</div>",
-                       unsafe_allow_html=True)  # fmt: skip
+        right.markdown(
+            "<div style='text-align:right;font-size:0.85em;opacity:0.7'>positive, pleasant →</div>",
+            unsafe_allow_html=True,
+        )
         arousal = st.slider("Arousal", 0.0, 1.0, float(a0), 0.01, key=keys["arousal"])
         left, right = st.columns(2)
         left.caption("← calm, low energy")
-        right.markdown("<div style='text-align:right;font-size:0.85em;opacity:0.7'>excited, high energy →</div>",
-                       unsafe_allow_html=True)  # fmt: skip
+        right.markdown(
+            "<div style='text-align:right;font-size:0.85em;opacity:0.7'>excited, high energy →</div>",
+            unsafe_allow_html=True,
+        )
         st.text_input("Note (optional)", key=keys["note"])
         save, skip = st.columns(2)
         save.button("💾 Save", type="primary", width="stretch", on_click=save_rating, args=(track.hash, keys))
-        skip.button("⏭️ Suggested next", on_click=go_to_suggested, width="stretch",
-                    help="The track the team needs rated most: too few ratings, a scarce mood, or unclear truth.")
+        skip.button(
+            "⏭️ Suggested next",
+            on_click=go_to_suggested,
+            width="stretch",
+            help="The track the team needs rated most: too few ratings, a scarce mood, or unclear truth.",
+        )
         if flash := st.session_state.pop("label_flash", None):
             (st.success if flash[0] == "success" else st.error)(flash[1])
     with preview:
-        st.plotly_chart(plots.points_on_plane([("you", valence, arousal)], height=300, thresholds=webapp.mood_centre()), key=f"preview_{track.hash}")
+        st.plotly_chart(
+            plots.points_on_plane([("you", valence, arousal)], height=300, thresholds=webapp.mood_centre()),
+            key=f"preview_{track.hash}",
+        )
 
     # --- Revealed only after saving: the team's ratings and the models' predictions ----------
     if len(mine):
@@ -192,16 +238,26 @@ with rate_tab:
             st.dataframe(mine[["created_at", "valence", "arousal", "note"]].fillna({"note": ""}), hide_index=True)
 
     with st.expander("💡 What to rate next"):
-        st.caption(f"For you, best first: tracks with fewer than {suggest.TARGET_RATINGS} ratings (scarce moods and "
-                   "tracks others started first), then those whose truth is least clear.")  # fmt: skip
+        st.caption(
+            f"For you, best first: tracks with fewer than {suggest.TARGET_RATINGS} ratings (scarce moods and "
+            "tracks others started first), then those whose truth is least clear."
+        )
         st.dataframe([{"track": names[s.track_hash], "why": s.why} for s in order[:8]], hide_index=True)
         missing = [t.hash for t in tracks if t.hash not in answers.stored(engine, key)]
-        if missing and st.button(f"🎧 Let the models listen to {len(missing)} track(s)",
-                                 help="Their answers tell which tracks the models are unsure about."):  # fmt: skip
+        if missing and st.button(
+            f"🎧 Let the models listen to {len(missing)} track(s)",
+            help="Their answers tell which tracks the models are unsure about.",
+        ):
             bar = st.progress(0.0)
             try:
-                failed = answers.predict_missing(engine, store, webapp.predictor(), key, missing,
-                                                 on_progress=lambda done, total: bar.progress(done / total))  # fmt: skip
+                failed = answers.predict_missing(
+                    engine,
+                    store,
+                    webapp.predictor(),
+                    key,
+                    missing,
+                    on_progress=lambda done, total: bar.progress(done / total),
+                )
                 for track_hash, message in failed.items():
                     st.warning(f"{webapp.plain(names[track_hash])}: {webapp.plain(message)}")
             except Exception as error:

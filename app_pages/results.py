@@ -13,10 +13,10 @@ from emotionet.training import model_card
 
 SOURCES = {  # what metrics.json's trained_on.source means
     "4q": "the 4Q audio emotion dataset (Panda et al., 2018): 900 30-second AllMusic previews, 225 per quadrant, "
-          "labelled by AllMusic's editors' mood tags",
+    "labelled by AllMusic's editors' mood tags",
     "musifeast": "MUSIFEAST-17 (van der Walle et al., 2025): 30-second clips of 17 genres, each rated by many "
-                 "listeners for the valence and the energy the music expresses (1–5)",
-}  # fmt: skip
+    "listeners for the valence and the energy the music expresses (1–5)",
+}
 
 st.title("📊 Results")
 try:
@@ -53,24 +53,38 @@ def shown_section() -> None:
     order = webapp.ordered(shown_4q, headline)
     v, a = metrics.get("mood_centre", (0.5, 0.5))
     st.subheader("What the app shows, on both kinds of truth", anchor=False)
-    st.caption(f"Exactly what a user sees: the shown point, and the mood named around the mood centre (valence "
-               f"{v:.2f}, arousal {a:.2f}). On 4Q the mood is scored against the editors' quadrants; on the "
-               "listener set the point against the listeners' means, and the mood against the listeners' mood named "
-               "around the same centre. Every clip was predicted by models that never saw its artist.")  # fmt: skip
+    st.caption(
+        f"Exactly what a user sees: the shown point, and the mood named around the mood centre (valence "
+        f"{v:.2f}, arousal {a:.2f}). On 4Q the mood is scored against the editors' quadrants; on the "
+        "listener set the point against the listeners' means, and the mood against the listeners' mood named "
+        "around the same centre. Every clip was predicted by models that never saw its artist."
+    )
     h4, hl = shown_4q[order[0]], models[order[0]]
     acc, f1, rv, ra = st.columns(4)
     acc.metric("Mood accuracy on 4Q", f"{h4['accuracy']:.1%}", help=f"{h4['judged_on']}; 25% is chance")
     f1.metric("Macro-F1 on 4Q", f"{h4['macro_f1']:.3f}")
-    rv.metric("Valence r (listeners)", f"{hl['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence")
-    ra.metric("Arousal r (listeners)", f"{hl['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy")
-    table = pd.DataFrame({
-        label(n) + (" ⭐ headline" if n == headline else ""): {
-            "4Q accuracy": shown_4q[n]["accuracy"], "4Q macro-F1": shown_4q[n]["macro_f1"],
-            "moods said on 4Q": said_text(shown_4q[n]["said"]), "listener valence r": models[n]["r_valence"],
-            "listener arousal r": models[n]["r_arousal"], "listener mood accuracy": models[n]["accuracy"],
-            "moods said on listener clips": said_text(models[n]["said"]), "judged on 4Q": shown_4q[n]["judged_on"]}
-        for n in order if n in models
-    }).T  # fmt: skip
+    rv.metric(
+        "Valence r (listeners)", f"{hl['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence"
+    )
+    ra.metric(
+        "Arousal r (listeners)", f"{hl['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy"
+    )
+    table = pd.DataFrame(
+        {
+            label(n) + (" ⭐ headline" if n == headline else ""): {
+                "4Q accuracy": shown_4q[n]["accuracy"],
+                "4Q macro-F1": shown_4q[n]["macro_f1"],
+                "moods said on 4Q": said_text(shown_4q[n]["said"]),
+                "listener valence r": models[n]["r_valence"],
+                "listener arousal r": models[n]["r_arousal"],
+                "listener mood accuracy": models[n]["accuracy"],
+                "moods said on listener clips": said_text(models[n]["said"]),
+                "judged on 4Q": shown_4q[n]["judged_on"],
+            }
+            for n in order
+            if n in models
+        }
+    ).T
     numbers = ["4Q accuracy", "4Q macro-F1", "listener valence r", "listener arousal r", "listener mood accuracy"]
     st.dataframe(table.style.format("{:.3f}", subset=numbers), width="stretch")
 
@@ -82,88 +96,133 @@ def listener_section() -> None:
     models = listener["models"]
     order = webapp.ordered(models, headline)
     st.subheader("On listener ratings (what the app reports)", anchor=False)
-    st.caption(f"{listener['n_clips']} clips of 17 genres by {listener['n_artists']} artists, rated by many "
-               f"listeners ({SOURCES['musifeast']}). Artist-grouped {listener['folds']}-fold cross-validation: the "
-               "headline model never saw a clip's artist when predicting it (it also learns from all of 4Q); the "
-               "other models learned from 4Q only, and every model's calibration onto the listener scale was "
-               "fitted on the other folds.")  # fmt: skip
+    st.caption(
+        f"{listener['n_clips']} clips of 17 genres by {listener['n_artists']} artists, rated by many "
+        f"listeners ({SOURCES['musifeast']}). Artist-grouped {listener['folds']}-fold cross-validation: the "
+        "headline model never saw a clip's artist when predicting it (it also learns from all of 4Q); the "
+        "other models learned from 4Q only, and every model's calibration onto the listener scale was "
+        "fitted on the other folds."
+    )
     h = models[order[0]]
     rv, ra, ccc, ece = st.columns(4)
     rv.metric("Valence r", f"{h['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence")
     ra.metric("Arousal r", f"{h['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy")
-    ccc.metric("CCC valence / arousal", f"{h['ccc_valence']:.2f} / {h['ccc_arousal']:.2f}",
-               help="concordance: correlation that also counts being on the right scale")  # fmt: skip
+    ccc.metric(
+        "CCC valence / arousal",
+        f"{h['ccc_valence']:.2f} / {h['ccc_arousal']:.2f}",
+        help="concordance: correlation that also counts being on the right scale",
+    )
     ece.metric("Calibration error", f"{h['ece']:.3f}", help="expected calibration error of the stated confidence")
-    table = pd.DataFrame({
-        label(n) + (" ⭐ headline" if n == headline else ""): {
-            "valence r": models[n]["r_valence"], "arousal r": models[n]["r_arousal"],
-            "CCC valence": models[n]["ccc_valence"], "CCC arousal": models[n]["ccc_arousal"],
-            "MAE valence": models[n]["mae_valence"], "MAE arousal": models[n]["mae_arousal"],
-            "mood accuracy": models[n]["accuracy"], "macro-F1": models[n]["macro_f1"], "ECE": models[n]["ece"]}
-        for n in order
-    }).T  # fmt: skip
-    st.dataframe(table.style.format("{:.3f}").highlight_max(subset=["valence r", "arousal r"], color="#d9f2dc"),
-                 width="stretch")  # fmt: skip
+    table = pd.DataFrame(
+        {
+            label(n) + (" ⭐ headline" if n == headline else ""): {
+                "valence r": models[n]["r_valence"],
+                "arousal r": models[n]["r_arousal"],
+                "CCC valence": models[n]["ccc_valence"],
+                "CCC arousal": models[n]["ccc_arousal"],
+                "MAE valence": models[n]["mae_valence"],
+                "MAE arousal": models[n]["mae_arousal"],
+                "mood accuracy": models[n]["accuracy"],
+                "macro-F1": models[n]["macro_f1"],
+                "ECE": models[n]["ece"],
+            }
+            for n in order
+        }
+    ).T
+    st.dataframe(
+        table.style.format("{:.3f}").highlight_max(subset=["valence r", "arousal r"], color="#d9f2dc"), width="stretch"
+    )
     counts = dict(zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
-    st.caption(f"Mood accuracy: the shown mood against the listeners' mood, both named around the mood centre. "
-               f"Around the scale's neutral point only {listener['negative_valence_share']:.0%} of these clips were "
-               f"heard as negative (sad {counts['sad']}, aggressive {counts['aggressive']}); the correlations say "
-               "the most.")  # fmt: skip
+    st.caption(
+        f"Mood accuracy: the shown mood against the listeners' mood, both named around the mood centre. "
+        f"Around the scale's neutral point only {listener['negative_valence_share']:.0%} of these clips were "
+        f"heard as negative (sad {counts['sad']}, aggressive {counts['aggressive']}); the correlations say "
+        "the most."
+    )
     left, right = st.columns(2)
     with left:
         st.markdown("**Is the confidence honest?**")
-        st.plotly_chart(plots.reliability_curve({n: models[n]["reliability"]["bins"] for n in order}),
-                        width="stretch", key="reliability")  # fmt: skip
-        st.caption("Each point: clips grouped by the confidence the app stated, against how often their mood was "
-                   "right. On the diagonal, a stated 80% is right 80% of the time.")  # fmt: skip
+        st.plotly_chart(
+            plots.reliability_curve({n: models[n]["reliability"]["bins"] for n in order}),
+            width="stretch",
+            key="reliability",
+        )
+        st.caption(
+            "Each point: clips grouped by the confidence the app stated, against how often their mood was "
+            "right. On the diagonal, a stated 80% is right 80% of the time."
+        )
     with right:
         model = st.selectbox("Model (listener set)", order, key="listener_model", format_func=label)
-        st.plotly_chart(plots.predictions_vs_truth(listener["predictions"], model, webapp.mood_centre()), width="stretch",
-                        key="listener_truth")  # fmt: skip
+        st.plotly_chart(
+            plots.predictions_vs_truth(listener["predictions"], model, webapp.mood_centre()),
+            width="stretch",
+            key="listener_truth",
+        )
 
 
 def headline_section() -> None:
     m = val[headline]
     st.subheader(f"{label(headline)}: how the headline was chosen — on 4Q (editors' mood tags)", anchor=False)
-    st.caption(f"The app leads with it because its 4Q head scored best on {facts['n_validation']} validation clips by "
-               f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training. These figures are each "
-               "model's own 4Q calibration (its median on 0.5), a diagnostic: what the app shows is in the first "
-               "table.")  # fmt: skip
+    st.caption(
+        f"The app leads with it because its 4Q head scored best on {facts['n_validation']} validation clips by "
+        f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training. These figures are each "
+        "model's own 4Q calibration (its median on 0.5), a diagnostic: what the app shows is in the first "
+        "table."
+    )
     accuracy, f1, mae, r2 = st.columns(4)
-    accuracy.metric("Mood accuracy", f"{m['accuracy']:.1%}", help="share of validation clips in the right quadrant; "
-                    "25% is chance")  # fmt: skip
+    accuracy.metric(
+        "Mood accuracy", f"{m['accuracy']:.1%}", help="share of validation clips in the right quadrant; 25% is chance"
+    )
     f1.metric("Macro-F1", f"{m['macro_f1']:.3f}")
     mae.metric("Mean absolute error", f"{m['mae']:.3f}", help="on the 0–1 valence and arousal scales")
     r2.metric("R² arousal / valence", f"{m['r2_arousal']:.2f} / {m['r2_valence']:.2f}")
     source = facts["source"]
-    st.caption(f"Source: **{source}**, that is {SOURCES.get(source, source)}. {facts['n_train']} training clips "
-               f"and {facts['n_validation']} validation clips; {facts['n_artists']} artists, none in both.")  # fmt: skip
+    st.caption(
+        f"Source: **{source}**, that is {SOURCES.get(source, source)}. {facts['n_train']} training clips "
+        f"and {facts['n_validation']} validation clips; {facts['n_artists']} artists, none in both."
+    )
 
 
 def comparison_section() -> None:
     st.subheader("All models on validation (each model's own 4Q calibration)", anchor=False)
     for column, name in zip(st.columns(len(names)), names):
-        column.metric(label(name) + (" ⭐" if name == headline else ""), f"{val[name]['accuracy']:.1%}",
-                      help="quadrant accuracy on validation")  # fmt: skip
-    table = pd.DataFrame({
-        label(name) + (" ⭐ headline" if name == headline else ""): {
-            "accuracy": m["accuracy"], "macro-F1": m["macro_f1"], "MSE": m["mse"], "MAE": m["mae"],
-            "R² valence": m["r2_valence"], "R² arousal": m["r2_arousal"]}
-        for name, m in ((n, val[n]) for n in names)
-    }).T  # fmt: skip
-    st.dataframe(table.style.format("{:.3f}").highlight_max(subset=["accuracy", "macro-F1"], color="#d9f2dc"),
-                 width="stretch")  # fmt: skip
+        column.metric(
+            label(name) + (" ⭐" if name == headline else ""),
+            f"{val[name]['accuracy']:.1%}",
+            help="quadrant accuracy on validation",
+        )
+    table = pd.DataFrame(
+        {
+            label(name) + (" ⭐ headline" if name == headline else ""): {
+                "accuracy": m["accuracy"],
+                "macro-F1": m["macro_f1"],
+                "MSE": m["mse"],
+                "MAE": m["mae"],
+                "R² valence": m["r2_valence"],
+                "R² arousal": m["r2_arousal"],
+            }
+            for name, m in ((n, val[n]) for n in names)
+        }
+    ).T
+    st.dataframe(
+        table.style.format("{:.3f}").highlight_max(subset=["accuracy", "macro-F1"], color="#d9f2dc"), width="stretch"
+    )
 
 
 def confusion_section() -> None:
     shown = metrics.get("shown_4q") or val  # what the app shows, when the run recorded it
-    st.subheader("Confusion matrices on 4Q" + (" (the mood the app shows)" if "shown_4q" in metrics else ""), anchor=False)
-    st.caption("Rows: the true mood; columns: the predicted one. The diagonal is right; sad ↔ calm is the usual mix-up.")
+    st.subheader(
+        "Confusion matrices on 4Q" + (" (the mood the app shows)" if "shown_4q" in metrics else ""), anchor=False
+    )
+    st.caption(
+        "Rows: the true mood; columns: the predicted one. The diagonal is right; sad ↔ calm is the usual mix-up."
+    )
     for i in range(0, len(names), 2):  # two per row: readable on a projector
         for column, name in zip(st.columns(2), names[i : i + 2]):
             title = label(name) + (" (headline)" if name == headline else "")
-            column.plotly_chart(plots.confusion_heatmap(shown[name]["confusion"], title), width="stretch",
-                                key=f"confusion_{name}")  # fmt: skip
+            column.plotly_chart(
+                plots.confusion_heatmap(shown[name]["confusion"], title), width="stretch", key=f"confusion_{name}"
+            )
 
 
 def predictions_section() -> None:
@@ -194,7 +253,16 @@ def model_card_section() -> None:
     st.markdown(model_card.render(metrics))
 
 
-SECTIONS = [scale_section, shown_section, listener_section, headline_section, comparison_section, confusion_section, predictions_section, training_section,
-            model_card_section]  # fmt: skip
+SECTIONS = [
+    scale_section,
+    shown_section,
+    listener_section,
+    headline_section,
+    comparison_section,
+    confusion_section,
+    predictions_section,
+    training_section,
+    model_card_section,
+]
 for section in SECTIONS:
     section()

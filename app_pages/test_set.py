@@ -37,14 +37,18 @@ if table.empty:
 # --- Who is looking: a rater sees only what they have already rated --------------------------
 viewer = st.session_state.get("rater")
 if viewer:
-    st.caption(f"Viewing as {webapp.plain(viewer)} (the rater of the 🏷️ Label page): the team's values of a "
-               "track stay hidden until you have rated it.")  # fmt: skip
+    st.caption(
+        f"Viewing as {webapp.plain(viewer)} (the rater of the 🏷️ Label page): the team's values of a "
+        "track stay hidden until you have rated it."
+    )
 else:
     viewer = st.selectbox(
-        "Who is looking?", [COORDINATOR, *lab.list_raters(engine)], key="test_set_viewer",
+        "Who is looking?",
+        [COORDINATOR, *lab.list_raters(engine)],
+        key="test_set_viewer",
         format_func=lambda name: name or "A coordinator, not rating these tracks",
         help="Raters see the team's values only for tracks they have rated, so that their own ratings stay blind.",
-    )  # fmt: skip
+    )
 rated = lab.rated_by(engine, viewer) if viewer else set(table.track_hash)
 coordinator = not viewer
 
@@ -72,39 +76,63 @@ left.metric("Krippendorff's α, valence", fmt(result.alpha_valence))
 right.metric("Krippendorff's α, arousal", fmt(result.alpha_arousal))
 third.metric("Tracks with 2+ raters", result.n_tracks)
 if result.n_tracks < FEW_TRACKS:
-    st.warning(f"α from {result.n_tracks} track(s) is a rough guess: with so few tracks one disagreement can swing "
-               f"it from near 1 to below 0. Read it once {FEW_TRACKS} or more tracks have two or more raters.")  # fmt: skip
-st.caption("α is 1 when raters agree perfectly and 0 when they agree no better than chance (interval scale). "
-           "A rater's offset is their mean rating minus the team's mean, on tracks two or more people rated.")  # fmt: skip
+    st.warning(
+        f"α from {result.n_tracks} track(s) is a rough guess: with so few tracks one disagreement can swing "
+        f"it from near 1 to below 0. Read it once {FEW_TRACKS} or more tracks have two or more raters."
+    )
+st.caption(
+    "α is 1 when raters agree perfectly and 0 when they agree no better than chance (interval scale). "
+    "A rater's offset is their mean rating minus the team's mean, on tracks two or more people rated."
+)
 
 # --- Raters -------------------------------------------------------------------------------------
 st.subheader("Raters")
 view = team_raters(engine)
-st.caption("Each rater against the mean of the others on the same tracks: the offset says who rates high or low "
-           "(+ = more positive / more energetic than the rest), r how well they rank tracks as the rest do, "
-           "whatever their offset.")  # fmt: skip
+st.caption(
+    "Each rater against the mean of the others on the same tracks: the offset says who rates high or low "
+    "(+ = more positive / more energetic than the rest), r how well they rank tracks as the rest do, "
+    "whatever their offset."
+)
 left, right = st.columns([3, 2])
-left.dataframe(view, hide_index=True, column_config={
-    "n_tracks": "tracks", "n_shared": "shared with others",
-    **{c: st.column_config.NumberColumn(c.replace("_", " "), format="%+.3f") for c in ("valence_offset", "arousal_offset")},
-    **{c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f") for c in ("valence_r", "arousal_r", "mae")},
-})  # fmt: skip
+left.dataframe(
+    view,
+    hide_index=True,
+    column_config={
+        "n_tracks": "tracks",
+        "n_shared": "shared with others",
+        **{
+            c: st.column_config.NumberColumn(c.replace("_", " "), format="%+.3f")
+            for c in ("valence_offset", "arousal_offset")
+        },
+        **{
+            c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f")
+            for c in ("valence_r", "arousal_r", "mae")
+        },
+    },
+)
 right.plotly_chart(plots.rater_offsets(view), key="rater_offsets")
 
 if not coordinator:
-    st.info("The models' evaluation and the exports hold every rater's values: a coordinator who is not rating "
-            "opens them (choose “A coordinator” above, from a session that has not picked a rater).")  # fmt: skip
+    st.info(
+        "The models' evaluation and the exports hold every rater's values: a coordinator who is not rating "
+        "opens them (choose “A coordinator” above, from a session that has not picked a rater)."
+    )
     st.stop()
 
 # --- Evaluation -----------------------------------------------------------------------------------
 st.subheader("Evaluate the models")
-st.caption("Keep this tab open while the models run: closing it stops the evaluation, and it starts again from "
-           "the first track next time.")  # fmt: skip
+st.caption(
+    "Keep this tab open while the models run: closing it stops the evaluation, and it starts again from "
+    "the first track next time."
+)
 if st.button(f"▶️ Run the models on {len(eligible)} tracks", disabled=eligible.empty):
     bar = st.progress(0.0, text="Analysing…")
     try:
         st.session_state["evaluation"] = lab.evaluate(
-            engine, store, webapp.predictor(), min_raters,
+            engine,
+            store,
+            webapp.predictor(),
+            min_raters,
             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"),
         )
     except Exception as error:  # e.g. no trained models: the page keeps working
@@ -121,13 +149,26 @@ elif evaluation is not None:
     if evaluation.metrics:
         names = webapp.ordered(evaluation.metrics)
         headline = webapp.headline()
-        st.dataframe([{"model": plots.label(name) + (" ⭐ headline" if name == headline else ""),
-                       "MSE": m["mse"], "MAE": m["mae"], "R² valence": m["r2_valence"], "R² arousal": m["r2_arousal"],
-                       "mood accuracy": m["accuracy"], "macro-F1": m["macro_f1"]}
-                      for name, m in ((n, evaluation.metrics[n]) for n in names)], hide_index=True)  # fmt: skip
+        st.dataframe(
+            [
+                {
+                    "model": plots.label(name) + (" ⭐ headline" if name == headline else ""),
+                    "MSE": m["mse"],
+                    "MAE": m["mae"],
+                    "R² valence": m["r2_valence"],
+                    "R² arousal": m["r2_arousal"],
+                    "mood accuracy": m["accuracy"],
+                    "macro-F1": m["macro_f1"],
+                }
+                for name, m in ((n, evaluation.metrics[n]) for n in names)
+            ],
+            hide_index=True,
+        )
         if evaluation.n < FEW_TRACKS:
-            st.warning(f"{evaluation.n} track(s): each one moves the accuracy by {1 / max(evaluation.n, 1):.0%}. "
-                       "Compare models on more tracks before drawing conclusions.")  # fmt: skip
+            st.warning(
+                f"{evaluation.n} track(s): each one moves the accuracy by {1 / max(evaluation.n, 1):.0%}. "
+                "Compare models on more tracks before drawing conclusions."
+            )
         model = st.selectbox("Model", names, key="evaluation_model", format_func=plots.label)
         metrics, frame = evaluation.metrics[model], evaluation.predictions
         left, right = st.columns([2, 3])
@@ -138,22 +179,29 @@ elif evaluation is not None:
 st.subheader("Learn from the team")
 chosen = checkpoints.accepted()
 if chosen:
-    st.info(f"The app uses the model adapted to the team's ratings ({webapp.plain(Path(chosen['path']).name)}), "
-            f"accepted by {webapp.plain(chosen.get('accepted_by') or 'someone')} at {chosen.get('accepted_at', '?')}.")
+    st.info(
+        f"The app uses the model adapted to the team's ratings ({webapp.plain(Path(chosen['path']).name)}), "
+        f"accepted by {webapp.plain(chosen.get('accepted_by') or 'someone')} at {chosen.get('accepted_at', '?')}."
+    )
     if st.button("↩️ Use the shipped model again"):
         checkpoints.accept(None)
         st.rerun()
 else:
-    st.caption("The app uses the shipped models. Adapting refits the headline's light head on the team's mean "
-               f"ratings of the {len(eligible)} tracks with {min_raters}+ raters; cross-validation across artists "
-               "inside the team's set tells whether it helps, and nothing changes until you accept it.")  # fmt: skip
+    st.caption(
+        "The app uses the shipped models. Adapting refits the headline's light head on the team's mean "
+        f"ratings of the {len(eligible)} tracks with {min_raters}+ raters; cross-validation across artists "
+        "inside the team's set tells whether it helps, and nothing changes until you accept it."
+    )
 if st.button(f"🧠 Adapt the headline to {len(eligible)} team tracks", disabled=eligible.empty):
     bar = st.progress(0.0, text="Listening…")
     try:
         base = checkpoints.shipped_dir()
         model = webapp.predictor_for(base)
-        team = adapt.collect(model, adapt.items_from_team(engine, store, min_raters),
-                             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"))
+        team = adapt.collect(
+            model,
+            adapt.items_from_team(engine, store, min_raters),
+            on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"),
+        )
         result = adapt.adapt(model.bundle, team, str(base))
         folder = adapt.save(result, base, made_by=viewer or "a coordinator")
         st.session_state["adaptation"] = (min_raters, result.summary(), result.per_track, str(folder), team.errors)
@@ -167,14 +215,19 @@ if (adapted := st.session_state.get("adaptation")) is not None:
     before, after = summary["candidates"]["shipped"], summary["candidates"][summary["chosen"]]
     for track_hash, message in skipped.items():
         st.warning(f"Skipped {track_hash[:12]}: {webapp.plain(message)}")
-    st.caption(f"{summary['n_tracks']} tracks by {summary['n_artists']} artists; each track predicted by a head "
-               f"fitted on the other artists' tracks (correction: {summary['chosen']}).")  # fmt: skip
+    st.caption(
+        f"{summary['n_tracks']} tracks by {summary['n_artists']} artists; each track predicted by a head "
+        f"fitted on the other artists' tracks (correction: {summary['chosen']})."
+    )
     cols = st.columns(4)
-    cols[0].metric("Mean abs. error", f"{after['mae']:.3f}", f"{after['mae'] - before['mae']:+.3f}", delta_color="inverse")
+    cols[0].metric(
+        "Mean abs. error", f"{after['mae']:.3f}", f"{after['mae'] - before['mae']:+.3f}", delta_color="inverse"
+    )
     cols[1].metric("Valence r", f"{after['r_valence']:.2f}", f"{after['r_valence'] - before['r_valence']:+.2f}")
     cols[2].metric("Arousal r", f"{after['r_arousal']:.2f}", f"{after['r_arousal'] - before['r_arousal']:+.2f}")
-    cols[3].metric("Mood accuracy", f"{after['mood_accuracy']:.0%}",
-                   f"{after['mood_accuracy'] - before['mood_accuracy']:+.0%}")  # fmt: skip
+    cols[3].metric(
+        "Mood accuracy", f"{after['mood_accuracy']:.0%}", f"{after['mood_accuracy'] - before['mood_accuracy']:+.0%}"
+    )
     left, right = st.columns([3, 2])
     left.plotly_chart(plots.before_after(per_track, webapp.mood_centre()), key="before_after")
     right.dataframe(pd.DataFrame(summary["candidates"]).T[["mae", "r_valence", "r_arousal", "mood_accuracy"]].round(3))
@@ -186,14 +239,17 @@ if (adapted := st.session_state.get("adaptation")) is not None:
             del st.session_state["adaptation"]
             st.rerun()
     else:
-        st.warning("Adapting does not clearly beat the shipped model on the team's tracks: keep the shipped one. "
-                   "More rated tracks (by more artists) give it more to learn from.")  # fmt: skip
+        st.warning(
+            "Adapting does not clearly beat the shipped model on the team's tracks: keep the shipped one. "
+            "More rated tracks (by more artists) give it more to learn from."
+        )
 
 # --- Export ----------------------------------------------------------------------------------------
 st.subheader("Export")
 st.download_button("⬇️ Ratings (CSV)", lab.export_ratings_csv(engine), "ratings.csv", "text/csv")
-st.download_button("⬇️ Rating history (CSV)", lab.export_ratings_csv(engine, history=True),
-                   "ratings_history.csv", "text/csv")  # fmt: skip
+st.download_button(
+    "⬇️ Rating history (CSV)", lab.export_ratings_csv(engine, history=True), "ratings_history.csv", "text/csv"
+)
 if st.button(f"📦 Prepare the test set ({len(eligible)} tracks, manifest + audio)", disabled=eligible.empty):
     try:
         st.session_state["export_zip"] = (min_raters, lab.export_zip(engine, store, min_raters, webapp.mood_centre()))
@@ -202,9 +258,12 @@ if st.button(f"📦 Prepare the test set ({len(eligible)} tracks, manifest + aud
 if "export_zip" in st.session_state:
     exported_for, archive = st.session_state["export_zip"]
     if exported_for == min_raters:
-        st.download_button(f"⬇️ Test set, {exported_for}+ raters (zip)", archive, "emotionet_test_set.zip",
-                           "application/zip")  # fmt: skip
+        st.download_button(
+            f"⬇️ Test set, {exported_for}+ raters (zip)", archive, "emotionet_test_set.zip", "application/zip"
+        )
     else:  # a zip for another minimum would not be what the page now says
         st.caption(f"The prepared zip was for {exported_for}+ raters: prepare it again for {min_raters}+.")
-st.caption("The zip holds manifest.csv (path, valence, arousal, quadrant, artist, title, song_id, ...), "
-           "audio/<hash>.<ext> and ratings.csv; `python -m emotionet evaluate manifest.csv` and train.py read it.")
+st.caption(
+    "The zip holds manifest.csv (path, valence, arousal, quadrant, artist, title, song_id, ...), "
+    "audio/<hash>.<ext> and ratings.csv; `python -m emotionet evaluate manifest.csv` and train.py read it."
+)

@@ -76,8 +76,12 @@ def main() -> dict:
     timing = {name: median_time(fn, args.repeats) for name, fn in stages.items()}
 
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "emotionet", "analyze", str(mp3), "--json", "--workers", "1"],
-                   cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "emotionet", "analyze", str(mp3), "--json", "--workers", "1"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     fresh = time.perf_counter() - start
 
     folder = tmp / "folder"
@@ -100,8 +104,11 @@ def main() -> dict:
         "all_models_over_floor": round(timing["end_to_end_all_models"] / timing["decode_plus_stft"], 2),
         "models": predictor.model_names,
         "fresh_process_first_analysis_seconds": round(fresh, 2),
-        "files_per_second": {"1_worker": round(throughput[1], 2), "2_workers": round(throughput[2], 2),
-                             "speedup": round(throughput[2] / throughput[1], 2)},  # fmt: skip
+        "files_per_second": {
+            "1_worker": round(throughput[1], 2),
+            "2_workers": round(throughput[2], 2),
+            "speedup": round(throughput[2] / throughput[1], 2),
+        },
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2))

@@ -68,8 +68,14 @@ def _variant_parts(variant: str, path: Path) -> dict[str, np.ndarray]:
 def variant_embeddings(tracks, variant: str, workers: int) -> np.ndarray:
     """(n, 500) clip embeddings (the shipped parts, mean over patches) of every track's `variant`."""
     kept, parts, problems = dataset.map_tracks(
-        tracks, functools.partial(_variant_parts, variant), ROOT / ".cache" / "augment" / variant,
-        pretrained.EMBEDDING_VERSION + variant, workers, variant, dataset._embedding_worker)  # fmt: skip
+        tracks,
+        functools.partial(_variant_parts, variant),
+        ROOT / ".cache" / "augment" / variant,
+        pretrained.EMBEDDING_VERSION + variant,
+        workers,
+        variant,
+        dataset._embedding_worker,
+    )
     assert not problems and len(kept) == len(tracks), list(problems.items())[:3]
     return np.stack([pretrained.select(p).mean(0) for p in parts])
 
@@ -98,14 +104,29 @@ def main() -> dict:
     x = np.stack([pretrained.select(p).mean(0) for p in parts])
     variants = {v: variant_embeddings(tracks, v, args.workers) for v in args.variants}
     embedded = time.time() - started
-    plans = {"shipped": ([], []), **{f"train_{v}": ([variants[v]], []) for v in variants},
-             "train_all": (list(variants.values()), []), "tta_all": (list(variants.values()), list(variants.values()))}
+    plans = {
+        "shipped": ([], []),
+        **{f"train_{v}": ([variants[v]], []) for v in variants},
+        "train_all": (list(variants.values()), []),
+        "tta_all": (list(variants.values()), list(variants.values())),
+    }
     results = {}
     for name, (copies, test_copies) in plans.items():
-        results[name] = reported(name, [score(cv(x, copies, y, q, tracks, seed, test_copies), q) for seed in args.seeds])
-    return write_result(args.out, {"n_4q": len(q), "folds": 5, "fold_maker": "bench.listener_cv.folds",
-                                   "seeds": args.seeds, "variants": args.variants, "results": results,
-                                   "embedding_minutes": round(embedded / 60, 1)})  # fmt: skip
+        results[name] = reported(
+            name, [score(cv(x, copies, y, q, tracks, seed, test_copies), q) for seed in args.seeds]
+        )
+    return write_result(
+        args.out,
+        {
+            "n_4q": len(q),
+            "folds": 5,
+            "fold_maker": "bench.listener_cv.folds",
+            "seeds": args.seeds,
+            "variants": args.variants,
+            "results": results,
+            "embedding_minutes": round(embedded / 60, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,15 @@ from bench.whole_song import write_mp3  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "browser_first_section.json"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def start_server(data: Path, port: int) -> subprocess.Popen:
@@ -41,10 +48,24 @@ def start_server(data: Path, port: int) -> subprocess.Popen:
     env.pop("EMOTIONET_DB_URL", None)
     env.pop("EMOTIONET_TEAM_PASSCODE", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(120):
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
@@ -89,12 +110,17 @@ def main() -> dict:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    return write_result(OUT, {
-        "song": "synthetic 4-minute MP3, 44.1 kHz stereo: pad, riff, pad, riff (a minute each)",
-        "cold_s": round(cold, 2), "warm_s": round(statistics.median(warm), 2), "warm_runs_s": [round(w, 2) for w in warm],
-        "machine": machine(),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })  # fmt: skip
+    return write_result(
+        OUT,
+        {
+            "song": "synthetic 4-minute MP3, 44.1 kHz stereo: pad, riff, pad, riff (a minute each)",
+            "cold_s": round(cold, 2),
+            "warm_s": round(statistics.median(warm), 2),
+            "warm_runs_s": [round(w, 2) for w in warm],
+            "machine": machine(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
 
 
 if __name__ == "__main__":

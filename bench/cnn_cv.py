@@ -62,13 +62,20 @@ def main() -> dict:
         folds.append(scores)
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
     summary = fold_summary(folds)
-    report = {"n_tracks": len(tracks), "folds": args.folds, "per_fold": folds, "summary": summary,
-              "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
+    report = {
+        "n_tracks": len(tracks),
+        "folds": args.folds,
+        "per_fold": folds,
+        "summary": summary,
+        "minutes": round((time.time() - started) / 60, 1),
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=1))
     for name, s in summary.items():
-        print(f"{name:8s} accuracy {s['accuracy']['mean']:.3f} ± {s['accuracy']['sd']:.3f}  "
-              f"macro-F1 {s['macro_f1']['mean']:.3f}  R² v {s['r2_valence']['mean']:.2f} a {s['r2_arousal']['mean']:.2f}")  # fmt: skip
+        print(
+            f"{name:8s} accuracy {s['accuracy']['mean']:.3f} ± {s['accuracy']['sd']:.3f}  "
+            f"macro-F1 {s['macro_f1']['mean']:.3f}  R² v {s['r2_valence']['mean']:.2f} a {s['r2_arousal']['mean']:.2f}"
+        )
     return report
 
 

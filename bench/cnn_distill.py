@@ -43,6 +43,8 @@ from bench.train_recipes import Experimental  # noqa: E402
 from emotionet.training import TrainConfig, dataset, train_cnn, window_predictions  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "cnn_distill.json"
+
+
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, default=ROOT.parent / "shared" / "data" / "4q" / "labels.csv")
@@ -50,15 +52,24 @@ def main() -> dict:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
     parser.add_argument("--masking", action="store_true", help="train with Experimental.masking (SpecAugment-style)")
-    parser.add_argument("--weight-average", type=float, default=0.0,
-                        help="train with Experimental.weight_average: an exponential moving average of the "
-                             "weights with this decay per step is validated and kept")  # fmt: skip
+    parser.add_argument(
+        "--weight-average",
+        type=float,
+        default=0.0,
+        help="train with Experimental.weight_average: an exponential moving average of the "
+        "weights with this decay per step is validated and kept",
+    )
     parser.add_argument("--transpose", action="store_true", help="train with Experimental.transpose (chroma rolled)")
     parser.add_argument("--mixup", type=float, default=0.0, help="train with Experimental.mixup (Beta alpha)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
-                        help="TrainConfig.seed of each CNN trained per weight and fold (initialisation and draws; the "
-                             "folds stay those of seed 0); with several, each is scored (cnn_w<w>_s<seed>) and so is "
-                             "their ensemble (cnn_w<w>: the mean of their raw outputs, then calibrated)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="TrainConfig.seed of each CNN trained per weight and fold (initialisation and draws; the "
+        "folds stay those of seed 0); with several, each is scored (cnn_w<w>_s<seed>) and so is "
+        "their ensemble (cnn_w<w>: the mean of their raw outputs, then calibrated)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     started = time.time()
@@ -78,8 +89,11 @@ def main() -> dict:
         normalizer = features.Normalizer.fit([feats[i] for i in tr])
         stacks = [normalizer.stack(f) for f in feats]
         part = lambda idx: ([stacks[i] for i in idx], targets[idx], classes[idx])  # noqa: E731
-        teacher = (crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, 0)
-                   if any(w > 0 for w in args.weights) else None)  # fmt: skip  (--weights 0: no teacher to build)
+        teacher = (
+            crop_teacher(per_patch, starts, targets, classes, artists, tr, cfg.crop_seconds, 0)
+            if any(w > 0 for w in args.weights)
+            else None
+        )  # --weights 0: no teacher to build
         train_part = part(tr)
         calibrated = {}
         head = pretrained.PretrainedMood().fit(x_clip[tr], targets[tr], classes[tr])
@@ -88,10 +102,14 @@ def main() -> dict:
         for w in args.weights:
             members = []
             for seed in args.seeds:
-                model, history = train_cnn(CNNConfig(), train_part, part(va), replace(cfg, seed=seed),
-                                           f"fold {fold} w {w} seed {seed}",
-                                           Experimental(**options, teacher=teacher if w > 0 else None,
-                                                        teacher_weight=w))  # fmt: skip
+                model, history = train_cnn(
+                    CNNConfig(),
+                    train_part,
+                    part(va),
+                    replace(cfg, seed=seed),
+                    f"fold {fold} w {w} seed {seed}",
+                    Experimental(**options, teacher=teacher if w > 0 else None, teacher_weight=w),
+                )
                 members.append(window_predictions(model, part(va)[0], cfg))
                 if len(args.seeds) > 1:
                     calibrated[f"cnn_w{w:g}_s{seed}"] = Calibration.fit(members[-1], targets[va]).apply(members[-1])
@@ -104,10 +122,22 @@ def main() -> dict:
             scores[name] = {k: m[k] for k in ("accuracy", "macro_f1", "r2_valence", "r2_arousal")}
         folds.append(scores)
         print(json.dumps({"fold": fold, **{n: round(s["accuracy"], 3) for n, s in scores.items()}}), flush=True)
-    return write_result(args.out, {"n_tracks": len(tracks), "folds": args.folds, "weights": args.weights,
-                                   "masking": args.masking, "weight_average": args.weight_average,
-                                   "transpose": args.transpose, "mixup": args.mixup, "seeds": args.seeds, "summary": fold_summary(folds), "per_fold": folds,
-                                   "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
+    return write_result(
+        args.out,
+        {
+            "n_tracks": len(tracks),
+            "folds": args.folds,
+            "weights": args.weights,
+            "masking": args.masking,
+            "weight_average": args.weight_average,
+            "transpose": args.transpose,
+            "mixup": args.mixup,
+            "seeds": args.seeds,
+            "summary": fold_summary(folds),
+            "per_fold": folds,
+            "minutes": round((time.time() - started) / 60, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ def artist_folds(classes, artists, n_folds: int = 5, seed: int = 0) -> list:
 
 def fold_summary(folds: list[dict]) -> dict:
     """{model: {metric: {"mean", "sd"}}} over per-fold {model: {metric: value}} dicts."""
-    return {name: {k: {"mean": float(np.mean([f[name][k] for f in folds])), "sd": float(np.std([f[name][k] for f in folds]))}
-                   for k in folds[0][name]}
-            for name in folds[0]}  # fmt: skip
+    return {
+        name: {
+            k: {"mean": float(np.mean([f[name][k] for f in folds])), "sd": float(np.std([f[name][k] for f in folds]))}
+            for k in folds[0][name]
+        }
+        for name in folds[0]
+    }

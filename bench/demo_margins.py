@@ -31,17 +31,25 @@ def main() -> None:
     for title in DEMOS:
         analysis = predictor.analyze(demo_wav(title), name=title)
         lead = analysis.predictions[analysis.headline]
-        rows.append({
-            "demo": title, "named": DEMO_MOODS[title], "headline": analysis.headline, "mood": lead.mood,
-            "valence": round(lead.valence, 3), "arousal": round(lead.arousal, 3),
-            "margin_valence": round(abs(lead.valence - predictor.thresholds[0]), 3),
-            "margin_arousal": round(abs(lead.arousal - predictor.thresholds[1]), 3),  # from the mood centre
-            "windows": [w[analysis.headline]["mood"] for w in analysis.timeline],
-            "all_models": {n: p.to_dict() for n, p in analysis.predictions.items()},
-        })  # fmt: skip
+        rows.append(
+            {
+                "demo": title,
+                "named": DEMO_MOODS[title],
+                "headline": analysis.headline,
+                "mood": lead.mood,
+                "valence": round(lead.valence, 3),
+                "arousal": round(lead.arousal, 3),
+                "margin_valence": round(abs(lead.valence - predictor.thresholds[0]), 3),
+                "margin_arousal": round(abs(lead.arousal - predictor.thresholds[1]), 3),  # from the mood centre
+                "windows": [w[analysis.headline]["mood"] for w in analysis.timeline],
+                "all_models": {n: p.to_dict() for n, p in analysis.predictions.items()},
+            }
+        )
         r = rows[-1]
-        print(f"{title:38s} named {r['named']:10s} {r['headline']}: {r['mood']:10s} v={r['valence']:.2f} "
-              f"a={r['arousal']:.2f} margins v {r['margin_valence']:.2f} a {r['margin_arousal']:.2f}")  # fmt: skip
+        print(
+            f"{title:38s} named {r['named']:10s} {r['headline']}: {r['mood']:10s} v={r['valence']:.2f} "
+            f"a={r['arousal']:.2f} margins v {r['margin_valence']:.2f} a {r['margin_arousal']:.2f}"
+        )
     out = ROOT / "bench" / "results" / "demo_margins.json"
     folder = Path(args.checkpoints).resolve()
     folder = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder

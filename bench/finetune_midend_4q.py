@@ -125,7 +125,9 @@ def probe(model, F, penultimate, axes, tr, s):
     import torch
 
     x = torch.from_numpy(np.vstack([penultimate[i] for i in tr]).astype(np.float32))
-    z = torch.from_numpy(np.concatenate([np.repeat(axes[i : i + 1], len(penultimate[i]), 0) for i in tr]).astype(np.float32))
+    z = torch.from_numpy(
+        np.concatenate([np.repeat(axes[i : i + 1], len(penultimate[i]), 0) for i in tr]).astype(np.float32)
+    )
     opt = torch.optim.AdamW(model.head_4q.parameters(), lr=1e-2, weight_decay=s["head_decay"])
     for _ in range(300):  # full batch
         loss = F.binary_cross_entropy_with_logits(model.head_4q(x), z)
@@ -143,14 +145,20 @@ def fit_fold(fronts, penultimate, axes, tr, seed, s):
     model, F = tuned_model(s["dropout"])
     if s["probe"]:
         probe(model, F, penultimate, axes, tr, s)
-    opt = torch.optim.AdamW([{"params": model.backbone_parameters(), "lr": s["lr"], "weight_decay": 0.0},
-                             {"params": model.head_4q.parameters(), "lr": s["head_lr"],
-                              "weight_decay": s["head_decay"]}])  # fmt: skip
+    opt = torch.optim.AdamW(
+        [
+            {"params": model.backbone_parameters(), "lr": s["lr"], "weight_decay": 0.0},
+            {"params": model.head_4q.parameters(), "lr": s["head_lr"], "weight_decay": s["head_decay"]},
+        ]
+    )
     target = torch.from_numpy(axes.astype(np.float32))
     for _ in range(s["epochs"]):
         model.train()
-        picks = [(i, j) for i in tr for j in rng.choice(len(fronts[0][i]), min(s["patches"], len(fronts[0][i])),
-                                                        replace=False)]  # fmt: skip
+        picks = [
+            (i, j)
+            for i in tr
+            for j in rng.choice(len(fronts[0][i]), min(s["patches"], len(fronts[0][i])), replace=False)
+        ]
         order = rng.permutation(len(picks))
         for k in range(0, len(order) - s["batch"] + 1, s["batch"]):
             batch = [picks[n] for n in order[k : k + s["batch"]]]
@@ -183,17 +191,25 @@ def main() -> dict:
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--head-lr", type=float, default=1e-4)
     parser.add_argument("--head-decay", type=float, default=1e-3)
-    parser.add_argument("--probe", action=argparse.BooleanOptionalAction, default=True,
-                        help="fit the head on the frozen networks first (LP-FT)")
+    parser.add_argument(
+        "--probe",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fit the head on the frozen networks first (LP-FT)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    setting = {k: getattr(args, k) for k in ("epochs", "lr", "pull", "patches", "batch", "dropout", "head_lr", "head_decay", "probe")}
+    setting = {
+        k: getattr(args, k)
+        for k in ("epochs", "lr", "pull", "patches", "batch", "dropout", "head_lr", "head_decay", "probe")
+    }
     started = time.time()
     tracks, parts, y, q = load(DATA / "4q" / "labels.csv", args.workers)
-    kept, front_parts, problems = dataset.map_tracks(tracks, _front_parts, ROOT / ".cache" / "front", VERSION,
-                                                     args.workers, "front", dataset._embedding_worker)  # fmt: skip
+    kept, front_parts, problems = dataset.map_tracks(
+        tracks, _front_parts, ROOT / ".cache" / "front", VERSION, args.workers, "front", dataset._embedding_worker
+    )
     assert not problems and len(kept) == len(tracks)
     fronts = [[p[f"{b}/front"] for p in front_parts] for b in B]
     del front_parts
@@ -213,15 +229,27 @@ def main() -> dict:
             oof["head"][te] = heads[te]
             oof["shipped"][te] = pretrained.PretrainedMood().fit(x[tr], y[tr], q[tr]).predict_raw(x[te]) - 0.5
             fold_acc = score(oof["shipped"][te], q[te])["accuracy_4q"]
-            print(f"seed {seed} fold {fold}: shipped head on re-embedded clips {fold_acc:.3f} "
-                  f"({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"seed {seed} fold {fold}: shipped head on re-embedded clips {fold_acc:.3f} ({time.time() - t0:.0f} s)",
+                flush=True,
+            )
         for name in runs:
             runs[name].append(score(oof[name], q))
     results = {name: reported(name, r) for name, r in runs.items()}
-    return write_result(args.out, {"n_4q": len(q), "folds": 5, "fold_maker": "bench.listener_cv.folds",
-                                   "seeds": args.seeds, "setting": setting, "results": results,
-                                   "max_embedding_change": max(deviation), "front_cache_minutes": round(cached / 60, 1),
-                                   "minutes": round((time.time() - started) / 60, 1)})  # fmt: skip
+    return write_result(
+        args.out,
+        {
+            "n_4q": len(q),
+            "folds": 5,
+            "fold_maker": "bench.listener_cv.folds",
+            "seeds": args.seeds,
+            "setting": setting,
+            "results": results,
+            "max_embedding_change": max(deviation),
+            "front_cache_minutes": round(cached / 60, 1),
+            "minutes": round((time.time() - started) / 60, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

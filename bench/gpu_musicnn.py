@@ -38,7 +38,9 @@ def prepare(folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     ref = np.load(ROOT / "tests" / "data" / "musicnn_reference.npz")
-    patches = np.concatenate([mn.to_patches(mn.log_mel(ref[f"audio_{i}"].astype(np.float32) / 32768)) for i in range(3)])
+    patches = np.concatenate(
+        [mn.to_patches(mn.log_mel(ref[f"audio_{i}"].astype(np.float32) / 32768)) for i in range(3)]
+    )
     out = {"patches": patches}
     for name in mn.MODELS:
         model = mn.load_musicnn(name, precision="float32")
@@ -77,7 +79,7 @@ def on_gpu(folder: Path) -> dict:
             result[f"{name} tf32={tf32}"] = {
                 **{f"max_diff_{k}": float(np.abs(gpu[k].cpu().numpy() - ref[f"{name}/{k}"]).max()) for k in PARTS},
                 "patches_per_s_batch256": round(20 * 256 / (time.perf_counter() - start)),
-            }  # fmt: skip
+            }
     result["when"] = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
     return result
 

@@ -59,8 +59,17 @@ from emotionet.training import dataset  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "results" / "levers_4q.json"
 TRACKS_4Q: list = []  # the 4Q tracks, set by main (two_source_head pairs its folds with listener_cv's)
-CHEAP = ("shipped", "mean_std_pooling", "rbf_svm", "patch_level", "with_cues", "scheme_ensemble", "two_source_head",
-         "max_tags", "label_weighted")
+CHEAP = (
+    "shipped",
+    "mean_std_pooling",
+    "rbf_svm",
+    "patch_level",
+    "with_cues",
+    "scheme_ensemble",
+    "two_source_head",
+    "max_tags",
+    "label_weighted",
+)
 GRIDS = {  # lever -> the settings tried (last session's grids in /work/exp/q4.py)
     "shipped": [pretrained.DEFAULT_C],
     "mean_std_pooling": [0.01, 0.03, 0.1],
@@ -71,8 +80,9 @@ GRIDS = {  # lever -> the settings tried (last session's grids in /work/exp/q4.p
     "two_source_head": [0.0, 3.0],  # the listener head's cue weight (0: no cues; 3: as shipped)
     "max_tags": [0.01, 0.03],
     "label_weighted": [0.5, 1.0],  # the power of the distance from the median label
-    "finetune_dense": [{"epochs": 20, "lr": 1e-3, "listener_weight": 1.0, "pull": 1e-2, "weight_decay": 1e-3,
-                        "dropout": 0.3}],  # ft.py's defaults
+    "finetune_dense": [
+        {"epochs": 20, "lr": 1e-3, "listener_weight": 1.0, "pull": 1e-2, "weight_decay": 1e-3, "dropout": 0.3}
+    ],  # ft.py's defaults
 }
 
 
@@ -90,8 +100,10 @@ def load(manifest: Path, workers: int):
 
 def logistic_on(x, y, q, C):
     """PretrainedMood (axes scheme) on clip vectors x; its raw point minus 0.5 keeps the quadrant."""
+
     def fit_predict(tr, te):
         return pretrained.PretrainedMood(C=C).fit(x[tr], y[tr], q[tr]).predict_raw(x[te]) - 0.5
+
     return fit_predict
 
 
@@ -105,18 +117,21 @@ def rbf_svm(x, q, C):
         z_tr, z_te = (x[tr] - mean) / std, (x[te] - mean) / std
         svms = [SVC(C=C, gamma=1.0 / x.shape[1]).fit(z_tr, labels[tr, i]) for i in range(2)]
         return np.stack([s.decision_function(z_te) for s in svms], 1)
+
     return fit_predict
 
 
 def patch_level(per_patch, y, q, C):
     """Logistic regressions on single patches; a clip scores the mean of its patches' logits."""
+
     def fit_predict(tr, te):
         counts = [len(per_patch[i]) for i in tr]
         model = pretrained.PretrainedMood(C=C).fit(
-            np.vstack([per_patch[i] for i in tr]), np.repeat(y[tr], counts, 0), np.repeat(q[tr], counts))
-        mean_logit = [(((per_patch[i] - model.mean) / model.std) @ model.coef.T + model.intercept).mean(0)
-                      for i in te]  # fmt: skip
+            np.vstack([per_patch[i] for i in tr]), np.repeat(y[tr], counts, 0), np.repeat(q[tr], counts)
+        )
+        mean_logit = [(((per_patch[i] - model.mean) / model.std) @ model.coef.T + model.intercept).mean(0) for i in te]
         return np.stack(mean_logit)
+
     return fit_predict
 
 
@@ -134,6 +149,7 @@ def label_weighted(x, y, q, power, C=pretrained.DEFAULT_C):
             fit = LogisticRegression(C=C, max_iter=2000).fit(z_tr, labels[tr, axis], sample_weight=w / w.mean())
             scores.append(fit.decision_function(z_te))
         return np.stack(scores, 1)
+
     return fit_predict
 
 
@@ -142,9 +158,12 @@ def scheme_ensemble(x, y, q, C):
     signs = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]])  # Q1..Q4: happy, aggressive, sad, calm
 
     def fit_predict(tr, te):
-        proba = sum(pretrained.PretrainedMood(scheme, C=C).fit(x[tr], y[tr], q[tr]).predict_proba(x[te])
-                    for scheme in ("axes", "quadrant"))  # fmt: skip
+        proba = sum(
+            pretrained.PretrainedMood(scheme, C=C).fit(x[tr], y[tr], q[tr]).predict_proba(x[te])
+            for scheme in ("axes", "quadrant")
+        )
         return signs[proba.argmax(1)].astype(float)
+
     return fit_predict
 
 
@@ -160,6 +179,7 @@ def two_source_head(x, cues, y, q, listener, cue_weight, seed):
         trl = l_train[np.asarray(te).tobytes()]  # the listener clips of the same fold's training side
         head = ListenerHead(cue_weight=cue_weight).fit(x[tr], cues[tr], y[tr], xl[trl], cl[trl], yl[trl])
         return head.predict_4q(x[te], cues[te]) - 0.5
+
     return fit_predict
 
 
@@ -213,8 +233,10 @@ def finetune_dense(a_parts, ya, qa, l_parts, yl, seed, s):
     from torch.nn import functional as F
 
     backbones = pretrained.load_backbones(pretrained.TRAINING_PRECISION)
-    pa, pl = ([np.hstack([p[f"{b}/pool"] for b in pretrained.BACKBONES]).astype(np.float32) for p in parts]
-              for parts in (a_parts, l_parts))  # per patch: both backbones' 1506-d pooled features  # fmt: skip
+    pa, pl = (
+        [np.hstack([p[f"{b}/pool"] for b in pretrained.BACKBONES]).astype(np.float32) for p in parts]
+        for parts in (a_parts, l_parts)
+    )  # per patch: both backbones' 1506-d pooled features
     axes = pretrained.axis_labels(qa).astype(np.float32)
     width = pretrained.PART_DIMS["pool"]
 
@@ -235,8 +257,13 @@ def finetune_dense(a_parts, ya, qa, l_parts, yl, seed, s):
             self.head_4q, self.head_listener = nn.Linear(400, 2), nn.Linear(400, 2)
 
         def forward(self, x):
-            h = torch.cat([bn2(F.relu(d(bn1(x[:, i * width:(i + 1) * width]))))
-                           for i, (bn1, d, bn2) in enumerate(zip(self.pool_bn, self.dense, self.dense_bn))], 1)  # fmt: skip
+            h = torch.cat(
+                [
+                    bn2(F.relu(d(bn1(x[:, i * width : (i + 1) * width]))))
+                    for i, (bn1, d, bn2) in enumerate(zip(self.pool_bn, self.dense, self.dense_bn))
+                ],
+                1,
+            )
             h = self.drop(h)
             return self.head_4q(h), self.head_listener(h)
 
@@ -247,25 +274,34 @@ def finetune_dense(a_parts, ya, qa, l_parts, yl, seed, s):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         xa = torch.from_numpy(np.vstack([pa[i] for i in tra]))
-        za = torch.from_numpy(np.concatenate([np.repeat(axes[i:i + 1], len(pa[i]), 0) for i in tra]))
+        za = torch.from_numpy(np.concatenate([np.repeat(axes[i : i + 1], len(pa[i]), 0) for i in tra]))
         xl = torch.from_numpy(np.vstack([pl[i] for i in trl]))
-        vl = np.concatenate([np.repeat(yl[i:i + 1], len(pl[i]), 0) for i in trl]).astype(np.float32)
+        vl = np.concatenate([np.repeat(yl[i : i + 1], len(pl[i]), 0) for i in trl]).astype(np.float32)
         centre = vl.mean(0)
         vl = torch.from_numpy(vl - centre)
         model = Head()
-        opt = torch.optim.AdamW([{"params": list(model.dense.parameters()), "weight_decay": 0.0},
-                                 {"params": [*model.head_4q.parameters(), *model.head_listener.parameters()],
-                                  "weight_decay": s["weight_decay"]}], lr=s["lr"])  # fmt: skip
+        opt = torch.optim.AdamW(
+            [
+                {"params": list(model.dense.parameters()), "weight_decay": 0.0},
+                {
+                    "params": [*model.head_4q.parameters(), *model.head_listener.parameters()],
+                    "weight_decay": s["weight_decay"],
+                },
+            ],
+            lr=s["lr"],
+        )
         batch = 256
         for _ in range(s["epochs"]):
             model.train()
             order, order_l = rng.permutation(len(xa)), rng.permutation(len(xl))
             for k in range(len(order) // batch):
-                a = order[k * batch:(k + 1) * batch]
+                a = order[k * batch : (k + 1) * batch]
                 li = order_l[rng.integers(0, len(xl), batch // 4)]  # a quarter batch of listener patches
-                loss = (F.binary_cross_entropy_with_logits(model(xa[a])[0], za[a])
-                        + s["listener_weight"] * 20 * F.mse_loss(model(xl[li])[1], vl[li])
-                        + s["pull"] * model.pull())  # fmt: skip
+                loss = (
+                    F.binary_cross_entropy_with_logits(model(xa[a])[0], za[a])
+                    + s["listener_weight"] * 20 * F.mse_loss(model(xl[li])[1], vl[li])
+                    + s["pull"] * model.pull()
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -282,8 +318,9 @@ def finetune_dense(a_parts, ya, qa, l_parts, yl, seed, s):
 
 
 def summarise(runs):
-    return {k: {"mean": float(np.mean([r[k] for r in runs])), "sd": float(np.std([r[k] for r in runs]))}
-            for k in runs[0]}  # fmt: skip
+    return {
+        k: {"mean": float(np.mean([r[k] for r in runs])), "sd": float(np.std([r[k] for r in runs]))} for k in runs[0]
+    }
 
 
 def reported(name: str, runs: list[dict], **extra) -> dict:
@@ -324,8 +361,13 @@ def main() -> dict:
                     for (tra, tea), (trl, tel) in zip(folds(a_tracks, seed), folds(l_tracks, seed)):
                         oof[tea], oof_l[tel] = fit_predict(tra, tea, trl, tel)
                     agree = agreement_metrics(oof_l, yl)
-                    runs.append({**score(oof, qa), "listener_r_valence": agree["r_valence"],
-                                 "listener_r_arousal": agree["r_arousal"]})  # fmt: skip
+                    runs.append(
+                        {
+                            **score(oof, qa),
+                            "listener_r_valence": agree["r_valence"],
+                            "listener_r_arousal": agree["r_arousal"],
+                        }
+                    )
                 else:
                     fit_predict = cheap_lever(name, setting, a_parts, ya, qa, seed, args.workers)
                     for tr, te in folds(a_tracks, seed):
@@ -333,14 +375,19 @@ def main() -> dict:
                     runs.append(score(oof, qa))
             s = summarise(runs)
             settings.append({"setting": setting, **s, "runs": runs, "seconds": round(time.time() - started, 1)})
-            print(f"{name:17s} {json.dumps(setting):>8s}  " + "  ".join(
-                f"{k} {v['mean']:.3f}±{v['sd']:.3f}" for k, v in s.items()) + f"  ({time.time() - started:.0f}s)",
-                flush=True)  # fmt: skip
+            print(
+                f"{name:17s} {json.dumps(setting):>8s}  "
+                + "  ".join(f"{k} {v['mean']:.3f}±{v['sd']:.3f}" for k, v in s.items())
+                + f"  ({time.time() - started:.0f}s)",
+                flush=True,
+            )
         best = max(settings, key=lambda r: r["accuracy_4q"]["mean"])
         levers[name] = {"seeds": args.seeds, "best": {k: best[k] for k in best if k != "runs"}, "settings": settings}
     previous = json.loads(args.out.read_text()).get("levers", {}) if args.out.exists() else {}
-    return write_result(args.out, {"n_4q": len(qa), "folds": 5, "fold_maker": "bench.listener_cv.folds",
-                              "levers": {**previous, **levers}})  # fmt: skip
+    return write_result(
+        args.out,
+        {"n_4q": len(qa), "folds": 5, "fold_maker": "bench.listener_cv.folds", "levers": {**previous, **levers}},
+    )
 
 
 if __name__ == "__main__":

@@ -87,10 +87,11 @@ def main() -> dict:
             fits = {
                 "4q_only": lambda x, c: four.predict_raw(x),
                 "listener_only": listener_only(xl[trl], yl[trl]),
-                "two_source_no_cues": ListenerHead(cue_weight=0).fit(
-                    xa[tra], ca[tra], ya[tra], xl[trl], cl[trl], yl[trl]).predict_raw,
+                "two_source_no_cues": ListenerHead(cue_weight=0)
+                .fit(xa[tra], ca[tra], ya[tra], xl[trl], cl[trl], yl[trl])
+                .predict_raw,
                 "two_source": ListenerHead().fit(xa[tra], ca[tra], ya[tra], xl[trl], cl[trl], yl[trl]).predict_raw,
-            }  # fmt: skip
+            }
             for m, predict in fits.items():
                 oof_l[m][tel] = predict(xl[tel], cl[tel])
                 cal = Calibration.fit_affine(predict(xl[trl], cl[trl]), yl[trl])
@@ -98,16 +99,26 @@ def main() -> dict:
         for m in methods:
             scores = agreement_metrics(oof_l[m], yl)
             scores["ccc_valence_calibrated"], scores["ccc_arousal_calibrated"] = (
-                agreement_metrics(oof_cal[m], yl)[k] for k in ("ccc_valence", "ccc_arousal"))  # fmt: skip
+                agreement_metrics(oof_cal[m], yl)[k] for k in ("ccc_valence", "ccc_arousal")
+            )
             scores["mae_valence"], scores["mae_arousal"] = np.abs(oof_cal[m] - yl).mean(0).tolist()
             scores["accuracy_4q"] = float((quadrant_4q == qa).mean())  # the headline's 4Q head
             runs[m].append(scores)
-    summary = {m: {k: {"mean": float(np.mean([r[k] for r in rs])), "sd": float(np.std([r[k] for r in rs]))}
-                   for k in rs[0]} for m, rs in runs.items()}  # fmt: skip
+    summary = {
+        m: {k: {"mean": float(np.mean([r[k] for r in rs])), "sd": float(np.std([r[k] for r in rs]))} for k in rs[0]}
+        for m, rs in runs.items()
+    }
     for m, s in summary.items():
         print(f"{m:20s} " + "  ".join(f"{k} {v['mean']:.3f}±{v['sd']:.3f}" for k, v in s.items()))
-    result = {"seeds": args.seeds, "folds": 5, "n_4q": len(ya), "n_listener": len(yl), "summary": summary,
-              "runs": runs, "seconds": round(time.time() - started, 1)}  # fmt: skip
+    result = {
+        "seeds": args.seeds,
+        "folds": 5,
+        "n_4q": len(ya),
+        "n_listener": len(yl),
+        "summary": summary,
+        "runs": runs,
+        "seconds": round(time.time() - started, 1),
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1))
     return result

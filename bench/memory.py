@@ -39,8 +39,10 @@ SETTINGS = {"middle 45 s (--seconds 45)": ["--seconds", "45"], "whole song (defa
 
 def write_long_wav(path: Path, minutes: float) -> Path:
     """A stereo 44.1 kHz PCM_16 WAV of `minutes`, written a minute at a time (cheap to make)."""
-    minute = [np.repeat(song_samples(kind, 60.0, seed, FILE_RATE)[:, None], 2, axis=1) for seed, kind in
-              enumerate(("bright", "dark"))]  # fmt: skip
+    minute = [
+        np.repeat(song_samples(kind, 60.0, seed, FILE_RATE)[:, None], 2, axis=1)
+        for seed, kind in enumerate(("bright", "dark"))
+    ]
     with sf.SoundFile(str(path), "w", FILE_RATE, 2, "PCM_16") as f:
         for i in range(int(round(minutes))):
             f.write(minute[i % 2])
@@ -58,8 +60,13 @@ def peak_memory(args: list[str], env=None) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"rc": proc.returncode, "stdout": out.read(), "stderr": err.read(), "seconds": seconds,
-                "peak_rss_mb": usage.ru_maxrss / 1024}  # fmt: skip
+        return {
+            "rc": proc.returncode,
+            "stdout": out.read(),
+            "stderr": err.read(),
+            "seconds": seconds,
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+        }
 
 
 def main() -> None:
@@ -77,19 +84,36 @@ def main() -> None:
             if run["rc"] != 0:
                 raise SystemExit(f"{label}: analysis failed:\n{run['stderr'][-2000:]}")
             analysis = json.loads(run["stdout"])
-            results[label] = {"peak_rss_mb": round(run["peak_rss_mb"], 1), "seconds": round(run["seconds"], 1),
-                              "analysed_s": round(analysis["analysed"]["end_s"] - analysis["analysed"]["start_s"], 1),
-                              "windows": len(analysis["timeline"]),
-                              "models": [k for k, v in analysis.items() if isinstance(v, dict) and "mood" in v]}  # fmt: skip
-            print(f"{label:28s} peak {run['peak_rss_mb']:7.1f} MB   {run['seconds']:7.1f} s   "
-                  f"{results[label]['analysed_s']:.0f} s analysed, {results[label]['windows']} windows", flush=True)
+            results[label] = {
+                "peak_rss_mb": round(run["peak_rss_mb"], 1),
+                "seconds": round(run["seconds"], 1),
+                "analysed_s": round(analysis["analysed"]["end_s"] - analysis["analysed"]["start_s"], 1),
+                "windows": len(analysis["timeline"]),
+                "models": [k for k, v in analysis.items() if isinstance(v, dict) and "mood" in v],
+            }
+            print(
+                f"{label:28s} peak {run['peak_rss_mb']:7.1f} MB   {run['seconds']:7.1f} s   "
+                f"{results[label]['analysed_s']:.0f} s analysed, {results[label]['windows']} windows",
+                flush=True,
+            )
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "file": {"minutes": args.minutes, "format": "WAV, 44.1 kHz, stereo, 16-bit", "size_mb": round(size_mb, 1)},
-        "command": "python -m emotionet analyze FILE --json --workers 1 [--seconds 45]",
-        "limit_mb": 1000, "results": results,
-        "machine": machine(platform=platform.platform()),
-    }, indent=2) + "\n")  # fmt: skip
+    OUT.write_text(
+        json.dumps(
+            {
+                "file": {
+                    "minutes": args.minutes,
+                    "format": "WAV, 44.1 kHz, stereo, 16-bit",
+                    "size_mb": round(size_mb, 1),
+                },
+                "command": "python -m emotionet analyze FILE --json --workers 1 [--seconds 45]",
+                "limit_mb": 1000,
+                "results": results,
+                "machine": machine(platform=platform.platform()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"-> {OUT.relative_to(ROOT)}")
 
 

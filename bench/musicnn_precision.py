@@ -61,8 +61,9 @@ def load(manifest: Path, cache: Path):
     tracks, feats, _ = dataset.load_features(tracks, cache / "features", 2)
     kept, x32, _ = dataset.extract_embeddings(tracks, cache / "embeddings", 2)
     version = pretrained.EMBEDDING_VERSION + "/bfloat16/together-centred"  # forward_together's bfloat16 path
-    kept16, parts16, _ = dataset.map_tracks(tracks, _bf16_parts, cache / "embeddings-bfloat16", version, 2,
-                                            "bfloat16 embeddings", dataset._embedding_worker)  # fmt: skip
+    kept16, parts16, _ = dataset.map_tracks(
+        tracks, _bf16_parts, cache / "embeddings-bfloat16", version, 2, "bfloat16 embeddings", dataset._embedding_worker
+    )
     assert len(kept) == len(kept16) == len(tracks)
     x16 = np.stack([pretrained.select(p).mean(0) for p in parts16])
     y = np.array([[t.valence, t.arousal] for t in tracks])
@@ -88,27 +89,35 @@ def speed(repeats: int) -> dict:
             block.__class__ = Conv2dMax
     assert original is mn.FreqPooledConv._gemm_max
     with torch.inference_mode():  # interleaved: one call of each variant per repeat
-        figures = median_times({
-            "conv2d_float32": lambda: [net(batch) for net in conv2d],
-            "gemm_float32": lambda: [net(batch) for net in nets["float32"]],
-            "gemm_bfloat16": lambda: [net(batch) for net in nets["bfloat16"]],
-            "together_float32": lambda: mn.forward_together(nets["float32"], batch),
-            "together_bfloat16": lambda: mn.forward_together(nets["bfloat16"], batch),
-        }, repeats)  # fmt: skip
+        figures = median_times(
+            {
+                "conv2d_float32": lambda: [net(batch) for net in conv2d],
+                "gemm_float32": lambda: [net(batch) for net in nets["float32"]],
+                "gemm_bfloat16": lambda: [net(batch) for net in nets["bfloat16"]],
+                "together_float32": lambda: mn.forward_together(nets["float32"], batch),
+                "together_bfloat16": lambda: mn.forward_together(nets["bfloat16"], batch),
+            },
+            repeats,
+        )
     base = figures["conv2d_float32"]
-    return {"batch_of_4_patches_both_backbones_s": {k: round(v, 4) for k, v in figures.items()},
-            "speedup_vs_conv2d": {k: round(base / v, 2) for k, v in figures.items()},
-            "amx": mn.default_precision() == "bfloat16" if "EMOTIONET_MUSICNN_PRECISION" not in os.environ else None,
-            "torch_threads": torch.get_num_threads()}  # fmt: skip
+    return {
+        "batch_of_4_patches_both_backbones_s": {k: round(v, 4) for k, v in figures.items()},
+        "speedup_vs_conv2d": {k: round(base / v, 2) for k, v in figures.items()},
+        "amx": mn.default_precision() == "bfloat16" if "EMOTIONET_MUSICNN_PRECISION" not in os.environ else None,
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def judge(seeds, cache: Path) -> dict:
     a_tracks, xa, xa16, ca, ya, qa = load(DATA / "4q" / "labels.csv", cache)
     l_tracks, xl, xl16, cl, yl, _ = load(DATA / "musifeast" / "labels.csv", cache)
     rel = lambda a, b: np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)  # noqa: E731
-    out = {"embedding_relative_change": {
-        "median": float(np.median(np.r_[rel(xa16, xa), rel(xl16, xl)])),
-        "max": float(np.max(np.r_[rel(xa16, xa), rel(xl16, xl)]))}}  # fmt: skip
+    out = {
+        "embedding_relative_change": {
+            "median": float(np.median(np.r_[rel(xa16, xa), rel(xl16, xl)])),
+            "max": float(np.max(np.r_[rel(xa16, xa), rel(xl16, xl)])),
+        }
+    }
     per_seed = []
     for seed in seeds:
         pred = {p: np.zeros_like(yl) for p in ("float32", "bfloat16")}
@@ -124,8 +133,11 @@ def judge(seeds, cache: Path) -> dict:
         row = {}
         for p in pred:
             scores = agreement_metrics(pred[p], yl)
-            row[p] = {"listener_valence_r": scores["r_valence"], "listener_arousal_r": scores["r_arousal"],
-                      "accuracy_4q": float((quad[p] == qa).mean())}  # fmt: skip
+            row[p] = {
+                "listener_valence_r": scores["r_valence"],
+                "listener_arousal_r": scores["r_arousal"],
+                "accuracy_4q": float((quad[p] == qa).mean()),
+            }
         moods = {p: mood_index(pred[p][:, 0], pred[p][:, 1]) for p in pred}  # on the listener scale, at 0.5
         row["listener_max_abs_change"] = np.abs(pred["bfloat16"] - pred["float32"]).max(0).round(5).tolist()
         row["listener_median_abs_change"] = np.median(np.abs(pred["bfloat16"] - pred["float32"]), 0).round(5).tolist()

@@ -124,7 +124,9 @@ def main() -> None:
         opt = model(patches)["penultimate"]
     results["max_abs_diff_naive_vs_optimised"] = float((ref - opt).abs().max())
 
-    print(f"musicnn {args.model}, {CLIP_SECONDS:.0f} s clip = {results['patches']} patches, {results['threads']} threads")
+    print(
+        f"musicnn {args.model}, {CLIP_SECONDS:.0f} s clip = {results['patches']} patches, {results['threads']} threads"
+    )
     print(f"  load weights        {load_s:.3f} s")
     print(f"  mel                 {results['mel']['median_s']:.3f} s (min {results['mel']['min_s']:.3f})")
     for name, r in variants.items():

@@ -97,8 +97,9 @@ def score(model, cal, x, y, c):
 
 def summarise(folds):
     keys = folds[0].keys()
-    return {k: {"mean": float(np.mean([f[k] for f in folds])), "sd": float(np.std([f[k] for f in folds]))}
-            for k in keys}  # fmt: skip
+    return {
+        k: {"mean": float(np.mean([f[k] for f in folds])), "sd": float(np.std([f[k] for f in folds]))} for k in keys
+    }
 
 
 def nested_cv(parts_list, y, c, g, scheme, parts):
@@ -126,13 +127,25 @@ def time_end_to_end(model, repeats=5):
         for i in range(repeats + 1):
             start = time.perf_counter()
             clip = audio.load_clip(path)
-            bounds = [(0.0, 10.0), (5.0, 15.0), (10.0, 20.0), (15.0, 25.0), (20.0, 30.0), (25.0, 35.0),
-                      (30.0, 40.0), (35.0, 45.0)]  # the predictor's 10 s windows over 45 s  # fmt: skip
+            bounds = [
+                (0.0, 10.0),
+                (5.0, 15.0),
+                (10.0, 20.0),
+                (15.0, 25.0),
+                (20.0, 30.0),
+                (25.0, 35.0),
+                (30.0, 40.0),
+                (35.0, 45.0),
+            ]  # the predictor's 10 s windows over 45 s
             pt.analyze(model, backbones, clip.samples, bounds)
             if i:  # first run is a warm-up
                 times.append(time.perf_counter() - start)
-    return {"median_s": float(np.median(times)), "min_s": float(np.min(times)), "runs": repeats,
-            "loadavg": list(os.getloadavg())}  # fmt: skip
+    return {
+        "median_s": float(np.median(times)),
+        "min_s": float(np.min(times)),
+        "runs": repeats,
+        "loadavg": list(os.getloadavg()),
+    }
 
 
 def main(argv=None):
@@ -153,8 +166,16 @@ def main(argv=None):
     c = np.array([t.quadrant for t in kept])
     g = np.array([t.artist for t in kept])
 
-    results = {"n_tracks": len(kept), "n_artists": len(set(g)), "outer_folds": OUTER, "inner_folds": INNER,
-               "seed": SEED, "c_grid": list(pt.C_GRID), "alpha_grid": list(pt.ALPHA_GRID), "cv": {}}  # fmt: skip
+    results = {
+        "n_tracks": len(kept),
+        "n_artists": len(set(g)),
+        "outer_folds": OUTER,
+        "inner_folds": INNER,
+        "seed": SEED,
+        "c_grid": list(pt.C_GRID),
+        "alpha_grid": list(pt.ALPHA_GRID),
+        "cv": {},
+    }
     recipes = dict(RECIPES) if args.with_pool else {k: v for k, v in RECIPES.items() if k != "pool"}
     if args.quick:
         recipes = {k: v for k, v in RECIPES.items() if v == tuple(pt.PARTS)}
@@ -164,11 +185,14 @@ def main(argv=None):
             res = nested_cv(parts_list, y, c, g, scheme, parts)
             results["cv"][f"{rname}/{scheme}"] = res
             s = res["summary"]
-            print(f"{rname:18s} {scheme:8s} acc {s['accuracy']['mean']:.3f}±{s['accuracy']['sd']:.3f} "
-                  f"F1 {s['macro_f1']['mean']:.3f}±{s['macro_f1']['sd']:.3f} "
-                  f"R2v {s['r2_valence']['mean']:.3f} R2a {s['r2_arousal']['mean']:.3f} "
-                  f"raw@.5 {s['accuracy_raw_0.5']['mean']:.3f} params {res['chosen_params']} "
-                  f"({time.time() - t0:.0f}s)", flush=True)  # fmt: skip
+            print(
+                f"{rname:18s} {scheme:8s} acc {s['accuracy']['mean']:.3f}±{s['accuracy']['sd']:.3f} "
+                f"F1 {s['macro_f1']['mean']:.3f}±{s['macro_f1']['sd']:.3f} "
+                f"R2v {s['r2_valence']['mean']:.3f} R2a {s['r2_arousal']['mean']:.3f} "
+                f"raw@.5 {s['accuracy_raw_0.5']['mean']:.3f} params {res['chosen_params']} "
+                f"({time.time() - t0:.0f}s)",
+                flush=True,
+            )
 
     # the shipped recipe (pretrained.PARTS / SCHEME), nested CV repeated with other fold seeds
     parts, scheme = pt.PARTS, pt.SCHEME
@@ -182,10 +206,12 @@ def main(argv=None):
         repeats.extend(folds)
     results["shipped_nested_cv_3x5"] = {"recipe": list(parts), "scheme": scheme, "summary": summarise(repeats)}
     s = results["shipped_nested_cv_3x5"]["summary"]
-    print(f"shipped, 3 x 5-fold nested: acc {s['accuracy']['mean']:.3f}±{s['accuracy']['sd']:.3f} "
-          f"F1 {s['macro_f1']['mean']:.3f}±{s['macro_f1']['sd']:.3f} "
-          f"R2v {s['r2_valence']['mean']:.3f}±{s['r2_valence']['sd']:.3f} "
-          f"R2a {s['r2_arousal']['mean']:.3f}±{s['r2_arousal']['sd']:.3f}")  # fmt: skip
+    print(
+        f"shipped, 3 x 5-fold nested: acc {s['accuracy']['mean']:.3f}±{s['accuracy']['sd']:.3f} "
+        f"F1 {s['macro_f1']['mean']:.3f}±{s['macro_f1']['sd']:.3f} "
+        f"R2v {s['r2_valence']['mean']:.3f}±{s['r2_valence']['sd']:.3f} "
+        f"R2a {s['r2_arousal']['mean']:.3f}±{s['r2_arousal']['sd']:.3f}"
+    )
 
     # ... and on train.py's split: regulariser picked by grouped CV on the training part
     tr, va = (np.array(i) for i in dataset.artist_split(kept, 0.2, 0))
@@ -193,9 +219,15 @@ def main(argv=None):
     model, _, param = select_and_fit(x[tr], y[tr], c[tr], g[tr], scheme, parts)
     cal = Calibration.fit(model.predict_raw(x[va]), y[va])  # as train.py: calibrated on validation
     split_scores, confusion = score(model, cal, x[va], y[va], c[va])
-    results["artist_split_0.2_seed0"] = {"recipe": list(parts), "scheme": scheme, "param": param,
-                                         "n_train": len(tr), "n_validation": len(va), **split_scores,
-                                         "confusion": confusion}  # fmt: skip
+    results["artist_split_0.2_seed0"] = {
+        "recipe": list(parts),
+        "scheme": scheme,
+        "param": param,
+        "n_train": len(tr),
+        "n_validation": len(va),
+        **split_scores,
+        "confusion": confusion,
+    }
     print("artist_split(0.2, 0):", json.dumps(results["artist_split_0.2_seed0"]))
     if not args.no_timing:
         results["end_to_end_45s"] = time_end_to_end(model)

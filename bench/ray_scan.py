@@ -43,8 +43,13 @@ OUT = ROOT / "bench" / "results" / "ray_scan.json"
 
 
 def figure(n: int, seconds: float, result) -> dict:
-    return {"songs": n, "analysed": result.added, "failed": len(result.failed), "seconds": round(seconds, 3),
-            "songs_per_second": round(n / seconds, 3)}  # fmt: skip
+    return {
+        "songs": n,
+        "analysed": result.added,
+        "failed": len(result.failed),
+        "seconds": round(seconds, 3),
+        "songs_per_second": round(n / seconds, 3),
+    }
 
 
 def timed(scan, folder: Path, db: Path, **options) -> dict:
@@ -77,8 +82,9 @@ def main() -> None:
         timed(library.scan_folder, tmp / "warm", tmp / "warm.db", checkpoints=checkpoints, workers=1)  # untimed
 
         local_1 = timed(library.scan_folder, tmp / "songs", tmp / "local1.db", checkpoints=checkpoints, workers=1)
-        local_n = timed(library.scan_folder, tmp / "songs", tmp / "localn.db", checkpoints=checkpoints,
-                        workers=args.cpus)  # fmt: skip
+        local_n = timed(
+            library.scan_folder, tmp / "songs", tmp / "localn.db", checkpoints=checkpoints, workers=args.cpus
+        )
 
         t0 = time.perf_counter()
         ray, _ = ray_engine.init_ray(num_cpus=args.cpus, object_store_mb=512)
@@ -94,7 +100,7 @@ def main() -> None:
             row_bytes = connection.exec_driver_sql(
                 "SELECT avg(length(analysis) + length(title) + length(artist) + length(filename) + length(path)"
                 " + 64 + 16 + 5 * 8) FROM library_songs"
-            ).scalar()  # fmt: skip
+            ).scalar()
             hashes = [h for (h,) in connection.exec_driver_sql("SELECT hash FROM library_songs")]
         parquet = tmp / "songs.parquet"
         write_parquet(parquet, hashes, engine, checkpoints)
@@ -113,26 +119,41 @@ def main() -> None:
         "ray_init_seconds": round(ray_init, 3),
         "ray_scan_one_song": ray_one,
         "ray_scan": ray_all,
-        "ray_scan_including_init": {**ray_all, "seconds": round(ray_init + ray_all["seconds"], 3),
-                                    "songs_per_second": round(args.songs / (ray_init + ray_all["seconds"]), 3)},
+        "ray_scan_including_init": {
+            **ray_all,
+            "seconds": round(ray_init + ray_all["seconds"], 3),
+            "songs_per_second": round(args.songs / (ray_init + ray_all["seconds"]), 3),
+        },
         "ray_marginal_songs_per_second": round(marginal, 3),
         "ray_startup_overhead_seconds": round(ray_init + ray_one["seconds"] - 1 / marginal, 2),
         "ray_rescan_known_folder": rescan,
         "library_row_bytes_per_song": round(float(row_bytes)),
         "parquet_bytes_per_song": round(parquet_bytes / len(hashes)),
-        "machine": machine(loadavg_at_start=[round(x, 2) for x in load_start],
-                           loadavg_at_end=[round(x, 2) for x in load_end]),
+        "machine": machine(
+            loadavg_at_start=[round(x, 2) for x in load_start], loadavg_at_end=[round(x, 2) for x in load_end]
+        ),
     }
-    print(f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {args.cpus} CPUs, "
-          f"load {load_start[0]:.1f} -> {load_end[0]:.1f}")  # fmt: skip
-    rows = (("local, 1 process", local_1), (f"local, {args.cpus} workers", local_n),
-            ("Ray, 1 song", ray_one), ("Ray, all songs", ray_all), ("Ray, rescan", rescan))  # fmt: skip
+    print(
+        f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {args.cpus} CPUs, "
+        f"load {load_start[0]:.1f} -> {load_end[0]:.1f}"
+    )
+    rows = (
+        ("local, 1 process", local_1),
+        (f"local, {args.cpus} workers", local_n),
+        ("Ray, 1 song", ray_one),
+        ("Ray, all songs", ray_all),
+        ("Ray, rescan", rescan),
+    )
     for label, r in rows:
         print(f"  {label:<20} {r['seconds']:7.2f} s  {r['songs_per_second']:7.2f} songs/s")
-    print(f"  ray.init {ray_init:.2f} s; marginal Ray rate {marginal:.2f} songs/s; start-up overhead "
-          f"{results['ray_startup_overhead_seconds']:.1f} s (init + pipeline + actors)")  # fmt: skip
-    print(f"  storage: {results['library_row_bytes_per_song']} B/song in the library, "
-          f"{results['parquet_bytes_per_song']} B/song as Parquet")  # fmt: skip
+    print(
+        f"  ray.init {ray_init:.2f} s; marginal Ray rate {marginal:.2f} songs/s; start-up overhead "
+        f"{results['ray_startup_overhead_seconds']:.1f} s (init + pipeline + actors)"
+    )
+    print(
+        f"  storage: {results['library_row_bytes_per_song']} B/song in the library, "
+        f"{results['parquet_bytes_per_song']} B/song as Parquet"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -74,9 +74,16 @@ def timed_scan(folder: Path, db: Path, checkpoints, workers: int) -> dict:
     wall = time.perf_counter() - t0
     engine.dispose()
     n = len(result.songs)
-    return {"workers": workers, "songs": n, "analysed": result.added, "cached": result.known,
-            "failed": len(result.failed), "seconds": round(wall, 3), "songs_per_second": round(n / wall, 3),
-            "main_process_cpu_s": round(time.process_time() - c0, 3)}  # fmt: skip
+    return {
+        "workers": workers,
+        "songs": n,
+        "analysed": result.added,
+        "cached": result.known,
+        "failed": len(result.failed),
+        "seconds": round(wall, 3),
+        "songs_per_second": round(n / wall, 3),
+        "main_process_cpu_s": round(time.process_time() - c0, 3),
+    }
 
 
 def main() -> None:
@@ -117,13 +124,20 @@ def main() -> None:
         "speedup": round(parallel["songs_per_second"] / single["songs_per_second"], 2),
         "speedup_vs_one_thread": round(parallel["songs_per_second"] / single_1t["songs_per_second"], 2),
         "rescan_cached": cached,
-        "machine": machine(loadavg_at_start=[round(x, 2) for x in load_start],
-                           loadavg_at_end=[round(x, 2) for x in load_end]),
+        "machine": machine(
+            loadavg_at_start=[round(x, 2) for x in load_start], loadavg_at_end=[round(x, 2) for x in load_end]
+        ),
     }
-    print(f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {os.cpu_count()} CPUs, "
-          f"load {load_start[0]:.1f}")  # fmt: skip
-    rows = (("1 process", single), ("1 proc, 1 thread", single_1t), (f"{args.workers} workers", parallel),
-            ("rescan (cached)", cached))  # fmt: skip
+    print(
+        f"{args.songs} songs of 30-45 s ({results['audio_minutes']} min of audio), {os.cpu_count()} CPUs, "
+        f"load {load_start[0]:.1f}"
+    )
+    rows = (
+        ("1 process", single),
+        ("1 proc, 1 thread", single_1t),
+        (f"{args.workers} workers", parallel),
+        ("rescan (cached)", cached),
+    )
     for label, r in rows:
         print(f"  {label:<16} {r['seconds']:7.2f} s  {r['songs_per_second']:7.2f} songs/s")
     print(f"  speed-up {results['speedup']:.2f}x ({results['speedup_vs_one_thread']:.2f}x over one thread)")

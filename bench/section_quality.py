@@ -68,11 +68,12 @@ def main() -> dict:
         join_scores.append(float(curve[max(0, int(join / step) - 2) : int(join / step) + 3].max()))
     pct = lambda xs: [round(float(v), 3) for v in np.percentile(xs, [10, 50, 90])]  # noqa: E731
     result = {
-        "threshold": args.threshold, "clips": len(clips),
+        "threshold": args.threshold,
+        "clips": len(clips),
         "joins": {"pairs": pairs, "boundary_within_3s": found, "novelty_p10_p50_p90": pct(join_scores)},
         "singles": {"split": splits, "of": len(clips), "max_novelty_p10_p50_p90": pct(single_max)},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }  # fmt: skip
+    }
     return write_result(OUT, result)
 
 

@@ -77,14 +77,18 @@ def main() -> dict:
         for s in found["song"].sections:
             explain.top_tags(parts, 3, None, starts, (s.start_s, s.end_s))
 
-    figures = {"floor_s": median_time(floor, args.repeats),
-               "segmentation_s": median_time(segmentation, args.repeats),
-               "explanation_s": median_time(explanation, args.repeats)}  # fmt: skip
+    figures = {
+        "floor_s": median_time(floor, args.repeats),
+        "segmentation_s": median_time(segmentation, args.repeats),
+        "explanation_s": median_time(explanation, args.repeats),
+    }
     if not args.no_end_to_end:
         figures["end_to_end_s"] = median_time(lambda: predictor.analyze(mp3), args.repeats_e2e)
     floor_s = figures["floor_s"]
     ratios = {k.replace("_s", "_ratio"): round(v / floor_s, 2) for k, v in figures.items() if k != "floor_s"}
-    ratios["segmentation_plus_explanation_ratio"] = round((figures["segmentation_s"] + figures["explanation_s"]) / floor_s, 2)
+    ratios["segmentation_plus_explanation_ratio"] = round(
+        (figures["segmentation_s"] + figures["explanation_s"]) / floor_s, 2
+    )
     result = {
         "song": "synthetic 4-minute MP3, 44.1 kHz stereo: pad, riff, pad, riff (a minute each)",
         "sections_found": [[round(s.start_s, 1), round(s.end_s, 1), s.mood] for s in found["song"].sections],

@@ -49,12 +49,33 @@ def scores(shown_4q, q4q, centres_4q, shown_l, y_l, centres_l, confidence=None) 
     """Everything a user would see, scored (emotionet.listener.judge): 4Q keys end in _4q."""
     four = judge.score_4q(shown_4q, q4q, centres_4q)
     listener = judge.score_listeners(shown_l, y_l, centres_l, confidence)
-    out = {"accuracy_4q": four["accuracy"], "macro_f1_4q": four["macro_f1"], "said_4q": four["said"],
-           "confusion_4q": four["confusion"]}  # fmt: skip
-    keys = ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "mae_valence", "mae_arousal", "accuracy",
-            "accuracy_midpoint", "macro_f1", "said", "ece")  # fmt: skip
-    return {**out, **{f"{k}_listener" if not k.startswith(("r_", "ccc_", "mae_")) else k: listener[k]
-                      for k in keys if k in listener}}  # fmt: skip
+    out = {
+        "accuracy_4q": four["accuracy"],
+        "macro_f1_4q": four["macro_f1"],
+        "said_4q": four["said"],
+        "confusion_4q": four["confusion"],
+    }
+    keys = (
+        "r_valence",
+        "r_arousal",
+        "ccc_valence",
+        "ccc_arousal",
+        "mae_valence",
+        "mae_arousal",
+        "accuracy",
+        "accuracy_midpoint",
+        "macro_f1",
+        "said",
+        "ece",
+    )
+    return {
+        **out,
+        **{
+            f"{k}_listener" if not k.startswith(("r_", "ccc_", "mae_")) else k: listener[k]
+            for k in keys
+            if k in listener
+        },
+    }
 
 
 def run_seed(seed, a, listener) -> dict:
@@ -77,9 +98,14 @@ def summarise(runs: list[dict]) -> dict:
     summary = {}
     for name in runs[0]:
         rows = [r[name] for r in runs]
-        summary[name] = {k: ({"mean": float(np.mean([r[k] for r in rows])), "sd": float(np.std([r[k] for r in rows]))}
-                             if isinstance(rows[0][k], float) else np.mean([r[k] for r in rows], axis=0).tolist())
-                         for k in rows[0]}  # fmt: skip
+        summary[name] = {
+            k: (
+                {"mean": float(np.mean([r[k] for r in rows])), "sd": float(np.std([r[k] for r in rows]))}
+                if isinstance(rows[0][k], float)
+                else np.mean([r[k] for r in rows], axis=0).tolist()
+            )
+            for k in rows[0]
+        }
     return summary
 
 
@@ -95,23 +121,39 @@ def main() -> dict:
     listener = (xl, cl, yl, [t.artist for t in l_tracks])
     runs = [run_seed(seed, a, listener) for seed in args.seeds]
     summary = summarise(runs)
-    allowed = [n for n, s in summary.items() if not n.endswith("_midpoint")
-               and all(s[k]["mean"] >= floor for k, floor in FLOOR.items())]  # fmt: skip
+    allowed = [
+        n
+        for n, s in summary.items()
+        if not n.endswith("_midpoint") and all(s[k]["mean"] >= floor for k, floor in FLOOR.items())
+    ]
     chosen = None
     if allowed:  # the best 4Q accuracy; blends within TIE of it are ties, won by the higher listener r (sum)
         best = max(summary[n]["accuracy_4q"]["mean"] for n in allowed)
         tied = [n for n in allowed if summary[n]["accuracy_4q"]["mean"] >= best - TIE]
         chosen = max(tied, key=lambda n: summary[n]["r_valence"]["mean"] + summary[n]["r_arousal"]["mean"])
     for name, s in summary.items():
-        print(f"{name:22s} 4Q acc {s['accuracy_4q']['mean']:.3f}±{s['accuracy_4q']['sd']:.3f} "
-              f"F1 {s['macro_f1_4q']['mean']:.3f} said {np.round(s['said_4q']).astype(int).tolist()} | "
-              f"listener r v {s['r_valence']['mean']:.3f} a {s['r_arousal']['mean']:.3f} "
-              f"ccc v {s['ccc_valence']['mean']:.3f} a {s['ccc_arousal']['mean']:.3f} "
-              f"mood acc {s['accuracy_listener']['mean']:.3f} (midpoint {s['accuracy_midpoint_listener']['mean']:.3f}) said {np.round(s['said_listener']).astype(int).tolist()}")  # fmt: skip
+        print(
+            f"{name:22s} 4Q acc {s['accuracy_4q']['mean']:.3f}±{s['accuracy_4q']['sd']:.3f} "
+            f"F1 {s['macro_f1_4q']['mean']:.3f} said {np.round(s['said_4q']).astype(int).tolist()} | "
+            f"listener r v {s['r_valence']['mean']:.3f} a {s['r_arousal']['mean']:.3f} "
+            f"ccc v {s['ccc_valence']['mean']:.3f} a {s['ccc_arousal']['mean']:.3f} "
+            f"mood acc {s['accuracy_listener']['mean']:.3f} (midpoint {s['accuracy_midpoint_listener']['mean']:.3f}) said {np.round(s['said_listener']).astype(int).tolist()}"
+        )
     print("chosen:", chosen)
-    return write_result(OUT, {"seeds": args.seeds, "folds": 5, "n_4q": len(ya), "n_listener": len(yl), "grid": GRID,
-                              "floor": FLOOR, "chosen": chosen, "summary": summary,
-                              "seconds": round(time.time() - started, 1)})  # fmt: skip
+    return write_result(
+        OUT,
+        {
+            "seeds": args.seeds,
+            "folds": 5,
+            "n_4q": len(ya),
+            "n_listener": len(yl),
+            "grid": GRID,
+            "floor": FLOOR,
+            "chosen": chosen,
+            "summary": summary,
+            "seconds": round(time.time() - started, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

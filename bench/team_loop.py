@@ -30,10 +30,14 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     runs = {order: [simulate(order, seed) for seed in range(args.seeds)] for order in ("suggested", "random")}
-    out = {"seeds": args.seeds, "target": "4 tracks per mood, 3 ratings each (at least 48 ratings)", "runs": runs,
-           "median": {k: float(np.median(v)) for k, v in runs.items()},
-           "ratio_of_medians": float(np.median(runs["suggested"]) / np.median(runs["random"])),
-           "seconds": round(time.time() - started, 1)}  # fmt: skip
+    out = {
+        "seeds": args.seeds,
+        "target": "4 tracks per mood, 3 ratings each (at least 48 ratings)",
+        "runs": runs,
+        "median": {k: float(np.median(v)) for k, v in runs.items()},
+        "ratio_of_medians": float(np.median(runs["suggested"]) / np.median(runs["random"])),
+        "seconds": round(time.time() - started, 1),
+    }
     for order, values in runs.items():
         print(f"{order:10s} median {np.median(values):5.0f} ratings (min {min(values)}, max {max(values)})")
     print(f"suggested / random: {out['ratio_of_medians']:.2f}")

@@ -71,9 +71,13 @@ class Experimental(Recipe):
     teacher_weight: float = 0.0
 
     def start(self, model: nn.Module) -> None:
-        self._averaged = torch.optim.swa_utils.AveragedModel(  # batch-norm statistics averaged too (use_buffers)
-            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(self.weight_average), use_buffers=True
-        ) if self.weight_average > 0 else None  # fmt: skip
+        self._averaged = (
+            torch.optim.swa_utils.AveragedModel(  # batch-norm statistics averaged too (use_buffers)
+                model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(self.weight_average), use_buffers=True
+            )
+            if self.weight_average > 0
+            else None
+        )
 
     def batch(self, x, y, labels, idx, starts, rng):
         if self.masking:

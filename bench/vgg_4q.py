@@ -140,27 +140,45 @@ def main() -> dict:
     args = parser.parse_args()
     started = time.time()
     tracks, parts, y, q = load(DATA / "4q" / "labels.csv", args.workers)
-    kept, vgg_parts, problems = dataset.map_tracks(tracks, _vgg_parts, ROOT / ".cache" / "vgg", VERSION, args.workers,
-                                                   "vgg", dataset._embedding_worker)  # fmt: skip
+    kept, vgg_parts, problems = dataset.map_tracks(
+        tracks, _vgg_parts, ROOT / ".cache" / "vgg", VERSION, args.workers, "vgg", dataset._embedding_worker
+    )
     assert not problems and len(kept) == len(tracks)
     embedded = time.time() - started
     mean = lambda ps, keys: np.stack([np.hstack([p[k].mean(0) for k in keys]) for p in ps])  # noqa: E731
-    port_r = [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(mean(vgg_parts, ["MSD_vgg/tags"]).T,
-                                                            mean(parts, ["MSD_musicnn/tags"]).T)]  # fmt: skip
-    print(f"port check: per-tag r of MSD_vgg vs MSD_musicnn over the clips: median {np.median(port_r):.2f}, "
-          f"min {min(port_r):.2f}", flush=True)  # fmt: skip
+    port_r = [
+        float(np.corrcoef(a, b)[0, 1])
+        for a, b in zip(mean(vgg_parts, ["MSD_vgg/tags"]).T, mean(parts, ["MSD_musicnn/tags"]).T)
+    ]
+    print(
+        f"port check: per-tag r of MSD_vgg vs MSD_musicnn over the clips: median {np.median(port_r):.2f}, "
+        f"min {min(port_r):.2f}",
+        flush=True,
+    )
     shipped = np.stack([pretrained.select(p).mean(0) for p in parts])
     vgg = mean(vgg_parts, [f"{v}/{p}" for v in VGGS for p in ("pool5", "tags")])
     msd_vgg = mean(vgg_parts, ["MSD_vgg/pool5", "MSD_vgg/tags"])
-    plans = {"shipped": shipped, "vgg": vgg, "shipped+vgg": np.hstack([shipped, vgg]),
-             "shipped+msd_vgg": np.hstack([shipped, msd_vgg])}  # fmt: skip
+    plans = {
+        "shipped": shipped,
+        "vgg": vgg,
+        "shipped+vgg": np.hstack([shipped, vgg]),
+        "shipped+msd_vgg": np.hstack([shipped, msd_vgg]),
+    }
     results = {}
     for name, x in plans.items():
         results[name] = reported(name, [score(cv(x, y, q, tracks, seed), q) for seed in args.seeds], dims=x.shape[1])
-    return write_result(args.out, {"n_4q": len(q), "folds": 5, "fold_maker": "bench.listener_cv.folds",
-                                   "seeds": args.seeds, "port_check_tag_r": {"median": float(np.median(port_r)),
-                                                                             "min": float(min(port_r))},
-                                   "results": results, "embedding_minutes": round(embedded / 60, 1)})  # fmt: skip
+    return write_result(
+        args.out,
+        {
+            "n_4q": len(q),
+            "folds": 5,
+            "fold_maker": "bench.listener_cv.folds",
+            "seeds": args.seeds,
+            "port_check_tag_r": {"median": float(np.median(port_r)), "min": float(min(port_r))},
+            "results": results,
+            "embedding_minutes": round(embedded / 60, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

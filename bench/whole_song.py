@@ -100,18 +100,24 @@ def main() -> dict:
             times = []
             for _ in range(args.repeats):
                 start = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "emotionet", "analyze", str(mp3), "--json", *extra], cwd=ROOT,
-                               check=True, capture_output=True)  # fmt: skip
+                subprocess.run(
+                    [sys.executable, "-m", "emotionet", "analyze", str(mp3), "--json", *extra],
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
+                )
                 times.append(time.perf_counter() - start)
             result[key] = round(statistics.median(times), 3)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import emotionet.cli"], cwd=ROOT, check=True)
         result["fresh_import_cli_s"] = round(time.perf_counter() - start, 3)
-    result.update({
-        "repeats": args.repeats,
-        "machine": machine(),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })  # fmt: skip
+    result.update(
+        {
+            "repeats": args.repeats,
+            "machine": machine(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+    )
     return write_result(OUT, result)
 
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite (what `make test` runs). When Debian's postgresql is installed and no
+# The linter, the formatter's check and the whole test suite (what `make test` runs). When Debian's postgresql is installed and no
 # EMOTIONET_TEST_PG_URL is given, the storage tests also run against a throwaway local server.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Lint and format first (pyproject.toml): a failure here fails the run before the slow tests start.
+.venv/bin/ruff check . || exit 1
+.venv/bin/ruff format --check . || { echo "ci/test.sh: run '.venv/bin/ruff format .'" >&2; exit 1; }
 started=""
 if [ -z "${EMOTIONET_TEST_PG_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
     if url="$(bash ci/postgres.sh start)"; then

@@ -39,8 +39,10 @@ class FileError(str):
 
 
 def lost_worker_error(path) -> FileError:
-    return FileError(f"Could not analyse {os.path.basename(str(path))}: the worker process analysing it stopped "
-                     "(killed, out of memory, or a crash); the other files went on. Try it again.")  # fmt: skip
+    return FileError(
+        f"Could not analyse {os.path.basename(str(path))}: the worker process analysing it stopped "
+        "(killed, out of memory, or a crash); the other files went on. Try it again."
+    )
 
 
 def _init(checkpoints, thresholds, threads: int | None = 1) -> None:
@@ -69,8 +71,9 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def analyze_files(paths: Iterable, checkpoints=None, thresholds=None, workers: int | None = None,
-                  seconds: float | None = None) -> Iterator[tuple[str, Analysis | FileError]]:  # fmt: skip
+def analyze_files(
+    paths: Iterable, checkpoints=None, thresholds=None, workers: int | None = None, seconds: float | None = None
+) -> Iterator[tuple[str, Analysis | FileError]]:
     """Yield (path, Analysis or error message) for each path, in order: the whole song of each
     (the middle `seconds` when given)."""
     paths = [str(p) for p in paths]

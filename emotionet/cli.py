@@ -34,16 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    common.add_argument("--thresholds", type=parse_thresholds, default=None,
-                        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)")
+    common.add_argument(
+        "--thresholds",
+        type=parse_thresholds,
+        default=None,
+        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
+    )
     common.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
     analyze.add_argument("files", nargs="+", type=Path)
-    analyze.add_argument("--seconds", type=excerpt_seconds, default=0.0,
-                         help="analyse only this many seconds from the middle (45 = the report's snippet); "
-                              "default 0 = the whole song")  # fmt: skip
+    analyze.add_argument(
+        "--seconds",
+        type=excerpt_seconds,
+        default=0.0,
+        help="analyse only this many seconds from the middle (45 = the report's snippet); default 0 = the whole song",
+    )
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the models on a manifest CSV")
     evaluate.add_argument("manifest", type=Path)
@@ -51,14 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_playlist_parser(sub)
     team_cli.add_parsers(sub)
-    rehash = sub.add_parser("rehash-checkpoints",
-                            help="record the SHA-256 of every model file in config.json (after changing one on purpose)")  # fmt: skip
+    rehash = sub.add_parser(
+        "rehash-checkpoints",
+        help="record the SHA-256 of every model file in config.json (after changing one on purpose)",
+    )
     rehash.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
     return parser
 
 
 def to_json(value) -> str:
     """Strict JSON: NaN or infinity become null (never the bare NaN other tools cannot parse)."""
+
     def clean(x):
         if isinstance(x, float) and not math.isfinite(x):
             return None
@@ -87,12 +97,21 @@ def cmd_analyze(args) -> int:
         if args.json:
             print(to_json(result.to_dict()), flush=True)
         else:
-            parts = [f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
-                     for name, p in result.predictions.items()]  # fmt: skip
+            parts = [
+                f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
+                for name, p in result.predictions.items()
+            ]
             print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
             if result.song is not None:
-                print(f"  {result.song.arc}" + (f" Hears: {result.explanation.hears}." if result.explanation
-                                               and result.explanation.hears else ""), flush=True)  # fmt: skip
+                print(
+                    f"  {result.song.arc}"
+                    + (
+                        f" Hears: {result.explanation.hears}."
+                        if result.explanation and result.explanation.hears
+                        else ""
+                    ),
+                    flush=True,
+                )
             for warning in result.warnings:
                 print(f"{path}: warning: {warning}", file=sys.stderr, flush=True)
     return 1 if failed else 0
@@ -133,10 +152,16 @@ def evaluate_manifest(manifest: Path, checkpoints=None, thresholds=None, workers
     truth = np.array([[t.valence, t.arousal] for t in kept])
     centre = thresholds or mood_centre(checkpoints)
     classes = [t.quadrant for t in kept] if has_quadrant else mood_index(truth[:, 0], truth[:, 1], centre)
-    out["truth"] = "the manifest's quadrant" if has_quadrant else f"the true point's mood around {tuple(round(c, 3) for c in centre)}"
+    out["truth"] = (
+        "the manifest's quadrant"
+        if has_quadrant
+        else f"the true point's mood around {tuple(round(c, 3) for c in centre)}"
+    )
     for name, values in predicted.items():
         metrics = {**regression_metrics(np.array(values), truth), **classification_metrics(said[name], classes)}
-        out[name] = {k: metrics[k] for k in ("accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal", "confusion")}
+        out[name] = {
+            k: metrics[k] for k in ("accuracy", "macro_f1", "mse", "mae", "r2_valence", "r2_arousal", "confusion")
+        }
         out[name]["said"] = np.bincount(said[name], minlength=4).tolist()  # how often each mood was said
         if not has_quadrant:
             midpoint = mood_index(truth[:, 0], truth[:, 1])
@@ -156,8 +181,10 @@ def cmd_evaluate(args) -> int:
         print(f"{result['n']} tracks")
         for name, m in result.items():
             if isinstance(m, dict) and "accuracy" in m:
-                print(f"{name:10s} accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-                      f"MSE {m['mse']:.4f}  MAE {m['mae']:.4f}  R² v {m['r2_valence']:.2f} a {m['r2_arousal']:.2f}")  # fmt: skip
+                print(
+                    f"{name:10s} accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+                    f"MSE {m['mse']:.4f}  MAE {m['mae']:.4f}  R² v {m['r2_valence']:.2f} a {m['r2_arousal']:.2f}"
+                )
     return 0 if result["n"] else 1
 
 
@@ -183,8 +210,15 @@ def cmd_playlist(args) -> int:
     return playlist(args)
 
 
-COMMANDS = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "scan": cmd_scan, "playlist": cmd_playlist,
-            "rehash-checkpoints": cmd_rehash, "adapt": team_cli.cmd_adapt, "accept": team_cli.cmd_accept}
+COMMANDS = {
+    "analyze": cmd_analyze,
+    "evaluate": cmd_evaluate,
+    "scan": cmd_scan,
+    "playlist": cmd_playlist,
+    "rehash-checkpoints": cmd_rehash,
+    "adapt": team_cli.cmd_adapt,
+    "accept": team_cli.cmd_accept,
+}
 
 
 def main(argv=None) -> int:
@@ -192,7 +226,9 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args)
     except Exception as error:
-        checkpoints = sys.modules.get(f"{__package__}.models.checkpoints")  # loaded by whatever raised a CheckpointError
+        checkpoints = sys.modules.get(
+            f"{__package__}.models.checkpoints"
+        )  # loaded by whatever raised a CheckpointError
         if isinstance(error, FileNotFoundError) or (checkpoints and isinstance(error, checkpoints.CheckpointError)):
             print(f"error: {error}", file=sys.stderr)  # no checkpoints, or damaged ones
             return 2

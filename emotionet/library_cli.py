@@ -23,13 +23,21 @@ from .mood import MOODS, parse_thresholds
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    parser.add_argument("--thresholds", type=parse_thresholds, default=None,
-                        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)")
+    parser.add_argument(
+        "--thresholds",
+        type=parse_thresholds,
+        default=None,
+        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="analyse every file again")
-    parser.add_argument("--seconds", type=excerpt_seconds, default=0.0,
-                        help="analyse only this many seconds from the middle of each song (e.g. 45: about 5x "
-                             "quicker on 4-minute songs); default 0 = the whole song")  # fmt: skip
+    parser.add_argument(
+        "--seconds",
+        type=excerpt_seconds,
+        default=0.0,
+        help="analyse only this many seconds from the middle of each song (e.g. 45: about 5x "
+        "quicker on 4-minute songs); default 0 = the whole song",
+    )
 
 
 def excerpt_seconds(text: str) -> float:
@@ -72,10 +80,13 @@ def add_playlist_parser(subparsers) -> argparse.ArgumentParser:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--count", type=int, help="number of songs (default 20)")
     length.add_argument("--minutes", type=float, help="total length in minutes")
-    parser.add_argument("--model", help="whose predictions to use (default: the headline model, the best on validation)")
+    parser.add_argument(
+        "--model", help="whose predictions to use (default: the headline model, the best on validation)"
+    )
     parser.add_argument("-o", "--output", type=Path, help="write .m3u8/.m3u or .csv (default: M3U8 to stdout)")
     parser.add_argument("--names", action="store_true", help="M3U8 with file names instead of paths")
     return parser
+
 
 def _scan_with_bar(args):
     """The library's own (local) scan of args.folder, with a progress bar on stderr."""
@@ -94,9 +105,15 @@ def _scan_with_bar(args):
             bar.update(1)
 
     try:
-        result = scan_folder(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
-                             workers=args.workers, progress=progress, force=args.force,
-                             seconds=args.seconds or None)  # fmt: skip
+        result = scan_folder(
+            args.folder,
+            checkpoints=args.checkpoints,
+            thresholds=args.thresholds,
+            workers=args.workers,
+            progress=progress,
+            force=args.force,
+            seconds=args.seconds or None,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -113,12 +130,24 @@ def cmd_scan(args) -> int:
     result = scale.scan(args, _scan_with_bar)
     counts = playlists.counts_by_mood(result.songs)
     if args.json:
-        print(json.dumps({"songs": len(result.songs), "added": result.added, "known": result.known,
-                          "failed": result.failed, "moods": counts, "seconds": round(result.seconds, 2)}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "songs": len(result.songs),
+                    "added": result.added,
+                    "known": result.known,
+                    "failed": result.failed,
+                    "moods": counts,
+                    "seconds": round(result.seconds, 2),
+                }
+            )
+        )
     else:
         moods = ", ".join(f"{n} {m}" for m, n in counts.items())
-        print(f"{len(result.songs)} songs in the library ({result.added} analysed now, {result.known} already known, "
-              f"{len(result.failed)} skipped) in {result.seconds:.1f} s: {moods}")  # fmt: skip
+        print(
+            f"{len(result.songs)} songs in the library ({result.added} analysed now, {result.known} already known, "
+            f"{len(result.failed)} skipped) in {result.seconds:.1f} s: {moods}"
+        )
     return 1 if result.failed else 0
 
 
@@ -163,4 +192,3 @@ def cmd_playlist(args) -> int:
         print("The playlist is empty: no song in the library matches.", file=sys.stderr)
         return 1
     return 0
-

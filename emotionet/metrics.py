@@ -66,7 +66,9 @@ def reliability(confidence, correct, bins: int = 10, simulations: int = 0) -> di
     confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
     if simulations:
         rng = np.random.default_rng(0)
-        noise = [reliability(confidence, rng.random(len(confidence)) < confidence, bins)["ece"] for _ in range(simulations)]
+        noise = [
+            reliability(confidence, rng.random(len(confidence)) < confidence, bins)["ece"] for _ in range(simulations)
+        ]
         return {**reliability(confidence, correct, bins), "ece_if_calibrated": float(np.mean(noise))}
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)

@@ -104,8 +104,14 @@ class Calibration:
         raw, truth = np.asarray(raw, float), np.asarray(truth, float)
         scale = np.clip(truth.std(0) / np.maximum(raw.std(0), 1e-9), 1 / max_scale, max_scale)
         pivot, centre = raw.mean(0), truth.mean(0)
-        cal = cls(float(pivot[0]), float(pivot[1]), centre_valence=float(centre[0]), centre_arousal=float(centre[1]),
-                  scale_valence=float(scale[0]), scale_arousal=float(scale[1]))  # fmt: skip
+        cal = cls(
+            float(pivot[0]),
+            float(pivot[1]),
+            centre_valence=float(centre[0]),
+            centre_arousal=float(centre[1]),
+            scale_valence=float(scale[0]),
+            scale_arousal=float(scale[1]),
+        )
         cal._fit_sigma(raw, truth)
         return cal
 

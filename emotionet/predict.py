@@ -52,8 +52,12 @@ class Prediction:
     confidence: float  # probability the mood is right, given the model's validation error
 
     def to_dict(self) -> dict:
-        return {"valence": round(self.valence, 4), "arousal": round(self.arousal, 4),
-                "mood": self.mood, "confidence": round(self.confidence, 3)}  # fmt: skip
+        return {
+            "valence": round(self.valence, 4),
+            "arousal": round(self.arousal, 4),
+            "mood": self.mood,
+            "confidence": round(self.confidence, 3),
+        }
 
 
 @dataclass
@@ -77,9 +81,12 @@ class Analysis:
         return len({p.mood for p in self.predictions.values()}) == 1
 
     def to_dict(self) -> dict:
-        out = {"file": self.file, "duration_s": round(self.duration_s, 3),
-               "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)},
-               "headline": self.headline}  # fmt: skip
+        out = {
+            "file": self.file,
+            "duration_s": round(self.duration_s, 3),
+            "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)},
+            "headline": self.headline,
+        }
         out.update({name: p.to_dict() for name, p in self.predictions.items()})
         out["cnn"]["architecture"] = self.cnn_architecture
         out["timeline"] = self.timeline
@@ -156,8 +163,13 @@ class Predictor:
     moved there and the backbones are copied (the per-process cached ones stay on the CPU).
     """
 
-    def __init__(self, bundle: ModelBundle, thresholds: tuple[float, float] | None = None, pretrained: bool = True,
-                 device: str = "cpu"):  # fmt: skip
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        thresholds: tuple[float, float] | None = None,
+        pretrained: bool = True,
+        device: str = "cpu",
+    ):
         self.bundle = bundle
         # where the moods meet: the checkpoint's mood centre unless a caller overrides it
         self.thresholds = tuple(thresholds) if thresholds is not None else tuple(bundle.mood_centre)
@@ -191,8 +203,14 @@ class Predictor:
     def headline(self) -> str:
         return self.bundle.headline if self.bundle.headline in self.model_names else "cnn"
 
-    def analyze(self, source: audio.Source, name: str | None = None, seconds: float | None = None,
-                progress=None, describe: bool = True) -> Analysis:  # fmt: skip
+    def analyze(
+        self,
+        source: audio.Source,
+        name: str | None = None,
+        seconds: float | None = None,
+        progress=None,
+        describe: bool = True,
+    ) -> Analysis:
         """The whole pipeline for one file: decode it (the whole song by default; the middle
         `seconds` when given, e.g. audio.EXCERPT_SECONDS, the report's 45 s snippet) once, block
         by block, into the features and the musicnn embedder; then every model once over it; then
@@ -233,19 +251,38 @@ class Predictor:
         for window in timeline:
             window["start_s"] = round(window["start_s"] + excerpt.start_s, 2)
             window["end_s"] = round(window["end_s"] + excerpt.start_s, 2)
-        analysis = Analysis(name or audio.describe_source(source), excerpt.duration_s, excerpt.start_s, excerpt.end_s,
-                            predictions, timeline, self.headline, feats, self.bundle.default_cnn,
-                            [*excerpt.warnings, *self.unavailable.values()])  # fmt: skip
+        analysis = Analysis(
+            name or audio.describe_source(source),
+            excerpt.duration_s,
+            excerpt.start_s,
+            excerpt.end_s,
+            predictions,
+            timeline,
+            self.headline,
+            feats,
+            self.bundle.default_cnn,
+            [*excerpt.warnings, *self.unavailable.values()],
+        )
         if describe:
             from .analysis.song import describe as describe_song
 
-            whole = describe_song(feats, embedding, raw, bounds, excerpt.seconds, feature_stream.sound,
-                                  headline=self.headline, calibrations={m: self.calibration(m) for m in raw},
-                                  thresholds=self.thresholds, start_s=excerpt.start_s)  # fmt: skip
+            whole = describe_song(
+                feats,
+                embedding,
+                raw,
+                bounds,
+                excerpt.seconds,
+                feature_stream.sound,
+                headline=self.headline,
+                calibrations={m: self.calibration(m) for m in raw},
+                thresholds=self.thresholds,
+                start_s=excerpt.start_s,
+            )
             analysis.song, analysis.explanation = whole.song, whole.explanation
             if len(whole.song.sections) > 1:  # the song-level answer is its sections' summary (issue 12)
-                analysis.predictions = {name: self.prediction(name, *whole.summaries[name])
-                                        for name in analysis.predictions}  # fmt: skip
+                analysis.predictions = {
+                    name: self.prediction(name, *whole.summaries[name]) for name in analysis.predictions
+                }
         report(1.0, "sections and what the model hears")
         return analysis
 
@@ -281,11 +318,15 @@ class Predictor:
                 from .listener.cues import clip_cues
 
                 window_cues = np.stack([clip_cues(features.slice_frames(feats, s, e)) for s, e in bounds])
-                out["pretrained"] = (head.predict_raw(per_patch.mean(0), clip_cues(feats))[0],
-                                     head.predict_raw(window_embeddings, window_cues))  # fmt: skip
+                out["pretrained"] = (
+                    head.predict_raw(per_patch.mean(0), clip_cues(feats))[0],
+                    head.predict_raw(window_embeddings, window_cues),
+                )
             else:
-                out["pretrained"] = (b.pretrained.predict_raw(per_patch.mean(0))[0],
-                                     b.pretrained.predict_raw(window_embeddings))  # fmt: skip
+                out["pretrained"] = (
+                    b.pretrained.predict_raw(per_patch.mean(0))[0],
+                    b.pretrained.predict_raw(window_embeddings),
+                )
         for name, (clip_raw, window_raw) in out.items():
             check_finite(name, clip_raw, window_raw)
         return out, bounds
@@ -314,17 +355,23 @@ class Predictor:
 
     def predictions_from_raw(self, raw: dict, bounds) -> tuple[dict[str, Prediction], list[dict]]:
         """`raw_outputs`' per-model raw values, calibrated: (predictions, timeline from 0 s)."""
-        predictions, timeline = {}, [
-            {"start_s": round(s / features.FRAMES_PER_SECOND, 2), "end_s": round(e / features.FRAMES_PER_SECOND, 2)}
-            for s, e in bounds
-        ]
+        predictions, timeline = (
+            {},
+            [
+                {"start_s": round(s / features.FRAMES_PER_SECOND, 2), "end_s": round(e / features.FRAMES_PER_SECOND, 2)}
+                for s, e in bounds
+            ],
+        )
         for name, (clip_raw, window_raw) in raw.items():
             cal = self.calibration(name)
             p = predictions[name] = self.prediction(name, *cal.apply(clip_raw))
             check_finite(name, np.array([p.valence, p.arousal, p.confidence]))  # e.g. a NaN in the calibration
             for entry, (wv, wa) in zip(timeline, cal.apply(window_raw)):
-                entry[name] = {"valence": round(float(wv), 4), "arousal": round(float(wa), 4),
-                               "mood": mood_of(wv, wa, self.thresholds)}  # fmt: skip
+                entry[name] = {
+                    "valence": round(float(wv), 4),
+                    "arousal": round(float(wa), 4),
+                    "mood": mood_of(wv, wa, self.thresholds),
+                }
         return predictions, timeline
 
     def prediction(self, name: str, valence: float, arousal: float) -> Prediction:

@@ -1,9 +1,9 @@
 """`python -m emotionet adapt MANIFEST` and `python -m emotionet accept`: the team loop's commands.
 
-    python -m emotionet adapt test_set/manifest.csv            # refit the headline's head, show before/after
-    python -m emotionet adapt test_set/manifest.csv --accept   # ... and use it, if it helps
-    python -m emotionet accept data/checkpoints/adapted-...     # use an adapted model folder
-    python -m emotionet accept --shipped                        # back to the shipped models
+python -m emotionet adapt test_set/manifest.csv            # refit the headline's head, show before/after
+python -m emotionet adapt test_set/manifest.csv --accept   # ... and use it, if it helps
+python -m emotionet accept data/checkpoints/adapted-...     # use an adapted model folder
+python -m emotionet accept --shipped                        # back to the shipped models
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ def add_parsers(sub) -> None:
     adapt = sub.add_parser("adapt", help="refit the headline's light head on a team's mean ratings (a manifest CSV)")
     adapt.add_argument("manifest", type=Path, help="manifest.csv from the Test set page's export")
     adapt.add_argument("--checkpoints", type=Path, help="model folder to adapt (default: the models in use)")
-    adapt.add_argument("--out", type=Path, help="new folder for the adapted model (default: data/checkpoints/adapted-<time>)")
+    adapt.add_argument(
+        "--out", type=Path, help="new folder for the adapted model (default: data/checkpoints/adapted-<time>)"
+    )
     adapt.add_argument("--accept", action="store_true", help="use the adapted model from now on, if it helps")
     adapt.add_argument("--json", action="store_true", help="machine-readable output")
     accept = sub.add_parser("accept", help="choose the model folder the app and the CLI use")
@@ -39,8 +41,9 @@ def cmd_adapt(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     predictor = Predictor.load(base)
-    team = adapt.collect(predictor, items, on_progress=lambda done, total: print(
-        f"\rlistening: {done}/{total}", end="", file=sys.stderr))  # fmt: skip
+    team = adapt.collect(
+        predictor, items, on_progress=lambda done, total: print(f"\rlistening: {done}/{total}", end="", file=sys.stderr)
+    )
     print(file=sys.stderr)
     for ident, why in team.errors.items():
         print(f"skipped {ident}: {why}", file=sys.stderr)
@@ -54,8 +57,13 @@ def cmd_adapt(args) -> int:
     if accepted:
         accept(folder, "python -m emotionet adapt --accept")
     if args.json:
-        print(json.dumps({**result.summary(), "folder": str(folder), "accepted": accepted,
-                          "skipped": team.errors}, allow_nan=False, default=str))  # fmt: skip
+        print(
+            json.dumps(
+                {**result.summary(), "folder": str(folder), "accepted": accepted, "skipped": team.errors},
+                allow_nan=False,
+                default=str,
+            )
+        )
         return 0
     print(f"{result.n_tracks} tracks by {result.n_groups} artists; artist-grouped CV on the team's tracks:")
     print(f"{'':14s} {'MAE':>6s} {'r valence':>9s} {'r arousal':>9s} {'mood acc.':>9s}")

@@ -40,8 +40,13 @@ def riff(seconds: float, sr: int = SAMPLE_RATE, seed: int = 1, bpm: float = 180.
     cymbal = lfilter(b, a, rng.standard_normal(len(t))) * (0.5 + 0.5 * np.exp(-3 * (t % (4 * beat))))
     roots = np.array([82.4, 82.4, 98.0, 82.4, 110.0, 82.4, 116.5, 103.8])[(t / half).astype(int) % 8]
     phase = 2 * np.pi * np.cumsum(roots) / sr
-    guitar = sum(np.tanh(10 * (np.sin(phase * d) + 0.8 * np.sin(1.5 * phase * d) + 0.5 * np.sin(2 * phase * d)))
-                 for d in (1.0, 1.003, 0.997)) / 3  # fmt: skip
+    guitar = (
+        sum(
+            np.tanh(10 * (np.sin(phase * d) + 0.8 * np.sin(1.5 * phase * d) + 0.5 * np.sin(2 * phase * d)))
+            for d in (1.0, 1.003, 0.997)
+        )
+        / 3
+    )
     guitar *= 0.4 + 0.6 * np.exp(-8 * (t % half))  # palm muting
     b, a = butter(2, [80 / (sr / 2), 6000 / (sr / 2)], "band")
     y = 0.6 * lfilter(b, a, guitar) + 0.7 * kick + 0.5 * snare + 0.6 * cymbal

@@ -18,9 +18,13 @@ from sqlalchemy import create_engine, text
 PG_ENV = "EMOTIONET_TEST_PG_URL"
 BACKENDS = [
     "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not os.environ.get(PG_ENV), reason=f"{PG_ENV} is not set (start a server with ci/postgres.sh start)")),
-]  # fmt: skip
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not os.environ.get(PG_ENV), reason=f"{PG_ENV} is not set (start a server with ci/postgres.sh start)"
+        ),
+    ),
+]
 
 
 def tone(frequency: float = 440.0, seconds: float = 3.0, sr: int = 22050) -> bytes:
@@ -50,3 +54,15 @@ def database_url(backend: str, tmp_path) -> tuple[str, callable]:
 
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}options=-csearch_path%3D{schema}", drop
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    """An engine on an empty database, once per backend (import it into a test module to use it)."""
+    from emotionet.team.storage import make_engine
+
+    url, cleanup = database_url(request.param, tmp_path)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    cleanup()

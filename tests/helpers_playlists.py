@@ -35,8 +35,14 @@ def song_samples(kind: str, seconds: float, seed: int = 0, sr: int = SR) -> np.n
     return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
 
 
-def write_song(path: str | Path, kind: str, seconds: float = 8.0, seed: int = 0,
-               title: str | None = None, artist: str | None = None) -> Path:  # fmt: skip
+def write_song(
+    path: str | Path,
+    kind: str,
+    seconds: float = 8.0,
+    seed: int = 0,
+    title: str | None = None,
+    artist: str | None = None,
+) -> Path:
     """Write a synthesised song (WAV or FLAC by suffix); FLAC files get title/artist tags if given."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +94,5 @@ def make_tiny_bundle(directory: str | Path) -> Path:
         model = SVRBaseline(features.FEATURES if rows is None else ("mfcc",), rows)
         svrs[name] = model.fit(np.stack([model.inputs(f) for f in feats]), targets)
     cnn = EmotionCNN(CNNConfig(channels=(4, 8), hidden=(8, 8))).eval()
-    bundle = ModelBundle(Normalizer.fit(feats), {"cnn": cnn}, svrs,
-                         {name: Calibration() for name in ("cnn", *svrs)})  # fmt: skip
+    bundle = ModelBundle(Normalizer.fit(feats), {"cnn": cnn}, svrs, {name: Calibration() for name in ("cnn", *svrs)})
     return bundle.save(directory)

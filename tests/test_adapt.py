@@ -31,7 +31,9 @@ def team_set(bundle, n=30, shift=(0.0, 0.0), noise=0.02, seed=0, artists=6) -> a
     cues = bundle.listener.mean[d:] + 0.5 * bundle.listener.std[d:] * rng.standard_normal((n, 12))
     truth = np.clip(ad._shown(bundle, bundle.listener, x, cues) + shift + noise * rng.standard_normal((n, 2)), 0, 1)
     ids = [f"t{i}" for i in range(n)]
-    return ad.TeamSet(ids, [f"Track {i}" for i in range(n)], [f"artist {i % artists}" for i in range(n)], truth, x, cues)
+    return ad.TeamSet(
+        ids, [f"Track {i}" for i in range(n)], [f"artist {i % artists}" for i in range(n)], truth, x, cues
+    )
 
 
 def test_a_team_that_hears_more_positive_music_gets_a_head_that_learned_it(bundle):
@@ -59,8 +61,9 @@ def test_too_few_tracks_or_artists_is_a_clear_error(bundle):
         ad.adapt(bundle, team_set(bundle, n=12, artists=2))
 
 
-def test_the_adapted_model_is_its_own_hashed_folder_and_is_used_only_once_accepted(bundle, tmp_path, monkeypatch,
-                                                                                     shipped_checkpoints):  # fmt: skip
+def test_the_adapted_model_is_its_own_hashed_folder_and_is_used_only_once_accepted(
+    bundle, tmp_path, monkeypatch, shipped_checkpoints
+):
     monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("EMOTIONET_CHECKPOINTS", raising=False)
     result = ad.adapt(bundle, team_set(bundle, shift=(0.1, 0.0)), str(shipped_checkpoints))
@@ -91,8 +94,14 @@ def test_the_adapted_model_is_its_own_hashed_folder_and_is_used_only_once_accept
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "emotionet", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_adapt_then_accept_from_the_command_line(tmp_path, shipped_checkpoints):

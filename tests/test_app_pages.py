@@ -118,7 +118,9 @@ def no_pretrained_backbones(shipped_checkpoints, monkeypatch):
     webapp._predictor.clear(), webapp._analyses.clear()
 
 
-def test_an_unavailable_headline_model_is_named_before_and_after_an_upload(no_pretrained_backbones, shipped_checkpoints):
+def test_an_unavailable_headline_model_is_named_before_and_after_an_upload(
+    no_pretrained_backbones, shipped_checkpoints
+):
     at = _page("analyze.py")
     assert not at.exception
     assert len(at.warning) == 1  # said up front, before anyone uploads
@@ -136,6 +138,7 @@ def test_an_unavailable_headline_model_is_named_before_and_after_an_upload(no_pr
 
 def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoints):
     at = _page("analyze.py")
+
     def demo_buttons():
         return [b.label for b in at.button if (b.key or "").startswith("demo_")]
 
@@ -159,7 +162,10 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     config = json.loads((shipped_checkpoints / "config.json").read_text())
     scale, (v, a) = config.get("scale", "4q"), config["mood_centre"]
     assert at.info[0].value == webapp.SCALE_NOTES[scale].format(v=v, a=a)  # the scale the app reports is said first
-    assert "What the app shows, on both kinds of truth" in text and f"{metrics['shown_4q'][headline]['accuracy']:.1%}" in text
+    assert (
+        "What the app shows, on both kinds of truth" in text
+        and f"{metrics['shown_4q'][headline]['accuracy']:.1%}" in text
+    )
     assert scale == "listener" and "what listeners would rate" in at.info[0].value
     # first what the app shows, on both truths (issue 20): the shipped head, not a sibling
     assert at.subheader[0].value == "What the app shows, on both kinds of truth"

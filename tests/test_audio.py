@@ -87,8 +87,9 @@ def _bad_inputs(tmp_path):
     }
 
 
-@pytest.mark.parametrize("name", ["empty.wav", "truncated.wav", "random.mp3", "notes.wav", "nan.wav",
-                                  "short.wav", "silent.wav"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["empty.wav", "truncated.wav", "random.mp3", "notes.wav", "nan.wav", "short.wav", "silent.wav"]
+)
 def test_bad_input_raises_a_clear_audio_error(tmp_path, name):
     data, message = _bad_inputs(tmp_path)[name]
     for source in (data, tmp_path / name):
@@ -139,8 +140,12 @@ def test_near_silence_is_refused_however_it_is_disguised(tmp_path):
     click[SAMPLE_RATE * 5] = 0.9  # ten seconds of zeros with one click
     dc = np.full(SAMPLE_RATE * 10, 0.3, np.float32)  # a DC offset only
     hiss = (10 ** (-90 / 20) * rng.standard_normal(SAMPLE_RATE * 10)).astype(np.float32)  # -90 dBFS noise
-    for name, y, subtype in [("click.wav", click, "PCM_16"), ("dc.wav", dc, "PCM_16"), ("hiss.wav", hiss, "FLOAT"),
-                             ("dc_hiss.wav", dc + hiss, "FLOAT")]:  # fmt: skip
+    for name, y, subtype in [
+        ("click.wav", click, "PCM_16"),
+        ("dc.wav", dc, "PCM_16"),
+        ("hiss.wav", hiss, "FLOAT"),
+        ("dc_hiss.wav", dc + hiss, "FLOAT"),
+    ]:
         with pytest.raises(AudioError, match="silent"):
             load_clip(_wav(tmp_path, name, y, subtype))
 

@@ -20,8 +20,9 @@ def encode(y: np.ndarray, sr: int, fmt: str = "mp4", codec: str = "aac", channel
         stream = out.add_stream(codec, rate=sr, layout="stereo" if channels == 2 else "mono")
         data = np.repeat(y[None, :], channels, 0).astype(np.float32)
         for i in range(0, data.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[:, i : i + 1024]), format="fltp",
-                                               layout=stream.layout.name)  # fmt: skip
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(data[:, i : i + 1024]), format="fltp", layout=stream.layout.name
+            )
             frame.sample_rate = sr
             for packet in stream.encode(frame):
                 out.mux(packet)

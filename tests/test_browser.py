@@ -26,8 +26,15 @@ import soundfile as sf
 from tests.conftest import REPO, synth, write_audio
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = REPO / "test-artifacts"
 
 if not Path(CHROMIUM).exists():
@@ -63,8 +70,9 @@ def _seed(data: Path, music: Path, checkpoints: Path) -> None:
         assert library.scan_files(files, engine, checkpoints=checkpoints, workers=1).added == len(files)
         store = storage.AudioStore()
         for name in ("happy one", "sad one"):
-            labelling.add_track(engine, store, (music / f"{name}.wav").read_bytes(), f"{name}.wav", name.title(),
-                                added_by="seed")  # fmt: skip
+            labelling.add_track(
+                engine, store, (music / f"{name}.wav").read_bytes(), f"{name}.wav", name.title(), added_by="seed"
+            )
         engine.dispose()
 
 
@@ -95,10 +103,26 @@ def server(data):
     env.pop("EMOTIONET_TEAM_PASSCODE", None)
     log = open(data / "streamlit.log", "w")  # a file, not a pipe nobody reads (which could fill and block)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--client.showErrorDetails", "full"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--client.showErrorDetails",
+            "full",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -179,7 +203,9 @@ def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server, pa
         assert sidebar.get_by_text(section, exact=True).is_visible()
     assert sidebar.get_by_role("link", name=re.compile("Analyze")).is_visible()
     assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
-    assert page.get_by_role("heading", name="What the app shows, on both kinds of truth").is_visible()  # Results leads with it
+    assert page.get_by_role(
+        "heading", name="What the app shows, on both kinds of truth"
+    ).is_visible()  # Results leads with it
     assert page.get_by_text("Pretrained: how the headline was chosen", exact=False).is_visible()
     assert_no_exception(page)
     # confusion matrices two per row, wide enough to read on a projector; the headline's first
@@ -200,8 +226,10 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     page.locator("input[type=file]").first.set_input_files(str(mp3))
     page.get_by_text(re.compile(r"The models disagree|All models agree")).wait_for(timeout=90_000)
     done = time.perf_counter()
-    print(f"\nfirst result for a 30 s MP3: {done - ready:.2f} s after the page was ready "
-          f"({done - loaded:.2f} s after navigation, model loading included)")  # fmt: skip
+    print(
+        f"\nfirst result for a 30 s MP3: {done - ready:.2f} s after the page was ready "
+        f"({done - loaded:.2f} s after navigation, model loading included)"
+    )
     assert page.get_by_text("confidence").first.is_visible()
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
     assert_no_exception(page)
@@ -212,7 +240,10 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     page.get_by_text("Model card").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 8
-    assert "Listener scale: valence and arousal are what listeners would rate" in page.get_by_test_id("stAlertContentInfo").first.inner_text()
+    assert (
+        "Listener scale: valence and arousal are what listeners would rate"
+        in page.get_by_test_id("stAlertContentInfo").first.inner_text()
+    )
     assert page.get_by_text("Is the confidence honest?").is_visible()  # the reliability curve's section
     # a presenter switches the listener-set plot to the report's CNN, then the 4Q plot to the report's SVR
     assert shown_in(page, "Model (listener set)") == "Pretrained"
@@ -399,7 +430,7 @@ def test_label_opens_on_a_suggestion_says_why_and_suggested_next_moves_on(server
 
 def _seed_team_ratings(data: Path, music: Path, checkpoints: Path) -> None:
     """Nine tracks by three bands, each rated by three people 0.12 more positive than the shipped model hears them
-(the other tests' raters rate the two seeded tracks by at most two people)."""
+    (the other tests' raters rate the two seeded tracks by at most two people)."""
     from emotionet.predict import Predictor
     from emotionet.team import labelling, storage
 
@@ -410,8 +441,9 @@ def _seed_team_ratings(data: Path, music: Path, checkpoints: Path) -> None:
         engine, store = storage.make_engine(), storage.AudioStore()
         for i, kind in enumerate(["chord", "dark", "noise"] * 3):
             path = write_audio(music / f"team {i}.wav", synth(6.0, kind=kind, seed=10 + i))
-            track, _ = labelling.add_track(engine, store, path.read_bytes(), path.name, f"Team {i}", f"Band {i % 3}",
-                                           added_by="seed")  # fmt: skip
+            track, _ = labelling.add_track(
+                engine, store, path.read_bytes(), path.name, f"Team {i}", f"Band {i % 3}", added_by="seed"
+            )
             heard = predictor.analyze(path).predictions["pretrained"]
             for rater in ("Dee", "Eve", "Fay"):
                 labelling.save_rating(engine, track.hash, rater, min(heard.valence + 0.12, 1.0), heard.arousal)

@@ -25,8 +25,9 @@ def copy(tmp_path, shipped_checkpoints):
 
 
 def run_cli(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env=env)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def strict_json(line: str):
@@ -72,8 +73,9 @@ def test_rehash_records_an_intended_change_and_saving_records_hashes(copy, tmp_p
     assert result.returncode == 0, result.stderr
     bundle = ModelBundle.load(copy)
     saved = bundle.save(tmp_path / "resaved")
-    assert set(json.loads((saved / "config.json").read_text())["sha256"]) == set(checkpoints.model_files(
-        json.loads((saved / "config.json").read_text())))  # fmt: skip
+    assert set(json.loads((saved / "config.json").read_text())["sha256"]) == set(
+        checkpoints.model_files(json.loads((saved / "config.json").read_text()))
+    )
     ModelBundle.load(saved)
 
 
@@ -126,8 +128,7 @@ def test_a_missing_musicnn_checkpoint_says_the_headline_model_is_unavailable(tmp
     out = strict_json(result.stdout)
     assert "pretrained" not in out and out["headline"] == "cnn"
     assert any("headline model" in w and "unavailable" in w and "no checkpoint" in w for w in out["warnings"])
-    code = ("from emotionet.predict import Predictor; p = Predictor.load();"
-            "print(p.unavailable['pretrained'])")  # fmt: skip
+    code = "from emotionet.predict import Predictor; p = Predictor.load();print(p.unavailable['pretrained'])"
     shown = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
     assert "unavailable" in shown.stdout, shown.stderr
 

@@ -15,7 +15,9 @@ MODEL_KEYS = {"valence", "arousal", "mood", "confidence"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_analyze_json_prints_one_object_per_file_and_goes_on_after_a_bad_one(tmp_path, shipped_checkpoints):
@@ -47,7 +49,9 @@ def test_analyze_exits_zero_when_every_file_succeeds(tmp_path, shipped_checkpoin
     assert json.loads(result.stdout)["file"] == str(path)
 
 
-def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the_old_keys(tmp_path, shipped_checkpoints):
+def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the_old_keys(
+    tmp_path, shipped_checkpoints
+):
     """The JSON schema: every old key, plus the sections (file times, each with its mood and what
     it hears), the song's arc and the tags; `--seconds 45` still gives the report's middle snippet."""
     from tests import demo_song
@@ -81,8 +85,9 @@ def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the
 
 def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkpoints):
     rows = []
-    for i, (kind, v, a, q) in enumerate([("chord", 0.8, 0.8, "Q1"), ("noise", 0.2, 0.8, "Q2"),
-                                         ("dark", 0.2, 0.2, "Q3"), ("chord", 0.8, 0.2, "Q4")]):  # fmt: skip
+    for i, (kind, v, a, q) in enumerate(
+        [("chord", 0.8, 0.8, "Q1"), ("noise", 0.2, 0.8, "Q2"), ("dark", 0.2, 0.2, "Q3"), ("chord", 0.8, 0.2, "Q4")]
+    ):
         write_audio(tmp_path / f"t{i}.wav", synth(5.0, kind=kind, seed=i))
         rows.append({"path": f"t{i}.wav", "valence": v, "arousal": a, "quadrant": q})
     with open(tmp_path / "m.csv", "w", newline="") as f:
@@ -98,8 +103,10 @@ def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkp
         assert sum(map(sum, out[model]["confusion"])) == 4
         assert 0 <= out[model]["accuracy"] <= 1
     # evaluate scores the mood analyze shows: its confusion's columns are the moods analyze said
-    shown = [json.loads(line) for line in run_cli("analyze", *[str(tmp_path / f"t{i}.wav") for i in range(4)],
-                                                    "--json").stdout.splitlines()]  # fmt: skip
+    shown = [
+        json.loads(line)
+        for line in run_cli("analyze", *[str(tmp_path / f"t{i}.wav") for i in range(4)], "--json").stdout.splitlines()
+    ]
     for model in ("pretrained", "cnn"):
         said = [sum(1 for s in shown if s[model]["mood"] == mood) for mood in ("happy", "aggressive", "sad", "calm")]
         assert out[model]["said"] == said == [sum(column) for column in zip(*out[model]["confusion"])]
@@ -159,9 +166,11 @@ def test_a_one_file_analyze_starts_without_the_database_layer(tmp_path, shipped_
     """Scripts call `analyze` one file at a time: it must not pay for SQLAlchemy (the library's
     database layer), which only scan and playlist need."""
     path = write_audio(tmp_path / "a.wav", synth(3.0))
-    code = ("import sys; from emotionet import cli;"
-            f"code = cli.main(['analyze', {str(path)!r}, '--json', '--workers', '1']);"
-            "print('database loaded:', 'sqlalchemy' in sys.modules, 'code', code, file=sys.stderr)")  # fmt: skip
+    code = (
+        "import sys; from emotionet import cli;"
+        f"code = cli.main(['analyze', {str(path)!r}, '--json', '--workers', '1']);"
+        "print('database loaded:', 'sqlalchemy' in sys.modules, 'code', code, file=sys.stderr)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert "database loaded: False code 0" in result.stderr, result.stderr[-2000:]
     assert json.loads(result.stdout)["file"] == str(path)

@@ -26,7 +26,9 @@ def test_there_is_one_demo_per_mood():
 def test_each_demo_lands_in_its_named_quadrant_for_the_headline_model(predictor, title):
     analysis = predictor.analyze(demo_wav(title), name=title)
     lead = analysis.predictions[analysis.headline]
-    assert lead.mood == DEMO_MOODS[title], f"{title}: {analysis.headline} hears {lead.mood} ({lead.valence:.2f}, {lead.arousal:.2f})"
+    assert lead.mood == DEMO_MOODS[title], (
+        f"{title}: {analysis.headline} hears {lead.mood} ({lead.valence:.2f}, {lead.arousal:.2f})"
+    )
     tv, ta = predictor.thresholds
     assert min(abs(lead.valence - tv), abs(lead.arousal - ta)) >= MARGIN, (lead.valence, lead.arousal)
     assert all(w[analysis.headline]["mood"] == DEMO_MOODS[title] for w in analysis.timeline)  # every window, too

@@ -71,8 +71,9 @@ def test_measure_reuses_a_given_spectrogram_and_chroma():
 
 def test_fit_recovers_known_coefficients_and_round_trips_as_json():
     rng = np.random.default_rng(0)
-    x = np.column_stack([rng.normal(120, 20, 400), rng.normal(0, 0.15, 400), rng.normal(-18, 5, 400),
-                         rng.normal(2000, 700, 400)])  # fmt: skip
+    x = np.column_stack(
+        [rng.normal(120, 20, 400), rng.normal(0, 0.15, 400), rng.normal(-18, 5, 400), rng.normal(2000, 700, 400)]
+    )
     z = (x - x.mean(0)) / x.std(0)
     true = np.array([[0.0, 0.05, -0.02, 0.0], [0.02, 0.0, 0.04, 0.06]])
     targets = 0.5 + z @ true.T + rng.normal(0, 0.01, (400, 2))
@@ -107,8 +108,10 @@ def parts_with(msd: dict[str, float], mtt: dict[str, float], patches: int = 4) -
 
 
 def test_top_tags_merge_synonyms_drop_judgements_and_resolve_opposites():
-    parts = parts_with({"rock": 0.6, "male vocalists": 0.4, "80s": 0.9, "happy": 0.8},
-                       {"guitar": 0.5, "male vocal": 0.3, "man": 0.2, "fast": 0.4, "slow": 0.2, "no vocals": 0.1})  # fmt: skip
+    parts = parts_with(
+        {"rock": 0.6, "male vocalists": 0.4, "80s": 0.9, "happy": 0.8},
+        {"guitar": 0.5, "male vocal": 0.3, "man": 0.2, "fast": 0.4, "slow": 0.2, "no vocals": 0.1},
+    )
     tags = ex.top_tags(parts, k=10, priors={})
     words = [t["tag"] for t in tags]
     assert words.count("male vocal") == 1  # MSD "male vocalists" + MTT "male vocal", "man"
@@ -136,9 +139,12 @@ def test_tags_of_a_span_use_only_its_patches():
 
 
 def test_contributions_say_which_way_each_measurement_pushes():
-    model = ex.ContributionModel(mean=np.array([120.0, 0.0, -18.0, 2000.0]), std=np.array([20.0, 0.1, 5.0, 500.0]),
-                                 coef=np.array([[0.0, 0.04, -0.02, 0.0], [0.02, 0.0, 0.05, 0.03]]),
-                                 intercept=np.array([0.5, 0.5]))  # fmt: skip
+    model = ex.ContributionModel(
+        mean=np.array([120.0, 0.0, -18.0, 2000.0]),
+        std=np.array([20.0, 0.1, 5.0, 500.0]),
+        coef=np.array([[0.0, 0.04, -0.02, 0.0], [0.02, 0.0, 0.05, 0.03]]),
+        intercept=np.array([0.5, 0.5]),
+    )
     loud_minor = ex.Measurements(tempo_bpm=160, mode=-0.2, loudness_dbfs=-8, brightness_hz=2000, key="E minor")
     factors, valence, arousal = ex.explain_measurements(loud_minor, model)
     by = {f.name: f for f in factors}

@@ -14,24 +14,58 @@ from emotionet.analysis import export
 
 
 def analysis(file: str = "song.mp3") -> dict:
-    window = lambda s, v, a, m: {"start_s": s, "end_s": s + 10.0,  # noqa: E731
-                                 "cnn": {"valence": v, "arousal": a, "mood": m},
-                                 "pretrained": {"valence": v + 0.01, "arousal": a, "mood": m}}  # fmt: skip
+    window = lambda s, v, a, m: {
+        "start_s": s,
+        "end_s": s + 10.0,  # noqa: E731
+        "cnn": {"valence": v, "arousal": a, "mood": m},
+        "pretrained": {"valence": v + 0.01, "arousal": a, "mood": m},
+    }
     return {
-        "file": file, "duration_s": 40.0, "analysed": {"start_s": 0.0, "end_s": 40.0}, "headline": "pretrained",
+        "file": file,
+        "duration_s": 40.0,
+        "analysed": {"start_s": 0.0, "end_s": 40.0},
+        "headline": "pretrained",
         "cnn": {"valence": 0.6, "arousal": 0.4, "mood": "calm", "confidence": 0.5},
         "pretrained": {"valence": 0.45, "arousal": 0.55, "mood": "aggressive", "confidence": 0.4},
-        "timeline": [window(0.0, 0.7, 0.3, "calm"), window(10.0, 0.65, 0.35, "calm"),
-                     window(20.0, 0.3, 0.8, "aggressive"), window(30.0, 0.3, 0.8, "aggressive")],
-        "song": {"model": "pretrained", "valence": 0.5, "arousal": 0.55, "mood": "happy", "confidence": 0.3,
-                 "arc": "Calm intro, aggressive from 0:20."},
-        "sections": [
-            {"start_s": 0.0, "end_s": 20.0, "start": "0:00", "valence": 0.7, "arousal": 0.3, "mood": "calm",
-             "confidence": 0.8, "hears": "quiet, piano", "models": {"cnn": {"valence": 0.6, "arousal": 0.3, "mood": "calm"}}},
-            {"start_s": 20.0, "end_s": 40.0, "start": "0:20", "valence": 0.3, "arousal": 0.8, "mood": "aggressive",
-             "confidence": 0.9, "hears": "@metal, loud", "models": {"cnn": {"valence": 0.4, "arousal": 0.7, "mood": "aggressive"}}},
+        "timeline": [
+            window(0.0, 0.7, 0.3, "calm"),
+            window(10.0, 0.65, 0.35, "calm"),
+            window(20.0, 0.3, 0.8, "aggressive"),
+            window(30.0, 0.3, 0.8, "aggressive"),
         ],
-    }  # fmt: skip
+        "song": {
+            "model": "pretrained",
+            "valence": 0.5,
+            "arousal": 0.55,
+            "mood": "happy",
+            "confidence": 0.3,
+            "arc": "Calm intro, aggressive from 0:20.",
+        },
+        "sections": [
+            {
+                "start_s": 0.0,
+                "end_s": 20.0,
+                "start": "0:00",
+                "valence": 0.7,
+                "arousal": 0.3,
+                "mood": "calm",
+                "confidence": 0.8,
+                "hears": "quiet, piano",
+                "models": {"cnn": {"valence": 0.6, "arousal": 0.3, "mood": "calm"}},
+            },
+            {
+                "start_s": 20.0,
+                "end_s": 40.0,
+                "start": "0:20",
+                "valence": 0.3,
+                "arousal": 0.8,
+                "mood": "aggressive",
+                "confidence": 0.9,
+                "hears": "@metal, loud",
+                "models": {"cnn": {"valence": 0.4, "arousal": 0.7, "mood": "aggressive"}},
+            },
+        ],
+    }
 
 
 def test_json_is_strict():
@@ -49,8 +83,17 @@ def rows(data: bytes) -> list[dict]:
 def test_timeline_csv_has_every_window_and_model():
     table = rows(export.timeline_csv(analysis()))
     assert len(table) == 4
-    assert list(table[0]) == ["file", "start_s", "end_s", "cnn_valence", "cnn_arousal", "cnn_mood",
-                              "pretrained_valence", "pretrained_arousal", "pretrained_mood"]  # fmt: skip
+    assert list(table[0]) == [
+        "file",
+        "start_s",
+        "end_s",
+        "cnn_valence",
+        "cnn_arousal",
+        "cnn_mood",
+        "pretrained_valence",
+        "pretrained_arousal",
+        "pretrained_mood",
+    ]
     assert float(table[2]["start_s"]) == 20.0 and table[2]["cnn_mood"] == "aggressive"
     assert float(table[0]["pretrained_valence"]) == pytest.approx(0.71)
 
@@ -62,7 +105,7 @@ def test_sections_csv_has_each_section_with_other_models():
     assert float(table[1]["cnn_arousal"]) == 0.7 and table[1]["start"] == "0:20"
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+1.mp3", "-2.wav", "@SUM(A1).flac", "\tx.mp3"])
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1+1.mp3", "-2.wav", "@SUM(A1).flac", "\tx.mp3"])
 def test_csv_text_cells_cannot_run_as_formulas(name):
     for data in (export.timeline_csv(analysis(name)), export.sections_csv(analysis(name))):
         table = rows(data)
@@ -117,9 +160,21 @@ def test_plane_png_names_the_models_as_the_pages_do(monkeypatch):
     from emotionet.mood import COLOURS
 
     texts, colours, real_annotate, real_text = [], [], Axes.annotate, Axes.text
-    monkeypatch.setattr(Axes, "annotate", lambda self, text, *a, **k: texts.append(text) or real_annotate(self, text, *a, **k))
-    monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: colours.append((s, k.get("color"))) or real_text(self, x, y, s, *a, **k))
-    export.plane_png({"file": "x.wav", "svr_all": {"valence": 0.2, "arousal": 0.9, "mood": "aggressive"},
-                      "pretrained": {"valence": 0.7, "arousal": 0.6, "mood": "happy"}}, dpi=50)  # fmt: skip
+    monkeypatch.setattr(
+        Axes, "annotate", lambda self, text, *a, **k: texts.append(text) or real_annotate(self, text, *a, **k)
+    )
+    monkeypatch.setattr(
+        Axes,
+        "text",
+        lambda self, x, y, s, *a, **k: colours.append((s, k.get("color"))) or real_text(self, x, y, s, *a, **k),
+    )
+    export.plane_png(
+        {
+            "file": "x.wav",
+            "svr_all": {"valence": 0.2, "arousal": 0.9, "mood": "aggressive"},
+            "pretrained": {"valence": 0.7, "arousal": 0.6, "mood": "happy"},
+        },
+        dpi=50,
+    )
     assert {"SVR (all features)", "Pretrained"} <= set(texts) and "svr_all" not in texts
     assert dict(colours) == COLOURS

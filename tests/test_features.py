@@ -14,7 +14,7 @@ from emotionet.features import (
     Normalizer,
     compute_features,
     summary_statistics,
-)  # fmt: skip
+)
 from emotionet.io.audio import SAMPLE_RATE
 from tests.conftest import synth
 

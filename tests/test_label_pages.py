@@ -120,7 +120,12 @@ def test_two_raters_add_rate_and_the_test_set_aggregates_and_exports(database, t
     assert min_raters == 2
     zipfile.ZipFile(io.BytesIO(archive)).extractall(tmp_path / "export")
     [track] = read_manifest(tmp_path / "export" / "manifest.csv")
-    assert (track.song_id, track.valence, track.arousal, track.artist) == (first, pytest.approx(0.7), pytest.approx(0.8), "Band")
+    assert (track.song_id, track.valence, track.arousal, track.artist) == (
+        first,
+        pytest.approx(0.7),
+        pytest.approx(0.8),
+        "Band",
+    )
     assert track.path.read_bytes() == tone(300)
 
 
@@ -221,8 +226,10 @@ def test_user_text_is_shown_as_plain_text_never_as_markdown(database):
     at = sign_in("Ann")
     upload(at, [("song.wav", tone(300))], Title=f"Song {pixel}", Source=pixel, Licence=f"[CC0]({pixel})")
     assert not at.exception
-    rendered = [e.value for e in (*at.markdown, *at.caption, *at.success, *at.info, *at.error, *at.warning,
-                                  *at.subheader, *at.header)]  # fmt: skip
+    rendered = [
+        e.value
+        for e in (*at.markdown, *at.caption, *at.success, *at.info, *at.error, *at.warning, *at.subheader, *at.header)
+    ]
     assert rendered and not any("![p](" in str(value) for value in rendered)
     assert any(pixel in t.value for t in at.text)  # shown, as the characters typed
 
@@ -259,7 +266,9 @@ def test_the_test_set_hides_the_teams_values_of_tracks_the_rater_has_not_rated(d
     assert not at.exception
     table = at.dataframe[0].value.set_index("title")
     assert float(table.loc["one", "valence_mean"]) == pytest.approx(0.8)
-    assert "0.9" not in " ".join(str(v) for v in table.loc["two"]) and "rate it first" in table.loc["two", "valence_mean"]
+    assert (
+        "0.9" not in " ".join(str(v) for v in table.loc["two"]) and "rate it first" in table.loc["two", "valence_mean"]
+    )
     assert not any("Prepare the test set" in b.label for b in at.button)  # exports hold everyone's values
     assert not at.get("download_button")
 

@@ -14,22 +14,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_labelling import BACKENDS, database_url, tone
+from helpers_labelling import engine, tone  # noqa: F401 (engine: a fixture on every backend)
 
 from emotionet.io.audio import AudioError
 from emotionet.models.checkpoints import checkpoint_dir
 from emotionet.team import labelling as lab
-from emotionet.team.storage import AudioStore, make_engine
+from emotionet.team.storage import AudioStore
 from emotionet.training.dataset import read_manifest
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path):
-    url, cleanup = database_url(request.param, tmp_path)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    cleanup()
 
 
 @pytest.fixture
@@ -38,8 +29,9 @@ def store(tmp_path):
 
 
 def add(engine, store, frequency=440.0, title="", artist="", by="ann"):
-    track, _ = lab.add_track(engine, store, tone(frequency), f"{title or frequency}.wav", title, artist,
-                             "synthetic", "CC0", by)  # fmt: skip
+    track, _ = lab.add_track(
+        engine, store, tone(frequency), f"{title or frequency}.wav", title, artist, "synthetic", "CC0", by
+    )
     return track
 
 
@@ -50,7 +42,12 @@ def test_a_track_is_stored_under_its_content_hash_with_its_details(engine, store
     track, created = lab.add_track(engine, store, tone(), "song.wav", "Song", "Band", "field recording", "CC-BY", "ann")
     assert created
     assert (track.title, track.artist, track.source, track.licence, track.added_by) == (
-        "Song", "Band", "field recording", "CC-BY", "ann")  # fmt: skip
+        "Song",
+        "Band",
+        "field recording",
+        "CC-BY",
+        "ann",
+    )
     assert track.duration_s == pytest.approx(3.0, abs=0.01)
     assert store.find(track.hash).read_bytes() == tone()
     assert [t.hash for t in lab.list_tracks(engine)] == [track.hash]
@@ -373,8 +370,9 @@ def test_passcode_checks_use_a_constant_time_comparison(monkeypatch):
 
 
 def test_nul_and_control_characters_are_stripped_from_what_is_stored(engine, store):
-    track, _ = lab.add_track(engine, store, tone(610), "a\x00b.wav", "Ti\x00tle\x1b[31m", "Art\x00ist",
-                             "so\u202eurce", "CC\x07", "ann\x00")  # fmt: skip
+    track, _ = lab.add_track(
+        engine, store, tone(610), "a\x00b.wav", "Ti\x00tle\x1b[31m", "Art\x00ist", "so\u202eurce", "CC\x07", "ann\x00"
+    )
     assert (track.title, track.artist, track.source, track.licence) == ("Title[31m", "Artist", "source", "CC")
     assert track.added_by == "ann" and track.filename == "ab.wav"
     lab.save_rating(engine, track.hash, "ann", 0.5, 0.5, note="line one\r\nline\x00 two\x1b")
@@ -405,11 +403,14 @@ def test_a_failed_add_leaves_no_orphan_audio_file(engine, store, monkeypatch):
     assert store.find(kept.hash) is not None
 
 
-@pytest.mark.parametrize("evil", ["=HYPERLINK(\"http://x\",\"y\")", "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"])
+@pytest.mark.parametrize("evil", ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"])
 def test_exported_csv_cells_are_never_formulas(engine, store, tmp_path, evil):
     track, _ = lab.add_track(engine, store, tone(640), "e.wav", evil, evil, evil, evil, "ann")
     lab.save_rating(engine, track.hash, evil, 0.5, 0.5, note=evil)
     ratings = pd.read_csv(io.StringIO(lab.export_ratings_csv(engine)))
     manifest = pd.read_csv(lab.export_manifest(engine, store, tmp_path / "export"))
-    cells = [*ratings[["title", "artist", "rater", "note"]].iloc[0], *manifest[["title", "artist", "source", "licence"]].iloc[0]]
+    cells = [
+        *ratings[["title", "artist", "rater", "note"]].iloc[0],
+        *manifest[["title", "artist", "source", "licence"]].iloc[0],
+    ]
     assert cells == ["'" + evil] * 8

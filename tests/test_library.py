@@ -19,7 +19,9 @@ from emotionet.predict import Predictor
 
 def rows(engine):
     with Session(engine) as session:
-        return [(r.path, r.hash) for r in session.scalars(select(library.LibrarySong).order_by(library.LibrarySong.path))]
+        return [
+            (r.path, r.hash) for r in session.scalars(select(library.LibrarySong).order_by(library.LibrarySong.path))
+        ]
 
 
 def failures(engine):
@@ -97,8 +99,11 @@ def test_the_scan_command_prints_its_summary_after_a_lost_worker(tmp_path, bundl
         write_song(music / f"song_{i}.wav", "bright", 3, seed=i)
     write_song(music / "crash.wav", "dark", 3)
     real = Predictor.analyze
-    monkeypatch.setattr(Predictor, "analyze",
-                        lambda self, source, **kw: os._exit(1) if "crash" in str(source) else real(self, source, **kw))
+    monkeypatch.setattr(
+        Predictor,
+        "analyze",
+        lambda self, source, **kw: os._exit(1) if "crash" in str(source) else real(self, source, **kw),
+    )
     from emotionet.cli import main
 
     assert main(["scan", str(music), "--checkpoints", str(bundle), "--workers", "2", "--json"]) == 1
@@ -140,8 +145,9 @@ def test_a_model_giving_nan_fails_the_files_instead_of_crashing_the_scan(tmp_pat
 
 def test_an_upload_name_with_nul_is_stored_clean_even_when_it_fails(tmp_path, engine, bundle):
     data = write_song(tmp_path / "x.wav", "bright", 3).read_bytes()
-    result = library.add_uploads([("My\x00 Song.wav", data), ("ba\x00d.ogg", b"nope" * 100)], engine,
-                                 checkpoints=bundle, workers=1)  # fmt: skip
+    result = library.add_uploads(
+        [("My\x00 Song.wav", data), ("ba\x00d.ogg", b"nope" * 100)], engine, checkpoints=bundle, workers=1
+    )
     assert [s.filename for s in result.songs] == ["My Song.wav"]
     [error] = result.failed.values()
     assert "\x00" not in error and "bad.ogg" in error
@@ -153,8 +159,12 @@ def test_the_song_summary_of_a_whole_song_analysis_is_not_offered_as_a_model():
     from emotionet.library.playlists import Song
 
     point = {"valence": 0.6, "arousal": 0.4, "mood": "calm", "confidence": 0.5}
-    analysis = {"cnn": point, "pretrained": point, "song": {**point, "model": "pretrained", "arc": "Calm throughout."},
-                "sections": [{"start_s": 0.0, **point}]}
+    analysis = {
+        "cnn": point,
+        "pretrained": point,
+        "song": {**point, "model": "pretrained", "arc": "Calm throughout."},
+        "sections": [{"start_s": 0.0, **point}],
+    }
     songs = [Song("h", "t", "", "/x.wav", "x.wav", 60.0, 0.6, 0.4, "calm", 0.5, {"analysis": analysis})]
     assert library.model_names(songs) == ["cnn", "pretrained"]
 

@@ -58,7 +58,9 @@ def test_cues_hear_major_and_minor():
     minor = cues.clip_cues({**base, "chroma": chord_chroma(9, 3)})
     i = cues.NAMES.index("major minus minor")
     assert major[i] > 0 > minor[i]
-    assert cues.clip_cues({**base, "chroma": chord_chroma(0, 4)[:, :5]}).shape == (len(cues.NAMES),)  # short windows work
+    assert cues.clip_cues({**base, "chroma": chord_chroma(0, 4)[:, :5]}).shape == (
+        len(cues.NAMES),
+    )  # short windows work
 
 
 def test_affine_calibration_matches_the_listeners_mean_and_spread():
@@ -92,7 +94,9 @@ def test_a_calibration_round_trips_through_its_dict_and_old_configs_still_load()
     again = Calibration.from_dict(cal.to_dict())
     assert again.confidence(0.7, 0.2) == pytest.approx(cal.confidence(0.7, 0.2))
     np.testing.assert_allclose(again.apply(raw), cal.apply(raw))
-    old = Calibration.from_dict({"pivot_valence": 0.4, "pivot_arousal": 0.5, "sigma_valence": 0.1, "sigma_arousal": 0.1})
+    old = Calibration.from_dict(
+        {"pivot_valence": 0.4, "pivot_arousal": 0.5, "sigma_valence": 0.1, "sigma_arousal": 0.1}
+    )
     np.testing.assert_allclose(old.apply([[0.4, 0.5]]), [[0.5, 0.5]])
 
 
@@ -103,8 +107,17 @@ def test_judging_on_listeners_reports_every_figure_from_held_out_fits():
     folds = [(np.setdiff1d(np.arange(100), np.arange(k, 100, 5)), np.arange(k, 100, 5)) for k in range(5)]
     centre = (0.62, 0.55)
     cal, metrics, shown = judge.judge_on_listeners(raw, truth, folds, np.median(raw, 0), centre)
-    for key in ("r_valence", "r_arousal", "ccc_valence", "ccc_arousal", "mae_valence", "accuracy", "macro_f1", "ece",
-                "accuracy_midpoint"):  # fmt: skip
+    for key in (
+        "r_valence",
+        "r_arousal",
+        "ccc_valence",
+        "ccc_arousal",
+        "mae_valence",
+        "accuracy",
+        "macro_f1",
+        "ece",
+        "accuracy_midpoint",
+    ):
         assert np.isfinite(metrics[key]), key
     assert metrics["r_valence"] > 0.8
     assert shown.shape == truth.shape and cal.scale_valence > 1.5  # the shrunk outputs were spread back out

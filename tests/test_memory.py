@@ -74,6 +74,8 @@ def test_analysing_a_long_file_peaks_under_1_gb(long_wav, setting, shipped_check
     analysed = analysis["analysed"]["end_s"] - analysis["analysed"]["start_s"]
     assert analysed == pytest.approx(45.0 if setting else MINUTES * 60, abs=0.5)
     assert {"cnn", "svr", "pretrained"} <= set(analysis)  # every model ran over it
-    assert analysis["sections"] and analysis["sections"][-1]["end_s"] == pytest.approx(analysis["analysed"]["end_s"], abs=0.5)
+    assert analysis["sections"] and analysis["sections"][-1]["end_s"] == pytest.approx(
+        analysis["analysed"]["end_s"], abs=0.5
+    )
     print(f"\n{MINUTES} min file, {'45 s snippet' if setting else 'whole song'}: peak {peak:.0f} MB")
     assert peak < LIMIT_MB, f"peak resident memory {peak:.0f} MB"

@@ -8,10 +8,19 @@ import pytest
 from emotionet.mood import Calibration, mood_index, mood_of, quadrant_index
 
 
-@pytest.mark.parametrize("v,a,mood", [
-    (0.8, 0.8, "happy"), (0.2, 0.8, "aggressive"), (0.2, 0.2, "sad"), (0.8, 0.2, "calm"),
-    (0.5, 0.5, "happy"), (0.49, 0.5, "aggressive"), (0.49, 0.49, "sad"), (0.5, 0.49, "calm"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "v,a,mood",
+    [
+        (0.8, 0.8, "happy"),
+        (0.2, 0.8, "aggressive"),
+        (0.2, 0.2, "sad"),
+        (0.8, 0.2, "calm"),
+        (0.5, 0.5, "happy"),
+        (0.49, 0.5, "aggressive"),
+        (0.49, 0.49, "sad"),
+        (0.5, 0.49, "calm"),
+    ],
+)
 def test_mood_is_the_quadrant_with_ties_on_the_positive_side(v, a, mood):
     assert mood_of(v, a) == mood
 

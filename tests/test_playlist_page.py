@@ -44,8 +44,11 @@ def app():
 
 @pytest.fixture
 def library_of_four(tmp_path, data_dir, bundle):
-    files = [write_song(tmp_path / "music" / f"{kind}_{i}.wav", kind, 4 + i, seed=i)
-             for kind in ("bright", "dark") for i in range(2)]  # fmt: skip
+    files = [
+        write_song(tmp_path / "music" / f"{kind}_{i}.wav", kind, 4 + i, seed=i)
+        for kind in ("bright", "dark")
+        for i in range(2)
+    ]
     result = library.scan_files(files, storage.make_engine(), checkpoints=bundle, workers=1)
     assert result.added == 4
     return files
@@ -60,7 +63,9 @@ def test_an_empty_library_asks_for_songs(data_dir):
 def test_uploading_songs_analyses_them_and_reports_a_bad_file(tmp_path, data_dir):
     at = app()
     good = write_song(tmp_path / "song.wav", "bright", 4).read_bytes()
-    at.file_uploader[0].set_value([("Good Song.wav", good, "audio/wav"), ("broken.mp3", b"not audio" * 50, "audio/mpeg")]).run()
+    at.file_uploader[0].set_value(
+        [("Good Song.wav", good, "audio/wav"), ("broken.mp3", b"not audio" * 50, "audio/mpeg")]
+    ).run()
     at.button[0].click().run()
     assert not at.exception
     assert "1 song(s) analysed" in at.success[0].value

@@ -24,12 +24,23 @@ from emotionet.library.playlists import Song
 from emotionet.team import storage
 
 
-def song(i: int, valence: float, arousal: float, duration_s: float = 180.0, mood: str | None = None,
-         confidence: float = 0.5) -> Song:  # fmt: skip
+def song(
+    i: int, valence: float, arousal: float, duration_s: float = 180.0, mood: str | None = None, confidence: float = 0.5
+) -> Song:
     from emotionet.mood import mood_of
 
-    return Song(f"{i:064x}", f"Song {i}", f"Artist {i}", f"/music/song{i}.flac", f"song{i}.flac", duration_s,
-                valence, arousal, mood or mood_of(valence, arousal), confidence)  # fmt: skip
+    return Song(
+        f"{i:064x}",
+        f"Song {i}",
+        f"Artist {i}",
+        f"/music/song{i}.flac",
+        f"song{i}.flac",
+        duration_s,
+        valence,
+        arousal,
+        mood or mood_of(valence, arousal),
+        confidence,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +48,10 @@ def grid() -> list[Song]:
     """A 7 x 7 grid of songs over the plane, lengths 2-5 minutes."""
     rng = np.random.default_rng(0)
     values = np.linspace(0.05, 0.95, 7)
-    return [song(i, v, a, float(rng.uniform(120, 300)), confidence=float(abs(v - 0.5) + abs(a - 0.5)))
-            for i, (v, a) in enumerate((v, a) for v in values for a in values)]  # fmt: skip
+    return [
+        song(i, v, a, float(rng.uniform(120, 300)), confidence=float(abs(v - 0.5) + abs(a - 0.5)))
+        for i, (v, a) in enumerate((v, a) for v in values for a in values)
+    ]
 
 
 # --- the three modes ----------------------------------------------------------------------------
@@ -157,8 +170,9 @@ def test_scan_analyses_each_song_once_and_skips_the_bad_file(tmp_path, engine, b
     made = make_library(tmp_path / "music", n_each=2, seconds=5)
     write_song(tmp_path / "music" / "tagged.flac", "bright", 5, seed=7, title="Sunny Side", artist="The Sines")
     seen = []
-    first = library.scan_folder(tmp_path / "music", engine, checkpoints=bundle, workers=1,
-                                progress=lambda *args: seen.append(args))  # fmt: skip
+    first = library.scan_folder(
+        tmp_path / "music", engine, checkpoints=bundle, workers=1, progress=lambda *args: seen.append(args)
+    )
     assert first.added == 5 and first.known == 0 and len(first.songs) == 5
     bad = str((tmp_path / "music" / "broken.mp3").resolve())
     assert list(first.failed) == [bad] and "broken.mp3" in first.failed[bad]
@@ -219,8 +233,9 @@ def test_scan_with_two_workers_gives_the_same_results(tmp_path, engine, bundle):
 
 def test_uploads_are_stored_and_named_by_their_original_file_name(tmp_path, engine, bundle):
     data = write_song(tmp_path / "x.wav", "bright", 4).read_bytes()
-    result = library.add_uploads([("My Song.wav", data), ("again.wav", data), ("bad.ogg", b"nope" * 100)],
-                                 engine, checkpoints=bundle, workers=1)  # fmt: skip
+    result = library.add_uploads(
+        [("My Song.wav", data), ("again.wav", data), ("bad.ogg", b"nope" * 100)], engine, checkpoints=bundle, workers=1
+    )
     assert result.added == 1 and len(result.songs) == 1
     assert result.songs[0].title == "My Song" and result.songs[0].filename == "My Song.wav"
     assert storage.AudioStore().find(result.songs[0].hash) is not None
@@ -258,14 +273,35 @@ def test_cli_scan_and_playlists(tmp_path, monkeypatch, bundle, capsys):
     assert summary["songs"] == 4 and summary["added"] == 4 and "broken.mp3" in out.err
 
     out_file = tmp_path / "lift.m3u8"
-    assert run_cli(["playlist", str(music), *common, "--model", "svr", "--from", "sad", "--to", "happy",
-                    "--count", "4", "-o", str(out_file)]) == 0  # fmt: skip
+    assert (
+        run_cli(
+            [
+                "playlist",
+                str(music),
+                *common,
+                "--model",
+                "svr",
+                "--from",
+                "sad",
+                "--to",
+                "happy",
+                "--count",
+                "4",
+                "-o",
+                str(out_file),
+            ]
+        )
+        == 0
+    )
     lines = out_file.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "#EXTM3U" and len(lines) == 9 and lines[1].startswith("#EXTINF:")
     assert "dark" in lines[2] and "bright" in lines[-1]  # sad first, happy last
     assert (tmp_path / "data" / "emotionet.db").is_file()  # the same database as the labelling data
 
-    assert run_cli(["playlist", str(music), *common, "--model", "svr", "--mood", "happy", "-o", str(tmp_path / "h.csv")]) == 0
+    assert (
+        run_cli(["playlist", str(music), *common, "--model", "svr", "--mood", "happy", "-o", str(tmp_path / "h.csv")])
+        == 0
+    )
     rows = list(csv.DictReader(open(tmp_path / "h.csv", encoding="utf-8")))
     assert len(rows) == 2 and all(r["mood"] == "happy" for r in rows)
 
@@ -286,6 +322,6 @@ def test_a_line_break_in_a_file_name_cannot_add_a_playlist_entry():
 
 def test_playlist_csv_cells_are_never_formulas():
     evil = song(1, 0.8, 0.8)
-    evil.title, evil.artist = "=HYPERLINK(\"http://x\")", "@cmd"
+    evil.title, evil.artist = '=HYPERLINK("http://x")', "@cmd"
     row = next(csv.DictReader(io.StringIO(playlists.to_csv([evil]))))
-    assert row["title"] == "'=HYPERLINK(\"http://x\")" and row["artist"] == "'@cmd"
+    assert row["title"] == '\'=HYPERLINK("http://x")' and row["artist"] == "'@cmd"

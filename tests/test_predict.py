@@ -82,7 +82,9 @@ def test_every_mood_shown_is_the_points_quadrant_around_the_checkpoints_mood_cen
         assert p.mood == mood_of(p.valence, p.arousal, predictor.thresholds)
     for window in analysis.timeline:
         for name in analysis.predictions:
-            assert window[name]["mood"] == mood_of(window[name]["valence"], window[name]["arousal"], predictor.thresholds)
+            assert window[name]["mood"] == mood_of(
+                window[name]["valence"], window[name]["arousal"], predictor.thresholds
+            )
     for section in analysis.song.sections:
         assert section.mood == mood_of(section.valence, section.arousal, predictor.thresholds)
 
@@ -109,7 +111,7 @@ def test_warm_up_runs_an_uploads_whole_path(predictor, monkeypatch):
 
     monkeypatch.setattr(Predictor, "analyze", spy)
     predictor.warm_up()
-    (source, name, analysis), = seen
+    ((source, name, analysis),) = seen
     assert isinstance(source, bytes) and name.startswith("warm-up.")
     assert set(analysis.predictions) == set(predictor.model_names) and analysis.song is not None
     assert analysis.song.sections and analysis.explanation is not None

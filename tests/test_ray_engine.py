@@ -78,10 +78,10 @@ def backend(request, tmp_path, monkeypatch):
 
 def assert_same_songs(ray_songs, local_songs):
     assert [s.hash for s in ray_songs] == [s.hash for s in local_songs]
-    for r, l in zip(ray_songs, local_songs):
-        assert (r.title, r.artist, r.path, r.filename) == (l.title, l.artist, l.path, l.filename)
-        assert r.duration_s == pytest.approx(l.duration_s)
-        ra, la = r.extra["analysis"], l.extra["analysis"]
+    for r, loc in zip(ray_songs, local_songs):
+        assert (r.title, r.artist, r.path, r.filename) == (loc.title, loc.artist, loc.path, loc.filename)
+        assert r.duration_s == pytest.approx(loc.duration_s)
+        ra, la = r.extra["analysis"], loc.extra["analysis"]
         models = [k for k, v in la.items() if isinstance(v, dict) and "valence" in v and k != "song"]
         assert set(models) == {"cnn", "svr", "svr_all", "pretrained"}  # every model, the pretrained one too
         for model in models:
@@ -90,7 +90,9 @@ def assert_same_songs(ray_songs, local_songs):
                 assert ra[model][key] == pytest.approx(la[model][key], abs=2e-3), (r.filename, model, key)
         assert [w["start_s"] for w in ra["timeline"]] == [w["start_s"] for w in la["timeline"]]
         assert [w["cnn"]["mood"] for w in ra["timeline"]] == [w["cnn"]["mood"] for w in la["timeline"]]
-        assert [(s["start_s"], s["mood"]) for s in ra["sections"]] == [(s["start_s"], s["mood"]) for s in la["sections"]]
+        assert [(s["start_s"], s["mood"]) for s in ra["sections"]] == [
+            (s["start_s"], s["mood"]) for s in la["sections"]
+        ]
 
 
 def test_ray_scan_equals_the_local_scan_and_a_second_run_skips_everything(
@@ -148,8 +150,9 @@ def test_ray_scan_equals_the_local_scan_and_a_second_run_skips_everything(
         assert {s.hash: s.added_at for s in session.query(LibrarySong)} == added_at  # nothing rewritten
 
 
-def test_a_killed_run_keeps_what_it_wrote_and_the_next_run_does_the_rest(ray_instance, music, tmp_path,
-                                                                         shipped_checkpoints, monkeypatch):  # fmt: skip
+def test_a_killed_run_keeps_what_it_wrote_and_the_next_run_does_the_rest(
+    ray_instance, music, tmp_path, shipped_checkpoints, monkeypatch
+):
     engine = storage.make_engine(f"sqlite:///{tmp_path / 'library.db'}")
     real_write, written = ray_engine._write, []
 
@@ -172,12 +175,24 @@ def test_a_killed_run_keeps_what_it_wrote_and_the_next_run_does_the_rest(ray_ins
     assert len(resumed.songs) == SONGS and len(resumed.failed) == 2
 
 
-def test_cli_scan_with_the_ray_engine_writes_the_library_and_parquet(ray_instance, music, tmp_path, monkeypatch,
-                                                                     shipped_checkpoints, capsys):  # fmt: skip
+def test_cli_scan_with_the_ray_engine_writes_the_library_and_parquet(
+    ray_instance, music, tmp_path, monkeypatch, shipped_checkpoints, capsys
+):
     monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / "out" / "songs.parquet"
-    argv = ["scan", str(music), "--engine", "ray", "--device", "cpu", "--checkpoints", str(shipped_checkpoints),
-            "--parquet", str(out), "--json"]  # fmt: skip
+    argv = [
+        "scan",
+        str(music),
+        "--engine",
+        "ray",
+        "--device",
+        "cpu",
+        "--checkpoints",
+        str(shipped_checkpoints),
+        "--parquet",
+        str(out),
+        "--json",
+    ]
     assert cli.main(argv) == 1  # the bad files were skipped
     summary = json.loads(capsys.readouterr().out)
     assert (summary["songs"], summary["added"], summary["known"], len(summary["failed"])) == (SONGS, SONGS, 0, 2)

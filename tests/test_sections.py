@@ -80,8 +80,15 @@ def test_summary_is_duration_weighted_with_moods_and_confidence():
     assert 0.25 <= song.confidence <= 1 and song.sections[0].confidence > 0.9
     assert song.arc == "Calm intro, aggressive from 0:30."
     d = song.to_dict()
-    assert d["sections"][1] == {"start_s": 30.0, "end_s": 120.0, "start": "0:30", "valence": 0.3, "arousal": 0.7,
-                                "mood": "aggressive", "confidence": pytest.approx(0.9545, abs=1e-3)}  # fmt: skip
+    assert d["sections"][1] == {
+        "start_s": 30.0,
+        "end_s": 120.0,
+        "start": "0:30",
+        "valence": 0.3,
+        "arousal": 0.7,
+        "mood": "aggressive",
+        "confidence": pytest.approx(0.9545, abs=1e-3),
+    }
 
 
 def section(mood: str, start: float, end: float) -> sec.Section:
@@ -124,8 +131,11 @@ def pad_then_riff_analysis(shipped_checkpoints):
     buffer = io.BytesIO()
     sf.write(buffer, demo_song.song([("pad", 60), ("riff", 60)]), 22050, format="WAV")
     events = []
-    result = predictor.analyze(buffer.getvalue(), name="pad_then_riff.wav",
-                               progress=lambda fraction, message: events.append((fraction, message)))  # fmt: skip
+    result = predictor.analyze(
+        buffer.getvalue(),
+        name="pad_then_riff.wav",
+        progress=lambda fraction, message: events.append((fraction, message)),
+    )
     result.progress_events = events
     return predictor, result
 
@@ -154,8 +164,9 @@ def test_a_song_of_several_sections_is_answered_by_their_summary(pad_then_riff_a
     assert (lead.valence, lead.arousal, lead.mood) == (song.valence, song.arousal, song.mood)
     assert lead.confidence == pytest.approx(song.confidence)
     cnn = [s.extra["models"]["cnn"] for s in song.sections]
-    assert result.predictions["cnn"].arousal == pytest.approx(np.average([c["arousal"] for c in cnn], weights=weights),
-                                                              abs=1e-3)  # fmt: skip
+    assert result.predictions["cnn"].arousal == pytest.approx(
+        np.average([c["arousal"] for c in cnn], weights=weights), abs=1e-3
+    )
     assert result.to_dict()[predictor.headline]["mood"] == result.to_dict()["song"]["mood"]
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pytest
-from helpers_labelling import BACKENDS, database_url, tone
+from helpers_labelling import engine, tone  # noqa: F401 (engine: a fixture on every backend)
 
 from emotionet.mood import MOODS, mood_of
 from emotionet.team import labelling as lab
 from emotionet.team import predictions as stored
 from emotionet.team import suggest as sg
-from emotionet.team.storage import AudioStore, make_engine
+from emotionet.team.storage import AudioStore
 
 CENTRE = (0.6, 0.57)
 POINT = {"happy": (0.75, 0.75), "aggressive": (0.4, 0.8), "sad": (0.4, 0.35), "calm": (0.75, 0.4)}
@@ -31,8 +30,19 @@ def simulate(order: str, seed: int, per_mood: int = 4, target: int = 3) -> int:
     for i, mood in enumerate(truth):
         guess = mood if rng.random() < 0.7 else rng.choice([m for m in MOODS if m != mood])
         v, a = POINT[guess]
-        states.append(sg.TrackState(f"t{i:02d}", models={"pretrained": {"valence": v, "arousal": a, "mood": guess,
-                                                                         "confidence": float(rng.uniform(0.3, 0.9))}}))  # fmt: skip
+        states.append(
+            sg.TrackState(
+                f"t{i:02d}",
+                models={
+                    "pretrained": {
+                        "valence": v,
+                        "arousal": a,
+                        "mood": guess,
+                        "confidence": float(rng.uniform(0.3, 0.9)),
+                    }
+                },
+            )
+        )
     ratings: dict[str, list] = {s.hash: [] for s in states}
     raters = [f"r{k}" for k in range(4)]
     done = {r: set() for r in raters}
@@ -67,8 +77,14 @@ def test_suggested_order_reaches_a_balanced_fully_rated_set_in_far_fewer_ratings
 
 
 def test_tracks_below_the_target_come_first_scarce_moods_and_started_tracks_before_new_ones():
-    lead = lambda mood, confidence=0.8: {"pretrained": {"valence": 0.7, "arousal": 0.7, "mood": mood,  # noqa: E731
-                                                       "confidence": confidence}}  # fmt: skip
+    lead = lambda mood, confidence=0.8: {
+        "pretrained": {
+            "valence": 0.7,
+            "arousal": 0.7,
+            "mood": mood,  # noqa: E731
+            "confidence": confidence,
+        }
+    }
     states = [
         sg.TrackState("done3", 3, (0.8, 0.8), (0.3, 0.02), lead("happy")),  # at the target: raters disagree
         sg.TrackState("happy1", 1, (0.8, 0.8), None, lead("happy")),
@@ -80,15 +96,20 @@ def test_tracks_below_the_target_come_first_scarce_moods_and_started_tracks_befo
     assert [s.track_hash for s in order] == ["sadnew", "happy1", "happynew", "done3"]
     sad, happy1, _, done3 = order
     assert sad.needs_ratings and not done3.needs_ratings
-    assert "no ratings yet" in sad.why and "sad tracks are scarce in the set (0 of 3 started; sad by the models' guess)" in sad.why
+    assert (
+        "no ratings yet" in sad.why
+        and "sad tracks are scarce in the set (0 of 3 started; sad by the models' guess)" in sad.why
+    )
     assert "the headline model is unsure (30% sure it is sad)" in sad.why
     assert "has 1 of the 3 ratings it needs" in happy1.why
     assert "raters disagree on its valence (spread 0.30)" in done3.why
 
 
 def test_among_complete_tracks_the_least_clear_comes_first():
-    models = lambda *moods: {f"m{i}": {"valence": 0.5, "arousal": 0.5, "mood": m, "confidence": 0.9}  # noqa: E731
-                             for i, m in enumerate(moods)}  # fmt: skip
+    models = lambda *moods: {
+        f"m{i}": {"valence": 0.5, "arousal": 0.5, "mood": m, "confidence": 0.9}  # noqa: E731
+        for i, m in enumerate(moods)
+    }
     states = [
         sg.TrackState("clear", 3, (0.8, 0.8), (0.02, 0.02), models("happy", "happy"), headline="m0"),
         sg.TrackState("models", 3, (0.8, 0.8), (0.02, 0.02), models("happy", "sad"), headline="m0"),
@@ -98,15 +119,6 @@ def test_among_complete_tracks_the_least_clear_comes_first():
     assert [s.track_hash for s in order] == ["raters", "models", "clear"]
     assert "the models disagree (happy vs sad)" in order[1].why
     assert order[2].why == "the next track in the set"
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path):
-    url, cleanup = database_url(request.param, tmp_path)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    cleanup()
 
 
 class FakePredictor:
@@ -148,7 +160,9 @@ def test_suggest_reads_ratings_and_stored_answers_with_several_raters_at_once(en
     assert len(lab.current_ratings(engine)) == 3
     # a fourth rater is steered to a track of the scarcest mood among the tracks started so far
     order = sg.suggest(engine, "dee", "k1", centre=CENTRE)
-    assert len(order) == 6 and [s.needs_ratings for s in order] == sorted((s.needs_ratings for s in order), reverse=True)
+    assert len(order) == 6 and [s.needs_ratings for s in order] == sorted(
+        (s.needs_ratings for s in order), reverse=True
+    )
     counts = {m: sum(1 for h in set(picked) if moods[h] == m) for m in MOODS}  # the same track, if they raced
     assert counts[moods[order[0].track_hash]] == min(counts.values()), (counts, order[0].why)
     # a rater who has rated everything gets nothing
@@ -174,13 +188,19 @@ def test_the_rater_view_says_who_rates_high_and_who_ranks_tracks_like_the_team()
     rng = np.random.default_rng(0)
     truth = rng.uniform(0.2, 0.8, (12, 2))
     rows = []
-    for rater, (shift, noise) in {"high": (0.15, 0.02), "fair": (0.0, 0.02), "fair2": (0.0, 0.02),
-                                  "random": (0.0, None)}.items():  # fmt: skip
+    for rater, (shift, noise) in {
+        "high": (0.15, 0.02),
+        "fair": (0.0, 0.02),
+        "fair2": (0.0, 0.02),
+        "random": (0.0, None),
+    }.items():
         for i, (v, a) in enumerate(truth):
             if noise is None:
                 v, a = rng.uniform(0, 1, 2)
             else:
-                v, a = np.clip([v + shift + noise * rng.standard_normal(), a + shift + noise * rng.standard_normal()], 0, 1)
+                v, a = np.clip(
+                    [v + shift + noise * rng.standard_normal(), a + shift + noise * rng.standard_normal()], 0, 1
+                )
             rows.append({"track_hash": f"t{i}", "rater": rater, "valence": v, "arousal": a})
     rows.append({"track_hash": "solo", "rater": "fair", "valence": 0.9, "arousal": 0.9})  # nobody else rated it
     view = rater_view(pd.DataFrame(rows)).set_index("rater")

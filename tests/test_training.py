@@ -30,8 +30,9 @@ def manifest(tmp_path_factory):
         kind, v, a = KINDS[quadrant]
         y = synth(4.0, kind=kind, seed=i) * (1.0 if a > 0.5 else 0.3)
         write_audio(root / "audio" / f"s{i}.wav", y)
-        rows.append({"path": f"audio/s{i}.wav", "valence": v, "arousal": a, "quadrant": quadrant,
-                     "artist": f"artist{i // 2}"})  # fmt: skip
+        rows.append(
+            {"path": f"audio/s{i}.wav", "valence": v, "arousal": a, "quadrant": quadrant, "artist": f"artist{i // 2}"}
+        )
     path = root / "labels.csv"
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -106,10 +107,14 @@ def test_same_seed_same_model(manifest, trained, tmp_path):
 
 def test_feature_cache_is_used_on_a_second_run(manifest, trained, monkeypatch):
     out, _ = trained
+
     def fail(*args, **kwargs):
         raise AssertionError("decoded again despite the cache")
+
     monkeypatch.setattr(dataset.audio, "load_clip", fail)
-    tracks, feats, problems = dataset.load_features(dataset.read_manifest(manifest), out / "cache" / "features", workers=1)
+    tracks, feats, problems = dataset.load_features(
+        dataset.read_manifest(manifest), out / "cache" / "features", workers=1
+    )
     assert len(feats) == 24 and not problems
 
 
@@ -185,8 +190,10 @@ def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
     cfg = TrainConfig(epochs=25, patience=25, batch_size=8, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)
     train = (stacks, np.full((16, 2), 0.3), classes)
     val = (stacks, np.full((16, 2), 0.55), classes)  # what the teacher says of whole clips, on average
-    models = {w: train_cnn(CNNConfig(), train, val, cfg, recipe=Experimental(teacher=teacher, teacher_weight=w))[0]
-              for w in (0.0, 1.0)}  # fmt: skip
+    models = {
+        w: train_cnn(CNNConfig(), train, val, cfg, recipe=Experimental(teacher=teacher, teacher_weight=w))[0]
+        for w in (0.0, 1.0)
+    }
     with torch.no_grad():
         first = torch.from_numpy(np.stack([s[..., :crop] for s in stacks]))
         last = torch.from_numpy(np.stack([s[..., -crop:] for s in stacks]))
@@ -220,7 +227,9 @@ def test_transposing_rolls_each_crops_chroma_rows_and_nothing_else():
     x = torch.randn(32, 3, 13, 50)
     moved = _transpose(x, np.random.default_rng(0))
     assert torch.equal(moved[:, :2], x[:, :2]) and torch.equal(moved[:, 2, 12], x[:, 2, 12])  # MFCC, contrast, pad row
-    shifts = [[k for k in range(12) if torch.equal(moved[i, 2, :12], torch.roll(x[i, 2, :12], k, 0))] for i in range(32)]
+    shifts = [
+        [k for k in range(12) if torch.equal(moved[i, 2, :12], torch.roll(x[i, 2, :12], k, 0))] for i in range(32)
+    ]
     assert all(len(k) == 1 for k in shifts)  # each crop's chroma is one rotation of its own
     assert len({k[0] for k in shifts}) > 4  # and the keys differ from crop to crop
 
@@ -249,18 +258,23 @@ def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_we
     rng = np.random.default_rng(0)
     stacks = [rng.standard_normal((3, 13, 200)).astype(np.float32) for _ in range(12)]
     data = (stacks, rng.uniform(0, 1, (12, 2)), np.arange(12) % 4)
-    cfg = TrainConfig(epochs=1, patience=10, batch_size=12, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)  # a step an epoch
+    cfg = TrainConfig(
+        epochs=1, patience=10, batch_size=12, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3
+    )  # a step an epoch
     torch.manual_seed(cfg.seed)  # train_cnn starts from these weights
     start = EmotionCNN(CNNConfig()).state_dict()
     one_step = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
-    averaged = train_cnn(CNNConfig(), data, data, replace(cfg, epochs=6),
-                         recipe=Experimental(weight_average=0.99999))[0].state_dict()  # fmt: skip
+    averaged = train_cnn(CNNConfig(), data, data, replace(cfg, epochs=6), recipe=Experimental(weight_average=0.99999))[
+        0
+    ].state_dict()
 
     def distance(a, b):
         return sum(float((a[k] - b[k]).abs().sum()) for k in a if a[k].is_floating_point())
 
-    assert distance(averaged, one_step) < 1e-3 * distance(one_step, start), (distance(averaged, one_step),
-                                                                             distance(one_step, start))  # fmt: skip
+    assert distance(averaged, one_step) < 1e-3 * distance(one_step, start), (
+        distance(averaged, one_step),
+        distance(one_step, start),
+    )
 
 
 def test_the_bench_recipe_with_every_option_off_trains_as_the_shipped_one():

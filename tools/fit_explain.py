@@ -40,9 +40,12 @@ def main(argv=None) -> int:
     parser.add_argument("--alpha", type=float, default=1.0)
     parser.add_argument("--cache", default=str(ROOT / ".cache"))
     parser.add_argument("--out", default=str(explain.DEFAULTS_FILE))
-    parser.add_argument("--tag-priors-from", metavar="DIR",
-                        help="a folder of cached musicnn parts (.npz, e.g. .cache/embeddings after train.py) "
-                             "to take the tag priors from, instead of embedding the chosen clips (slow)")
+    parser.add_argument(
+        "--tag-priors-from",
+        metavar="DIR",
+        help="a folder of cached musicnn parts (.npz, e.g. .cache/embeddings after train.py) "
+        "to take the tag priors from, instead of embedding the chosen clips (slow)",
+    )
     args = parser.parse_args(argv)
 
     data = Path(args.data)

@@ -57,7 +57,9 @@ def synth_clips() -> list[np.ndarray]:
         env = np.exp(-np.arange(length) / (0.03 * SR))
         if k % 4 == 0:
             tt = np.arange(length) / SR
-            drums[start : start + length] += 0.6 * env * np.sin(2 * np.pi * (50 * tt + 60 * (1 - np.exp(-tt / 0.05)) * 0.05))
+            drums[start : start + length] += (
+                0.6 * env * np.sin(2 * np.pi * (50 * tt + 60 * (1 - np.exp(-tt / 0.05)) * 0.05))
+            )
         amp = 0.4 if k % 4 == 2 else 0.12
         drums[start : start + length] += amp * env * rng.standard_normal(length)
 

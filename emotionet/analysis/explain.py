@@ -54,19 +54,55 @@ MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 
 
 # musicnn tag -> the plain word shown; tags not listed show as themselves (lower case)
 SYNONYMS = {
-    "male": "male vocal", "man": "male vocal", "male voice": "male vocal", "male vocalists": "male vocal",
-    "female": "female vocal", "woman": "female vocal", "female voice": "female vocal",
-    "female vocalists": "female vocal", "female vocalist": "female vocal",
-    "vocals": "vocal", "voice": "vocal", "singing": "vocal",
-    "no vocals": "instrumental", "no vocal": "instrumental", "no voice": "instrumental",
-    "classic": "classical", "beats": "beat", "electronica": "electronic", "electro": "electronic",
-    "heavy metal": "metal", "chillout": "chill", "choral": "choir", "soft": "quiet",
-}  # fmt: skip
+    "male": "male vocal",
+    "man": "male vocal",
+    "male voice": "male vocal",
+    "male vocalists": "male vocal",
+    "female": "female vocal",
+    "woman": "female vocal",
+    "female voice": "female vocal",
+    "female vocalists": "female vocal",
+    "female vocalist": "female vocal",
+    "vocals": "vocal",
+    "voice": "vocal",
+    "singing": "vocal",
+    "no vocals": "instrumental",
+    "no vocal": "instrumental",
+    "no voice": "instrumental",
+    "classic": "classical",
+    "beats": "beat",
+    "electronica": "electronic",
+    "electro": "electronic",
+    "heavy metal": "metal",
+    "chillout": "chill",
+    "choral": "choir",
+    "soft": "quiet",
+}
 # judgements, eras and moods are not something heard (and mood tags would pre-empt the answer)
-NOT_HEARD = {"00s", "90s", "80s", "70s", "60s", "oldies", "beautiful", "sexy", "catchy", "party", "happy",
-             "sad", "weird", "easy listening"}  # fmt: skip
-OPPOSITES = [("fast", "slow"), ("loud", "quiet"), ("vocal", "instrumental"), ("male vocal", "instrumental"),
-             ("female vocal", "instrumental"), ("ambient", "metal")]  # fmt: skip
+NOT_HEARD = {
+    "00s",
+    "90s",
+    "80s",
+    "70s",
+    "60s",
+    "oldies",
+    "beautiful",
+    "sexy",
+    "catchy",
+    "party",
+    "happy",
+    "sad",
+    "weird",
+    "easy listening",
+}
+OPPOSITES = [
+    ("fast", "slow"),
+    ("loud", "quiet"),
+    ("vocal", "instrumental"),
+    ("male vocal", "instrumental"),
+    ("female vocal", "instrumental"),
+    ("ambient", "metal"),
+]
 Z_CLIP = 3.0  # contributions stop growing 3 standard deviations from typical
 MIN_PROBABILITY = 0.1  # a tag must be this likely (mean over the span) to be named
 
@@ -93,8 +129,9 @@ def tag_probabilities(parts: dict[str, np.ndarray], patch_starts_s=None, span=No
     return out
 
 
-def top_tags(parts: dict[str, np.ndarray], k: int = 5, priors: dict[str, float] | None = None,
-             patch_starts_s=None, span=None) -> list[dict]:  # fmt: skip
+def top_tags(
+    parts: dict[str, np.ndarray], k: int = 5, priors: dict[str, float] | None = None, patch_starts_s=None, span=None
+) -> list[dict]:
     """The `k` plainest strongest tags: [{"tag", "probability", "lift"}], best first.
 
     A merged tag scores its best member; the rank is probability x log2(lift), lift =
@@ -124,8 +161,11 @@ def tag_priors(parts_list: list[dict[str, np.ndarray]]) -> dict[str, float]:
     """Mean tag probabilities over many songs' per-patch parts: the priors `top_tags` ranks against."""
     from ..models.musicnn import TAGS
 
-    return {f"{b}/{n}": round(float(np.mean([np.asarray(p[f"{b}/tags"])[:, i].mean() for p in parts_list])), 4)
-            for b, names in TAGS.items() for i, n in enumerate(names)}  # fmt: skip
+    return {
+        f"{b}/{n}": round(float(np.mean([np.asarray(p[f"{b}/tags"])[:, i].mean() for p in parts_list])), 4)
+        for b, names in TAGS.items()
+        for i, n in enumerate(names)
+    }
 
 
 # --------------------------------------------------------------------------- measurements
@@ -143,9 +183,13 @@ class Measurements:
         return np.array([getattr(self, name) for name in MEASURES], float)
 
     def to_dict(self) -> dict:
-        return {"tempo_bpm": round(self.tempo_bpm, 1), "mode": round(self.mode, 3),
-                "loudness_dbfs": round(self.loudness_dbfs, 1), "brightness_hz": round(self.brightness_hz, 0),
-                "key": self.key}  # fmt: skip
+        return {
+            "tempo_bpm": round(self.tempo_bpm, 1),
+            "mode": round(self.mode, 3),
+            "loudness_dbfs": round(self.loudness_dbfs, 1),
+            "brightness_hz": round(self.brightness_hz, 0),
+            "key": self.key,
+        }
 
 
 def key_profile_scores(chroma_mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,8 +218,11 @@ def measure(y: np.ndarray, *, magnitude: np.ndarray | None = None, chroma: np.nd
         chroma = dsp.chroma(power)
     mel_db = dsp.power_to_db(dsp.mel_power(power))
     rises = np.maximum(0.0, np.diff(mel_db, axis=1)).mean(axis=0)  # librosa.onset.onset_strength(S=mel_db)
-    sound = {"onset_envelope": onset_envelope(rises, mel_db.shape[1]),
-             "mean_spectrum": magnitude.mean(axis=1), "mean_square": float(np.mean(y.astype(np.float64) ** 2))}  # fmt: skip
+    sound = {
+        "onset_envelope": onset_envelope(rises, mel_db.shape[1]),
+        "mean_spectrum": magnitude.mean(axis=1),
+        "mean_square": float(np.mean(y.astype(np.float64) ** 2)),
+    }
     return measure_sound(sound, chroma)
 
 
@@ -229,22 +276,38 @@ class ContributionModel:
         return self.intercept + ((np.atleast_2d(x) - self.mean) / self.std) @ self.coef.T
 
     def to_dict(self) -> dict:
-        return {"measures": list(MEASURES), "mean": self.mean.tolist(), "std": self.std.tolist(),
-                "coef": {"valence": self.coef[0].tolist(), "arousal": self.coef[1].tolist()},
-                "intercept": self.intercept.tolist(), "alpha": self.alpha, "n": self.n,
-                "cv_r2": self.cv_r2, "source": self.source}  # fmt: skip
+        return {
+            "measures": list(MEASURES),
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "coef": {"valence": self.coef[0].tolist(), "arousal": self.coef[1].tolist()},
+            "intercept": self.intercept.tolist(),
+            "alpha": self.alpha,
+            "n": self.n,
+            "cv_r2": self.cv_r2,
+            "source": self.source,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "ContributionModel":
         if list(d["measures"]) != list(MEASURES):
             raise ValueError(f"coefficients are for {d['measures']}, this code measures {list(MEASURES)}")
         coef = np.array([d["coef"]["valence"], d["coef"]["arousal"]], float)
-        return cls(np.array(d["mean"], float), np.array(d["std"], float), coef, np.array(d["intercept"], float),
-                   float(d.get("alpha", 1.0)), int(d.get("n", 0)), dict(d.get("cv_r2", {})), d.get("source", ""))  # fmt: skip
+        return cls(
+            np.array(d["mean"], float),
+            np.array(d["std"], float),
+            coef,
+            np.array(d["intercept"], float),
+            float(d.get("alpha", 1.0)),
+            int(d.get("n", 0)),
+            dict(d.get("cv_r2", {})),
+            d.get("source", ""),
+        )
 
 
-def fit(x: np.ndarray, targets: np.ndarray, alpha: float = 1.0, groups=None, folds: int = 5,
-        source: str = "") -> ContributionModel:  # fmt: skip
+def fit(
+    x: np.ndarray, targets: np.ndarray, alpha: float = 1.0, groups=None, folds: int = 5, source: str = ""
+) -> ContributionModel:
     """Ridge fit of (n, 2) valence/arousal on (n, 4) measurements (standardised); with `groups`
     (e.g. artists) also the held-out R² over group folds, stored as ``cv_r2``."""
     x, targets = np.asarray(x, float), np.asarray(targets, float)
@@ -298,8 +361,15 @@ class Factor:
     arousal: float
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "value": round(self.value, 3), "display": self.display, "words": self.words,
-                "z": round(self.z, 2), "valence": round(self.valence, 4), "arousal": round(self.arousal, 4)}  # fmt: skip
+        return {
+            "name": self.name,
+            "value": round(self.value, 3),
+            "display": self.display,
+            "words": self.words,
+            "z": round(self.z, 2),
+            "valence": round(self.valence, 4),
+            "arousal": round(self.arousal, 4),
+        }
 
 
 @dataclass
@@ -316,9 +386,14 @@ class Explanation:
         return ", ".join(t["tag"] for t in self.tags)
 
     def to_dict(self) -> dict:
-        return {"hears": self.hears, "tags": self.tags, "measurements": self.measurements.to_dict(),
-                "factors": [f.to_dict() for f in self.factors],
-                "valence_text": self.valence_text, "arousal_text": self.arousal_text}  # fmt: skip
+        return {
+            "hears": self.hears,
+            "tags": self.tags,
+            "measurements": self.measurements.to_dict(),
+            "factors": [f.to_dict() for f in self.factors],
+            "valence_text": self.valence_text,
+            "arousal_text": self.arousal_text,
+        }
 
 
 MIN_CONTRIBUTION = 0.005  # smaller pulls are "barely matter"
@@ -326,8 +401,12 @@ MIN_CONTRIBUTION = 0.005  # smaller pulls are "barely matter"
 
 def _display(name: str, m: Measurements) -> str:
     value = getattr(m, name)
-    return {"tempo_bpm": f"{value:.0f} BPM", "mode": f"{m.key}, {value:+.2f}",
-            "loudness_dbfs": f"{value:.1f} dBFS", "brightness_hz": f"{value:.0f} Hz"}[name]  # fmt: skip
+    return {
+        "tempo_bpm": f"{value:.0f} BPM",
+        "mode": f"{m.key}, {value:+.2f}",
+        "loudness_dbfs": f"{value:.1f} dBFS",
+        "brightness_hz": f"{value:.0f} Hz",
+    }[name]
 
 
 def axis_text(axis: str, factors: list[Factor]) -> str:
@@ -343,8 +422,11 @@ def axis_text(axis: str, factors: list[Factor]) -> str:
     if up:
         clauses.append(f"{names(up)} push{'es' if len(up) == 1 else ''} {axis} up")
     if down:
-        clauses.append(f"{names(down)} pull{'s' if len(down) == 1 else ''} it down" if up
-                       else f"{names(down)} pull{'s' if len(down) == 1 else ''} {axis} down")  # fmt: skip
+        clauses.append(
+            f"{names(down)} pull{'s' if len(down) == 1 else ''} it down"
+            if up
+            else f"{names(down)} pull{'s' if len(down) == 1 else ''} {axis} down"
+        )
     if not clauses:
         return f"None of tempo, mode, loudness or brightness moves {axis} much here."
     text = "; ".join(clauses)
@@ -360,14 +442,30 @@ def explain_measurements(m: Measurements, model: ContributionModel | None = None
             level = 0 if m.mode < -0.05 else 2 if m.mode > 0.05 else 1
         else:
             level = 0 if z[i] < -0.5 else 2 if z[i] > 0.5 else 1
-        factors.append(Factor(name, float(getattr(m, name)), _display(name, m), WORDS[name][level], float(z[i]),
-                              float(contrib[0, i]), float(contrib[1, i])))  # fmt: skip
+        factors.append(
+            Factor(
+                name,
+                float(getattr(m, name)),
+                _display(name, m),
+                WORDS[name][level],
+                float(z[i]),
+                float(contrib[0, i]),
+                float(contrib[1, i]),
+            )
+        )
     return factors, axis_text("valence", factors), axis_text("arousal", factors)
 
 
-def explain(y: np.ndarray | None, parts: dict[str, np.ndarray] | None = None, *, k_tags: int = 5,
-            model: ContributionModel | None = None, magnitude: np.ndarray | None = None,
-            chroma: np.ndarray | None = None, sound: dict | None = None) -> Explanation:  # fmt: skip
+def explain(
+    y: np.ndarray | None,
+    parts: dict[str, np.ndarray] | None = None,
+    *,
+    k_tags: int = 5,
+    model: ContributionModel | None = None,
+    magnitude: np.ndarray | None = None,
+    chroma: np.ndarray | None = None,
+    sound: dict | None = None,
+) -> Explanation:
     """What the model hears in mono 22.05 kHz audio `y`: top tags (from musicnn `parts`, none
     without them) and the four measurements with their contributions. Instead of `y`, a
     streamed song gives `sound` (`features.FeatureStream.sound`) and its `chroma`."""

@@ -58,8 +58,11 @@ def timeline_csv(analysis: dict) -> bytes:
     timeline = analysis.get("timeline", [])
     models = _models(timeline)
     header = ["file", "start_s", "end_s"] + [f"{m}_{k}" for m in models for k in ("valence", "arousal", "mood")]
-    rows = [[analysis.get("file", ""), w["start_s"], w["end_s"]]
-            + [w.get(m, {}).get(k, "") for m in models for k in ("valence", "arousal", "mood")] for w in timeline]  # fmt: skip
+    rows = [
+        [analysis.get("file", ""), w["start_s"], w["end_s"]]
+        + [w.get(m, {}).get(k, "") for m in models for k in ("valence", "arousal", "mood")]
+        for w in timeline
+    ]
     return _csv(header, rows)
 
 
@@ -90,8 +93,9 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
     fig = Figure(figsize=(5.5, 5.5), dpi=dpi)
     ax = fig.add_subplot()
     tv, ta = thresholds
-    for (x0, x1, y0, y1), mood in zip([(tv, 1, ta, 1), (0, tv, ta, 1), (0, tv, 0, ta), (tv, 1, 0, ta)],
-                                      ("happy", "aggressive", "sad", "calm")):  # fmt: skip
+    for (x0, x1, y0, y1), mood in zip(
+        [(tv, 1, ta, 1), (0, tv, ta, 1), (0, tv, 0, ta), (tv, 1, 0, ta)], ("happy", "aggressive", "sad", "calm")
+    ):
         ax.fill_between([x0, x1], y0, y1, color=COLOURS[mood], alpha=0.12, linewidth=0)
         ax.text((x0 + x1) / 2, y1 - 0.03, mood, ha="center", va="top", color=COLOURS[mood], fontsize=11)
     ax.axvline(tv, color="grey", lw=0.8)
@@ -102,19 +106,39 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
         xs, ys = [s["valence"] for s in sections], [s["arousal"] for s in sections]
         ax.plot(xs, ys, color="#555555", lw=1, alpha=0.7, zorder=2)
         for i, s in enumerate(sections, start=1):
-            ax.scatter(s["valence"], s["arousal"], s=140, color=COLOURS.get(s["mood"], "grey"),
-                       edgecolor="white", zorder=3)  # fmt: skip
-            ax.annotate(str(i), (s["valence"], s["arousal"]), ha="center", va="center", fontsize=8,
-                        color="white", zorder=4, weight="bold")  # fmt: skip
-    models = [(k, v) for k, v in analysis.items() if isinstance(v, dict) and {"valence", "arousal", "mood"} <= set(v)
-              and k != "song"]  # fmt: skip
+            ax.scatter(
+                s["valence"], s["arousal"], s=140, color=COLOURS.get(s["mood"], "grey"), edgecolor="white", zorder=3
+            )
+            ax.annotate(
+                str(i),
+                (s["valence"], s["arousal"]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white",
+                zorder=4,
+                weight="bold",
+            )
+    models = [
+        (k, v)
+        for k, v in analysis.items()
+        if isinstance(v, dict) and {"valence", "arousal", "mood"} <= set(v) and k != "song"
+    ]
     for name, p in models:
         ax.scatter(p["valence"], p["arousal"], marker="D", s=36, color="black", zorder=5)
         ax.annotate(label(name), (p["valence"], p["arousal"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
     song = analysis.get("song")
     if song:
-        ax.scatter(song["valence"], song["arousal"], marker="*", s=320, color=COLOURS.get(song["mood"], "grey"),
-                   edgecolor="black", zorder=6, label=f"song ({label(song.get('model', ''))}): {song['mood']}")  # fmt: skip
+        ax.scatter(
+            song["valence"],
+            song["arousal"],
+            marker="*",
+            s=320,
+            color=COLOURS.get(song["mood"], "grey"),
+            edgecolor="black",
+            zorder=6,
+            label=f"song ({label(song.get('model', ''))}): {song['mood']}",
+        )
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

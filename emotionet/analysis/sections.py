@@ -121,8 +121,14 @@ def novelty(sim: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
-def pick_boundaries(curve: np.ndarray, step_s: float, duration_s: float, min_section_s: float = MIN_SECTION_S,
-                    max_sections: int = MAX_SECTIONS, threshold: float = THRESHOLD) -> list[float]:  # fmt: skip
+def pick_boundaries(
+    curve: np.ndarray,
+    step_s: float,
+    duration_s: float,
+    min_section_s: float = MIN_SECTION_S,
+    max_sections: int = MAX_SECTIONS,
+    threshold: float = THRESHOLD,
+) -> list[float]:
     """Boundary times (s, ascending): the strongest novelty peaks above `threshold`, at least
     `min_section_s` apart and from either end, at most `max_sections - 1`."""
     times = np.arange(len(curve)) * step_s
@@ -138,9 +144,15 @@ def pick_boundaries(curve: np.ndarray, step_s: float, duration_s: float, min_sec
     return sorted(chosen)
 
 
-def segment(series: list[Series], duration_s: float, *, min_section_s: float = MIN_SECTION_S,
-            max_sections: int = MAX_SECTIONS, threshold: float = THRESHOLD,
-            step_s: float | None = None) -> tuple[list[tuple[float, float]], np.ndarray]:  # fmt: skip
+def segment(
+    series: list[Series],
+    duration_s: float,
+    *,
+    min_section_s: float = MIN_SECTION_S,
+    max_sections: int = MAX_SECTIONS,
+    threshold: float = THRESHOLD,
+    step_s: float | None = None,
+) -> tuple[list[tuple[float, float]], np.ndarray]:
     """Sections [(start_s, end_s), ...] covering 0..duration_s, and the novelty curve (one value
     per grid cell, for plotting)."""
     if duration_s < 2 * min_section_s or not series:
@@ -166,7 +178,7 @@ def overlap_means(spans, window_starts, window_ends, values) -> np.ndarray:
     for start, end in spans:
         weight = np.clip(np.minimum(we, end) - np.maximum(ws, start), 0, None)
         if weight.sum() <= 0:
-            weight = (np.abs((ws + we) / 2 - (start + end) / 2) == np.abs((ws + we) / 2 - (start + end) / 2).min())
+            weight = np.abs((ws + we) / 2 - (start + end) / 2) == np.abs((ws + we) / 2 - (start + end) / 2).min()
         out.append((weight[:, None] * values).sum(0) / weight.sum())
     return np.array(out)
 
@@ -186,9 +198,14 @@ class Section:
         return self.end_s - self.start_s
 
     def to_dict(self) -> dict:
-        out = {"start_s": round(self.start_s, 2), "end_s": round(self.end_s, 2),
-               "start": clock(self.start_s), "valence": round(self.valence, 4),
-               "arousal": round(self.arousal, 4), "mood": self.mood}  # fmt: skip
+        out = {
+            "start_s": round(self.start_s, 2),
+            "end_s": round(self.end_s, 2),
+            "start": clock(self.start_s),
+            "valence": round(self.valence, 4),
+            "arousal": round(self.arousal, 4),
+            "mood": self.mood,
+        }
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 3)
         return {**out, **self.extra}

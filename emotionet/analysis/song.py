@@ -38,10 +38,22 @@ class SongDescription:
     summaries: dict = field(default_factory=dict)  # model -> its sections' duration-weighted (valence, arousal)
 
 
-def describe(feats: dict, embedding, raw: dict, bounds, duration_s: float, sound: dict, *, headline: str,
-             calibrations: dict[str, Calibration], thresholds: tuple[float, float], start_s: float = 0.0,
-             min_section_s: float = sec.MIN_SECTION_S, max_sections: int = sec.MAX_SECTIONS,
-             k_tags: int = 5) -> SongDescription:  # fmt: skip
+def describe(
+    feats: dict,
+    embedding,
+    raw: dict,
+    bounds,
+    duration_s: float,
+    sound: dict,
+    *,
+    headline: str,
+    calibrations: dict[str, Calibration],
+    thresholds: tuple[float, float],
+    start_s: float = 0.0,
+    min_section_s: float = sec.MIN_SECTION_S,
+    max_sections: int = sec.MAX_SECTIONS,
+    k_tags: int = 5,
+) -> SongDescription:
     """Sections, arc and explanation of an analysed excerpt of `duration_s` seconds that starts
     at `start_s` in its file (times in the result are file times).
 
@@ -62,23 +74,33 @@ def describe(feats: dict, embedding, raw: dict, bounds, duration_s: float, sound
         if all(f"{b}/{p}" in parts for b in pretrained.BACKBONES for p in SECTION_PARTS):
             series.append(sec.patch_series(pretrained.select(parts, SECTION_PARTS), starts))
     spans, curve = sec.segment(series, duration_s, min_section_s=min_section_s, max_sections=max_sections)
-    values = {name: section_values(calibrations[name], window_raw, spans, win_s) for name, (_, window_raw) in raw.items()}
+    values = {
+        name: section_values(calibrations[name], window_raw, spans, win_s) for name, (_, window_raw) in raw.items()
+    }
     song = sec.summarise(spans, values[headline], thresholds, calibrations[headline])
     others = {name: v for name, v in values.items() if name != headline}
     summaries = {name: sec.weighted_mean(spans, v) for name, v in others.items()}
     summaries[headline] = (song.valence, song.arousal)
     has_tags = parts is not None and all(f"{b}/tags" in parts for b in _backbones())
     for i, (section, span) in enumerate(zip(song.sections, spans)):
-        section.extra["models"] = {name: {"valence": round(float(v[i, 0]), 4), "arousal": round(float(v[i, 1]), 4),
-                                          "mood": mood_of(v[i, 0], v[i, 1], thresholds)}
-                                   for name, v in others.items()}  # fmt: skip
+        section.extra["models"] = {
+            name: {
+                "valence": round(float(v[i, 0]), 4),
+                "arousal": round(float(v[i, 1]), 4),
+                "mood": mood_of(v[i, 0], v[i, 1], thresholds),
+            }
+            for name, v in others.items()
+        }
         if has_tags:
-            section.extra["hears"] = ", ".join(t["tag"] for t in explain_mod.top_tags(parts, SECTION_TAGS, None, starts, span))
+            section.extra["hears"] = ", ".join(
+                t["tag"] for t in explain_mod.top_tags(parts, SECTION_TAGS, None, starts, span)
+            )
         section.start_s += start_s
         section.end_s += start_s
     song.arc = sec.mood_arc(song.sections)
-    explanation = explain_mod.explain(None, parts if has_tags else None, k_tags=k_tags, chroma=feats["chroma"],
-                                      sound=sound)  # fmt: skip
+    explanation = explain_mod.explain(
+        None, parts if has_tags else None, k_tags=k_tags, chroma=feats["chroma"], sound=sound
+    )
     return SongDescription(song, explanation, curve, sec.grid_step(duration_s), summaries)
 
 
@@ -93,4 +115,3 @@ def _backbones():
     from ..models.pretrained import BACKBONES
 
     return BACKBONES
-

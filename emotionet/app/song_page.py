@@ -47,8 +47,10 @@ def show_arc(analysis) -> None:
     song = analysis.song
     st.markdown(f"**How the mood moves:** {song.arc}")
     if len(song.sections) > 1:
-        st.caption(f"Over the whole song (the {len(song.sections)} sections weighted by their length): "
-                   f"{EMOJI[song.mood]} {song.mood} · valence {song.valence:.2f} · arousal {song.arousal:.2f}")  # fmt: skip
+        st.caption(
+            f"Over the whole song (the {len(song.sections)} sections weighted by their length): "
+            f"{EMOJI[song.mood]} {song.mood} · valence {song.valence:.2f} · arousal {song.arousal:.2f}"
+        )
 
 
 def show_hears(analysis) -> None:
@@ -60,12 +62,25 @@ def show_hears(analysis) -> None:
     if explanation.hears:
         st.markdown(f"**Hears:** {webapp.plain(explanation.hears)}")
     st.markdown(f"**Valence:** {explanation.valence_text}  \n**Arousal:** {explanation.arousal_text}")
-    st.dataframe([{"measurement": f.name.split("_")[0], "value": f.display, "reads as": f.words,
-                   "pushes valence": f"{f.valence:+.3f}", "pushes arousal": f"{f.arousal:+.3f}"}
-                  for f in explanation.factors], hide_index=True, width="stretch")  # fmt: skip
-    st.caption("Tags: the pretrained musicnn networks' strongest tags for this song (rarer-than-usual ones first). "
-               "The pushes come from a small linear model of the four measurements, to explain rather than to "
-               "predict: the mood itself comes from the networks above.")  # fmt: skip
+    st.dataframe(
+        [
+            {
+                "measurement": f.name.split("_")[0],
+                "value": f.display,
+                "reads as": f.words,
+                "pushes valence": f"{f.valence:+.3f}",
+                "pushes arousal": f"{f.arousal:+.3f}",
+            }
+            for f in explanation.factors
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Tags: the pretrained musicnn networks' strongest tags for this song (rarer-than-usual ones first). "
+        "The pushes come from a small linear model of the four measurements, to explain rather than to "
+        "predict: the mood itself comes from the networks above."
+    )
 
 
 def clip_id(data: bytes) -> str:
@@ -101,8 +116,9 @@ def show_timeline(analysis, data: bytes, headline: str) -> None:
             _play(digest, index)
 
     chart = plots.timeline_chart(analysis.timeline, headline, [s.to_dict() for s in sections])
-    st.plotly_chart(chart, width="stretch", key=key, on_select=clicked if sections else "ignore",
-                    selection_mode="points")  # fmt: skip
+    st.plotly_chart(
+        chart, width="stretch", key=key, on_select=clicked if sections else "ignore", selection_mode="points"
+    )
 
 
 def show_sections(analysis, data: bytes) -> None:
@@ -117,8 +133,13 @@ def show_sections(analysis, data: bytes) -> None:
         when.markdown(f"**{i + 1}** · {clock(section.start_s)}–{clock(section.end_s)}")
         mood.markdown(f"{EMOJI[section.mood]} **{section.mood}** · v {section.valence:.2f} · a {section.arousal:.2f}")
         hears.markdown(webapp.plain(section.extra.get("hears", "")) or "—")
-        play.button("▶ Play", key=f"play_section_{i}", on_click=_play, args=(digest, i),
-                    help=f"Play section {i + 1} ({clock(section.start_s)}–{clock(section.end_s)})")  # fmt: skip
+        play.button(
+            "▶ Play",
+            key=f"play_section_{i}",
+            on_click=_play,
+            args=(digest, i),
+            help=f"Play section {i + 1} ({clock(section.start_s)}–{clock(section.end_s)})",
+        )
     chosen = st.session_state.get(SECTION_PLAY)
     if chosen and chosen[0] == digest and chosen[1] < len(sections):
         section = sections[chosen[1]]
@@ -146,9 +167,21 @@ def show_downloads(analysis, thresholds) -> None:
     st.markdown("#### Take it away")
     json_col, timeline_col, sections_col, png_col = st.columns(4)
     json_col.download_button("Analysis (JSON)", text, f"{stem}.json", "application/json", key="download_json")
-    timeline_col.download_button("Timeline (CSV)", export.timeline_csv(d), f"{stem}-timeline.csv", "text/csv",
-                                 key="download_timeline")  # fmt: skip
-    sections_col.download_button("Sections (CSV)", export.sections_csv(d), f"{stem}-sections.csv", "text/csv",
-                                 key="download_sections", disabled=not d.get("sections"))  # fmt: skip
-    png_col.download_button("Valence–arousal plane (PNG)", _plane_png(text.decode("utf-8"), tuple(thresholds)),
-                            f"{stem}-plane.png", "image/png", key="download_png")  # fmt: skip
+    timeline_col.download_button(
+        "Timeline (CSV)", export.timeline_csv(d), f"{stem}-timeline.csv", "text/csv", key="download_timeline"
+    )
+    sections_col.download_button(
+        "Sections (CSV)",
+        export.sections_csv(d),
+        f"{stem}-sections.csv",
+        "text/csv",
+        key="download_sections",
+        disabled=not d.get("sections"),
+    )
+    png_col.download_button(
+        "Valence–arousal plane (PNG)",
+        _plane_png(text.decode("utf-8"), tuple(thresholds)),
+        f"{stem}-plane.png",
+        "image/png",
+        key="download_png",
+    )

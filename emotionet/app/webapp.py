@@ -158,8 +158,15 @@ def model_rows(models: dict[str, dict]) -> list[dict]:
     from ..models import label
 
     lead = headline()
-    return [{"model": label(n) + (" ⭐ headline" if n == lead else ""), "valence": round(models[n]["valence"], 2),
-             "arousal": round(models[n]["arousal"], 2), "mood": models[n]["mood"]} for n in ordered(models)]  # fmt: skip
+    return [
+        {
+            "model": label(n) + (" ⭐ headline" if n == lead else ""),
+            "valence": round(models[n]["valence"], 2),
+            "arousal": round(models[n]["arousal"], 2),
+            "mood": models[n]["mood"],
+        }
+        for n in ordered(models)
+    ]
 
 
 def disagreement(predictions: dict, headline: str | None = None) -> str | None:
@@ -171,8 +178,10 @@ def disagreement(predictions: dict, headline: str | None = None) -> str | None:
         return None
     from ..models import label
 
-    parts = [f"{' and '.join(label(n) for n in names)} {'hear' if len(names) > 1 else 'hears'} **{mood}**"
-             for mood, names in moods.items()]  # fmt: skip
+    parts = [
+        f"{' and '.join(label(n) for n in names)} {'hear' if len(names) > 1 else 'hears'} **{mood}**"
+        for mood, names in moods.items()
+    ]
     return "The models disagree: " + "; ".join(parts) + "."
 
 
@@ -195,7 +204,9 @@ def _try_passcode() -> None:
     if state["passcode_failures"] >= PASSCODE_ATTEMPTS:
         state["passcode_locked_until"], state["passcode_failures"] = time.time() + PASSCODE_LOCKOUT_S, 0
     else:
-        state["passcode_flash"] = f"That passcode is not right ({PASSCODE_ATTEMPTS - state['passcode_failures']} tries left)."
+        state["passcode_flash"] = (
+            f"That passcode is not right ({PASSCODE_ATTEMPTS - state['passcode_failures']} tries left)."
+        )
 
 
 def require_team_passcode() -> None:
@@ -253,14 +264,18 @@ def upload_refusal(sizes: list[int]) -> str | None:
     new_mb = sum(sizes) / 1e6
     used_mb = st.session_state.get("uploaded_mb", 0.0)
     if used_mb + new_mb > session_upload_limit_mb():
-        return (f"This session has uploaded {_mb(used_mb)}; {_mb(new_mb)} more would pass its limit of "
-                f"{_mb(session_upload_limit_mb())} (EMOTIONET_SESSION_UPLOAD_MB). Add large collections from a terminal instead: "
-                "`python -m emotionet scan FOLDER` (it reads files in place, without copying them).")  # fmt: skip
+        return (
+            f"This session has uploaded {_mb(used_mb)}; {_mb(new_mb)} more would pass its limit of "
+            f"{_mb(session_upload_limit_mb())} (EMOTIONET_SESSION_UPLOAD_MB). Add large collections from a terminal instead: "
+            "`python -m emotionet scan FOLDER` (it reads files in place, without copying them)."
+        )
     stored_mb = _folder_mb(storage.AudioStore().root)
     if stored_mb + new_mb > store_limit_mb():
-        return (f"The app's audio store holds {_mb(stored_mb)}; {_mb(new_mb)} more would pass its limit of "
-                f"{_mb(store_limit_mb())} (EMOTIONET_STORE_LIMIT_MB). Ask whoever runs the server, or scan "
-                "folders in place with `python -m emotionet scan FOLDER`.")  # fmt: skip
+        return (
+            f"The app's audio store holds {_mb(stored_mb)}; {_mb(new_mb)} more would pass its limit of "
+            f"{_mb(store_limit_mb())} (EMOTIONET_STORE_LIMIT_MB). Ask whoever runs the server, or scan "
+            "folders in place with `python -m emotionet scan FOLDER`."
+        )
     return None
 
 
@@ -271,11 +286,11 @@ def count_upload(sizes: list[int]) -> None:
 
 SCALE_NOTES = {
     "listener": "Listener scale: valence and arousal are what listeners would rate (the mean of many listeners' "
-                "1–5 ratings of the valence and the energy the music expresses, mapped to 0–1; 0.5 is neutral). "
-                "The mood is named relative to typical music: the four moods meet at the mood centre (valence "
-                "{v:.2f}, arousal {a:.2f}; the cross on the plane), where a balanced set of happy, aggressive, sad "
-                "and calm songs splits evenly. Most music sounds mildly positive to listeners, so “sad” means "
-                "sadder and calmer than most songs, not below neutral.",
+    "1–5 ratings of the valence and the energy the music expresses, mapped to 0–1; 0.5 is neutral). "
+    "The mood is named relative to typical music: the four moods meet at the mood centre (valence "
+    "{v:.2f}, arousal {a:.2f}; the cross on the plane), where a balanced set of happy, aggressive, sad "
+    "and calm songs splits evenly. Most music sounds mildly positive to listeners, so “sad” means "
+    "sadder and calmer than most songs, not below neutral.",
     "4q": "4Q scale: mood tags placed on valence and arousal, shifted so the four moods come out about equally often.",
 }
 

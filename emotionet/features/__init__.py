@@ -121,10 +121,14 @@ class FeatureStream:
             joined = block if previous is None else np.concatenate([previous, block], axis=1)
             rises.append(np.maximum(0.0, np.diff(joined, axis=1)).mean(axis=0))  # librosa's onset strength
             previous, frames = block[:, -1:], frames + block.shape[1]
-        self.sound = {"onset_envelope": onset_envelope(np.concatenate(rises), frames),
-                      "mean_spectrum": self.spectrum_sum / max(frames, 1),
-                      "mean_square": self.sum_squares / max(self.n_samples, 1)}  # fmt: skip
-        contrast = dsp.power_to_db(np.concatenate(self.peak, axis=1)) - dsp.power_to_db(np.concatenate(self.valley, axis=1))
+        self.sound = {
+            "onset_envelope": onset_envelope(np.concatenate(rises), frames),
+            "mean_spectrum": self.spectrum_sum / max(frames, 1),
+            "mean_square": self.sum_squares / max(self.n_samples, 1),
+        }
+        contrast = dsp.power_to_db(np.concatenate(self.peak, axis=1)) - dsp.power_to_db(
+            np.concatenate(self.valley, axis=1)
+        )
         self.peak = self.valley = []
         return {
             "mfcc": np.concatenate(mfcc, axis=1).astype(np.float32),

@@ -108,8 +108,16 @@ def fft_frequencies(sr: float, n_fft: int) -> np.ndarray:
     return np.fft.rfftfreq(n_fft, 1.0 / sr)
 
 
-def tempo(onset_envelope: np.ndarray, sr: float, hop: int, *, start_bpm: float = 120.0, std_bpm: float = 1.0,
-          ac_seconds: float = 8.0, max_tempo: float = 320.0) -> float:  # fmt: skip
+def tempo(
+    onset_envelope: np.ndarray,
+    sr: float,
+    hop: int,
+    *,
+    start_bpm: float = 120.0,
+    std_bpm: float = 1.0,
+    ac_seconds: float = 8.0,
+    max_tempo: float = 320.0,
+) -> float:
     """librosa.feature.tempo(onset_envelope=..., sr=sr, hop_length=hop) with its defaults: the
     autocorrelation tempogram over 8 s windows, averaged over the song, weighed by a log-normal
     prior around 120 BPM; the strongest period below max_tempo, in BPM."""

@@ -31,6 +31,7 @@ FAR_OUTSIDE_PEAK = 2.0  # float samples beyond ±2 mean a file written unscaled:
 FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 SUPPORTED = "WAV, FLAC, MP3, OGG (Vorbis/Opus), M4A/AAC and most other formats ffmpeg reads"
 
+
 def load_clip(source: Source, *, seconds: float | None = EXCERPT_SECONDS, name: str | None = None) -> Clip:
     """Decode the middle `seconds` of `source` (all of it when None) as a mono clip.
 
@@ -64,8 +65,9 @@ class Excerpt:
     each), checked finite and scaled into [-1, 1] when the file was far outside it; `finish()`
     then refuses a clip that is too short or silent. `warnings` says what was done to the audio."""
 
-    def __init__(self, name: str, duration_s: float, start_s: float, read, gain: float = 1.0,
-                 warnings: list[str] | None = None):  # fmt: skip
+    def __init__(
+        self, name: str, duration_s: float, start_s: float, read, gain: float = 1.0, warnings: list[str] | None = None
+    ):
         self.name, self.duration_s, self.start_s = name, duration_s, start_s
         self.warnings = list(warnings or [])
         self._read, self._gain = read, gain  # read(): an iterator of (mono blocks at the file's rate)
@@ -198,8 +200,10 @@ def _open_soundfile(source: Source, seconds: float | None, name: str) -> Excerpt
         peak = max((float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)) for b in frames()), default=0.0)
         if peak > FAR_OUTSIDE_PEAK:
             gain = 1.0 / peak
-            warnings.append(f"{name} holds samples up to ±{peak:.3g}, far outside the usual ±1 (a float file "
-                            "written unscaled?): it was scaled to ±1 before analysis.")  # fmt: skip
+            warnings.append(
+                f"{name} holds samples up to ±{peak:.3g}, far outside the usual ±1 (a float file "
+                "written unscaled?): it was scaled to ±1 before analysis."
+            )
     return Excerpt(name, total / sr, start / sr, lambda: _resampled(frames(), sr), gain, warnings)
 
 

@@ -19,8 +19,7 @@ import soxr
 from .clip import BLOCK_SECONDS, SAMPLE_RATE, AudioError, Clip, Source, describe_source
 
 
-def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_RATE,
-           name: str | None = None) -> Clip:  # fmt: skip
+def decode(source: Source, *, seconds: float | None = None, rate: int = SAMPLE_RATE, name: str | None = None) -> Clip:
     """The middle `seconds` (all when None) of `source` (path, bytes or binary file) as a mono Clip.
 
     Raises AudioError when PyAV is missing, the data is not audio ffmpeg can read, or it holds no

@@ -134,8 +134,9 @@ def distance(song: Song, target) -> float:
     return float(math.hypot(song.valence - target[0], song.arousal - target[1]))
 
 
-def nearest(songs: Sequence[Song], target, radius: float | None = None, count: int | None = None,
-            minutes: float | None = None) -> list[Song]:  # fmt: skip
+def nearest(
+    songs: Sequence[Song], target, radius: float | None = None, count: int | None = None, minutes: float | None = None
+) -> list[Song]:
     """Songs sorted by distance to `target` (valence, arousal); only those within `radius` if given."""
     ranked = sorted(songs, key=lambda s: (distance(s, target), s.hash))
     if radius is not None:
@@ -220,7 +221,19 @@ def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = ("position", "title", "artist", "mood", "valence", "arousal", "confidence", "duration_s", "filename", "path", "hash")
+CSV_COLUMNS = (
+    "position",
+    "title",
+    "artist",
+    "mood",
+    "valence",
+    "arousal",
+    "confidence",
+    "duration_s",
+    "filename",
+    "path",
+    "hash",
+)
 
 
 def to_csv(songs: Sequence[Song]) -> str:
@@ -229,8 +242,12 @@ def to_csv(songs: Sequence[Song]) -> str:
     writer.writeheader()
     for i, s in enumerate(songs, 1):
         row = {k: v for k, v in asdict(s).items() if k in CSV_COLUMNS}
-        row.update(position=i, valence=round(s.valence, 4), arousal=round(s.arousal, 4),
-                   confidence=round(s.confidence, 3), duration_s=round(s.duration_s, 2))  # fmt: skip
+        row.update(
+            position=i,
+            valence=round(s.valence, 4),
+            arousal=round(s.arousal, 4),
+            confidence=round(s.confidence, 3),
+            duration_s=round(s.duration_s, 2),
+        )
         writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     return out.getvalue()
-

@@ -171,8 +171,19 @@ def models_fingerprint(checkpoints=None, thresholds=None, seconds: float | None 
 def song_from_row(row: LibrarySong, model: str | None = None) -> Song:
     """The row as a playlist Song with the headline model's prediction (the row's own columns), or
     `model`'s when given and stored."""
-    song = Song(row.hash, row.title, row.artist, row.path, row.filename, row.duration_s,
-                row.valence, row.arousal, row.mood, row.confidence, {"analysis": json.loads(row.analysis)})  # fmt: skip
+    song = Song(
+        row.hash,
+        row.title,
+        row.artist,
+        row.path,
+        row.filename,
+        row.duration_s,
+        row.valence,
+        row.arousal,
+        row.mood,
+        row.confidence,
+        {"analysis": json.loads(row.analysis)},
+    )
     return with_model(song, model) if model else song
 
 
@@ -181,8 +192,13 @@ def with_model(song: Song, model: str) -> Song:
     pred = song.extra.get("analysis", {}).get(model)
     if not (isinstance(pred, dict) and "valence" in pred):
         return song
-    return replace(song, valence=float(pred["valence"]), arousal=float(pred["arousal"]), mood=pred["mood"],
-                   confidence=float(pred["confidence"]))  # fmt: skip
+    return replace(
+        song,
+        valence=float(pred["valence"]),
+        arousal=float(pred["arousal"]),
+        mood=pred["mood"],
+        confidence=float(pred["confidence"]),
+    )
 
 
 def load_songs(engine, hashes: Iterable[str] | None = None, model: str | None = None) -> list[Song]:
@@ -243,9 +259,17 @@ class ScanResult:
     seconds: float = 0.0
 
 
-def scan_files(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=None,
-               workers: int | None = None, progress: Progress | None = None,
-               names: dict[str, str] | None = None, force: bool = False, seconds: float | None = None) -> ScanResult:  # fmt: skip
+def scan_files(
+    paths: Iterable[str | Path],
+    engine=None,
+    checkpoints=None,
+    thresholds=None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    names: dict[str, str] | None = None,
+    force: bool = False,
+    seconds: float | None = None,
+) -> ScanResult:
     """Add files to the library: analyse the ones not analysed yet with these models, each
     over the whole song (the middle `seconds` when given: a quicker first pass over a big
     collection; its rows are analysed again by a whole-song scan).
@@ -308,8 +332,9 @@ def settle_known(engine, path_of: dict[str, str], fingerprint: str, force: bool,
         return _settle_known(session, path_of, fingerprint, force, result)
 
 
-def _settle_known(session: Session, path_of: dict[str, str], fingerprint: str, force: bool,
-                  result: ScanResult) -> list[str]:  # fmt: skip
+def _settle_known(
+    session: Session, path_of: dict[str, str], fingerprint: str, force: bool, result: ScanResult
+) -> list[str]:
     todo: list[str] = []
     order = list(path_of)
     for i in range(0, len(order), 500):
@@ -397,15 +422,19 @@ def _hashes(engine, paths, failed: dict, rehash: bool = False) -> list[tuple[str
                 stat = Path(path).stat()
                 row = known.get(path)
                 if rehash or row is None or row.size != stat.st_size or row.mtime_ns != stat.st_mtime_ns:
-                    row = session.merge(LibraryFile(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                                                    hash=file_hash(path)))  # fmt: skip
+                    row = session.merge(
+                        LibraryFile(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns, hash=file_hash(path))
+                    )
                     known[path] = row
                 if not stat_is_file(stat):
                     failed[str(p)] = not_a_file_reason(Path(p))
                     continue
             except OSError as error:
-                failed[str(p)] = (not_a_file_reason(Path(p)) if Path(p).is_symlink()
-                                  else f"Could not read {Path(p).name}: {error.strerror or error}")  # fmt: skip
+                failed[str(p)] = (
+                    not_a_file_reason(Path(p))
+                    if Path(p).is_symlink()
+                    else f"Could not read {Path(p).name}: {error.strerror or error}"
+                )
                 continue
             out.append((p, path, row.hash))
     return out
@@ -426,8 +455,9 @@ def scan_folder(folder: str | Path, engine=None, **options) -> ScanResult:
     return result
 
 
-def add_uploads(files: Sequence[tuple[str, bytes]], engine=None, store: storage.AudioStore | None = None,
-                **options) -> ScanResult:  # fmt: skip
+def add_uploads(
+    files: Sequence[tuple[str, bytes]], engine=None, store: storage.AudioStore | None = None, **options
+) -> ScanResult:
     """Store uploaded (file name, bytes) in the audio store and add them to the library."""
     store = store or storage.AudioStore()
     paths, names = [], {}
@@ -454,11 +484,22 @@ def store_analysis(engine, digest: str, path: str, name: str, analysis, fingerpr
     data["file"] = name
     head = analysis.predictions.get(analysis.headline) or next(iter(analysis.predictions.values()))
     with Session(engine) as session, session.begin():
-        session.merge(LibrarySong(
-            hash=digest, title=title, artist=artist, filename=name, path=path,
-            duration_s=float(analysis.duration_s), valence=float(head.valence), arousal=float(head.arousal),
-            mood=head.mood, confidence=float(head.confidence), analysis=json.dumps(data, allow_nan=False), models=fingerprint,
-        ))  # fmt: skip
+        session.merge(
+            LibrarySong(
+                hash=digest,
+                title=title,
+                artist=artist,
+                filename=name,
+                path=path,
+                duration_s=float(analysis.duration_s),
+                valence=float(head.valence),
+                arousal=float(head.arousal),
+                mood=head.mood,
+                confidence=float(head.confidence),
+                analysis=json.dumps(data, allow_nan=False),
+                models=fingerprint,
+            )
+        )
         failure = session.get(LibraryFailure, digest)
         if failure is not None:
             session.delete(failure)
@@ -475,4 +516,3 @@ def format_eta(seconds: float | None) -> str:
         return "estimating…"
     seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-

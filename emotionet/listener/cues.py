@@ -16,8 +16,20 @@ import numpy as np
 # Krumhansl & Kessler (1982) probe-tone profiles, C major and C minor
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-NAMES = ("major fit", "minor fit", "major minus minor", "key clarity", "mode over time", "pitch-class spread",
-         "loudness", "loudness variation", "MFCC 1", "spectral contrast", "top-band contrast", "loudness flux")  # fmt: skip
+NAMES = (
+    "major fit",
+    "minor fit",
+    "major minus minor",
+    "key clarity",
+    "mode over time",
+    "pitch-class spread",
+    "loudness",
+    "loudness variation",
+    "MFCC 1",
+    "spectral contrast",
+    "top-band contrast",
+    "loudness flux",
+)
 SEGMENT_FRAMES = 430  # ~10 s at hop 512 / 22.05 kHz: mode is also judged per segment, then averaged
 
 
@@ -40,11 +52,25 @@ def clip_cues(feats: dict[str, np.ndarray]) -> np.ndarray:
     mean_chroma = chroma.mean(1)
     major, minor = key_fits(mean_chroma)
     n = chroma.shape[1]
-    modes = [np.subtract(*key_fits(chroma[:, s : s + SEGMENT_FRAMES].mean(1)))
-             for s in range(0, max(1, n - SEGMENT_FRAMES + 1), SEGMENT_FRAMES // 2)]  # fmt: skip
+    modes = [
+        np.subtract(*key_fits(chroma[:, s : s + SEGMENT_FRAMES].mean(1)))
+        for s in range(0, max(1, n - SEGMENT_FRAMES + 1), SEGMENT_FRAMES // 2)
+    ]
     spread = np.std(mean_chroma / (mean_chroma.sum() + 1e-9))
-    return np.array([
-        major, minor, major - minor, max(major, minor), float(np.mean(modes)), spread,
-        mfcc[0].mean(), mfcc[0].std(), mfcc[1].mean(), contrast.mean(), contrast[-1].mean(),
-        np.abs(np.diff(mfcc[0])).mean() if n > 1 else 0.0,
-    ], dtype=np.float64)  # fmt: skip
+    return np.array(
+        [
+            major,
+            minor,
+            major - minor,
+            max(major, minor),
+            float(np.mean(modes)),
+            spread,
+            mfcc[0].mean(),
+            mfcc[0].std(),
+            mfcc[1].mean(),
+            contrast.mean(),
+            contrast[-1].mean(),
+            np.abs(np.diff(mfcc[0])).mean() if n > 1 else 0.0,
+        ],
+        dtype=np.float64,
+    )

@@ -29,8 +29,13 @@ LISTENER_BIAS = 10.0  # the listener-only intercept column (large: little penali
 
 
 class ListenerHead:
-    def __init__(self, alpha: float = DEFAULT_ALPHA, listener_weight: float = DEFAULT_LISTENER_WEIGHT,
-                 cue_weight: float = DEFAULT_CUE_WEIGHT, part_names=("penultimate", "tags")):  # fmt: skip
+    def __init__(
+        self,
+        alpha: float = DEFAULT_ALPHA,
+        listener_weight: float = DEFAULT_LISTENER_WEIGHT,
+        cue_weight: float = DEFAULT_CUE_WEIGHT,
+        part_names=("penultimate", "tags"),
+    ):
         self.alpha, self.listener_weight, self.cue_weight = float(alpha), float(listener_weight), float(cue_weight)
         self.part_names = tuple(part_names)
         self.mean = self.std = None  # input standardisation
@@ -43,7 +48,7 @@ class ListenerHead:
 
     def _z(self, x, cues) -> np.ndarray:
         z = (self._inputs(x, cues) - self.mean) / self.std
-        z[:, -len(CUE_NAMES):] *= self.cue_weight
+        z[:, -len(CUE_NAMES) :] *= self.cue_weight
         return z
 
     def fit(self, x4q, cues4q, y4q, x_listener, cues_listener, y_listener) -> "ListenerHead":
@@ -57,12 +62,15 @@ class ListenerHead:
         y4q, y_listener = np.asarray(y4q, float), np.asarray(y_listener, float)
         self.target_mean = np.stack([y4q.mean(0), y_listener.mean(0)])
         self.target_std = np.stack([y4q.std(0), y_listener.std(0)])
-        targets = np.vstack([(y4q - self.target_mean[0]) / self.target_std[0],
-                             (y_listener - self.target_mean[1]) / self.target_std[1]])  # fmt: skip
-        augmented = np.vstack([
-            np.hstack([za, np.zeros_like(za), np.zeros((len(za), 1))]),
-            np.hstack([zb, zb, np.full((len(zb), 1), LISTENER_BIAS)]),
-        ])  # fmt: skip
+        targets = np.vstack(
+            [(y4q - self.target_mean[0]) / self.target_std[0], (y_listener - self.target_mean[1]) / self.target_std[1]]
+        )
+        augmented = np.vstack(
+            [
+                np.hstack([za, np.zeros_like(za), np.zeros((len(za), 1))]),
+                np.hstack([zb, zb, np.full((len(zb), 1), LISTENER_BIAS)]),
+            ]
+        )
         weights = np.concatenate([np.ones(len(za)), np.full(len(zb), self.listener_weight * len(za) / len(zb))])
         reg = Ridge(alpha=self.alpha).fit(augmented, targets, sample_weight=weights)
         d = za.shape[1]
@@ -82,11 +90,23 @@ class ListenerHead:
 
     # -- storage: plain arrays, no pickle
     def to_arrays(self) -> dict[str, np.ndarray]:
-        params = {"alpha": self.alpha, "listener_weight": self.listener_weight, "cue_weight": self.cue_weight,
-                  "parts": list(self.part_names), "cues": list(CUE_NAMES)}  # fmt: skip
-        return {"params": np.array(json.dumps(params)), "mean": self.mean, "std": self.std, "shared": self.shared,
-                "delta": self.delta, "intercept": self.intercept, "target_mean": self.target_mean,
-                "target_std": self.target_std}  # fmt: skip
+        params = {
+            "alpha": self.alpha,
+            "listener_weight": self.listener_weight,
+            "cue_weight": self.cue_weight,
+            "parts": list(self.part_names),
+            "cues": list(CUE_NAMES),
+        }
+        return {
+            "params": np.array(json.dumps(params)),
+            "mean": self.mean,
+            "std": self.std,
+            "shared": self.shared,
+            "delta": self.delta,
+            "intercept": self.intercept,
+            "target_mean": self.target_mean,
+            "target_std": self.target_std,
+        }
 
     @classmethod
     def from_arrays(cls, arrays) -> "ListenerHead":

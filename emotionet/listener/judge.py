@@ -48,7 +48,11 @@ def said(shown: np.ndarray, centres) -> np.ndarray:
 def score_4q(shown: np.ndarray, quadrants, centres) -> dict:
     """What a user sees of 4Q clips, scored against the editors' quadrants (n, 0..3)."""
     moods = said(shown, centres)
-    return {**classification_metrics(moods, quadrants), "n": len(moods), "said": np.bincount(moods, minlength=4).tolist()}
+    return {
+        **classification_metrics(moods, quadrants),
+        "n": len(moods),
+        "said": np.bincount(moods, minlength=4).tolist(),
+    }
 
 
 def score_listeners(shown: np.ndarray, truth: np.ndarray, centres, confidence=None) -> dict:
@@ -58,10 +62,14 @@ def score_listeners(shown: np.ndarray, truth: np.ndarray, centres, confidence=No
     (``accuracy_midpoint``); with `confidence`, its reliability."""
     moods = said(shown, centres)
     true_mood = said(truth, centres)
-    metrics = {**agreement_metrics(shown, truth), **regression_metrics(shown, truth),
-               **classification_metrics(moods, true_mood), "n": len(moods),
-               "said": np.bincount(moods, minlength=4).tolist(),
-               "accuracy_midpoint": float((moods == mood_index(truth[:, 0], truth[:, 1])).mean())}  # fmt: skip
+    metrics = {
+        **agreement_metrics(shown, truth),
+        **regression_metrics(shown, truth),
+        **classification_metrics(moods, true_mood),
+        "n": len(moods),
+        "said": np.bincount(moods, minlength=4).tolist(),
+        "accuracy_midpoint": float((moods == mood_index(truth[:, 0], truth[:, 1])).mean()),
+    }
     if confidence is not None:
         metrics["reliability"] = reliability(confidence, moods == true_mood, simulations=200)
         metrics["ece"] = metrics["reliability"]["ece"]
@@ -70,7 +78,9 @@ def score_listeners(shown: np.ndarray, truth: np.ndarray, centres, confidence=No
     return metrics
 
 
-def judge_on_listeners(raw: np.ndarray, truth: np.ndarray, folds, pivot, centre) -> tuple[Calibration, dict, np.ndarray]:
+def judge_on_listeners(
+    raw: np.ndarray, truth: np.ndarray, folds, pivot, centre
+) -> tuple[Calibration, dict, np.ndarray]:
     """Calibrate one model's held-out raw outputs onto the listener scale and score them as shown.
 
     Each fold's calibration (``Calibration.fit_centred``: the listeners' spread, the model's raw
@@ -90,5 +100,9 @@ def judge_on_listeners(raw: np.ndarray, truth: np.ndarray, folds, pivot, centre)
 def source_facts(tracks) -> dict:
     truth = np.array([[t.valence, t.arousal] for t in tracks])
     counts = np.bincount(mood_index(truth[:, 0], truth[:, 1]), minlength=4)
-    return {"n_clips": len(tracks), "n_artists": len({t.artist for t in tracks}),
-            "quadrant_counts": counts.tolist(), "negative_valence_share": float((truth[:, 0] < 0.5).mean())}  # fmt: skip
+    return {
+        "n_clips": len(tracks),
+        "n_artists": len({t.artist for t in tracks}),
+        "quadrant_counts": counts.tolist(),
+        "negative_valence_share": float((truth[:, 0] < 0.5).mean()),
+    }

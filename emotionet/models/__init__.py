@@ -31,8 +31,13 @@ class CNNConfig:
     rnn_hidden: int = 64
 
 
-MODEL_LABELS = {"cnn": "CNN", "crnn": "CNN→RNN", "svr": "SVR (report)", "svr_all": "SVR (all features)",
-                "pretrained": "Pretrained"}  # fmt: skip
+MODEL_LABELS = {
+    "cnn": "CNN",
+    "crnn": "CNN→RNN",
+    "svr": "SVR (report)",
+    "svr_all": "SVR (all features)",
+    "pretrained": "Pretrained",
+}
 
 
 def label(model: str) -> str:
@@ -46,20 +51,28 @@ class EmotionCNN(nn.Module):
         self.config = config
         c1, c2 = config.channels
         self.conv = nn.Sequential(
-            nn.Conv2d(len(FEATURES), c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
-        )  # fmt: skip
+            nn.Conv2d(len(FEATURES), c1, 3, padding=1),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.BatchNorm2d(c2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
         per_step = c2 * (CHANNEL_ROWS // 4)
         if config.recurrent:
             self.rnn = nn.GRU(per_step, config.rnn_hidden, batch_first=True, bidirectional=True)
             per_step = 2 * config.rnn_hidden
         h1, h2 = config.hidden
         self.head = nn.Sequential(
-            nn.Linear(2 * per_step, h1), nn.ReLU(),
-            nn.Linear(h1, h2), nn.ReLU(),
+            nn.Linear(2 * per_step, h1),
+            nn.ReLU(),
+            nn.Linear(h1, h2),
+            nn.ReLU(),
             nn.Dropout(config.dropout),
             nn.Linear(h2, 2 + 4),
-        )  # fmt: skip
+        )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, 3, 13, frames) -> valence/arousal (batch, 2) in 0-1, quadrant logits (batch, 4)."""
@@ -95,10 +108,14 @@ class KernelRegressor:
     @classmethod
     def from_sklearn(cls, svr) -> "KernelRegressor":
         return cls(
-            svr.kernel, float(svr._gamma), int(svr.degree), float(svr.coef0),
-            svr.support_vectors_.astype(np.float64), svr.dual_coef_.ravel().astype(np.float64),
+            svr.kernel,
+            float(svr._gamma),
+            int(svr.degree),
+            float(svr.coef0),
+            svr.support_vectors_.astype(np.float64),
+            svr.dual_coef_.ravel().astype(np.float64),
             float(svr.intercept_[0]),
-        )  # fmt: skip
+        )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(np.asarray(x, np.float64))
@@ -141,8 +158,12 @@ class SVRBaseline:
         return np.clip(np.stack([self.valence.predict(z), self.arousal.predict(z)], 1), 0.0, 1.0)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        arrays = {"mean": self.mean, "std": self.std, "features": np.array(self.feature_names),
-                  "rows": np.array(-1 if self.rows is None else self.rows)}  # fmt: skip
+        arrays = {
+            "mean": self.mean,
+            "std": self.std,
+            "features": np.array(self.feature_names),
+            "rows": np.array(-1 if self.rows is None else self.rows),
+        }
         for target in ("valence", "arousal"):
             reg: KernelRegressor = getattr(self, target)
             arrays[f"{target}_kernel"] = np.array(reg.kernel)
@@ -154,11 +175,22 @@ class SVRBaseline:
     @classmethod
     def from_arrays(cls, arrays) -> "SVRBaseline":
         rows = int(arrays["rows"])
-        model = cls(tuple(str(n) for n in arrays["features"]), None if rows < 0 else rows, arrays["mean"], arrays["std"])
+        model = cls(
+            tuple(str(n) for n in arrays["features"]), None if rows < 0 else rows, arrays["mean"], arrays["std"]
+        )
         for target in ("valence", "arousal"):
             gamma, degree, coef0, intercept = arrays[f"{target}_params"]
-            setattr(model, target, KernelRegressor(
-                str(arrays[f"{target}_kernel"]), float(gamma), int(degree), float(coef0),
-                arrays[f"{target}_support_vectors"], arrays[f"{target}_dual_coef"], float(intercept),
-            ))  # fmt: skip
+            setattr(
+                model,
+                target,
+                KernelRegressor(
+                    str(arrays[f"{target}_kernel"]),
+                    float(gamma),
+                    int(degree),
+                    float(coef0),
+                    arrays[f"{target}_support_vectors"],
+                    arrays[f"{target}_dual_coef"],
+                    float(intercept),
+                ),
+            )
         return model

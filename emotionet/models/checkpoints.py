@@ -66,8 +66,16 @@ def read_config(directory: str | os.PathLike) -> dict:
 
 def model_files(config: dict) -> list[str]:
     """The files a config says make up the models (what `ModelBundle.load` reads)."""
-    names = ["normalizer.npz", *(f"{n}.pt" for n in config.get("cnns", {})), *(f"{n}.npz" for n in config.get("svrs", []))]
-    return names + (["pretrained.npz"] if config.get("pretrained") else []) + (["listener.npz"] if config.get("listener") else [])
+    names = [
+        "normalizer.npz",
+        *(f"{n}.pt" for n in config.get("cnns", {})),
+        *(f"{n}.npz" for n in config.get("svrs", [])),
+    ]
+    return (
+        names
+        + (["pretrained.npz"] if config.get("pretrained") else [])
+        + (["listener.npz"] if config.get("listener") else [])
+    )
 
 
 def record_hashes(directory: str | os.PathLike | None = None) -> dict[str, str]:
@@ -178,8 +186,15 @@ def accept(directory: str | os.PathLike | None, accepted_by: str = "") -> None:
     verify_files(directory, read_config(directory))
     pointer.parent.mkdir(parents=True, exist_ok=True)
     tmp = pointer.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"path": str(directory), "accepted_by": accepted_by,
-                               "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}))  # fmt: skip
+    tmp.write_text(
+        json.dumps(
+            {
+                "path": str(directory),
+                "accepted_by": accepted_by,
+                "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+        )
+    )
     os.replace(tmp, pointer)
 
 
@@ -274,16 +289,35 @@ class ModelBundle:
             from .joint import JointHead
 
             joint = JointHead.from_config(listener, pretrained, config["joint"])
-        known = {"default_cnn", "headline", "pretrained", "listener", "cnns", "svrs", "calibration", "window_seconds",
-                 "hop_seconds", "mood_centre", "joint", HASHES}  # fmt: skip
+        known = {
+            "default_cnn",
+            "headline",
+            "pretrained",
+            "listener",
+            "cnns",
+            "svrs",
+            "calibration",
+            "window_seconds",
+            "hop_seconds",
+            "mood_centre",
+            "joint",
+            HASHES,
+        }
         return cls(
-            normalizer, cnns, svrs,
+            normalizer,
+            cnns,
+            svrs,
             {name: Calibration.from_dict(values) for name, values in config["calibration"].items()},
-            config["default_cnn"], config.get("headline", "cnn"), pretrained,
-            config["window_seconds"], config["hop_seconds"],
-            {k: v for k, v in config.items() if k not in known}, listener, joint,
+            config["default_cnn"],
+            config.get("headline", "cnn"),
+            pretrained,
+            config["window_seconds"],
+            config["hop_seconds"],
+            {k: v for k, v in config.items() if k not in known},
+            listener,
+            joint,
             tuple(float(c) for c in config.get("mood_centre", (0.5, 0.5))),
-        )  # fmt: skip
+        )
 
 
 def mood_centre(directory: str | os.PathLike | None = None) -> tuple[float, float]:

@@ -50,8 +50,12 @@ class JointHead:
 
     def _standardisation(self, x4q, c4q) -> dict:
         listener, logits = self.listener.predict_raw(x4q, c4q), self.logits(x4q)
-        return {"listener_mean": listener.mean(0), "listener_std": np.maximum(listener.std(0), 1e-9),
-                "logit_mean": logits.mean(0), "logit_std": np.maximum(logits.std(0), 1e-9)}  # fmt: skip
+        return {
+            "listener_mean": listener.mean(0),
+            "listener_std": np.maximum(listener.std(0), 1e-9),
+            "logit_mean": logits.mean(0),
+            "logit_std": np.maximum(logits.std(0), 1e-9),
+        }
 
     def logits(self, x) -> np.ndarray:
         """(n, 2) the 4Q head's log-odds of positive valence and positive arousal."""
@@ -90,14 +94,18 @@ def cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blends=
     stated confidence: {blend: {"4q": (shown, centres), "listener": (shown, centres, confidence)}}."""
     out = {}
     for blend in blends:
-        out[tuple(blend)] = {"4q": (np.zeros_like(y4q, dtype=float), np.zeros_like(y4q, dtype=float)),
-                             "listener": (np.zeros_like(y_l, dtype=float), np.zeros_like(y_l, dtype=float),
-                                          np.zeros(len(y_l)))}  # fmt: skip
+        out[tuple(blend)] = {
+            "4q": (np.zeros_like(y4q, dtype=float), np.zeros_like(y4q, dtype=float)),
+            "listener": (np.zeros_like(y_l, dtype=float), np.zeros_like(y_l, dtype=float), np.zeros(len(y_l))),
+        }
     for (tra, tea), (trl, tel) in zip(folds_4q, folds_l):
         head = JointHead.fit(x4q[tra], c4q[tra], y4q[tra], q4q[tra], x_l[trl], c_l[trl], y_l[trl])
         for blend in blends:
             cal, centre = head.calibrate(x4q[tra], c4q[tra], x_l[trl], c_l[trl], y_l[trl], blend)
-            (shown_a, centres_a), (shown_l, centres_l, confidence) = out[tuple(blend)]["4q"], out[tuple(blend)]["listener"]
+            (shown_a, centres_a), (shown_l, centres_l, confidence) = (
+                out[tuple(blend)]["4q"],
+                out[tuple(blend)]["listener"],
+            )
             shown_a[tea] = cal.apply(head.predict_raw(x4q[tea], c4q[tea], blend))
             shown_l[tel] = cal.apply(head.predict_raw(x_l[tel], c_l[tel], blend))
             centres_a[tea] = centres_l[tel] = centre

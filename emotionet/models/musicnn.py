@@ -61,8 +61,110 @@ GEMM_ROWS = 48  # time rows of a timbral convolution per matrix product (fits in
 INSTALL_HINT = "pip install --no-deps musicnn==0.1.0"
 
 # musicnn/configuration.py (config.json in the checkpoint folders holds no tag names)
-MTT_LABELS = ['guitar', 'classical', 'slow', 'techno', 'strings', 'drums', 'electronic', 'rock', 'fast', 'piano', 'ambient', 'beat', 'violin', 'vocal', 'synth', 'female', 'indian', 'opera', 'male', 'singing', 'vocals', 'no vocals', 'harpsichord', 'loud', 'quiet', 'flute', 'woman', 'male vocal', 'no vocal', 'pop', 'soft', 'sitar', 'solo', 'man', 'classic', 'choir', 'voice', 'new age', 'dance', 'male voice', 'female vocal', 'beats', 'harp', 'cello', 'no voice', 'weird', 'country', 'metal', 'female voice', 'choral']  # noqa: E501
-MSD_LABELS = ['rock', 'pop', 'alternative', 'indie', 'electronic', 'female vocalists', 'dance', '00s', 'alternative rock', 'jazz', 'beautiful', 'metal', 'chillout', 'male vocalists', 'classic rock', 'soul', 'indie rock', 'Mellow', 'electronica', '80s', 'folk', '90s', 'chill', 'instrumental', 'punk', 'oldies', 'blues', 'hard rock', 'ambient', 'acoustic', 'experimental', 'female vocalist', 'guitar', 'Hip-Hop', '70s', 'party', 'country', 'easy listening', 'sexy', 'catchy', 'funk', 'electro', 'heavy metal', 'Progressive rock', '60s', 'rnb', 'indie pop', 'sad', 'House', 'happy']  # noqa: E501
+MTT_LABELS = [
+    "guitar",
+    "classical",
+    "slow",
+    "techno",
+    "strings",
+    "drums",
+    "electronic",
+    "rock",
+    "fast",
+    "piano",
+    "ambient",
+    "beat",
+    "violin",
+    "vocal",
+    "synth",
+    "female",
+    "indian",
+    "opera",
+    "male",
+    "singing",
+    "vocals",
+    "no vocals",
+    "harpsichord",
+    "loud",
+    "quiet",
+    "flute",
+    "woman",
+    "male vocal",
+    "no vocal",
+    "pop",
+    "soft",
+    "sitar",
+    "solo",
+    "man",
+    "classic",
+    "choir",
+    "voice",
+    "new age",
+    "dance",
+    "male voice",
+    "female vocal",
+    "beats",
+    "harp",
+    "cello",
+    "no voice",
+    "weird",
+    "country",
+    "metal",
+    "female voice",
+    "choral",
+]  # noqa: E501
+MSD_LABELS = [
+    "rock",
+    "pop",
+    "alternative",
+    "indie",
+    "electronic",
+    "female vocalists",
+    "dance",
+    "00s",
+    "alternative rock",
+    "jazz",
+    "beautiful",
+    "metal",
+    "chillout",
+    "male vocalists",
+    "classic rock",
+    "soul",
+    "indie rock",
+    "Mellow",
+    "electronica",
+    "80s",
+    "folk",
+    "90s",
+    "chill",
+    "instrumental",
+    "punk",
+    "oldies",
+    "blues",
+    "hard rock",
+    "ambient",
+    "acoustic",
+    "experimental",
+    "female vocalist",
+    "guitar",
+    "Hip-Hop",
+    "70s",
+    "party",
+    "country",
+    "easy listening",
+    "sexy",
+    "catchy",
+    "funk",
+    "electro",
+    "heavy metal",
+    "Progressive rock",
+    "60s",
+    "rnb",
+    "indie pop",
+    "sad",
+    "House",
+    "happy",
+]  # noqa: E501
 TAGS = {"MSD_musicnn": MSD_LABELS, "MTT_musicnn": MTT_LABELS}
 
 
@@ -346,12 +448,21 @@ def forward_together(models: list[Musicnn], patches: torch.Tensor) -> list[dict[
         key = (dtype, *((b.weight._version, b.weight.data_ptr()) for b in blocks), *(float(a) for a in scales))
         cached = getattr(first, "_joint_weight", None)
         if cached is None or cached[0] != key:
-            w = torch.cat([torch.where(a < 0, -1.0, 1.0) * b.weight.reshape(len(b.weight), kt * kf)
-                           for a, b in zip(scales, blocks)]).T.contiguous().to(dtype)  # fmt: skip
+            w = (
+                torch.cat(
+                    [
+                        torch.where(a < 0, -1.0, 1.0) * b.weight.reshape(len(b.weight), kt * kf)
+                        for a, b in zip(scales, blocks)
+                    ]
+                )
+                .T.contiguous()
+                .to(dtype)
+            )
             first._joint_weight = cached = key, w
         joint = windows_gemm_max(F.pad(patches - centre, (0, 0, *first.time_pad)), cached[1], first.kernel)
-        for j, (part, block, a, c) in enumerate(zip(joint.split([len(b.weight) for b in blocks], 1), blocks,
-                                                    scales, shifts)):  # fmt: skip
+        for j, (part, block, a, c) in enumerate(
+            zip(joint.split([len(b.weight) for b in blocks], 1), blocks, scales, shifts)
+        ):
             pooled[j].append(a.abs() * part + c * block.edge_sums(patches.shape[1]))
     outputs = []
     for model, timbral in zip(models, pooled):
@@ -430,6 +541,8 @@ def embed(model: Musicnn, y: np.ndarray, sr: int) -> dict:
     res = {k: out[k].numpy() for k in ("tags", "penultimate", "pool")}
     for k in ("tags", "penultimate", "pool"):
         res[f"{k}_mean"] = res[k].mean(0)
-    res["patch_starts_s"] = np.array(patch_starts(max(rep.shape[0], PATCH_FRAMES)), dtype=np.float32) * HOP / SAMPLE_RATE
+    res["patch_starts_s"] = (
+        np.array(patch_starts(max(rep.shape[0], PATCH_FRAMES)), dtype=np.float32) * HOP / SAMPLE_RATE
+    )
     res["tag_names"] = list(getattr(model, "tags", []))
     return res

@@ -29,9 +29,19 @@ CACHED_PARTS = ("penultimate", "tags", "pool")  # what the cache keeps per backb
 PARTS = ("penultimate", "tags")
 PART_DIMS = {"penultimate": 200, "tags": 50, "pool": 1506}
 EMBEDDING_VERSION = json.dumps(
-    [audio.SAMPLE_RATE, mn.SAMPLE_RATE, mn.N_FFT, mn.HOP, mn.N_MELS, mn.PATCH_FRAMES, mn.PATCH_HOP,
-     list(BACKBONES), list(CACHED_PARTS), "emb-v1"]
-)  # fmt: skip
+    [
+        audio.SAMPLE_RATE,
+        mn.SAMPLE_RATE,
+        mn.N_FFT,
+        mn.HOP,
+        mn.N_MELS,
+        mn.PATCH_FRAMES,
+        mn.PATCH_HOP,
+        list(BACKBONES),
+        list(CACHED_PARTS),
+        "emb-v1",
+    ]
+)
 
 
 # --------------------------------------------------------------------------- embedding
@@ -196,8 +206,7 @@ class PretrainedMood:
     ``predict_proba`` gives Q1..Q4 probabilities for the logistic schemes.
     """
 
-    def __init__(self, scheme: str = SCHEME, C: float = DEFAULT_C, alpha: float = DEFAULT_ALPHA,
-                 part_names=PARTS):  # fmt: skip
+    def __init__(self, scheme: str = SCHEME, C: float = DEFAULT_C, alpha: float = DEFAULT_ALPHA, part_names=PARTS):
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r}; choose one of {SCHEMES}")
         self.scheme, self.C, self.alpha, self.part_names = scheme, float(C), float(alpha), tuple(part_names)
@@ -262,10 +271,22 @@ class PretrainedMood:
 
     # -- storage (plain arrays, no pickle)
     def to_arrays(self) -> dict[str, np.ndarray]:
-        params = {"scheme": self.scheme, "C": self.C, "alpha": self.alpha, "parts": list(self.part_names),
-                  "backbones": list(BACKBONES), "embedding_version": EMBEDDING_VERSION}  # fmt: skip
-        return {"params": np.array(json.dumps(params)), "mean": self.mean, "std": self.std,
-                "coef": self.coef, "intercept": np.asarray(self.intercept), "scale": self.scale}  # fmt: skip
+        params = {
+            "scheme": self.scheme,
+            "C": self.C,
+            "alpha": self.alpha,
+            "parts": list(self.part_names),
+            "backbones": list(BACKBONES),
+            "embedding_version": EMBEDDING_VERSION,
+        }
+        return {
+            "params": np.array(json.dumps(params)),
+            "mean": self.mean,
+            "std": self.std,
+            "coef": self.coef,
+            "intercept": np.asarray(self.intercept),
+            "scale": self.scale,
+        }
 
     @classmethod
     def from_arrays(cls, arrays) -> "PretrainedMood":

@@ -203,8 +203,18 @@ def _proto_field(field: int, wire: int, value) -> bytes:
 
 # TensorFlow DataType enum -> numpy dtype (numeric types only).
 _DTYPES = {
-    1: np.float32, 2: np.float64, 3: np.int32, 4: np.uint8, 5: np.int16, 6: np.int8,
-    9: np.int64, 10: np.bool_, 17: np.uint16, 19: np.float16, 22: np.uint32, 23: np.uint64,
+    1: np.float32,
+    2: np.float64,
+    3: np.int32,
+    4: np.uint8,
+    5: np.int16,
+    6: np.int8,
+    9: np.int64,
+    10: np.bool_,
+    17: np.uint16,
+    19: np.float16,
+    22: np.uint32,
+    23: np.uint64,
 }
 _DTYPE_CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
 
@@ -347,10 +357,7 @@ def list_checkpoint(prefix: str | os.PathLike) -> dict[str, tuple[tuple[int, ...
     """Tensor name -> (shape, dtype) without reading the data shard."""
     entries = _read_index(os.fspath(prefix) + ".index")
     return {
-        k.decode(): (e["shape"], e["dtype"])
-        for k, v in entries.items()
-        if k
-        for e in [_parse_entry(k.decode(), v)]
+        k.decode(): (e["shape"], e["dtype"]) for k, v in entries.items() if k for e in [_parse_entry(k.decode(), v)]
     }
 
 

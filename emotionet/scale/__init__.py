@@ -21,11 +21,19 @@ DEVICES = ("auto", "cpu", "cuda")
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     """The scan command's engine options (library_cli.add_scan_parser calls this)."""
     group = parser.add_argument_group("scaling out (requirements-scale.txt)")
-    group.add_argument("--engine", choices=("local", "ray"), default="local",
-                       help="local: worker processes on this machine (default); ray: a Ray Data pipeline")  # fmt: skip
+    group.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: worker processes on this machine (default); ray: a Ray Data pipeline",
+    )
     group.add_argument("--address", help="with --engine ray: the Ray cluster (default: start a local instance)")
-    group.add_argument("--device", choices=DEVICES, default="auto",
-                       help="with --engine ray: where the networks run (auto: a GPU when torch sees one)")  # fmt: skip
+    group.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="with --engine ray: where the networks run (auto: a GPU when torch sees one)",
+    )
     group.add_argument("--batch-size", type=int, default=8, help="with --engine ray: songs per batch (8)")
     group.add_argument("--parquet", type=Path, help="also write the scanned songs to this Parquet file")
 
@@ -36,10 +44,18 @@ def scan(args, local_scan: Callable):
         try:
             from .ray_engine import scan_folder_ray
 
-            result = scan_folder_ray(args.folder, checkpoints=args.checkpoints, thresholds=args.thresholds,
-                                     address=args.address, device=args.device, actors=args.workers,
-                                     batch_size=args.batch_size, force=args.force, progress_bar=not args.json,
-                                     seconds=getattr(args, "seconds", 0) or None)  # fmt: skip
+            result = scan_folder_ray(
+                args.folder,
+                checkpoints=args.checkpoints,
+                thresholds=args.thresholds,
+                address=args.address,
+                device=args.device,
+                actors=args.workers,
+                batch_size=args.batch_size,
+                force=args.force,
+                progress_bar=not args.json,
+                seconds=getattr(args, "seconds", 0) or None,
+            )
         except ModuleNotFoundError as error:
             if error.name != "ray":
                 raise

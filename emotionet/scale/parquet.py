@@ -32,20 +32,38 @@ def model_columns(checkpoints=None) -> list[str]:
 def schema(models: Sequence[str]):
     import pyarrow as pa
 
-    fields = [("path", pa.string()), ("hash", pa.string()), ("models_fingerprint", pa.string()),
-              ("title", pa.string()), ("artist", pa.string()), ("filename", pa.string()),
-              ("duration_s", pa.float64()), ("headline", pa.string())]  # fmt: skip
+    fields = [
+        ("path", pa.string()),
+        ("hash", pa.string()),
+        ("models_fingerprint", pa.string()),
+        ("title", pa.string()),
+        ("artist", pa.string()),
+        ("filename", pa.string()),
+        ("duration_s", pa.float64()),
+        ("headline", pa.string()),
+    ]
     for model in models:
-        fields += [(f"{model}_valence", pa.float64()), (f"{model}_arousal", pa.float64()),
-                   (f"{model}_mood", pa.string()), (f"{model}_confidence", pa.float64())]  # fmt: skip
+        fields += [
+            (f"{model}_valence", pa.float64()),
+            (f"{model}_arousal", pa.float64()),
+            (f"{model}_mood", pa.string()),
+            (f"{model}_confidence", pa.float64()),
+        ]
     return pa.schema(fields)
 
 
 def song_record(row: LibrarySong, models: Sequence[str]) -> dict:
     analysis = json.loads(row.analysis)
-    record = {"path": row.path, "hash": row.hash, "models_fingerprint": row.models, "title": row.title,
-              "artist": row.artist, "filename": row.filename, "duration_s": row.duration_s,
-              "headline": analysis.get("headline")}  # fmt: skip
+    record = {
+        "path": row.path,
+        "hash": row.hash,
+        "models_fingerprint": row.models,
+        "title": row.title,
+        "artist": row.artist,
+        "filename": row.filename,
+        "duration_s": row.duration_s,
+        "headline": analysis.get("headline"),
+    }
     for model in models:
         pred = analysis.get(model) if isinstance(analysis.get(model), dict) else {}
         record.update({f"{model}_{k}": pred.get(k) for k in FIELDS})

@@ -66,8 +66,12 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, object_sto
         ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, **quiet)
     else:
         path = os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))
-        ray.init(num_cpus=num_cpus, object_store_memory=(object_store_mb or LOCAL_OBJECT_STORE_MB) << 20,
-                 runtime_env={"env_vars": {"PYTHONPATH": path}}, **quiet)  # fmt: skip
+        ray.init(
+            num_cpus=num_cpus,
+            object_store_memory=(object_store_mb or LOCAL_OBJECT_STORE_MB) << 20,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            **quiet,
+        )
     return ray, True
 
 
@@ -144,12 +148,17 @@ class Analyser:
             status.append(state)
             errors.append(error)
             analyses.append(blob)
-        return pa.table({
-            "path": [r["path"] for r in rows], "hash": [r["hash"] for r in rows],
-            "size": pa.array([r["size"] for r in rows], pa.int64()),
-            "mtime_ns": pa.array([r["mtime_ns"] for r in rows], pa.int64()),
-            "status": status, "error": errors, "analysis": pa.array(analyses, pa.binary()),
-        })  # fmt: skip
+        return pa.table(
+            {
+                "path": [r["path"] for r in rows],
+                "hash": [r["hash"] for r in rows],
+                "size": pa.array([r["size"] for r in rows], pa.int64()),
+                "mtime_ns": pa.array([r["mtime_ns"] for r in rows], pa.int64()),
+                "status": status,
+                "error": errors,
+                "analysis": pa.array(analyses, pa.binary()),
+            }
+        )
 
     def analyse(self, row) -> tuple[str, str, bytes]:
         """(status, error, pickled Analysis): status is ok, failed, known or unread."""
@@ -176,10 +185,20 @@ def scan_folder_ray(folder: str | Path, engine=None, **options) -> ScanResult:
     return scan_files_ray(library.audio_files(folder), engine, **options)
 
 
-def scan_files_ray(paths: Iterable[str | Path], engine=None, checkpoints=None, thresholds=None,
-                   address: str | None = None, device: str = "auto", actors: int | None = None,
-                   batch_size: int = 8, force: bool = False, pretrained: bool = True,
-                   seconds: float | None = None, progress_bar: bool = False) -> ScanResult:  # fmt: skip
+def scan_files_ray(
+    paths: Iterable[str | Path],
+    engine=None,
+    checkpoints=None,
+    thresholds=None,
+    address: str | None = None,
+    device: str = "auto",
+    actors: int | None = None,
+    batch_size: int = 8,
+    force: bool = False,
+    pretrained: bool = True,
+    seconds: float | None = None,
+    progress_bar: bool = False,
+) -> ScanResult:
     """Add files to the library with Ray; returns the same summary as `library.scan_files`.
 
     Ray starts only when something needs analysing (a rescan of a known folder never starts it);
@@ -196,8 +215,9 @@ def scan_files_ray(paths: Iterable[str | Path], engine=None, checkpoints=None, t
         ray, started_here = init_ray(address)
         returned = set()
         try:
-            rows = _run(ray, todo, bundle, thresholds, device, actors, batch_size, pretrained, seconds, done,
-                        progress_bar)  # fmt: skip
+            rows = _run(
+                ray, todo, bundle, thresholds, device, actors, batch_size, pretrained, seconds, done, progress_bar
+            )
             with closing(rows):  # interrupted: stop the pipeline now, its actors hold the cores
                 for row in rows:
                     _write(engine, row, fingerprint, hash_of, settled, result)
@@ -259,12 +279,21 @@ def _run(ray, todo, bundle, thresholds, device, actors, batch_size, pretrained, 
     ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=-(-len(todo) // batch_size))
     # reading is I/O: it takes no CPU slot, or actors holding every core would starve it
     ds = ds.map_batches(read_files, batch_size=batch_size, batch_format="pyarrow", num_cpus=0)
-    ds = ds.map_batches(Analyser, batch_size=batch_size, batch_format="pyarrow",
-                        compute=ray.data.ActorPoolStrategy(size=count),
-                        fn_constructor_args=(bundle, thresholds and tuple(thresholds), device, pretrained, seconds, done),
-                        **resources)  # fmt: skip
-    with tqdm(total=len(todo), unit="song", desc=f"Analysing on Ray ({count} {device} actors)", file=sys.stderr,
-              disable=not bar) as progress:  # fmt: skip
+    ds = ds.map_batches(
+        Analyser,
+        batch_size=batch_size,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=count),
+        fn_constructor_args=(bundle, thresholds and tuple(thresholds), device, pretrained, seconds, done),
+        **resources,
+    )
+    with tqdm(
+        total=len(todo),
+        unit="song",
+        desc=f"Analysing on Ray ({count} {device} actors)",
+        file=sys.stderr,
+        disable=not bar,
+    ) as progress:
         batches = iter(ds.iter_batches(batch_size=None, batch_format="pyarrow"))
         try:
             for batch in batches:

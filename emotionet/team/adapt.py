@@ -75,8 +75,14 @@ class Adaptation:
     base: str  # the model folder adapted
 
     def summary(self) -> dict:
-        return {"n_tracks": self.n_tracks, "n_artists": self.n_groups, "chosen": self.chosen, "helps": self.helps,
-                "candidates": self.candidates, "base": self.base}  # fmt: skip
+        return {
+            "n_tracks": self.n_tracks,
+            "n_artists": self.n_groups,
+            "chosen": self.chosen,
+            "helps": self.helps,
+            "candidates": self.candidates,
+            "base": self.base,
+        }
 
 
 def collect(predictor, items, on_progress=None) -> TeamSet:
@@ -155,12 +161,17 @@ def _folds(artists: list[str], ids: list[str]) -> list[tuple[np.ndarray, np.ndar
 
 def _score(shown: np.ndarray, truth: np.ndarray, centre) -> dict:
     m = regression_metrics(shown, truth)
-    out = {"mae": float(np.mean(np.abs(shown - truth))), "mae_valence": m["mae_valence"], "mae_arousal": m["mae_arousal"]}
+    out = {
+        "mae": float(np.mean(np.abs(shown - truth))),
+        "mae_valence": m["mae_valence"],
+        "mae_arousal": m["mae_arousal"],
+    }
     for k, axis in enumerate(("valence", "arousal")):
         a, b = shown[:, k], truth[:, k]
         out[f"r_{axis}"] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
-    out["mood_accuracy"] = float(np.mean(mood_index(shown[:, 0], shown[:, 1], centre)
-                                         == mood_index(truth[:, 0], truth[:, 1], centre)))  # fmt: skip
+    out["mood_accuracy"] = float(
+        np.mean(mood_index(shown[:, 0], shown[:, 1], centre) == mood_index(truth[:, 0], truth[:, 1], centre))
+    )
     return out
 
 
@@ -171,8 +182,10 @@ def adapt(bundle, team: TeamSet, base: str = "") -> Adaptation:
     n = len(team.ids)
     groups = len({a.strip().casefold() or f"track {i}" for a, i in zip(team.artists, team.ids)})
     if n < MIN_TRACKS or groups < MIN_GROUPS:
-        raise AdaptError(f"Adapting needs at least {MIN_TRACKS} rated tracks by {MIN_GROUPS} or more artists "
-                         f"(tracks without an artist count as their own); the team's set has {n} by {groups}.")  # fmt: skip
+        raise AdaptError(
+            f"Adapting needs at least {MIN_TRACKS} rated tracks by {MIN_GROUPS} or more artists "
+            f"(tracks without an artist count as their own); the team's set has {n} by {groups}."
+        )
     centre = bundle.mood_centre
     candidates = ["shipped", "offset", *(f"ridge {a:g}" for a in ALPHAS)]
     held_out = {c: np.zeros_like(team.truth) for c in candidates}
@@ -183,15 +196,22 @@ def adapt(bundle, team: TeamSet, base: str = "") -> Adaptation:
     scores = {c: _score(held_out[c], team.truth, centre) for c in candidates}
     chosen = min(candidates, key=lambda c: (round(scores[c]["mae"], 6), candidates.index(c)))
     before, after = held_out["shipped"], held_out[chosen]
-    per_track = pd.DataFrame({
-        "id": team.ids, "title": team.titles, "artist": team.artists,
-        "valence": team.truth[:, 0], "arousal": team.truth[:, 1],
-        "mood": [mood_of(v, a, centre) for v, a in team.truth],
-        "before_valence": before[:, 0], "before_arousal": before[:, 1],
-        "before_mood": [mood_of(v, a, centre) for v, a in before],
-        "after_valence": after[:, 0], "after_arousal": after[:, 1],
-        "after_mood": [mood_of(v, a, centre) for v, a in after],
-    })  # fmt: skip
+    per_track = pd.DataFrame(
+        {
+            "id": team.ids,
+            "title": team.titles,
+            "artist": team.artists,
+            "valence": team.truth[:, 0],
+            "arousal": team.truth[:, 1],
+            "mood": [mood_of(v, a, centre) for v, a in team.truth],
+            "before_valence": before[:, 0],
+            "before_arousal": before[:, 1],
+            "before_mood": [mood_of(v, a, centre) for v, a in before],
+            "after_valence": after[:, 0],
+            "after_arousal": after[:, 1],
+            "after_mood": [mood_of(v, a, centre) for v, a in after],
+        }
+    )
     head = _fit(bundle, chosen, team.x, team.cues, team.truth)
     return Adaptation(n, groups, scores, chosen, _clearly_better(before, after, team.truth), per_track, head, base)
 
@@ -220,8 +240,12 @@ def save(adaptation: Adaptation, base_dir, out_dir=None, made_by: str = "") -> P
     for name in [*model_files(config), *(n for n in NOT_MODEL_FILES if (base_dir / n).is_file())]:
         shutil.copyfile(base_dir / name, out / name)
     np.savez(out / "listener.npz", **adaptation.head.to_arrays())
-    facts = {**adaptation.summary(), "base": str(base_dir), "made_by": made_by,
-             "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
+    facts = {
+        **adaptation.summary(),
+        "base": str(base_dir),
+        "made_by": made_by,
+        "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     config["adapted"] = facts
     (out / "config.json").write_text(json.dumps(config, indent=2, allow_nan=False))
     if (out / "metrics.json").is_file():
@@ -241,12 +265,12 @@ def card_section(facts: dict) -> str:
 
 ## Adapted to the team's ratings
 
-The headline's listener head was refitted on {facts['n_tracks']} tracks the team rated ({facts['n_artists']}
-artists), from {facts['base']}, on {facts['made_at']}: correction "{facts['chosen']}" (emotionet/team/adapt.py).
-Artist-grouped cross-validation on the team's tracks: mean absolute error {shipped['mae']:.3f} shipped →
-{chosen['mae']:.3f} adapted; valence r {shipped['r_valence']:.2f} → {chosen['r_valence']:.2f}; arousal r
-{shipped['r_arousal']:.2f} → {chosen['r_arousal']:.2f}; mood accuracy {shipped['mood_accuracy']:.0%} →
-{chosen['mood_accuracy']:.0%}. The figures above are the shipped model's, before adapting.
+The headline's listener head was refitted on {facts["n_tracks"]} tracks the team rated ({facts["n_artists"]}
+artists), from {facts["base"]}, on {facts["made_at"]}: correction "{facts["chosen"]}" (emotionet/team/adapt.py).
+Artist-grouped cross-validation on the team's tracks: mean absolute error {shipped["mae"]:.3f} shipped →
+{chosen["mae"]:.3f} adapted; valence r {shipped["r_valence"]:.2f} → {chosen["r_valence"]:.2f}; arousal r
+{shipped["r_arousal"]:.2f} → {chosen["r_arousal"]:.2f}; mood accuracy {shipped["mood_accuracy"]:.0%} →
+{chosen["mood_accuracy"]:.0%}. The figures above are the shipped model's, before adapting.
 """
 
 
@@ -254,8 +278,17 @@ def items_from_manifest(manifest) -> list[tuple]:
     """(id, path, title, artist, valence, arousal) of a manifest CSV (the Test set page's export)."""
     from ..training import dataset
 
-    return [(t.song_id, t.path, Path(t.path).stem, "" if t.artist.startswith("unknown:") else t.artist, t.valence,
-             t.arousal) for t in dataset.read_manifest(manifest)]  # fmt: skip
+    return [
+        (
+            t.song_id,
+            t.path,
+            Path(t.path).stem,
+            "" if t.artist.startswith("unknown:") else t.artist,
+            t.valence,
+            t.arousal,
+        )
+        for t in dataset.read_manifest(manifest)
+    ]
 
 
 def items_from_team(engine, store, min_raters: int = 2) -> list[tuple]:
@@ -263,5 +296,7 @@ def items_from_team(engine, store, min_raters: int = 2) -> list[tuple]:
     from . import labelling
 
     rows = labelling.aggregate(engine, min_raters)
-    return [(r.track_hash, store.find(r.track_hash), r.title, r.artist, r.valence_mean, r.arousal_mean)
-            for r in rows.itertuples(index=False)]  # fmt: skip
+    return [
+        (r.track_hash, store.find(r.track_hash), r.title, r.artist, r.valence_mean, r.arousal_mean)
+        for r in rows.itertuples(index=False)
+    ]

@@ -190,15 +190,26 @@ def add_track(
     """
     added_by = clean_name(added_by)
     title = _text(title, "title") or _text(Path(filename or "").stem, "title") or "untitled"
-    values = {"title": title, "artist": _text(artist, "artist"), "source": _text(source, "source"),
-              "licence": _text(licence, "licence"), "filename": _text(Path(filename or "").name, "file name")}  # fmt: skip
+    values = {
+        "title": title,
+        "artist": _text(artist, "artist"),
+        "source": _text(source, "source"),
+        "licence": _text(licence, "licence"),
+        "filename": _text(Path(filename or "").name, "file name"),
+    }
     clip = audio.load_clip(data, name=filename or "the upload")
     stored_before = store.find(content_hash(data)) is not None
     digest, path = store.put(data, filename)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            row = {"hash": digest, "suffix": path.suffix or safe_suffix(filename), "duration_s": clip.duration_s,
-                   "added_by": added_by, "added_at": _now(), **values}  # fmt: skip
+            row = {
+                "hash": digest,
+                "suffix": path.suffix or safe_suffix(filename),
+                "duration_s": clip.duration_s,
+                "added_by": added_by,
+                "added_at": _now(),
+                **values,
+            }
             created = _insert_ignoring_duplicates(session, Track.__table__, row, "hash")
             track = session.get(Track, digest)
     except Exception:
@@ -227,8 +238,9 @@ def list_raters(engine: Engine) -> list[str]:
         return list(session.scalars(select(Rater.name).order_by(Rater.name)))
 
 
-def save_rating(engine: Engine, track_hash: str, rater: str, valence: float, arousal: float,
-                note: str | None = None) -> Rating:  # fmt: skip
+def save_rating(
+    engine: Engine, track_hash: str, rater: str, valence: float, arousal: float, note: str | None = None
+) -> Rating:
     """Append `rater`'s rating of a track (it replaces their earlier one; the history stays)."""
     rater = clean_name(rater)
     valence, arousal = _check_value("valence", valence), _check_value("arousal", arousal)
@@ -237,8 +249,9 @@ def save_rating(engine: Engine, track_hash: str, rater: str, valence: float, aro
         rater_id = _rater_id(session, rater)  # a write first: the transaction holds the write lock
         if session.get(Track, track_hash) is None:
             raise LabellingError(f"Unknown track {str(track_hash)[:12]!r}: it is not in the labelling set.")
-        rating = Rating(track_hash=track_hash, rater_id=rater_id, valence=valence, arousal=arousal,
-                        note=note, created_at=_now())  # fmt: skip
+        rating = Rating(
+            track_hash=track_hash, rater_id=rater_id, valence=valence, arousal=arousal, note=note, created_at=_now()
+        )
         session.add(rating)
     return rating
 
@@ -248,8 +261,17 @@ _RATING_COLUMNS = ["rating_id", "track_hash", "title", "artist", "rater", "valen
 
 def _ratings_frame(engine: Engine, newest_only: bool) -> pd.DataFrame:
     query = (
-        select(Rating.id, Rating.track_hash, Track.title, Track.artist, Rater.name, Rating.valence,
-               Rating.arousal, Rating.note, Rating.created_at)  # fmt: skip
+        select(
+            Rating.id,
+            Rating.track_hash,
+            Track.title,
+            Track.artist,
+            Rater.name,
+            Rating.valence,
+            Rating.arousal,
+            Rating.note,
+            Rating.created_at,
+        )
         .join(Track, Track.hash == Rating.track_hash)
         .join(Rater, Rater.id == Rating.rater_id)
         .order_by(Rating.id)
@@ -306,8 +328,20 @@ def next_unrated(engine: Engine, rater: str, after: str | None = None) -> Track 
 
 # --- The test set ---------------------------------------------------------------------------
 
-AGGREGATE_COLUMNS = ["track_hash", "title", "artist", "source", "licence", "n_raters", "valence_mean",
-                     "valence_std", "arousal_mean", "arousal_std", "mood", "quadrant"]  # fmt: skip
+AGGREGATE_COLUMNS = [
+    "track_hash",
+    "title",
+    "artist",
+    "source",
+    "licence",
+    "n_raters",
+    "valence_mean",
+    "valence_std",
+    "arousal_mean",
+    "arousal_std",
+    "mood",
+    "quadrant",
+]
 
 
 def aggregate(engine: Engine, min_raters: int = 1, centre=(0.5, 0.5)) -> pd.DataFrame:
@@ -323,8 +357,22 @@ def aggregate(engine: Engine, min_raters: int = 1, centre=(0.5, 0.5)) -> pd.Data
         v, a = group.valence.mean(), group.arousal.mean()
         t = tracks[track_hash]
         mood = mood_of(v, a, centre)
-        rows.append([track_hash, t.title, t.artist, t.source, t.licence, len(group), v, group.valence.std(ddof=1),
-                     a, group.arousal.std(ddof=1), mood, QUADRANTS[MOODS.index(mood)]])  # fmt: skip
+        rows.append(
+            [
+                track_hash,
+                t.title,
+                t.artist,
+                t.source,
+                t.licence,
+                len(group),
+                v,
+                group.valence.std(ddof=1),
+                a,
+                group.arousal.std(ddof=1),
+                mood,
+                QUADRANTS[MOODS.index(mood)],
+            ]
+        )
     order = {h: i for i, h in enumerate(tracks)}
     frame = pd.DataFrame(rows, columns=AGGREGATE_COLUMNS)
     return frame.sort_values("track_hash", key=lambda s: s.map(order)).reset_index(drop=True)
@@ -372,8 +420,9 @@ def agreement(engine: Engine) -> Agreement:
             row[f"{axis}_offset"] = float(difference.mean()) if len(difference) else float("nan")
         rows.append(row)
     offsets = pd.DataFrame(rows, columns=offsets.columns)
-    return Agreement(alphas["valence"], alphas["arousal"], shared.track_hash.nunique(),
-                     ratings.rater.nunique(), offsets)  # fmt: skip
+    return Agreement(
+        alphas["valence"], alphas["arousal"], shared.track_hash.nunique(), ratings.rater.nunique(), offsets
+    )
 
 
 # --- Evaluation -----------------------------------------------------------------------------
@@ -406,8 +455,15 @@ def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, 
         except (audio.AudioError, OSError) as error:
             result.errors[row.track_hash] = str(error)
         else:
-            entry = {"track_hash": row.track_hash, "title": row.title, "artist": row.artist, "n_raters": row.n_raters,
-                     "valence": row.valence_mean, "arousal": row.arousal_mean, "mood": row.mood}  # fmt: skip
+            entry = {
+                "track_hash": row.track_hash,
+                "title": row.title,
+                "artist": row.artist,
+                "n_raters": row.n_raters,
+                "valence": row.valence_mean,
+                "arousal": row.arousal_mean,
+                "mood": row.mood,
+            }
             for name, p in analysis.predictions.items():
                 entry.update({f"{name}_valence": p.valence, f"{name}_arousal": p.arousal, f"{name}_mood": p.mood})
             rows.append(entry)
@@ -438,8 +494,20 @@ def export_ratings_csv(engine: Engine, history: bool = False) -> str:
     return frame.to_csv(index=False)
 
 
-MANIFEST_COLUMNS = ["path", "valence", "arousal", "quadrant", "artist", "title", "song_id",
-                    "n_raters", "valence_std", "arousal_std", "source", "licence"]  # fmt: skip
+MANIFEST_COLUMNS = [
+    "path",
+    "valence",
+    "arousal",
+    "quadrant",
+    "artist",
+    "title",
+    "song_id",
+    "n_raters",
+    "valence_std",
+    "arousal_std",
+    "source",
+    "licence",
+]
 
 
 def export_manifest(engine: Engine, store: AudioStore, folder, min_raters: int = 1, centre=(0.5, 0.5)) -> Path:
@@ -462,9 +530,22 @@ def export_manifest(engine: Engine, store: AudioStore, folder, min_raters: int =
             relative = Path("audio") / f"{row.track_hash}{source.suffix}"
             shutil.copyfile(source, folder / relative)
             safe = spreadsheet_cell  # typed by people: never a spreadsheet formula
-            writer.writerow([relative.as_posix(), _number(row.valence_mean), _number(row.arousal_mean), row.quadrant,
-                             safe(row.artist), safe(row.title), row.track_hash, row.n_raters, _number(row.valence_std),
-                             _number(row.arousal_std), safe(row.source), safe(row.licence)])  # fmt: skip
+            writer.writerow(
+                [
+                    relative.as_posix(),
+                    _number(row.valence_mean),
+                    _number(row.arousal_mean),
+                    row.quadrant,
+                    safe(row.artist),
+                    safe(row.title),
+                    row.track_hash,
+                    row.n_raters,
+                    _number(row.valence_std),
+                    _number(row.arousal_std),
+                    safe(row.source),
+                    safe(row.licence),
+                ]
+            )
     return manifest
 
 

@@ -49,8 +49,13 @@ def stored(engine: Engine, key: str) -> dict[str, dict]:
 
 
 def _save(engine: Engine, track_hash: str, key: str, headline: str, models: dict) -> None:
-    values = {"track_hash": track_hash, "models_key": key, "headline": headline, "payload": json.dumps(models),
-              "created_at": datetime.now(timezone.utc)}  # fmt: skip
+    values = {
+        "track_hash": track_hash,
+        "models_key": key,
+        "headline": headline,
+        "payload": json.dumps(models),
+        "created_at": datetime.now(timezone.utc),
+    }
     table = TrackPrediction.__table__
     with Session(engine) as session, session.begin():
         dialect = session.get_bind().dialect.name
@@ -74,8 +79,15 @@ def predict_track(engine: Engine, store: AudioStore, predictor, key: str, track_
     if path is None:
         raise audio.AudioError("its audio file is missing from the store")
     analysis = predictor.analyze(path)
-    models = {name: {"valence": round(p.valence, 4), "arousal": round(p.arousal, 4), "mood": p.mood,
-                     "confidence": round(p.confidence, 4)} for name, p in analysis.predictions.items()}  # fmt: skip
+    models = {
+        name: {
+            "valence": round(p.valence, 4),
+            "arousal": round(p.arousal, 4),
+            "mood": p.mood,
+            "confidence": round(p.confidence, 4),
+        }
+        for name, p in analysis.predictions.items()
+    }
     _save(engine, track_hash, key, analysis.headline, models)
     return {"headline": analysis.headline, "models": models}
 

@@ -42,8 +42,9 @@ def rater_view(ratings: pd.DataFrame) -> pd.DataFrame:
             a, b = shared[axis].to_numpy(float), shared[f"others_{axis}"].to_numpy(float)
             enough = len(shared) >= MIN_FOR_R and a.std() > 0 and b.std() > 0
             row[f"{axis}_r"] = float(np.corrcoef(a, b)[0, 1]) if enough else float("nan")
-        distance = (shared[["valence", "arousal"]].to_numpy(float)
-                    - shared[["others_valence", "others_arousal"]].to_numpy(float))  # fmt: skip
+        distance = shared[["valence", "arousal"]].to_numpy(float) - shared[
+            ["others_valence", "others_arousal"]
+        ].to_numpy(float)
         row["mae"] = float(np.abs(distance).mean()) if len(shared) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -137,7 +137,8 @@ def track_states(engine: Engine, key: str | None = None) -> list[TrackState]:
     return states
 
 
-def suggest(engine: Engine, rater: str, key: str | None = None, target: int = TARGET_RATINGS,
-            centre=(0.5, 0.5)) -> list[Suggestion]:  # fmt: skip
+def suggest(
+    engine: Engine, rater: str, key: str | None = None, target: int = TARGET_RATINGS, centre=(0.5, 0.5)
+) -> list[Suggestion]:
     """What `rater` should rate next, best first (empty when they have rated every track)."""
     return rank(track_states(engine, key), lab.rated_by(engine, rater), target, centre)

@@ -72,8 +72,15 @@ class Recipe:
     def start(self, model: nn.Module) -> None:
         """Before the first epoch."""
 
-    def batch(self, x: torch.Tensor, y: torch.Tensor, labels: torch.Tensor, idx: np.ndarray, starts: np.ndarray,
-              rng: np.random.Generator):  # fmt: skip
+    def batch(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        labels: torch.Tensor,
+        idx: np.ndarray,
+        starts: np.ndarray,
+        rng: np.random.Generator,
+    ):
         """A batch of crops `x` of the clips `idx` (from frames `starts`), their targets `y` and
         quadrants `labels` -> (crops, targets, classification(logits) -> loss) to train on."""
         return x, y, lambda logits: nn.functional.cross_entropy(logits, labels)
@@ -89,10 +96,12 @@ class Recipe:
 def window_predictions(model, stacks, cfg: TrainConfig) -> np.ndarray:
     """Raw (clips, 2) CNN outputs, each the mean over the clip's windows, as the app predicts."""
     model.eval()
-    return np.stack([
-        cnn_window_outputs(model, s, window_bounds(s.shape[-1], cfg.crop_seconds, cfg.hop_seconds)).mean(0)
-        for s in stacks
-    ])  # fmt: skip
+    return np.stack(
+        [
+            cnn_window_outputs(model, s, window_bounds(s.shape[-1], cfg.crop_seconds, cfg.hop_seconds)).mean(0)
+            for s in stacks
+        ]
+    )
 
 
 def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = "cnn", recipe: Recipe | None = None):
@@ -138,12 +147,16 @@ def train_cnn(cnn_config: CNNConfig, train, val, cfg: TrainConfig, label: str = 
         val_mse = float(((torch.tensor(raw, dtype=torch.float32) - val_targets) ** 2).mean())
         cal = Calibration.fit(raw, val[1])
         scores = evaluate_predictions(cal.apply(raw), val[1], val[2])
-        history.append({
-            "epoch": epoch + 1,
-            "train_loss": sum(losses) / len(order), "train_mae": sum(maes) / len(order),
-            "val_loss": val_mse, "val_mae": float(np.abs(raw - val[1]).mean()),
-            "val_accuracy": scores["accuracy"],
-        })  # fmt: skip
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": sum(losses) / len(order),
+                "train_mae": sum(maes) / len(order),
+                "val_loss": val_mse,
+                "val_mae": float(np.abs(raw - val[1]).mean()),
+                "val_accuracy": scores["accuracy"],
+            }
+        )
         progress.set_postfix(val_mse=f"{val_mse:.4f}", val_acc=f"{scores['accuracy']:.3f}")
         if val_mse < best_loss - 1e-5:
             best, best_loss, stale = copy.deepcopy(judged.state_dict()), val_mse, 0
@@ -175,8 +188,14 @@ def train_pretrained(tracks, train_idx, cache_dir, cfg: TrainConfig):
     return model, x
 
 
-def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: TrainConfig = TrainConfig(),
-                 source: str = "", listener_tracks: list[dataset.Track] | None = None) -> dict:  # fmt: skip
+def run_training(
+    tracks: list[dataset.Track],
+    out_dir,
+    cache_dir=None,
+    cfg: TrainConfig = TrainConfig(),
+    source: str = "",
+    listener_tracks: list[dataset.Track] | None = None,
+) -> dict:
     """Train everything on `tracks`, write the checkpoints to `out_dir`; returns metrics.
 
     `cache_dir` keeps features (and embeddings) between runs, in its features/ and embeddings/.
@@ -219,8 +238,10 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
 
     calibration = {name: Calibration.fit(values, targets[val_idx]) for name, values in raw.items()}
     calibration_4q = dict(calibration)
-    scores = {name: evaluate_predictions(calibration[name].apply(values), targets[val_idx], classes[val_idx])
-              for name, values in raw.items()}  # fmt: skip
+    scores = {
+        name: evaluate_predictions(calibration[name].apply(values), targets[val_idx], classes[val_idx])
+        for name, values in raw.items()
+    }
     # The app's CNN is always the report's: the CNN->RNN (its proposal) is trained and reported beside it
     # (a validation split of 150 clips cannot tell the two apart: bench/cnn_cv.py, 0.644 vs 0.622)
     default = "cnn"
@@ -228,16 +249,23 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
     headline = max(app_models, key=lambda n: (scores[app_models[n]]["accuracy"], scores[app_models[n]]["macro_f1"]))
 
     facts = {
-        "trained_on": {"source": source, "n_tracks": len(tracks), "n_train": len(train_idx),
-                       "n_validation": len(val_idx), "n_artists": len({t.artist for t in tracks}),
-                       "skipped": len(problems), "quadrant_counts": np.bincount(classes, minlength=4).tolist()},
+        "trained_on": {
+            "source": source,
+            "n_tracks": len(tracks),
+            "n_train": len(train_idx),
+            "n_validation": len(val_idx),
+            "n_artists": len({t.artist for t in tracks}),
+            "skipped": len(problems),
+            "quadrant_counts": np.bincount(classes, minlength=4).tolist(),
+        },
         "train_config": asdict(cfg),
-    }  # fmt: skip
+    }
     joint, centre, shown_4q = None, (0.5, 0.5), None
     points = {name: calibration_4q[name].apply(values) for name, values in raw.items()}  # per validation clip
     if listener_tracks and pretrained_model is not None:
         joint, centre, listener_metrics, shown_4q, calibration, points = train_on_listeners(
-            tracks, feats, embeddings, listener_tracks, cache_dir, cfg, normalizer, cnns, svrs, raw, val_idx)  # fmt: skip
+            tracks, feats, embeddings, listener_tracks, cache_dir, cfg, normalizer, cnns, svrs, raw, val_idx
+        )
         pretrained_model = joint.four_q  # the shipped 4Q head is the joint head's, fitted on every 4Q clip
         facts["scale"] = "listener"
     else:
@@ -245,13 +273,31 @@ def run_training(tracks: list[dataset.Track], out_dir, cache_dir=None, cfg: Trai
     per_clip = []
     for row, i in enumerate(val_idx):
         t = tracks[i]
-        entry = {"song_id": t.song_id, "artist": t.artist, "valence": t.valence, "arousal": t.arousal,
-                 "quadrant": QUADRANTS[t.quadrant]}  # fmt: skip
+        entry = {
+            "song_id": t.song_id,
+            "artist": t.artist,
+            "valence": t.valence,
+            "arousal": t.arousal,
+            "quadrant": QUADRANTS[t.quadrant],
+        }
         for name, values in points.items():
             entry[name] = {"valence": round(float(values[row, 0]), 4), "arousal": round(float(values[row, 1]), 4)}
         per_clip.append(entry)
-    bundle = ModelBundle(normalizer, cnns, svrs, calibration, default, headline, pretrained_model,
-                         cfg.crop_seconds, cfg.hop_seconds, facts, joint and joint.listener, joint, centre)  # fmt: skip
+    bundle = ModelBundle(
+        normalizer,
+        cnns,
+        svrs,
+        calibration,
+        default,
+        headline,
+        pretrained_model,
+        cfg.crop_seconds,
+        cfg.hop_seconds,
+        facts,
+        joint and joint.listener,
+        joint,
+        centre,
+    )
     bundle.save(out_dir)
     metrics = {
         **facts,
@@ -281,8 +327,19 @@ def clip_cues(feats) -> np.ndarray:
     return np.stack([one(f) for f in feats])
 
 
-def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cfg: TrainConfig, normalizer, cnns, svrs,
-                       raw_4q: dict, val_idx) -> tuple:  # fmt: skip
+def train_on_listeners(
+    tracks,
+    feats,
+    embeddings,
+    listener_tracks,
+    cache_dir,
+    cfg: TrainConfig,
+    normalizer,
+    cnns,
+    svrs,
+    raw_4q: dict,
+    val_idx,
+) -> tuple:
     """What the app shows, fitted on both sources and judged on both (issue 20).
 
     The headline is the joint head (``emotionet.models.joint``: the listener and 4Q heads blended)
@@ -302,7 +359,7 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
     l_tracks, l_feats, problems = dataset.load_features(listener_tracks, cache and cache / "features", cfg.workers)
     kept, x_l, more = dataset.extract_embeddings(l_tracks, cache and cache / "embeddings", cfg.workers)
     if problems or more or len(kept) != len(l_tracks):
-        raise RuntimeError(f"unreadable listener clips: {({**problems, **more})}")
+        raise RuntimeError(f"unreadable listener clips: { ({**problems, **more}) }")
     y_l = np.array([[t.valence, t.arousal] for t in l_tracks])
     y_4q = np.array([[t.valence, t.arousal] for t in tracks])
     q_4q = np.array([t.quadrant for t in tracks])
@@ -316,8 +373,12 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
     headline_cal.error_from(shown_l, y_l)  # confidence from the held-out error, not the fit's own
     calibration = {"pretrained": headline_cal}
     scores = {"pretrained": judge.score_listeners(shown_l, y_l, centres_l, confidence)}
-    scores_4q = {"pretrained": {**judge.score_4q(shown_4q, q_4q, centres_4q),
-                                "judged_on": f"artist-grouped {len(folds_4q)}-fold CV, all {len(tracks)} clips"}}
+    scores_4q = {
+        "pretrained": {
+            **judge.score_4q(shown_4q, q_4q, centres_4q),
+            "judged_on": f"artist-grouped {len(folds_4q)}-fold CV, all {len(tracks)} clips",
+        }
+    }
     shown = {"pretrained": shown_l}
     points = {"pretrained": shown_4q[val_idx]}
 
@@ -328,15 +389,25 @@ def train_on_listeners(tracks, feats, embeddings, listener_tracks, cache_dir, cf
     for name, values in raw_l.items():
         pivot = np.median(raw_4q[name], axis=0)
         calibration[name], scores[name], shown[name] = judge.judge_on_listeners(values, y_l, folds_l, pivot, centre)
-        scores_4q[name] = {**judge.score_4q(calibration[name].apply(raw_4q[name]), q_4q[val_idx], centre),
-                           "judged_on": f"the {len(val_idx)} validation clips (artist-disjoint split)"}  # fmt: skip
+        scores_4q[name] = {
+            **judge.score_4q(calibration[name].apply(raw_4q[name]), q_4q[val_idx], centre),
+            "judged_on": f"the {len(val_idx)} validation clips (artist-disjoint split)",
+        }
         points[name] = calibration[name].apply(raw_4q[name])
     per_clip = []
     for row, t in enumerate(l_tracks):
-        entry = {"song_id": t.song_id, "artist": t.artist, "valence": t.valence, "arousal": t.arousal,
-                 "quadrant": QUADRANTS[t.quadrant]}  # fmt: skip
+        entry = {
+            "song_id": t.song_id,
+            "artist": t.artist,
+            "valence": t.valence,
+            "arousal": t.arousal,
+            "quadrant": QUADRANTS[t.quadrant],
+        }
         for name in shown:
-            entry[name] = {"valence": round(float(shown[name][row, 0]), 4), "arousal": round(float(shown[name][row, 1]), 4)}
+            entry[name] = {
+                "valence": round(float(shown[name][row, 0]), 4),
+                "arousal": round(float(shown[name][row, 1]), 4),
+            }
         per_clip.append(entry)
     metrics = {**judge.source_facts(l_tracks), "folds": len(folds_l), "models": scores, "predictions": per_clip}
     return head, centre, metrics, scores_4q, calibration, points

@@ -93,9 +93,17 @@ def artist_split(tracks: list[Track], validation_share: float = 0.2, seed: int =
 # --- feature cache ------------------------------------------------------------------------------
 
 FEATURE_VERSION = json.dumps(
-    [audio.SAMPLE_RATE, features.N_FFT, features.HOP, features.N_MFCC, features.CONTRAST_FMIN,
-     features.CONTRAST_BANDS, features.N_CHROMA, "v1"]
-)  # fmt: skip
+    [
+        audio.SAMPLE_RATE,
+        features.N_FFT,
+        features.HOP,
+        features.N_MFCC,
+        features.CONTRAST_FMIN,
+        features.CONTRAST_BANDS,
+        features.N_CHROMA,
+        "v1",
+    ]
+)
 
 
 def _cache_file(cache_dir: Path, path: Path, version: str) -> Path | None:
@@ -129,8 +137,9 @@ def _cached(job) -> dict[str, np.ndarray] | str:
     return arrays
 
 
-def map_tracks(tracks: list[Track], compute, cache_dir, version: str, workers: int = 2, desc: str = "",
-               initializer=None):  # fmt: skip
+def map_tracks(
+    tracks: list[Track], compute, cache_dir, version: str, workers: int = 2, desc: str = "", initializer=None
+):
     """compute(path) for every track, once per file version (cached), over `workers` processes.
 
     Returns (kept_tracks, results, problems) where problems maps path -> message for the
@@ -176,12 +185,17 @@ def extract_parts(tracks: list[Track], cache_dir: str | os.PathLike | None, work
     decoded and embedded once (in float32), then read from the cache under EMBEDDING_VERSION."""
     from ..models import pretrained
 
-    return map_tracks(tracks, _parts_of, cache_dir, pretrained.EMBEDDING_VERSION, workers, "embeddings",
-                      _embedding_worker)  # fmt: skip
+    return map_tracks(
+        tracks, _parts_of, cache_dir, pretrained.EMBEDDING_VERSION, workers, "embeddings", _embedding_worker
+    )
 
 
-def extract_embeddings(tracks: list[Track], cache_dir: str | os.PathLike | None, workers: int = 2,
-                       part_names: tuple[str, ...] | None = None):  # fmt: skip
+def extract_embeddings(
+    tracks: list[Track],
+    cache_dir: str | os.PathLike | None,
+    workers: int = 2,
+    part_names: tuple[str, ...] | None = None,
+):
     """(kept_tracks, X (n, D) mean-over-patch embeddings of `part_names` (the shipped recipe's
     by default), problems {path: message} for unreadable tracks)."""
     from ..models import pretrained

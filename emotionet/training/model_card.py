@@ -61,15 +61,17 @@ only and are calibrated onto the listener scale around the same mood centre.
 def _listener_rows(listener: dict, headline: str) -> str:
     rows = []
     for name, m in listener["models"].items():
-        rows.append(f"| {label(name)}{' — headline' if name == headline else ''} | {m['r_valence']:.3f} "
-                    f"| {m['r_arousal']:.3f} | {m['ccc_valence']:.3f} | {m['ccc_arousal']:.3f} "
-                    f"| {m['mae_valence']:.3f} | {m['mae_arousal']:.3f} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
-                    f"| {m['ece']:.3f} ({m.get('ece_if_calibrated', float('nan')):.3f}) |")  # fmt: skip
+        rows.append(
+            f"| {label(name)}{' — headline' if name == headline else ''} | {m['r_valence']:.3f} "
+            f"| {m['r_arousal']:.3f} | {m['ccc_valence']:.3f} | {m['ccc_arousal']:.3f} "
+            f"| {m['mae_valence']:.3f} | {m['mae_arousal']:.3f} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
+            f"| {m['ece']:.3f} ({m.get('ece_if_calibrated', float('nan')):.3f}) |"
+        )
     counts = ", ".join(f"{m} {n}" for m, n in zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
     return f"""
-**On listener ratings** ({listener['n_clips']} MUSIFEAST-17 clips of 17 genres, {listener['n_artists']}
-artists; {counts} at the neutral point, so only {listener['negative_valence_share']:.0%} negative):
-artist-grouped {listener['folds']}-fold cross-validation. The headline's listener head never saw
+**On listener ratings** ({listener["n_clips"]} MUSIFEAST-17 clips of 17 genres, {listener["n_artists"]}
+artists; {counts} at the neutral point, so only {listener["negative_valence_share"]:.0%} negative):
+artist-grouped {listener["folds"]}-fold cross-validation. The headline's listener head never saw
 a clip's artist when predicting it; the other models never saw these clips at all. Every model's
 calibration was fitted on the other folds. ECE: expected calibration error of the confidence (10
 bins); in brackets, the ECE that sampling noise alone gives a perfectly calibrated model on these
@@ -94,9 +96,11 @@ def _shown_rows(metrics: dict, headline: str) -> str:
     rows = []
     for name, m in shown.items():
         lm = listener["models"][name]
-        rows.append(f"| {label(name)}{' — headline' if name == headline else ''} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
-                    f"| {_said(m['said'])} | {lm['r_valence']:.3f} | {lm['r_arousal']:.3f} | {lm['ccc_valence']:.3f} "
-                    f"| {lm['ccc_arousal']:.3f} | {lm['accuracy']:.3f} | {_said(lm['said'])} | {m['judged_on']} |")  # fmt: skip
+        rows.append(
+            f"| {label(name)}{' — headline' if name == headline else ''} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} "
+            f"| {_said(m['said'])} | {lm['r_valence']:.3f} | {lm['r_arousal']:.3f} | {lm['ccc_valence']:.3f} "
+            f"| {lm['ccc_arousal']:.3f} | {lm['accuracy']:.3f} | {_said(lm['said'])} | {m['judged_on']} |"
+        )
     return f"""
 **What the app shows, on both kinds of truth** (the shown point; the mood named around the mood
 centre, valence {v:.3f}, arousal {a:.3f}). On 4Q the shown mood is scored against the editors'
@@ -116,9 +120,12 @@ def render(metrics: dict) -> str:
     headline = metrics.get("headline", "cnn")
     headline_model = default if headline == "cnn" else headline
     listener = metrics.get("listener")
-    listener_facts = (f"The headline model also learned from {listener['n_clips']} listener-rated clips of 17 genres "
-                      "(MUSIFEAST-17, van der Walle et al., 2025: mean ratings of many UK and US listeners, CC0)."
-                      if listener else "")  # fmt: skip
+    listener_facts = (
+        f"The headline model also learned from {listener['n_clips']} listener-rated clips of 17 genres "
+        "(MUSIFEAST-17, van der Walle et al., 2025: mean ratings of many UK and US listeners, CC0)."
+        if listener
+        else ""
+    )
     counts = ", ".join(f"{m} {n}" for m, n in zip(("happy", "aggressive", "sad", "calm"), facts["quadrant_counts"]))
     rows = "\n".join(
         f"| {label(name)}{' (shipped CNN)' if name == default else ''}{' — headline' if name == headline_model else ''} "
@@ -129,20 +136,20 @@ def render(metrics: dict) -> str:
     return f"""\
 ## Model card
 
-**Trained on** {facts['n_tracks']} clips ({counts}) from {facts['n_artists']} artists of the
-`{facts['source']}` set: 30 s previews from the 4Q audio emotion dataset (Panda, Malheiro & Paiva,
+**Trained on** {facts["n_tracks"]} clips ({counts}) from {facts["n_artists"]} artists of the
+`{facts["source"]}` set: 30 s previews from the 4Q audio emotion dataset (Panda, Malheiro & Paiva,
 2018). Targets: valence and arousal on 0-1, the mean Warriner et al. lexicon norms of each song's
 AllMusic mood tags; the quadrant (happy, aggressive, sad, calm) is the dataset's own class label.
 {listener_facts}
-{LISTENER if listener else ''}{_shown_rows(metrics, headline_model)}{_listener_rows(listener, headline_model) if listener else ''}
+{LISTENER if listener else ""}{_shown_rows(metrics, headline_model)}{_listener_rows(listener, headline_model) if listener else ""}
 
-**On 4Q (editors' tags), each model's own 4Q calibration** (a diagnostic, and how the headline was chosen; validated) on {facts['n_validation']} clips from artists the models never saw in training
-({facts['n_train']} training clips; artist-disjoint split, stratified by quadrant, seed
-{metrics['train_config']['seed']}). Each model's outputs are shifted so its median validation
+**On 4Q (editors' tags), each model's own 4Q calibration** (a diagnostic, and how the headline was chosen; validated) on {facts["n_validation"]} clips from artists the models never saw in training
+({facts["n_train"]} training clips; artist-disjoint split, stratified by quadrant, seed
+{metrics["train_config"]["seed"]}). Each model's outputs are shifted so its median validation
 prediction sits on 0.5 (regressors shrink toward the mean and would otherwise over-predict one
 mood). Early stopping picked the CNN epoch with the lowest validation MSE; the report's CNN ships
 as the app's CNN (**{label(default)}**), the CNN→RNN (the report's proposal) is reported beside it.
-{PRETRAINED if 'pretrained' in val else ''}
+{PRETRAINED if "pretrained" in val else ""}
 The app leads with the model that scored best on validation: **{label(headline_model)}**.
 
 | model | accuracy | macro-F1 | MSE | MAE | R² valence | R² arousal |
@@ -150,7 +157,7 @@ The app leads with the model that scored best on validation: **{label(headline_m
 {rows}
 
 Accuracy is quadrant accuracy against the dataset's class; MSE and MAE are on the 0-1 scale.
-Training took {metrics['train_seconds'] / 60:.1f} minutes on this machine's CPU.
+Training took {metrics["train_seconds"] / 60:.1f} minutes on this machine's CPU.
 
 ### Known limits
 {LIMITS}
