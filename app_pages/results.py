@@ -36,6 +36,21 @@ def scale_section() -> None:
     st.info(webapp.scale_note(), icon="📏")  # the scale of the shipped models (their config.json)
 
 
+def adapted_section() -> None:
+    """When the app uses a model adapted to the team's ratings, say so before any figure."""
+    adapted = metrics.get("adapted")
+    if not adapted:
+        return
+    before, after = adapted["candidates"]["shipped"], adapted["candidates"][adapted["chosen"]]
+    st.warning(
+        f"The app uses the headline adapted to the team's ratings ({adapted['n_tracks']} tracks by "
+        f"{adapted['n_artists']} artists, {adapted['made_at']}): on the team's tracks, held out by artist, its mean "
+        f"absolute error is {after['mae']:.3f} against the shipped model's {before['mae']:.3f}. The figures below "
+        "are the shipped model's, measured before adapting.",
+        icon="🧠",
+    )
+
+
 MOODS_SAID = ("happy", "aggressive", "sad", "calm")
 
 
@@ -255,6 +270,7 @@ def model_card_section() -> None:
 
 SECTIONS = [
     scale_section,
+    adapted_section,
     shown_section,
     listener_section,
     headline_section,

@@ -130,3 +130,18 @@ def test_adapt_then_accept_from_the_command_line(tmp_path, shipped_checkpoints):
     assert again["pretrained"]["valence"] == pytest.approx(before[0]["pretrained"]["valence"], abs=1e-4)
     bad = run_cli("adapt", str(tmp_path / "missing.csv"), env=env)
     assert bad.returncode == 2 and "error:" in bad.stderr
+
+
+def test_results_says_when_the_app_uses_an_adapted_model(bundle, tmp_path, monkeypatch, shipped_checkpoints):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
+    result = ad.adapt(bundle, team_set(bundle, shift=(0.1, 0.0)), str(shipped_checkpoints))
+    folder = ad.save(result, shipped_checkpoints, made_by="test")
+    monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(folder))
+    at = AppTest.from_file(str(REPO / "app_pages" / "results.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "adapted to the team's ratings (30 tracks by 6 artists" in at.warning[0].value
+    monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(shipped_checkpoints))
+    at = AppTest.from_file(str(REPO / "app_pages" / "results.py"), default_timeout=60).run()
+    assert not any("adapted to the team" in w.value for w in at.warning)
