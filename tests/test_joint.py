@@ -1,5 +1,7 @@
 """What the app shows (issue 20): the listener and 4Q heads blended, moods named around the mood centre."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,24 @@ def test_the_blend_round_trips_through_config(tmp_path):
     config = json.loads(json.dumps(head.to_config()))  # as config.json stores it
     again = JointHead.from_config(head.listener, head.four_q, config)
     np.testing.assert_allclose(again.predict_raw(xl, cl), head.predict_raw(xl, cl))
+
+
+def test_deciding_the_side_keeps_the_listener_value_where_the_heads_agree_and_moves_it_across_where_not():
+    (xa, ca, ya, qa), (xl, cl, yl) = _sources(4)
+    plain = JointHead.fit(xa, ca, ya, qa, xl, cl, yl, blend=(0.0, 0.1))
+    decided = JointHead.fit(xa, ca, ya, qa, xl, cl, yl, blend=(0.0, 0.1), decide=3.0)
+    a, b = plain.predict_raw(xa, ca), decided.predict_raw(xa, ca)
+    np.testing.assert_allclose(a[:, 1], b[:, 1])  # arousal untouched
+    s = decided.stats
+    pivot = s["listener_mean"][0] + s["listener_std"][0] * s["listener_median"][0]
+    moved = ~np.isclose(a[:, 0], b[:, 0])
+    assert 0 < moved.mean() < 0.3  # only where the heads disagree about the side
+    assert np.all(np.sign(a[moved, 0] - pivot) != np.sign(b[moved, 0] - pivot))  # moved across the centre
+    assert np.all(np.abs(b[moved, 0] - pivot) < 0.03 * s["listener_std"][0])  # ... just across: a close call
+    quadrant_side = np.sign(decided.logits(xa)[:, 0] - np.median(decided.logits(xa)[:, 0]))
+    agree = lambda raw: np.mean(np.sign(raw[:, 0] - pivot) == quadrant_side)  # noqa: E731
+    assert agree(b) > agree(a)  # the side follows the 4Q evidence more often
+    config = json.loads(json.dumps(decided.to_config()))
+    assert config["decide"] == 3.0
+    again = JointHead.from_config(decided.listener, decided.four_q, config)
+    np.testing.assert_allclose(again.predict_raw(xl, cl), decided.predict_raw(xl, cl))

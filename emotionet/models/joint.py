@@ -9,10 +9,13 @@ standardised over the 4Q clips (a balanced population of the four moods):
     raw = mean_L + std_L * ((1 - w) * (L - mean_L) / std_L + w * (logit - mean_Q) / std_Q)
 
 so ``w = 0`` is the listener head alone and ``w = 1`` the 4Q head's decision, expressed in the
-listener head's units. The app then maps ``raw`` onto the listener scale (``mood.Calibration``)
+listener head's units. With ``decide`` (what ships, on valence) the listener head keeps its value,
+but the 4Q head has a say in which side of the centre it falls on (``predict_raw``): a close call
+is shown as one, next to the centre. The app then maps ``raw`` onto the listener scale (``mood.Calibration``)
 and names the mood around the **mood centre**: the shown point of the median 4Q clip, where a
 balanced set of moods splits evenly (the report's moods were defined around its data set's
-centre). The blend weights come from artist-grouped CV on both sources (``bench/shown_mood.py``).
+centre). The blend weights and the deciding weight come from artist-grouped CV on both sources
+(``bench/shown_mood.py``, ``bench/shown_mood_shapes.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from ..mood import Calibration
 from .pretrained import PretrainedMood
 
 DEFAULT_BLEND = (0.1, 0.1)  # valence, arousal: chosen by bench/shown_mood.py (its rule, 3 seeds)
+# What train.py ships: valence from the listener head, its side of the centre decided with the 4Q head
+# (bench/shown_mood_shapes.py: 4Q accuracy 0.718 -> 0.733 at the same listener r, 3 seeds)
+SHIPPED_BLEND, SHIPPED_DECIDE = (0.0, 0.1), 3.0
+NUDGE = 0.02  # how far across the centre a decided valence sits (listener-head standard deviations)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -34,40 +41,60 @@ def _logit(p: np.ndarray) -> np.ndarray:
 class JointHead:
     """The listener head and the 4Q head, blended per axis (see the module's docstring)."""
 
-    def __init__(self, listener: ListenerHead, four_q: PretrainedMood, blend=DEFAULT_BLEND, stats=None):
+    def __init__(self, listener: ListenerHead, four_q: PretrainedMood, blend=DEFAULT_BLEND, stats=None, decide=None):
         self.listener, self.four_q = listener, four_q
         self.blend = np.asarray(blend, float)
-        self.stats = {k: np.asarray(v, float) for k, v in (stats or {}).items()}  # per axis: *_mean, *_std
+        self.decide = None if decide is None else float(decide)  # see `predict_raw`
+        self.stats = {k: np.asarray(v, float) for k, v in (stats or {}).items()}  # per axis: *_mean, *_std, *_median
 
     @classmethod
-    def fit(cls, x4q, c4q, y4q, q4q, x_l, c_l, y_l, blend=DEFAULT_BLEND, **listener_params) -> "JointHead":
+    def fit(cls, x4q, c4q, y4q, q4q, x_l, c_l, y_l, blend=DEFAULT_BLEND, decide=None, **listener_params) -> "JointHead":
         """Embeddings (n, D), cues (n, 12), valence/arousal (n, 2) of both sources, 4Q's quadrants (n,)."""
         listener = ListenerHead(**listener_params).fit(x4q, c4q, y4q, x_l, c_l, y_l)
         four_q = PretrainedMood("axes").fit(x4q, y4q, q4q)
-        head = cls(listener, four_q, blend)
+        head = cls(listener, four_q, blend, decide=decide)
         head.stats = head._standardisation(x4q, c4q)
         return head
 
     def _standardisation(self, x4q, c4q) -> dict:
+        """Each head's mean and spread over the 4Q clips (a balanced set of moods), and the medians
+        of their standardised outputs there (where the deciding rule splits the set evenly)."""
         listener, logits = self.listener.predict_raw(x4q, c4q), self.logits(x4q)
-        return {
+        stats = {
             "listener_mean": listener.mean(0),
             "listener_std": np.maximum(listener.std(0), 1e-9),
             "logit_mean": logits.mean(0),
             "logit_std": np.maximum(logits.std(0), 1e-9),
         }
+        lz, qz = (
+            (listener - stats["listener_mean"]) / stats["listener_std"],
+            (logits - stats["logit_mean"]) / stats["logit_std"],
+        )
+        stats["listener_median"], stats["logit_median"] = np.median(lz, 0), np.median(qz, 0)
+        return stats
 
     def logits(self, x) -> np.ndarray:
         """(n, 2) the 4Q head's log-odds of positive valence and positive arousal."""
         return _logit(self.four_q._axis_scores(self.four_q._z(x)))
 
     def predict_raw(self, x, cues, blend=None) -> np.ndarray:
-        """(n, 2) the blended valence/arousal in the listener head's units (before calibration)."""
+        """(n, 2) the blended valence/arousal in the listener head's units (before calibration).
+
+        With ``decide`` (d), valence is the listener head's (its blend weight 0) and its side of the
+        centre is decided by the 4Q head's log-odds + d x the listener head's value, both centred on
+        their 4Q medians: where the two disagree about the side, the point is moved just across the
+        centre (NUDGE), so the word and the point agree and the confidence says it is a close call."""
         w = self.blend if blend is None else np.asarray(blend, float)
         s = self.stats
         listener = (self.listener.predict_raw(x, cues) - s["listener_mean"]) / s["listener_std"]
         quadrant = (self.logits(x) - s["logit_mean"]) / s["logit_std"]
-        return s["listener_mean"] + s["listener_std"] * ((1 - w) * listener + w * quadrant)
+        out = (1 - w) * listener + w * quadrant
+        if self.decide is not None:
+            lz, pivot = listener[:, 0], s["listener_median"][0]
+            side = np.sign(quadrant[:, 0] - s["logit_median"][0] + self.decide * (lz - pivot))
+            side = np.where(side == 0, 1.0, side)
+            out[:, 0] = np.where(np.sign(lz - pivot) == side, lz, pivot + side * NUDGE)
+        return s["listener_mean"] + s["listener_std"] * out
 
     def calibrate(self, x4q, c4q, x_l, c_l, y_l, blend=None) -> tuple[Calibration, tuple[float, float]]:
         """(the calibration onto the listener scale, the mood centre) from training clips: the
@@ -79,17 +106,19 @@ class JointHead:
         return Calibration.fit_centred(raw_l, y_l, pivot, centre), (float(centre[0]), float(centre[1]))
 
     def to_config(self) -> dict:
-        """The blend and its standardisation, for config.json (the heads have their own files)."""
-        return {"blend": self.blend.tolist(), **{k: v.tolist() for k, v in self.stats.items()}}
+        """The blend, the deciding weight and the standardisation, for config.json (the heads have their own files)."""
+        return {"blend": self.blend.tolist(), "decide": self.decide, **{k: v.tolist() for k, v in self.stats.items()}}
 
     @classmethod
     def from_config(cls, listener: ListenerHead, four_q: PretrainedMood, config: dict) -> "JointHead":
-        return cls(listener, four_q, config["blend"], {k: v for k, v in config.items() if k != "blend"})
+        stats = {k: v for k, v in config.items() if k not in ("blend", "decide")}
+        return cls(listener, four_q, config["blend"], stats, config.get("decide"))
 
 
-def cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blends=(DEFAULT_BLEND,)) -> dict:
+def cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blends=(DEFAULT_BLEND,), decide=None) -> dict:
     """Artist-grouped CV of what the app shows, on both sources at once: fold k of each source is
-    predicted by a head fitted, calibrated and centred on the other folds of both. Returns, per
+    predicted by a head fitted (with the deciding weight `decide`), calibrated and centred on the
+    other folds of both. Returns, per
     blend: held-out shown points, the centre each was named around, and (listener clips) the
     stated confidence: {blend: {"4q": (shown, centres), "listener": (shown, centres, confidence)}}."""
     out = {}
@@ -99,7 +128,7 @@ def cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blends=
             "listener": (np.zeros_like(y_l, dtype=float), np.zeros_like(y_l, dtype=float), np.zeros(len(y_l))),
         }
     for (tra, tea), (trl, tel) in zip(folds_4q, folds_l):
-        head = JointHead.fit(x4q[tra], c4q[tra], y4q[tra], q4q[tra], x_l[trl], c_l[trl], y_l[trl])
+        head = JointHead.fit(x4q[tra], c4q[tra], y4q[tra], q4q[tra], x_l[trl], c_l[trl], y_l[trl], decide=decide)
         for blend in blends:
             cal, centre = head.calibrate(x4q[tra], c4q[tra], x_l[trl], c_l[trl], y_l[trl], blend)
             (shown_a, centres_a), (shown_l, centres_l, confidence) = (

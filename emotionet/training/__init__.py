@@ -353,7 +353,7 @@ def train_on_listeners(
     every model's shown points on the 4Q validation clips (the headline's held out by the CV)).
     """
     from ..listener import judge
-    from ..models.joint import JointHead, cross_validate
+    from ..models.joint import SHIPPED_BLEND, SHIPPED_DECIDE, JointHead, cross_validate
 
     cache = cache_dir and Path(cache_dir)
     l_tracks, l_feats, problems = dataset.load_features(listener_tracks, cache and cache / "features", cfg.workers)
@@ -366,9 +366,11 @@ def train_on_listeners(
     c_4q, c_l = clip_cues(feats), clip_cues(l_feats)
     folds_l, folds_4q = judge.listener_folds(l_tracks, seed=cfg.seed), judge.listener_folds(tracks, seed=cfg.seed)
 
-    head = JointHead.fit(embeddings, c_4q, y_4q, q_4q, x_l, c_l, y_l)
+    head = JointHead.fit(embeddings, c_4q, y_4q, q_4q, x_l, c_l, y_l, SHIPPED_BLEND, SHIPPED_DECIDE)
     headline_cal, centre = head.calibrate(embeddings, c_4q, x_l, c_l, y_l)
-    cv = cross_validate(embeddings, c_4q, y_4q, q_4q, x_l, c_l, y_l, folds_4q, folds_l, [head.blend])[tuple(head.blend)]
+    cv = cross_validate(embeddings, c_4q, y_4q, q_4q, x_l, c_l, y_l, folds_4q, folds_l, [head.blend], head.decide)[
+        tuple(head.blend)
+    ]
     (shown_4q, centres_4q), (shown_l, centres_l, confidence) = cv["4q"], cv["listener"]
     headline_cal.error_from(shown_l, y_l)  # confidence from the held-out error, not the fit's own
     calibration = {"pretrained": headline_cal}

@@ -51,9 +51,12 @@ given the model's held-out error on each axis (0.25 on both boundaries, near 1 f
 (tag-derived labels) and a listener head, fitted together by ridge regression with a shared part
 and a listener-only part (feature augmentation), so listener ratings teach what listeners hear
 differently while the 748 4Q clips carry what both agree on. A second 4Q head, two logistic
-regressions, decides the editors' quadrants best. What the app shows blends the two per axis
-(`emotionet/models/joint.py`: 0.9 × the listener head + 0.1 × the 4Q head's log-odds, each
-standardised; the share chosen by `bench/shown_mood.py`). The report's CNN and SVRs learn from 4Q
+regressions, decides the editors' quadrants best. What the app shows joins the two
+(`emotionet/models/joint.py`): arousal is 0.9 × the listener head + 0.1 × the 4Q head's log-odds,
+each standardised; valence is the listener head's, but which side of the mood centre it falls on is
+decided by the 4Q head's log-odds + 3 × the listener head's value (both centred on the balanced 4Q
+clips), and where the two heads disagree the point sits just across the centre, a close call
+(`bench/shown_mood.py`, `bench/shown_mood_shapes.py`). The report's CNN and SVRs learn from 4Q
 only and are calibrated onto the listener scale around the same mood centre.
 """
 
