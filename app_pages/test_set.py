@@ -195,16 +195,15 @@ else:
 if st.button(f"🧠 Adapt the headline to {len(eligible)} team tracks", disabled=eligible.empty):
     bar = st.progress(0.0, text="Listening…")
     try:
-        base = checkpoints.shipped_dir()
-        model = webapp.predictor_for(base)
-        team = adapt.collect(
-            model,
+        base = checkpoints.shipped_dir()  # adapted from the shipped models, never from an earlier adaptation
+        result, folder, skipped = adapt.run(
+            webapp.predictor_for(base),
             adapt.items_from_team(engine, store, min_raters),
+            base,
+            made_by=viewer or "a coordinator",
             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"),
         )
-        result = adapt.adapt(model.bundle, team, str(base))
-        folder = adapt.save(result, base, made_by=viewer or "a coordinator")
-        st.session_state["adaptation"] = (min_raters, result.summary(), result.per_track, str(folder), team.errors)
+        st.session_state["adaptation"] = (min_raters, result.summary(), result.per_track, str(folder), skipped)
     except adapt.AdaptError as error:
         st.error(str(error))
     except Exception as error:  # e.g. no pretrained model: the page keeps working

@@ -15,7 +15,7 @@ from pathlib import Path
 def add_parsers(sub) -> None:
     adapt = sub.add_parser("adapt", help="refit the headline's light head on a team's mean ratings (a manifest CSV)")
     adapt.add_argument("manifest", type=Path, help="manifest.csv from the Test set page's export")
-    adapt.add_argument("--checkpoints", type=Path, help="model folder to adapt (default: the models in use)")
+    adapt.add_argument("--checkpoints", type=Path, help="model folder to adapt (default: the shipped models)")
     adapt.add_argument(
         "--out", type=Path, help="new folder for the adapted model (default: data/checkpoints/adapted-<time>)"
     )
@@ -30,36 +30,36 @@ def add_parsers(sub) -> None:
 def cmd_adapt(args) -> int:
     import json
 
-    from .models.checkpoints import accept, checkpoint_dir
+    from .models.checkpoints import accept, shipped_dir
     from .predict import Predictor
     from .team import adapt
 
-    base = args.checkpoints or checkpoint_dir()
+    base = args.checkpoints or shipped_dir()  # the shipped models, never an earlier adaptation
     try:
         items = adapt.items_from_manifest(args.manifest)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    predictor = Predictor.load(base)
-    team = adapt.collect(
-        predictor, items, on_progress=lambda done, total: print(f"\rlistening: {done}/{total}", end="", file=sys.stderr)
-    )
-    print(file=sys.stderr)
-    for ident, why in team.errors.items():
-        print(f"skipped {ident}: {why}", file=sys.stderr)
+
+    def progress(done, total):
+        print(f"\rlistening: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
     try:
-        result = adapt.adapt(predictor.bundle, team, str(base))
+        result, folder, skipped = adapt.run(
+            Predictor.load(base), items, base, args.out, "python -m emotionet adapt", progress
+        )
     except adapt.AdaptError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    folder = adapt.save(result, base, args.out, made_by="python -m emotionet adapt")
+    for ident, why in skipped.items():
+        print(f"skipped {ident}: {why}", file=sys.stderr)
     accepted = bool(args.accept and result.helps)
     if accepted:
         accept(folder, "python -m emotionet adapt --accept")
     if args.json:
         print(
             json.dumps(
-                {**result.summary(), "folder": str(folder), "accepted": accepted, "skipped": team.errors},
+                {**result.summary(), "folder": str(folder), "accepted": accepted, "skipped": skipped},
                 allow_nan=False,
                 default=str,
             )

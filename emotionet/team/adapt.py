@@ -226,6 +226,15 @@ def _clearly_better(before: np.ndarray, after: np.ndarray, truth: np.ndarray, t_
     return bool(gain.mean() > t_min * gain.std(ddof=1) / np.sqrt(len(gain)))
 
 
+def run(predictor, items, base_dir, out_dir=None, made_by: str = "", on_progress=None) -> tuple:
+    """The whole loop for the Test set page and `python -m emotionet adapt`: listen to the team's
+    tracks (`collect`), cross-validate and fit (`adapt`), save the folder (`save`). Returns
+    (Adaptation, its folder, {id: why} for tracks left out); raises AdaptError when it cannot adapt."""
+    team = collect(predictor, items, on_progress)
+    result = adapt(predictor.bundle, team, str(base_dir))
+    return result, save(result, base_dir, out_dir, made_by), team.errors
+
+
 def save(adaptation: Adaptation, base_dir, out_dir=None, made_by: str = "") -> Path:
     """The adapted model as its own checkpoint folder: the base folder's files, the adapted
     listener head, "adapted" in config.json and metrics.json, every model file's SHA-256 recorded.
