@@ -80,10 +80,7 @@ if result.n_tracks < FEW_TRACKS:
         f"α from {result.n_tracks} track(s) is a rough guess: with so few tracks one disagreement can swing "
         f"it from near 1 to below 0. Read it once {FEW_TRACKS} or more tracks have two or more raters."
     )
-st.caption(
-    "α is 1 when raters agree perfectly and 0 when they agree no better than chance (interval scale). "
-    "A rater's offset is their mean rating minus the team's mean, on tracks two or more people rated."
-)
+st.caption("α is 1 when raters agree perfectly and 0 when they agree no better than chance (interval scale).")
 
 # --- Raters -------------------------------------------------------------------------------------
 st.subheader("Raters")

@@ -221,7 +221,9 @@ def test_the_aggregate_is_the_mean_of_current_ratings_with_its_mood(engine, stor
     assert list(lab.aggregate(engine, min_raters=2).title) == ["Happy"]
 
 
-def test_agreement_is_krippendorffs_alpha_and_offsets_from_the_consensus(engine, store):
+def test_agreement_is_krippendorffs_alpha_and_each_rater_is_held_against_the_others(engine, store):
+    from emotionet.team.raters import team_raters
+
     tracks = [add(engine, store, f) for f in (300, 400, 500, 600)]
     base = [0.1, 0.4, 0.6, 0.9]
     for track, value in zip(tracks, base):  # bob rates 0.1 higher than ann; cy agrees with ann on valence
@@ -230,9 +232,10 @@ def test_agreement_is_krippendorffs_alpha_and_offsets_from_the_consensus(engine,
     assert result.n_tracks == 4 and result.n_raters == 3
     assert 0.8 < result.alpha_valence < 1  # consistent, with bob's small bias
     assert result.alpha_arousal < 0.2  # bob's arousal is reversed
-    offsets = result.offsets.set_index("rater")
-    assert offsets.loc["bob", "valence_offset"] == pytest.approx(0.1 * 2 / 3)
-    assert offsets.loc["ann", "valence_offset"] == pytest.approx(-0.1 / 3)
+    view = team_raters(engine).set_index("rater")  # against the mean of the other two
+    assert view.loc["bob", "valence_offset"] == pytest.approx(0.1)
+    assert view.loc["ann", "valence_offset"] == pytest.approx(-0.05)
+    assert view.loc["bob", "valence_r"] == pytest.approx(1.0) and view.loc["bob", "arousal_r"] == pytest.approx(-1.0)
 
 
 def test_agreement_of_raters_in_perfect_accord_is_one(engine, store):
@@ -249,7 +252,10 @@ def test_agreement_without_shared_tracks_is_not_a_number(engine, store):
     rate(engine, b, {"bob": (0.8, 0.8)})
     result = lab.agreement(engine)
     assert np.isnan(result.alpha_valence) and result.n_tracks == 0
-    assert result.offsets.valence_offset.isna().all()
+    from emotionet.team.raters import team_raters
+
+    view = team_raters(engine)
+    assert list(view.n_shared) == [0, 0] and view.valence_offset.isna().all()
 
 
 # --- Export ---
@@ -391,13 +397,13 @@ def test_a_failed_add_leaves_no_orphan_audio_file(engine, store, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(lab, "_insert_ignoring_duplicates", broken)
+    monkeypatch.setattr(lab, "insert_ignoring_duplicates", broken)
     with pytest.raises(RuntimeError):
         lab.add_track(engine, store, tone(620), "x.wav", added_by="ann")
     assert not store.root.exists() or not list(store.root.rglob("*.wav"))
     monkeypatch.undo()
     kept = add(engine, store, 630)  # a file that was stored before a failed re-add stays
-    monkeypatch.setattr(lab, "_insert_ignoring_duplicates", broken)
+    monkeypatch.setattr(lab, "insert_ignoring_duplicates", broken)
     with pytest.raises(RuntimeError):
         lab.add_track(engine, store, tone(630), "x.wav", added_by="ann")
     assert store.find(kept.hash) is not None

@@ -10,8 +10,8 @@ PostgreSQL locks rows). Names are created with INSERT ... ON CONFLICT DO NOTHING
 so two people saving their first rating at the same moment under one name share one rater row.
 
 From the current ratings come the aggregated test set (n raters, mean and std per axis, mood of
-the mean), agreement (Krippendorff's alpha, interval, per axis; each rater's mean offset from the
-consensus), model evaluation, and exports: raw ratings CSV, and a manifest CSV with its audio
+the mean), agreement (Krippendorff's alpha, interval, per axis; each rater against the others is
+in `raters`), model evaluation, and exports: raw ratings CSV, and a manifest CSV with its audio
 that `train.py` and `python -m emotionet evaluate` read.
 
 Text from people is stored without control characters (PostgreSQL refuses NUL) and notes are at
@@ -38,14 +38,13 @@ import krippendorff
 import numpy as np
 import pandas as pd
 from sqlalchemy import DateTime, Engine, Float, ForeignKey, Index, Integer, String, Text, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..io import audio
 from ..io.text import clean_text, spreadsheet_cell
 from ..metrics import evaluate_predictions
 from ..mood import MOODS, QUADRANTS, mood_index, mood_of
-from .storage import AudioStore, Base, content_hash, safe_suffix
+from .storage import AudioStore, Base, content_hash, insert_ignoring_duplicates, safe_suffix
 
 MAX_NAME = 100
 MAX_TEXT = 500
@@ -144,27 +143,9 @@ def clean_note(note: str | None) -> str | None:
     return note or None
 
 
-def _insert_ignoring_duplicates(session: Session, table, values: dict, key: str) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
-        return session.execute(statement.returning(table.c[key])).first() is not None
-    try:  # other databases: a savepoint that may fail on the unique key
-        with session.begin_nested():
-            session.execute(table.insert().values(**values))
-        return True
-    except IntegrityError:
-        return False
-
-
 def _rater_id(session: Session, name: str) -> int:
     """The id of rater `name`, created if new; safe when several sessions create it at once."""
-    _insert_ignoring_duplicates(session, Rater.__table__, {"name": name, "created_at": _now()}, "name")
+    insert_ignoring_duplicates(session, Rater.__table__, {"name": name, "created_at": _now()}, "name")
     return session.execute(select(Rater.id).where(Rater.name == name)).scalar_one()
 
 
@@ -210,7 +191,7 @@ def add_track(
                 "added_at": _now(),
                 **values,
             }
-            created = _insert_ignoring_duplicates(session, Track.__table__, row, "hash")
+            created = insert_ignoring_duplicates(session, Track.__table__, row, "hash")
             track = session.get(Track, digest)
     except Exception:
         if not stored_before:  # a failed add leaves no orphan audio behind
@@ -383,8 +364,7 @@ class Agreement:
     alpha_valence: float  # Krippendorff's alpha, interval; NaN when it cannot be computed
     alpha_arousal: float
     n_tracks: int  # tracks with at least two raters (the only ones that carry agreement)
-    n_raters: int
-    offsets: pd.DataFrame  # per rater: n_tracks, valence_offset, arousal_offset (mean rater - consensus)
+    n_raters: int  # each rater's offset and agreement with the others: team.raters
 
 
 def _alpha(matrix: np.ndarray) -> float:
@@ -395,34 +375,19 @@ def _alpha(matrix: np.ndarray) -> float:
 
 
 def agreement(engine: Engine) -> Agreement:
-    """Inter-rater agreement on the current ratings.
-
-    Alpha uses a raters × tracks matrix with NaN where a rater has not rated a track. A rater's
-    offset is their mean (rating - track mean of all raters) over tracks with two or more raters:
-    positive means they rate higher than the team.
-    """
+    """Inter-rater agreement on the current ratings: alpha of a raters × tracks matrix with NaN
+    where a rater has not rated a track (how each rater compares with the rest: `team.raters`)."""
     ratings = current_ratings(engine)
-    offsets = pd.DataFrame(columns=["rater", "n_tracks", "valence_offset", "arousal_offset"])
     if ratings.empty:
-        return Agreement(float("nan"), float("nan"), 0, 0, offsets)
+        return Agreement(float("nan"), float("nan"), 0, 0)
     shared = ratings[ratings.groupby("track_hash").rater.transform("size") >= 2]
-    alphas, consensus = {}, {}
-    for axis in ("valence", "arousal"):
-        matrix = ratings.pivot_table(index="rater", columns="track_hash", values=axis, aggfunc="first")
-        alphas[axis] = _alpha(matrix.to_numpy(float))
-        consensus[axis] = shared.groupby("track_hash")[axis].mean()
-    rows = []
-    for rater, group in ratings.groupby("rater"):
-        mine = shared[shared.rater == rater]
-        row = {"rater": rater, "n_tracks": len(group)}
-        for axis in ("valence", "arousal"):
-            difference = mine[axis].to_numpy() - consensus[axis].loc[mine.track_hash].to_numpy()
-            row[f"{axis}_offset"] = float(difference.mean()) if len(difference) else float("nan")
-        rows.append(row)
-    offsets = pd.DataFrame(rows, columns=offsets.columns)
-    return Agreement(
-        alphas["valence"], alphas["arousal"], shared.track_hash.nunique(), ratings.rater.nunique(), offsets
-    )
+    alphas = {
+        axis: _alpha(
+            ratings.pivot_table(index="rater", columns="track_hash", values=axis, aggfunc="first").to_numpy(float)
+        )
+        for axis in ("valence", "arousal")
+    }
+    return Agreement(alphas["valence"], alphas["arousal"], shared.track_hash.nunique(), ratings.rater.nunique())
 
 
 # --- Evaluation -----------------------------------------------------------------------------

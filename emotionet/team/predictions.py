@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, Engine, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..io import audio
-from .storage import AudioStore, Base
+from .storage import AudioStore, Base, insert_ignoring_duplicates
 
 
 class TrackPrediction(Base):
@@ -56,17 +56,8 @@ def _save(engine: Engine, track_hash: str, key: str, headline: str, models: dict
         "payload": json.dumps(models),
         "created_at": datetime.now(timezone.utc),
     }
-    table = TrackPrediction.__table__
     with Session(engine) as session, session.begin():
-        dialect = session.get_bind().dialect.name
-        if dialect in ("sqlite", "postgresql"):
-            if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert
-            session.execute(insert(table).values(**values).on_conflict_do_nothing())
-        elif session.get(TrackPrediction, (track_hash, key)) is None:
-            session.execute(table.insert().values(**values))
+        insert_ignoring_duplicates(session, TrackPrediction.__table__, values, ("track_hash", "models_key"))
 
 
 def predict_track(engine: Engine, store: AudioStore, predictor, key: str, track_hash: str) -> dict:

@@ -114,6 +114,28 @@ def _import_tables() -> None:
                 raise
 
 
+def insert_ignoring_duplicates(session, table, values: dict, key: str | tuple[str, ...]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on the unique `key` column(s); True when the row was
+    inserted. Safe when several sessions insert the same row at once."""
+    keys = (key,) if isinstance(key, str) else tuple(key)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+        return session.execute(statement.returning(table.c[keys[0]])).first() is not None
+    from sqlalchemy.exc import IntegrityError
+
+    try:  # other databases: a savepoint that may fail on the unique key
+        with session.begin_nested():
+            session.execute(table.insert().values(**values))
+        return True
+    except IntegrityError:
+        return False
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
