@@ -129,6 +129,7 @@ if st.button(f"▶️ Run the models on {len(eligible)} tracks", disabled=eligib
             engine,
             store,
             webapp.predictor(),
+            webapp.models_key(),
             min_raters,
             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"),
         )

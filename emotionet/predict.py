@@ -231,20 +231,12 @@ class Predictor:
         excerpt = audio.open_excerpt(source, seconds=seconds, name=name)
         expected = excerpt_seconds(excerpt, seconds)
         report = _reporter(progress)
-        feature_stream = features.FeatureStream()
-        embedder = None
-        if self.backbones:
-            from .models import pretrained
-
-            embedder = pretrained.PatchEmbedder(self.backbones, parts=self.bundle.pretrained.part_names)
-        for block in excerpt.blocks():
-            feature_stream.push(block)
-            if embedder is not None:
-                embedder.push(block)
-            report(0.85 * excerpt.seconds / expected, f"listening: {clock(excerpt.seconds)} of {clock(expected)}")
-        excerpt.finish()  # too short or silent: AudioError
-        feats = feature_stream.finish()
-        embedding = embedder.finish() if embedder is not None else None
+        feature_stream, feats, embedding = self._listen(
+            excerpt,
+            lambda: report(
+                0.85 * excerpt.seconds / expected, f"listening: {clock(excerpt.seconds)} of {clock(expected)}"
+            ),
+        )
         raw, bounds = self.raw_outputs(feats, embedding=embedding)
         predictions, timeline = self.predictions_from_raw(raw, bounds)
         report(0.9, "every model has listened")
@@ -342,16 +334,28 @@ class Predictor:
 
         if not self.backbones:
             raise RuntimeError(self.unavailable.get("pretrained") or "these checkpoints have no pretrained model")
-        parts = self.bundle.pretrained.part_names
         with threadpool_limits(limits=1, user_api="blas"):
-            excerpt = audio.open_excerpt(source, seconds=None, name=name)
-            stream, embedder = features.FeatureStream(), pretrained.PatchEmbedder(self.backbones, parts=parts)
-            for block in excerpt.blocks():
-                stream.push(block)
+            _, feats, (embedded, _) = self._listen(audio.open_excerpt(source, seconds=None, name=name))
+        return pretrained.select(embedded, self.bundle.pretrained.part_names).mean(0), clip_cues(feats)
+
+    def _listen(self, excerpt, after_block=None) -> tuple:
+        """Decode an opened excerpt once, block by block, into the feature stream and (when musicnn
+        is loaded) the embedder: (the finished stream, its features, the embedding or None).
+        Raises AudioError for audio too short or silent."""
+        stream, embedder = features.FeatureStream(), None
+        if self.backbones:
+            from .models import pretrained
+
+            embedder = pretrained.PatchEmbedder(self.backbones, parts=self.bundle.pretrained.part_names)
+        for block in excerpt.blocks():
+            stream.push(block)
+            if embedder is not None:
                 embedder.push(block)
-            excerpt.finish()  # too short or silent: AudioError
-            embedded, _ = embedder.finish()
-            return pretrained.select(embedded, parts).mean(0), clip_cues(stream.finish())
+            if after_block is not None:
+                after_block()
+        excerpt.finish()
+        feats = stream.finish()
+        return stream, feats, embedder.finish() if embedder is not None else None
 
     def predictions_from_raw(self, raw: dict, bounds) -> tuple[dict[str, Prediction], list[dict]]:
         """`raw_outputs`' per-model raw values, calibrated: (predictions, timeline from 0 s)."""

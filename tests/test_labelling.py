@@ -311,13 +311,14 @@ class FixedModels:
 
     thresholds = (0.5, 0.5)
 
-    def __init__(self, truth_by_title):
-        self.truth = truth_by_title
+    def __init__(self, truth_by_hash):
+        self.truth, self.calls = truth_by_hash, 0
 
-    def analyze(self, path, name=None):
-        v, a = self.truth[name]
-        p = lambda v, a: SimpleNamespace(valence=v, arousal=a, mood=lab.mood_of(v, a))  # noqa: E731
-        return SimpleNamespace(predictions={"right": p(v, a), "flipped": p(1 - v, a)})
+    def analyze(self, path):
+        self.calls += 1
+        v, a = self.truth[path.stem]  # stored audio is named by its hash
+        p = lambda v, a: SimpleNamespace(valence=v, arousal=a, mood=lab.mood_of(v, a), confidence=0.5)  # noqa: E731
+        return SimpleNamespace(headline="right", predictions={"right": p(v, a), "flipped": p(1 - v, a)})
 
 
 def test_evaluation_scores_each_model_on_tracks_with_enough_raters(engine, store):
@@ -325,14 +326,15 @@ def test_evaluation_scores_each_model_on_tracks_with_enough_raters(engine, store
     rate(engine, happy, {"ann": (0.8, 0.9), "bob": (0.6, 0.7)})
     rate(engine, sad, {"ann": (0.2, 0.1), "bob": (0.3, 0.2)})
     rate(engine, lone, {"ann": (0.5, 0.5)})
-    models = FixedModels({"Happy": (0.7, 0.8), "Sad": (0.25, 0.15), "Lone": (0.5, 0.5)})
+    models = FixedModels({happy.hash: (0.7, 0.8), sad.hash: (0.25, 0.15), lone.hash: (0.5, 0.5)})
     seen = []
-    result = lab.evaluate(engine, store, models, min_raters=2, on_progress=lambda i, n: seen.append((i, n)))
+    result = lab.evaluate(engine, store, models, "k1", min_raters=2, on_progress=lambda i, n: seen.append((i, n)))
     assert result.n == 2 and seen == [(1, 2), (2, 2)]
     assert result.metrics["right"]["mse"] == pytest.approx(0) and result.metrics["right"]["accuracy"] == 1
     assert result.metrics["flipped"]["accuracy"] == 0
     assert result.metrics["flipped"]["confusion"][0][1] == 1  # happy taken for aggressive
     assert list(result.predictions.title) == ["Happy", "Sad"]
+    assert lab.evaluate(engine, store, models, "k1").n == 2 and models.calls == 2  # the stored answers, not a rerun
 
 
 @pytest.mark.skipif(not (checkpoint_dir() / "config.json").exists(), reason="no trained checkpoints")
@@ -342,7 +344,7 @@ def test_evaluation_on_the_page_matches_the_command_line_on_the_export(engine, s
 
     for frequency, values in ((220, (0.3, 0.2)), (440, (0.7, 0.8)), (880, (0.8, 0.3))):
         rate(engine, add(engine, store, frequency), {"ann": values, "bob": (values[0] + 0.1, values[1])})
-    result = lab.evaluate(engine, store, Predictor.load(), min_raters=2)
+    result = lab.evaluate(engine, store, Predictor.load(), "shipped", min_raters=2)
     command_line = evaluate_manifest(lab.export_manifest(engine, store, tmp_path / "export", 2), workers=1)
     assert command_line["n"] == result.n == 3
     for model, metrics in result.metrics.items():

@@ -44,6 +44,7 @@ from ..io import audio
 from ..io.text import clean_text, spreadsheet_cell
 from ..metrics import evaluate_predictions
 from ..mood import MOODS, QUADRANTS, mood_index, mood_of
+from .predictions import predict_track
 from .storage import AudioStore, Base, content_hash, insert_ignoring_duplicates, safe_suffix
 
 MAX_NAME = 100
@@ -402,21 +403,23 @@ class Evaluation:
     errors: dict[str, str] = field(default_factory=dict)  # track hash -> why it was skipped
 
 
-def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, on_progress=None) -> Evaluation:
-    """Run every model of `predictor` on each track with at least `min_raters` raters and score it
-    against the mean rating. True and predicted moods are both named around the predictor's mood
-    centre, as the app names them (and as the exported manifest's quadrant is, when the page
-    exports with the same centre). `on_progress(done, total)` is called after each track."""
+def evaluate(
+    engine: Engine, store: AudioStore, predictor, key: str, min_raters: int = 2, on_progress=None
+) -> Evaluation:
+    """Score every model of `predictor` on each track with at least `min_raters` raters against the
+    mean rating, from their answers stored under the models' `key` (`team.predictions`: a track the
+    Label page already had the models hear is not analysed again). True and predicted moods are
+    both named around the predictor's mood centre, as the app names them (and as the exported
+    manifest's quadrant is, when the page exports with the same centre). `on_progress(done,
+    total)` is called after each track."""
+
     thresholds = tuple(getattr(predictor, "thresholds", (0.5, 0.5)))
     truth_rows = aggregate(engine, min_raters, thresholds)
     result = Evaluation(0, min_raters)
     rows = []
     for i, row in enumerate(truth_rows.itertuples(index=False), start=1):
-        path = store.find(row.track_hash)
         try:
-            if path is None:
-                raise audio.AudioError("its audio file is missing from the store")
-            analysis = predictor.analyze(path, name=row.title)
+            models = predict_track(engine, store, predictor, key, row.track_hash)["models"]
         except (audio.AudioError, OSError) as error:
             result.errors[row.track_hash] = str(error)
         else:
@@ -429,8 +432,8 @@ def evaluate(engine: Engine, store: AudioStore, predictor, min_raters: int = 2, 
                 "arousal": row.arousal_mean,
                 "mood": row.mood,
             }
-            for name, p in analysis.predictions.items():
-                entry.update({f"{name}_valence": p.valence, f"{name}_arousal": p.arousal, f"{name}_mood": p.mood})
+            for name, p in models.items():
+                entry.update({f"{name}_{k}": p[k] for k in ("valence", "arousal", "mood")})
             rows.append(entry)
         if on_progress:
             on_progress(i, len(truth_rows))

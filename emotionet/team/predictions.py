@@ -72,10 +72,10 @@ def predict_track(engine: Engine, store: AudioStore, predictor, key: str, track_
     analysis = predictor.analyze(path)
     models = {
         name: {
-            "valence": round(p.valence, 4),
-            "arousal": round(p.arousal, 4),
+            "valence": float(p.valence),
+            "arousal": float(p.arousal),
             "mood": p.mood,
-            "confidence": round(p.confidence, 4),
+            "confidence": float(p.confidence),
         }
         for name, p in analysis.predictions.items()
     }
