@@ -131,7 +131,8 @@ with rate_tab:
 
     key = webapp.models_key()
     centre = webapp.mood_centre()
-    order = suggest.suggest(engine, rater, key, centre=centre)  # what the team needs rated most, first
+    states = suggest.track_states(engine, key)  # the team's ratings and the models' stored answers
+    order = suggest.rank(states, done, centre=centre)  # what the team needs rated most, first
     why = {s.track_hash: s.why for s in order}
     if st.session_state.get("label_track") not in by_hash:
         st.session_state["label_track"] = order[0].track_hash if order else tracks[0].hash
@@ -242,8 +243,17 @@ with rate_tab:
             f"For you, best first: tracks with fewer than {suggest.TARGET_RATINGS} ratings (scarce moods and "
             "tracks others started first), then those whose truth is least clear."
         )
-        st.dataframe([{"track": names[s.track_hash], "why": s.why} for s in order[:8]], hide_index=True)
-        missing = [t.hash for t in tracks if t.hash not in answers.stored(engine, key)]
+        st.dataframe(
+            [{"track": names[s.track_hash], "why": s.why} for s in order[:8]],
+            hide_index=True,
+            column_config={
+                "track": st.column_config.TextColumn(width="small"),
+                "why": st.column_config.TextColumn(width="large"),
+            },
+        )
+        missing = [s.hash for s in states if not s.models]
+        for message in st.session_state.pop("listen_failed", []):
+            st.warning(message)
         if missing and st.button(
             f"🎧 Let the models listen to {len(missing)} track(s)",
             help="Their answers tell which tracks the models are unsure about.",
@@ -258,8 +268,8 @@ with rate_tab:
                     missing,
                     on_progress=lambda done, total: bar.progress(done / total),
                 )
-                for track_hash, message in failed.items():
-                    st.warning(f"{webapp.plain(names[track_hash])}: {webapp.plain(message)}")
             except Exception as error:
                 st.error(f"The models could not be run: {webapp.plain(error)}")
-            bar.empty()
+            else:  # redraw, so that the list above and its reasons use the answers just stored
+                st.session_state["listen_failed"] = [webapp.plain(f"{names[h]}: {m}") for h, m in failed.items()]
+                st.rerun()

@@ -86,7 +86,7 @@ def shown_section() -> None:
     )
     table = pd.DataFrame(
         {
-            label(n) + (" ⭐ headline" if n == headline else ""): {
+            webapp.model_name(n, headline): {
                 "4Q accuracy": shown_4q[n]["accuracy"],
                 "4Q macro-F1": shown_4q[n]["macro_f1"],
                 "moods said on 4Q": said_text(shown_4q[n]["said"]),
@@ -130,7 +130,7 @@ def listener_section() -> None:
     ece.metric("Calibration error", f"{h['ece']:.3f}", help="expected calibration error of the stated confidence")
     table = pd.DataFrame(
         {
-            label(n) + (" ⭐ headline" if n == headline else ""): {
+            webapp.model_name(n, headline): {
                 "valence r": models[n]["r_valence"],
                 "arousal r": models[n]["r_arousal"],
                 "CCC valence": models[n]["ccc_valence"],
@@ -208,7 +208,7 @@ def comparison_section() -> None:
         )
     table = pd.DataFrame(
         {
-            label(name) + (" ⭐ headline" if name == headline else ""): {
+            webapp.model_name(name, headline): {
                 "accuracy": m["accuracy"],
                 "macro-F1": m["macro_f1"],
                 "MSE": m["mse"],

@@ -150,7 +150,7 @@ elif evaluation is not None:
         st.dataframe(
             [
                 {
-                    "model": plots.label(name) + (" ⭐ headline" if name == headline else ""),
+                    "model": webapp.model_name(name, headline),
                     "MSE": m["mse"],
                     "MAE": m["mae"],
                     "R² valence": m["r2_valence"],

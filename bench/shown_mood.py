@@ -78,6 +78,15 @@ def scores(shown_4q, q4q, centres_4q, shown_l, y_l, centres_l, confidence=None) 
     }
 
 
+def load_sources(cache: Path) -> tuple:
+    """4Q as (embeddings, cues, valence/arousal, quadrants, artists) and the listener set as
+    (embeddings, cues, valence/arousal, artists), from the training caches."""
+    a_tracks, xa, ca, ya = load(DATA / "4q" / "labels.csv", cache)
+    l_tracks, xl, cl, yl = load(DATA / "musifeast" / "labels.csv", cache)
+    a = (xa, ca, ya, np.array([t.quadrant for t in a_tracks]), [t.artist for t in a_tracks])
+    return a, (xl, cl, yl, [t.artist for t in l_tracks])
+
+
 def run_seed(seed, a, listener) -> dict:
     (xa, ca, ya, qa, a_artists), (xl, cl, yl, l_artists) = a, listener
     blends = list(itertools.product(GRID, GRID))
@@ -115,10 +124,7 @@ def main() -> dict:
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
     args = parser.parse_args()
     started = time.time()
-    a_tracks, xa, ca, ya = load(DATA / "4q" / "labels.csv", args.cache)
-    l_tracks, xl, cl, yl = load(DATA / "musifeast" / "labels.csv", args.cache)
-    a = (xa, ca, ya, np.array([t.quadrant for t in a_tracks]), [t.artist for t in a_tracks])
-    listener = (xl, cl, yl, [t.artist for t in l_tracks])
+    a, listener = load_sources(args.cache)
     runs = [run_seed(seed, a, listener) for seed in args.seeds]
     summary = summarise(runs)
     allowed = [
@@ -145,8 +151,8 @@ def main() -> dict:
         {
             "seeds": args.seeds,
             "folds": 5,
-            "n_4q": len(ya),
-            "n_listener": len(yl),
+            "n_4q": len(a[2]),
+            "n_listener": len(listener[2]),
             "grid": GRID,
             "floor": FLOOR,
             "chosen": chosen,

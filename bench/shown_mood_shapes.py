@@ -31,8 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import artist_folds, write_result  # noqa: E402
-from bench.listener_cv import DATA, load  # noqa: E402
-from bench.shown_mood import FLOOR, scores, summarise  # noqa: E402
+from bench.shown_mood import FLOOR, load_sources, scores, summarise  # noqa: E402
 from emotionet.models.joint import JointHead  # noqa: E402
 from emotionet.mood import Calibration, mood_index  # noqa: E402
 
@@ -112,10 +111,7 @@ def main() -> dict:
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
     args = parser.parse_args()
     started = time.time()
-    a_tracks, xa, ca, ya = load(DATA / "4q" / "labels.csv", args.cache)
-    l_tracks, xl, cl, yl = load(DATA / "musifeast" / "labels.csv", args.cache)
-    a = (xa, ca, ya, np.array([t.quadrant for t in a_tracks]), [t.artist for t in a_tracks])
-    listener = (xl, cl, yl, [t.artist for t in l_tracks])
+    a, listener = load_sources(args.cache)
     summary = summarise([run_seed(seed, a, listener) for seed in args.seeds])
     for n, s in summary.items():
         ok = all(s[k]["mean"] >= floor for k, floor in FLOOR.items())

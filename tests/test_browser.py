@@ -334,13 +334,18 @@ def test_playlists_change_the_mood_then_next_plays_the_new_playlist(server, data
     assert shown_in(page, "Now playing").startswith("1. ")
 
 
-def test_label_save_then_show_the_models_stays_on_the_track(server, page):
-    """Issue 10: rate, Save, open the team's view, tick the models: the page jumped to the next track."""
+def start_rating(page, server: str, name: str) -> None:
+    """Open Label as a new rater: type the name, press Start rating."""
     page.goto(f"{server}/label")
-    page.get_by_label("New name").fill("Ann")
+    page.get_by_label("New name").fill(name)
     page.get_by_label("New name").press("Enter")
     settle(page)
     page.get_by_role("button", name="Start rating").click()
+
+
+def test_label_save_then_show_the_models_stays_on_the_track(server, page):
+    """Issue 10: rate, Save, open the team's view, tick the models: the page jumped to the next track."""
+    start_rating(page, server, "Ann")
     page.get_by_text("0 of 2 rated").wait_for(timeout=60_000)
     first = shown_in(page, "Track")
     page.get_by_role("button", name="💾 Save").click()
@@ -406,11 +411,7 @@ def test_a_non_audio_upload_shows_an_error_without_a_player(server, page, tmp_pa
 
 def test_label_opens_on_a_suggestion_says_why_and_suggested_next_moves_on(server, page):
     """Issue 21: a rater is led to what the team needs rated most, with the reason on screen."""
-    page.goto(f"{server}/label")
-    page.get_by_label("New name").fill("Cy")
-    page.get_by_label("New name").press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Start rating").click()
+    start_rating(page, server, "Cy")
     page.get_by_text("💡 Why this track:").wait_for(timeout=60_000)
     settle(page)
     first, reason = shown_in(page, "Track"), page.get_by_text("💡 Why this track:").inner_text()
@@ -424,6 +425,12 @@ def test_label_opens_on_a_suggestion_says_why_and_suggested_next_moves_on(server
     settle(page)
     page.get_by_text("💡 What to rate next").click()
     settle(page)
+    listen = page.get_by_role("button", name=re.compile("Let the models listen to"))
+    if listen.count():  # the seeded tracks were added without the page, so the models have not heard them
+        listen.click()
+        settle(page)
+        assert page.get_by_text("For you, best first").is_visible()  # the list is still open
+        assert page.get_by_role("button", name=re.compile("Let the models listen to")).count() == 0
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "label-suggested.png"), full_page=True)
 

@@ -153,14 +153,18 @@ def ordered(predictions, headline: str | None = None) -> list[str]:
     return sorted(predictions, key=lambda n: (n != headline, rank.get(n, len(rank)), n))
 
 
-def model_rows(models: dict[str, dict]) -> list[dict]:
-    """Rows of a models' table (headline first, friendly names) from {model: {valence, arousal, mood, ...}}."""
+def model_name(name: str, headline_model: str | None = None) -> str:
+    """A model as every table names it: its friendly name, "⭐ headline" after the headline model."""
     from ..models import label
 
-    lead = headline()
+    return label(name) + (" ⭐ headline" if name == (headline_model or headline()) else "")
+
+
+def model_rows(models: dict[str, dict]) -> list[dict]:
+    """Rows of a models' table (headline first) from {model: {valence, arousal, mood, ...}}."""
     return [
         {
-            "model": label(n) + (" ⭐ headline" if n == lead else ""),
+            "model": model_name(n),
             "valence": round(models[n]["valence"], 2),
             "arousal": round(models[n]["arousal"], 2),
             "mood": models[n]["mood"],

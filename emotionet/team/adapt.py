@@ -35,8 +35,9 @@ import pandas as pd
 
 from ..io import audio
 from ..io.paths import data_dir
-from ..metrics import regression_metrics
-from ..mood import mood_index, mood_of
+from ..listener import judge
+from ..metrics import agreement_metrics, regression_metrics
+from ..mood import mood_of
 from ..models.checkpoints import NOT_MODEL_FILES, model_files, read_config, record_hashes
 
 MIN_TRACKS = 8  # fewer team tracks cannot tell a better head from luck
@@ -160,19 +161,15 @@ def _folds(artists: list[str], ids: list[str]) -> list[tuple[np.ndarray, np.ndar
 
 
 def _score(shown: np.ndarray, truth: np.ndarray, centre) -> dict:
+    """MAE (both axes and each), r and CCC per axis, and how often the mood matches the team's."""
     m = regression_metrics(shown, truth)
-    out = {
-        "mae": float(np.mean(np.abs(shown - truth))),
+    return {
+        "mae": m["mae"],
         "mae_valence": m["mae_valence"],
         "mae_arousal": m["mae_arousal"],
+        **agreement_metrics(shown, truth),
+        "mood_accuracy": float(np.mean(judge.said(shown, centre) == judge.said(truth, centre))),
     }
-    for k, axis in enumerate(("valence", "arousal")):
-        a, b = shown[:, k], truth[:, k]
-        out[f"r_{axis}"] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
-    out["mood_accuracy"] = float(
-        np.mean(mood_index(shown[:, 0], shown[:, 1], centre) == mood_index(truth[:, 0], truth[:, 1], centre))
-    )
-    return out
 
 
 def adapt(bundle, team: TeamSet, base: str = "") -> Adaptation:
