@@ -112,7 +112,7 @@ def rank(states: list[TrackState], done: set[str], target: int = TARGET_RATINGS,
             mood, _ = s.mood(centre)
             scarcity = counts[mood] if mood is not None else np.mean(list(counts.values()))
             return (0, scarcity, -s.n_ratings, -s.uncertainty())
-        return (1, -s.uncertainty(), s.n_ratings, 0.0)
+        return (1, -s.uncertainty(), s.n_ratings)
 
     order = sorted((s for s in states if s.hash not in done), key=key)  # stable: ties keep the set's order
     return [Suggestion(s.hash, _reasons(s, target, counts, centre), s.n_ratings < target) for s in order]
