@@ -153,3 +153,31 @@ class Calibration:
     @classmethod
     def from_dict(cls, values: dict) -> "Calibration":
         return cls(**values)
+
+
+# --------------------------------------------------------------------------- a close call, in words
+
+CLOSE_CALL = 2 / 3  # an axis whose side is less sure than this makes the mood across it a close second
+
+
+def close_to(calibration: Calibration, valence: float, arousal: float, thresholds=(0.5, 0.5)) -> str | None:
+    """The mood a point is close to, or None: the mood across the boundary the point is least sure
+    of, when the probability of being on the shown side of it (Phi(distance / sigma), as in the
+    confidence) is under CLOSE_CALL, i.e. when that neighbour is at least half as likely as the mood
+    shown. The app says it as one answer: "calm, close to sad"."""
+    v_side = _phi(abs(valence - thresholds[0]) / calibration.sigma_valence)
+    a_side = _phi(abs(arousal - thresholds[1]) / calibration.sigma_arousal)
+    if min(v_side, a_side) >= CLOSE_CALL:
+        return None
+    index = int(mood_index(valence, arousal, thresholds))
+    positive_v, positive_a = index in (0, 3), index in (0, 1)
+    if v_side <= a_side:
+        positive_v = not positive_v
+    else:
+        positive_a = not positive_a
+    return MOODS[(0 if positive_v else 1) if positive_a else (3 if positive_v else 2)]
+
+
+def say(mood: str, close: str | None = None) -> str:
+    """One answer in words: "calm", or "calm, close to sad"."""
+    return f"{mood}, close to {close}" if close else mood

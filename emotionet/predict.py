@@ -34,7 +34,8 @@ from . import features
 from .analysis.sections import clock
 from .io import audio
 from .models.checkpoints import ModelBundle
-from .mood import mood_of
+from .mood import close_to as close_call
+from .mood import mood_of, say
 
 CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
 MODEL_TITLES = {"pretrained": "the headline model (pretrained musicnn embeddings)"}
@@ -50,14 +51,21 @@ class Prediction:
     arousal: float
     mood: str
     confidence: float  # probability the mood is right, given the model's validation error
+    close_to: str | None = None  # the mood it is a close call with (mood.close_to), or None
 
     def to_dict(self) -> dict:
         return {
             "valence": round(self.valence, 4),
             "arousal": round(self.arousal, 4),
             "mood": self.mood,
+            "close_to": self.close_to,
             "confidence": round(self.confidence, 3),
         }
+
+    @property
+    def said(self) -> str:
+        """The answer in words: "calm", or "calm, close to sad"."""
+        return say(self.mood, self.close_to)
 
 
 @dataclass
@@ -253,7 +261,7 @@ class Predictor:
             self.headline,
             feats,
             self.bundle.default_cnn,
-            [*excerpt.warnings, *self.unavailable.values()],
+            [*excerpt.warnings, *self.unavailable.values(), *self.length_warnings(excerpt.seconds)],
         )
         if describe:
             from .analysis.song import describe as describe_song
@@ -277,6 +285,18 @@ class Predictor:
                 }
         report(1.0, "sections and what the model hears")
         return analysis
+
+    def length_warnings(self, seconds: float) -> list[str]:
+        """A warning when the analysed audio is shorter than the models' window: they were trained
+        on `window_seconds` of music, so a shorter clip is a guess from less than they need."""
+        window = self.bundle.window_seconds
+        if seconds >= window - 0.05:
+            return []
+        return [
+            f"This clip is only {seconds:.1f} s long: the models listen to {window:g} s at a time, so this "
+            "answer comes from less music than they were trained on. Give at least "
+            f"{window:g} s for a surer answer."
+        ]
 
     def raw_outputs(self, feats: dict[str, np.ndarray], samples: np.ndarray | None = None, embedding=None):
         """Per model: (clip raw valence/arousal (2,), per-window raw (windows, 2)); and the window bounds.
@@ -380,8 +400,14 @@ class Predictor:
 
     def prediction(self, name: str, valence: float, arousal: float) -> Prediction:
         """Model `name`'s answer at a calibrated point: its mood and the confidence in it."""
-        confidence = self.calibration(name).confidence(valence, arousal, self.thresholds)
-        return Prediction(float(valence), float(arousal), mood_of(valence, arousal, self.thresholds), confidence)
+        cal = self.calibration(name)
+        return Prediction(
+            float(valence),
+            float(arousal),
+            mood_of(valence, arousal, self.thresholds),
+            cal.confidence(valence, arousal, self.thresholds),
+            close_call(cal, valence, arousal, self.thresholds),
+        )
 
     def calibration(self, name: str):
         key = self.bundle.default_cnn if name == "cnn" else name

@@ -1,197 +1,32 @@
 """Real-browser runs: streamlit serves the app (one server for the module, on a seeded data
 folder), Debian's chromium (via Playwright) clicks through the flows a presenter and a team hit
-first, exactly as issue 10 lists them, and saves screenshots to test-artifacts/.
-
-Skipped with a reason when chromium is not installed, except where EMOTIONET_REQUIRE_BROWSER is
-set (CI installs chromium, so there it always runs).
+first, exactly as issue 10 lists them, and saves screenshots to test-artifacts/ (the shared
+server, browser and actions are in tests/browser_kit.py).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-import soundfile as sf
 
-from tests.conftest import REPO, synth, write_audio
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "test-artifacts"
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("EMOTIONET_REQUIRE_BROWSER"):
-        pytest.fail("chromium is required here (EMOTIONET_REQUIRE_BROWSER) but not installed", pytrace=False)
-    pytest.skip("no chromium installed (apt-get install chromium) for the real-browser test", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _seed(data: Path, music: Path, checkpoints: Path) -> None:
-    """A library of the four demos, twice each (the second a 14 s cut, so another file), and two
-    tracks to label, in `data` (the server's EMOTIONET_DATA_DIR)."""
-    from emotionet.demo import DEMO_MOODS, demo_wav
-    from emotionet.library import songs as library
-    from emotionet.team import labelling, storage
-
-    music.mkdir(parents=True, exist_ok=True)
-    files = []
-    for title, mood in DEMO_MOODS.items():
-        y, sr = sf.read(io.BytesIO(demo_wav(title)))
-        files.append(write_audio(music / f"{mood} one.wav", y, sr))
-        files.append(write_audio(music / f"{mood} two.wav", y[: 14 * sr], sr))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("EMOTIONET_DATA_DIR", str(data))
-        env.delenv("EMOTIONET_DB_URL", raising=False)
-        engine = storage.make_engine()
-        assert library.scan_files(files, engine, checkpoints=checkpoints, workers=1).added == len(files)
-        store = storage.AudioStore()
-        for name in ("happy one", "sad one"):
-            labelling.add_track(
-                engine, store, (music / f"{name}.wav").read_bytes(), f"{name}.wav", name.title(), added_by="seed"
-            )
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory, shipped_checkpoints) -> Path:
-    folder = tmp_path_factory.mktemp("data")
-    _seed(folder, tmp_path_factory.mktemp("music"), shipped_checkpoints)
-    return folder
-
-
-def playlist_titles(data: Path, mood: str) -> list[str]:
-    """The titles the Playlists page should list By mood (headline model, 10 songs), from the library."""
-    from emotionet.library import playlists
-    from emotionet.library import songs as library
-    from emotionet.team import storage
-
-    engine = storage.make_engine(f"sqlite:///{data / 'emotionet.db'}")
-    songs = library.load_songs(engine, model=json.loads((REPO / "checkpoints" / "config.json").read_text())["headline"])
-    engine.dispose()
-    return [s.title for s in playlists.by_mood(songs, mood, 10)]
-
-
-@pytest.fixture(scope="module")
-def server(data):
-    port = _free_port()
-    env = {**os.environ, "EMOTIONET_DATA_DIR": str(data)}
-    env.pop("EMOTIONET_DB_URL", None)
-    env.pop("EMOTIONET_TEAM_PASSCODE", None)
-    log = open(data / "streamlit.log", "w")  # a file, not a pipe nobody reads (which could fill and block)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "streamlit_app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--client.showErrorDetails",
-            "full",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start within 60 s")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-def _launch(p):
-    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = _launch(p)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    yield page
-    page.close()
-
-
-def settle(page) -> None:
-    """Wait until the script run an interaction started has finished."""
-    page.wait_for_timeout(300)  # the rerun starts a moment after the click
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=90_000)
-    page.wait_for_timeout(200)
-
-
-def assert_no_exception(page) -> None:
-    errors = page.locator('[data-testid="stException"]')
-    assert errors.count() == 0, errors.first.inner_text()
-
-
-def combobox(page, label: str):
-    """A selectbox (a react-aria combobox in Streamlit 1.67) by its label."""
-    return page.get_by_role("combobox", name=label, exact=True)
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox labelled `label`, as a user would: scroll to it, open it, click the
-    option. (Below the fold, charts still drawing can shift it away from a click made while scrolling.)"""
-    combobox(page, label).scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    combobox(page, label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    settle(page)
-
-
-def shown_in(page, label: str) -> str:
-    """What the selectbox labelled `label` shows now."""
-    return combobox(page, label).input_value().strip()
+from tests.browser_kit import (  # noqa: F401 (fixtures)
+    ARTIFACTS,
+    assert_no_exception,
+    browser,
+    choose,
+    data,
+    page,
+    playlist_titles,
+    server,
+    settle,
+    shown_in,
+    start_rating,
+)
+from tests.conftest import synth, write_audio
 
 
 def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server, page):
@@ -332,15 +167,6 @@ def test_playlists_change_the_mood_then_next_plays_the_new_playlist(server, data
     settle(page)
     assert_no_exception(page)
     assert shown_in(page, "Now playing").startswith("1. ")
-
-
-def start_rating(page, server: str, name: str) -> None:
-    """Open Label as a new rater: type the name, press Start rating."""
-    page.goto(f"{server}/label")
-    page.get_by_label("New name").fill(name)
-    page.get_by_label("New name").press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Start rating").click()
 
 
 def test_label_save_then_show_the_models_stays_on_the_track(server, page):

@@ -87,6 +87,7 @@ def test_summary_is_duration_weighted_with_moods_and_confidence():
         "valence": 0.3,
         "arousal": 0.7,
         "mood": "aggressive",
+        "close_to": None,  # 0.2 from both boundaries, 2 sigma: a sure mood
         "confidence": pytest.approx(0.9545, abs=1e-3),
     }
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..mood import mood_of
+from ..mood import close_to, mood_of
 
 MIN_SECTION_S = 10.0
 MAX_SECTIONS = 8
@@ -192,6 +192,7 @@ class Section:
     mood: str
     confidence: float | None = None
     extra: dict = field(default_factory=dict)  # e.g. "hears": the section's top tags
+    close_to: str | None = None  # the mood it is a close call with (mood.close_to)
 
     @property
     def duration_s(self) -> float:
@@ -207,7 +208,7 @@ class Section:
             "mood": self.mood,
         }
         if self.confidence is not None:
-            out["confidence"] = round(self.confidence, 3)
+            out["close_to"], out["confidence"] = self.close_to, round(self.confidence, 3)
         return {**out, **self.extra}
 
 
@@ -221,11 +222,12 @@ class SongMood:
     mood: str
     arc: str
     confidence: float | None = None
+    close_to: str | None = None
 
     def to_dict(self) -> dict:
         out = {"valence": round(self.valence, 4), "arousal": round(self.arousal, 4), "mood": self.mood}
         if self.confidence is not None:
-            out["confidence"] = round(self.confidence, 3)
+            out["close_to"], out["confidence"] = self.close_to, round(self.confidence, 3)
         return {**out, "arc": self.arc, "sections": [s.to_dict() for s in self.sections]}
 
 
@@ -239,16 +241,31 @@ def weighted_mean(spans, values) -> tuple[float, float]:
 def summarise(spans, values, thresholds=(0.5, 0.5), calibration=None) -> SongMood:
     """Sections from spans [(start_s, end_s)] and their (calibrated) valence/arousal (k, 2).
 
-    `calibration` (a mood.Calibration) adds each section's and the song's confidence.
+    `calibration` (a mood.Calibration) adds each section's and the song's confidence and the mood
+    it is a close call with. The song's point is the sections' duration-weighted mean, named by
+    the same rule as every section (`mood_of` around `thresholds`): one section is the song.
     """
     values = np.asarray(values, float).reshape(len(spans), 2)
     sections = []
     for (start, end), (v, a) in zip(spans, values):
-        conf = calibration.confidence(v, a, thresholds) if calibration is not None else None
-        sections.append(Section(float(start), float(end), float(v), float(a), mood_of(v, a, thresholds), conf))
+        v, a, mood, conf, close = _named(v, a, thresholds, calibration)
+        sections.append(Section(float(start), float(end), v, a, mood, conf, close_to=close))
     v, a = weighted_mean(spans, values)
-    conf = calibration.confidence(v, a, thresholds) if calibration is not None else None
-    return SongMood(sections, float(v), float(a), mood_of(v, a, thresholds), mood_arc(sections), conf)
+    mood, conf, close = _named(v, a, thresholds, calibration)[2:]
+    return SongMood(sections, float(v), float(a), mood, mood_arc(sections), conf, close)
+
+
+def _named(v, a, thresholds, calibration) -> tuple:
+    """(valence, arousal, mood, confidence, close_to) of a point; no confidence without a calibration."""
+    if calibration is None:
+        return float(v), float(a), mood_of(v, a, thresholds), None, None
+    return (
+        float(v),
+        float(a),
+        mood_of(v, a, thresholds),
+        calibration.confidence(v, a, thresholds),
+        close_to(calibration, v, a, thresholds),
+    )
 
 
 # --------------------------------------------------------------------------- words

@@ -11,7 +11,9 @@ calibration, the headline model's name and the mood thresholds): nothing here ca
 the predictor. The sections are cut on the feature frames and the musicnn penultimate
 embeddings; each model's section values are the overlap-weighted means of its raw per-window
 outputs, calibrated (so the listener head, the SVRs and the CNN are all treated alike); the
-song-level point is their duration-weighted mean. No audio is re-read.
+song-level point is their duration-weighted mean, and `Predictor.analyze` shows it as every model's
+answer, so the verdict, the song and its sections never name two moods. A song of one section is
+the model's answer for the whole clip, section and song alike. No audio is re-read.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def describe(
             series.append(sec.patch_series(pretrained.select(parts, SECTION_PARTS), starts))
     spans, curve = sec.segment(series, duration_s, min_section_s=min_section_s, max_sections=max_sections)
     values = {
-        name: section_values(calibrations[name], window_raw, spans, win_s) for name, (_, window_raw) in raw.items()
+        name: section_values(calibrations[name], clip_raw, window_raw, spans, win_s)
+        for name, (clip_raw, window_raw) in raw.items()
     }
     song = sec.summarise(spans, values[headline], thresholds, calibrations[headline])
     others = {name: v for name, v in values.items() if name != headline}
@@ -104,9 +107,13 @@ def describe(
     return SongDescription(song, explanation, curve, sec.grid_step(duration_s), summaries)
 
 
-def section_values(calibration: Calibration, window_raw: np.ndarray, spans, win_s) -> np.ndarray:
-    """(len(spans), 2) calibrated valence/arousal of one model in each span: the overlap-weighted
-    mean of its raw window outputs (windows, 2), then its calibration."""
+def section_values(calibration: Calibration, clip_raw, window_raw: np.ndarray, spans, win_s) -> np.ndarray:
+    """(len(spans), 2) calibrated valence/arousal of one model in each span. One span is the whole
+    excerpt: its value is the model's answer for the whole clip (`clip_raw`), so a one-section
+    song, its section and the headline are one answer. Several spans: the overlap-weighted mean of
+    the model's raw window outputs (windows, 2) in each, then its calibration."""
+    if len(spans) == 1:
+        return np.asarray(calibration.apply(np.asarray(clip_raw, float)[None]), float).reshape(1, 2)
     means = sec.overlap_means(spans, [w[0] for w in win_s], [w[1] for w in win_s], window_raw)
     return np.asarray(calibration.apply(means), float).reshape(len(spans), 2)
 

@@ -140,3 +140,79 @@ def cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blends=
             centres_a[tea] = centres_l[tel] = centre
             confidence[tel] = [cal.confidence(v, a, centre) for v, a in shown_l[tel]]
     return out
+
+
+# --------------------------------------------------------------------------- over many fold seeds
+
+FOLD_SEEDS = (0, 1, 2, 3, 4)  # what train.py reports the shown rule over (metrics.json "shown_rule")
+HELD_OUT_SET = 150  # the size of set a user's own check is likely to have: intervals are stated for it
+
+
+def seed_scores(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, blend=SHIPPED_BLEND, decide=SHIPPED_DECIDE):
+    """One fold seed's artist-grouped CV of what the app shows, scored on both truths: the shown
+    mood against 4Q's editors (``accuracy_4q``, ``macro_f1_4q``) and against the listeners' mood
+    around the same centre (``accuracy_listener``), listener r per axis, and how honest the close
+    calls are. The close calls use the app's rule (`mood.close_to`) with the per-axis error of the
+    held-out listener points, as the shipped calibration does (`Calibration.error_from`):
+    ``close_share_*`` is how often a mood is said as "X, close to Y", ``accuracy_close_*`` /
+    ``accuracy_sure_*`` the shown mood's accuracy on those and on the others, ``either_close_*``
+    how often the truth is X or Y on those."""
+    from ..listener import judge
+    from ..mood import MOODS, Calibration, close_to
+
+    cv = cross_validate(x4q, c4q, y4q, q4q, x_l, c_l, y_l, folds_4q, folds_l, [blend], decide)[tuple(blend)]
+    (shown_a, centres_a), (shown_l, centres_l, _) = cv["4q"], cv["listener"]
+    four, listener = judge.score_4q(shown_a, q4q, centres_a), judge.score_listeners(shown_l, y_l, centres_l)
+    out = {
+        "accuracy_4q": four["accuracy"],
+        "macro_f1_4q": four["macro_f1"],
+        "accuracy_listener": listener["accuracy"],
+        "r_valence": listener["r_valence"],
+        "r_arousal": listener["r_arousal"],
+    }
+    error = Calibration().error_from(shown_l, y_l)  # the app's confidence: held-out listener error
+    for key, shown, centres, truth in (
+        ("4q", shown_a, centres_a, np.asarray(q4q)),
+        ("listener", shown_l, centres_l, judge.said(y_l, centres_l)),
+    ):
+        said = judge.said(shown, centres)
+        close = np.array(
+            [MOODS.index(m) if (m := close_to(error, v, a, tuple(c))) else -1 for (v, a), c in zip(shown, centres)]
+        )
+        flagged = close >= 0
+        right = said == truth
+        out[f"close_share_{key}"] = float(flagged.mean())
+        out[f"accuracy_close_{key}"] = float(right[flagged].mean()) if flagged.any() else float("nan")
+        out[f"accuracy_sure_{key}"] = float(right[~flagged].mean()) if (~flagged).any() else float("nan")
+        out[f"either_close_{key}"] = (
+            float((right | (close == truth))[flagged].mean()) if flagged.any() else float("nan")
+        )
+    return out
+
+
+def interval_150(mean: float, key: str, n: int = HELD_OUT_SET) -> list[float]:
+    """The 95% range a figure of `mean` may read on a held-out set of `n` clips: Wilson's interval
+    for an accuracy or share, Fisher's z interval for a correlation (``r_*``)."""
+    if key.startswith("r_"):
+        z, half = np.arctanh(np.clip(mean, -0.999999, 0.999999)), 1.96 / np.sqrt(n - 3)
+        return [round(float(np.tanh(z - half)), 3), round(float(np.tanh(z + half)), 3)]
+    p, z = float(mean), 1.96
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(centre - half, 3), round(centre + half, 3)]
+
+
+def summarise_seeds(runs: list[dict], n: int = HELD_OUT_SET) -> dict:
+    """{metric: {"mean", "sd" (over the seeds), "per_seed", "ci95_<n>"}} from per-seed `seed_scores`."""
+    out = {}
+    for key in runs[0]:
+        values = np.array([r[key] for r in runs], float)
+        mean = float(np.nanmean(values))
+        out[key] = {
+            "mean": round(mean, 4),
+            "sd": round(float(np.nanstd(values)), 4),
+            "per_seed": [round(float(v), 4) for v in values],
+        }
+        if not key.startswith("close_share"):
+            out[key][f"ci95_{n}"] = interval_150(mean, key, n)
+    return out

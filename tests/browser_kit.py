@@ -1,0 +1,220 @@
+"""What every real-browser test module shares: a streamlit server on a seeded data folder, Debian's
+chromium (via Playwright), and small actions (settle after a click, pick in a selectbox).
+
+A test module imports what it needs from here (`from tests.browser_kit import server, data, browser,
+page, ...`: fixtures imported into a module are that module's fixtures). Importing this module skips
+the importing test module with a reason when chromium is not installed, except where
+EMOTIONET_REQUIRE_BROWSER is set (CI installs chromium, so there it always runs).
+
+`start_server(data, env)` starts another server (e.g. with EMOTIONET_TEAM_PASSCODE set) as a
+context manager; `VIEWPORTS` are the two screens every flow is checked at: a laptop's 1280×800 and
+a projector's 1024×768.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from tests.conftest import REPO, write_audio
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("EMOTIONET_REQUIRE_BROWSER"):
+        pytest.fail("chromium is required here (EMOTIONET_REQUIRE_BROWSER) but not installed", pytrace=False)
+    pytest.skip("no chromium installed (apt-get install chromium) for the real-browser test", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seed(data: Path, music: Path, checkpoints: Path) -> None:
+    """A library of the four demos, twice each (the second a 14 s cut, so another file), and two
+    tracks to label, in `data` (the server's EMOTIONET_DATA_DIR)."""
+    from emotionet.demo import DEMO_MOODS, demo_wav
+    from emotionet.library import songs as library
+    from emotionet.team import labelling, storage
+
+    music.mkdir(parents=True, exist_ok=True)
+    files = []
+    for title, mood in DEMO_MOODS.items():
+        y, sr = sf.read(io.BytesIO(demo_wav(title)))
+        files.append(write_audio(music / f"{mood} one.wav", y, sr))
+        files.append(write_audio(music / f"{mood} two.wav", y[: 14 * sr], sr))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EMOTIONET_DATA_DIR", str(data))
+        env.delenv("EMOTIONET_DB_URL", raising=False)
+        engine = storage.make_engine()
+        assert library.scan_files(files, engine, checkpoints=checkpoints, workers=1).added == len(files)
+        store = storage.AudioStore()
+        for name in ("happy one", "sad one"):
+            labelling.add_track(
+                engine, store, (music / f"{name}.wav").read_bytes(), f"{name}.wav", name.title(), added_by="seed"
+            )
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, shipped_checkpoints) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    _seed(folder, tmp_path_factory.mktemp("music"), shipped_checkpoints)
+    return folder
+
+
+def playlist_titles(data: Path, mood: str) -> list[str]:
+    """The titles the Playlists page should list By mood (headline model, 10 songs), from the library."""
+    from emotionet.library import playlists
+    from emotionet.library import songs as library
+    from emotionet.team import storage
+
+    engine = storage.make_engine(f"sqlite:///{data / 'emotionet.db'}")
+    songs = library.load_songs(engine, model=json.loads((REPO / "checkpoints" / "config.json").read_text())["headline"])
+    engine.dispose()
+    return [s.title for s in playlists.by_mood(songs, mood, 10)]
+
+
+@contextlib.contextmanager
+def start_server(data: Path, env: dict[str, str] | None = None):
+    """A streamlit server of the app on the data folder `data` (extra environment `env`), on a free
+    loopback port; yields its URL and stops it afterwards. Its console goes to data/streamlit-PORT.log."""
+    port = _free_port()
+    environ = {**os.environ, "EMOTIONET_DATA_DIR": str(data)}
+    environ.pop("EMOTIONET_DB_URL", None)
+    environ.pop("EMOTIONET_TEAM_PASSCODE", None)
+    environ.update(env or {})
+    log = open(data / f"streamlit-{port}.log", "w")  # a file, not a pipe nobody reads (which could fill and block)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--client.showErrorDetails",
+            "full",
+        ],
+        cwd=REPO,
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(data):
+    with start_server(data) as url:
+        yield url
+
+
+def _launch(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = _launch(p)
+        yield chromium
+        chromium.close()
+
+
+VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "projector": {"width": 1024, "height": 768}}
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    yield page
+    page.close()
+
+
+def settle(page) -> None:
+    """Wait until the script run an interaction started has finished."""
+    page.wait_for_timeout(300)  # the rerun starts a moment after the click
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=90_000)
+    page.wait_for_timeout(200)
+
+
+def assert_no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def combobox(page, label: str):
+    """A selectbox (a react-aria combobox in Streamlit 1.67) by its label."""
+    return page.get_by_role("combobox", name=label, exact=True)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`, as a user would: scroll to it, open it, click the
+    option. (Below the fold, charts still drawing can shift it away from a click made while scrolling.)"""
+    combobox(page, label).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    combobox(page, label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def shown_in(page, label: str) -> str:
+    """What the selectbox labelled `label` shows now."""
+    return combobox(page, label).input_value().strip()
+
+
+def start_rating(page, server: str, name: str) -> None:
+    """Open Label as a new rater: type the name, press Start rating."""
+    page.goto(f"{server}/label")
+    page.get_by_label("New name").fill(name)
+    page.get_by_label("New name").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start rating").click()
