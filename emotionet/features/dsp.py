@@ -117,10 +117,14 @@ def tempo(
     std_bpm: float = 1.0,
     ac_seconds: float = 8.0,
     max_tempo: float = 320.0,
+    precise: bool = False,
 ) -> float:
     """librosa.feature.tempo(onset_envelope=..., sr=sr, hop_length=hop) with its defaults: the
     autocorrelation tempogram over 8 s windows, averaged over the song, weighed by a log-normal
-    prior around 120 BPM; the strongest period below max_tempo, in BPM."""
+    prior around 120 BPM; the strongest period below max_tempo, in BPM.
+
+    librosa's answer is a whole number of onset frames per beat (at hop 512 and 22.05 kHz, 120 BPM
+    reads as 117.5 or 123.0); `precise` refines that period between frames (`refine_period`)."""
     win = int(int(ac_seconds * sr) // hop)
     tempogram = mean_tempogram(onset_envelope, win)
     bpms = np.full(win, np.inf)
@@ -128,7 +132,42 @@ def tempo(
     with np.errstate(divide="ignore", invalid="ignore"):
         log_prior = -0.5 * ((np.log2(bpms) - np.log2(start_bpm)) / std_bpm) ** 2
     log_prior[: int(np.argmax(bpms < max_tempo))] = -np.inf
-    return float(bpms[int(np.argmax(np.log1p(1e6 * tempogram) + log_prior))])
+    lag = int(np.argmax(np.log1p(1e6 * tempogram) + log_prior))
+    if precise and lag > 0:
+        return float(60.0 * sr / (hop * refine_period(tempogram, lag)))
+    return float(bpms[lag])
+
+
+REFINE_SECONDS = 4.0  # refine_period reads the autocorrelation's beat peaks up to this lag
+
+
+def refine_period(tempogram: np.ndarray, lag: int, longest: float | None = None) -> float:
+    """The beat period (in frames, not whole) near the whole-frame `lag` a tempogram peaks at.
+
+    The autocorrelation of a steady beat peaks near every multiple of its period. Each peak's
+    position between frames comes from a parabola through the frame of the peak and its two
+    neighbours; the period is the least-squares slope of those positions over their multiples
+    (1, 2, ... up to `longest` frames, half the tempogram by default), so a peak k beats away
+    pins the period k times more finely. A peak that is not there (a flat stretch) ends the walk.
+    """
+    tempogram = np.asarray(tempogram, float)
+    longest = min(longest or len(tempogram) / 2, len(tempogram) - 2)
+    period, moments, squares = float(lag), 0.0, 0
+    for k in range(1, int(longest // max(lag, 1)) + 1):
+        centre = int(round(k * period))
+        if centre + 1 >= len(tempogram) or centre - 1 < 1:
+            break
+        i = centre - 1 + int(np.argmax(tempogram[centre - 1 : centre + 2]))
+        if i + 1 >= len(tempogram):
+            break
+        left, mid, right = tempogram[i - 1], tempogram[i], tempogram[i + 1]
+        curvature = left - 2 * mid + right
+        if not (mid >= left and mid >= right and curvature < 0):
+            break  # no peak here: the beat is not steady this far out
+        position = i + 0.5 * (left - right) / curvature
+        moments, squares = moments + k * position, squares + k * k
+        period = moments / squares
+    return float(np.clip(period, lag - 1, lag + 1))  # a refinement of librosa's peak, never another one
 
 
 def mean_tempogram(onset_envelope: np.ndarray, win: int) -> np.ndarray:

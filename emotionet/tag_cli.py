@@ -1,0 +1,180 @@
+"""The `tag` and `export` commands (wired in cli.py), and `playlist -o NAME.nsp`:
+
+    python -m emotionet tag ~/Music                      # mood, BPM, key, valence, energy into each file's tags
+    python -m emotionet tag ~/Music --dry-run            # what would change; nothing is written
+    python -m emotionet tag song.mp3 --overwrite         # also replace values EmotioNet did not write
+    python -m emotionet tag ~/Music --remove             # take away only what EmotioNet wrote
+    python -m emotionet export ~/Music -o library.csv    # Spotify-named columns: .csv, .json or .parquet
+
+Both go through the library's cached scan (a known song is not analysed again). The work is in
+`emotionet.library.tags` and `emotionet.library.audio_features`; this is only the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _scan_options(parser: argparse.ArgumentParser) -> None:
+    from .library_cli import excerpt_seconds, positive_int
+    from .mood import parse_thresholds
+
+    parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
+    parser.add_argument(
+        "--thresholds",
+        type=parse_thresholds,
+        default=None,
+        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
+    )
+    parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
+    parser.add_argument(
+        "--seconds",
+        type=excerpt_seconds,
+        default=0.0,
+        help="analyse only this many seconds from the middle of each new song; default 0 = the whole song",
+    )
+
+
+def add_parsers(subparsers) -> None:
+    tag = subparsers.add_parser(
+        "tag", help="write mood, BPM, key, valence and energy into the files' own tags (for players)"
+    )
+    tag.add_argument("paths", nargs="+", type=Path, help="audio files or folders (scanned recursively)")
+    _scan_options(tag)
+    tag.add_argument("--dry-run", action="store_true", help="list what would change; write nothing")
+    tag.add_argument(
+        "--overwrite", action="store_true", help="also replace values EmotioNet did not write (e.g. a mood set by hand)"
+    )
+    tag.add_argument("--remove", action="store_true", help="remove only the tags EmotioNet wrote (no analysis)")
+    tag.add_argument("--json", action="store_true", help="one JSON object per file")
+
+    export = subparsers.add_parser(
+        "export", help="a table of the songs with Spotify's audio-feature names (CSV, JSON, Parquet)"
+    )
+    export.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
+    _scan_options(export)
+    export.add_argument("-o", "--output", type=Path, required=True, help="library.csv, .json or .parquet")
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(done, total, _left, path):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="song", desc="Analysing", file=sys.stderr, disable=total == 0)
+        else:
+            bar.update(1)
+        if done == total and bar is not None:
+            bar.close()
+
+    return progress
+
+
+def _scan_kwargs(args) -> dict:
+    return {
+        "checkpoints": args.checkpoints,
+        "thresholds": args.thresholds,
+        "workers": args.workers,
+        "seconds": args.seconds or None,
+        "progress": _progress_bar(),
+    }
+
+
+def cmd_tag(args) -> int:
+    """One line per file (what changed, was kept, or why it was skipped); exit 1 when any was skipped."""
+    from .library.tags import tag_paths
+
+    def show(report) -> None:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "file": report.path,
+                        "written": report.written,
+                        "error": report.error,
+                        "changes": [vars(c) for c in report.changes],
+                    }
+                ),
+                flush=True,
+            )
+        else:
+            print(report.line(), file=sys.stderr if report.error else sys.stdout, flush=True)
+
+    kwargs = {} if args.remove else _scan_kwargs(args)
+    run = tag_paths(
+        args.paths, overwrite=args.overwrite, dry_run=args.dry_run, remove=args.remove, report=show, **kwargs
+    )
+    if not args.json:
+        written = sum(r.written for r in run.reports)
+        verb = "would change" if args.dry_run else "changed"
+        print(
+            f"{len(run.reports)} files: {verb} {sum(bool(r.changed) for r in run.reports) if args.dry_run else written}, "
+            f"skipped {len(run.skipped)}"
+            + ("" if args.remove else f" ({run.analysed} songs analysed now, {run.known} already known)"),
+            file=sys.stderr,
+        )
+    return 1 if run.skipped else 0
+
+
+def cmd_export(args) -> int:
+    """Write the table; exit 1 when some files were skipped (listed on stderr), 2 on a bad output name."""
+    from .library import audio_features
+    from .library.songs import scan_folder
+
+    suffix = args.output.suffix.lower()
+    if suffix not in audio_features.FORMATS:
+        print(f"error: {args.output.name}: give a .csv, .json or .parquet file name", file=sys.stderr)
+        return 2
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            print(
+                "error: Parquet needs pyarrow: .venv/bin/python -m pip install -r requirements-scale.txt "
+                "(or write .csv/.json)",
+                file=sys.stderr,
+            )
+            return 2
+    result = scan_folder(args.folder, **_scan_kwargs(args))
+    for path, error in result.failed.items():
+        print(f"{path}: skipped: {error}", file=sys.stderr)
+    table = audio_features.rows(result.songs)
+    audio_features.write(table, args.output)
+    print(f"{len(table)} songs -> {args.output}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def write_nsp(args) -> int:
+    """`playlist ... -o NAME.nsp`: a Navidrome smart playlist rule for --mood, or for --near V,A with
+    --radius R (valence and energy each within R of the point); nothing is scanned."""
+    from .library import playlists
+    from .models.checkpoints import mood_centre
+
+    if args.start is not None or args.end is not None:
+        print("error: a journey cannot be a smart playlist rule: write .m3u8 or .csv", file=sys.stderr)
+        return 2
+    if args.minutes is not None:
+        print("error: a smart playlist is limited by --count, not --minutes", file=sys.stderr)
+        return 2
+    try:
+        if args.mood:
+            text = playlists.to_nsp(args.output.stem, mood=args.mood, limit=args.count)
+        else:
+            if args.radius is None:
+                print("error: a smart playlist from --near needs --radius (the valence/energy range)", file=sys.stderr)
+                return 2
+            v, a = playlists.parse_point(args.near, args.thresholds or mood_centre(args.checkpoints))
+            r = args.radius
+            text = playlists.to_nsp(args.output.stem, valence=(v - r, v + r), energy=(a - r, a + r), limit=args.count)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args.output.write_text(text, encoding="utf-8")
+    print(f"smart playlist rule -> {args.output} (Navidrome reads it from its playlists folder)", file=sys.stderr)
+    return 0
