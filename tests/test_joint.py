@@ -92,3 +92,37 @@ def test_deciding_the_side_keeps_the_listener_value_where_the_heads_agree_and_mo
     assert config["decide"] == 3.0
     again = JointHead.from_config(decided.listener, decided.four_q, config)
     np.testing.assert_allclose(again.predict_raw(xl, cl), decided.predict_raw(xl, cl))
+
+
+def test_the_shown_rule_is_reported_over_fold_seeds_with_spreads_and_a_150_clip_range():
+    from types import SimpleNamespace
+
+    from emotionet.training import shown_rule_over_seeds
+    from emotionet.training.model_card import shown_rule_rows
+
+    (xa, ca, ya, qa), (xl, cl, yl) = _sources(3, n4q=240, nl=160)
+    tracks = [SimpleNamespace(quadrant=int(q), artist=f"a{i % 40}") for i, q in enumerate(qa)]
+    l_tracks = [SimpleNamespace(quadrant=int(q), artist=f"l{i % 40}") for i, q in enumerate(mood_index(*yl.T))]
+    head = JointHead.fit(xa, ca, ya, qa, xl, cl, yl, decide=3.0)
+    rule = shown_rule_over_seeds(xa, ca, ya, qa, xl, cl, yl, tracks, l_tracks, head, seeds=[0, 1, 2])
+    assert rule["fold_seeds"] == [0, 1, 2] and rule["decide"] == 3.0
+    for key in ("accuracy_4q", "accuracy_listener", "r_valence", "r_arousal"):
+        m = rule[key]
+        assert len(m["per_seed"]) == 3 and len(set(m["per_seed"])) > 1  # other folds, other figures
+        assert m["mean"] == pytest.approx(np.mean(m["per_seed"]), abs=1e-4)
+        assert m["sd"] == pytest.approx(np.std(m["per_seed"]), abs=1e-4)
+        low, high = m["ci95_150"]
+        assert low < m["mean"] < high and high - low > 0.05  # 150 clips: several points either way
+    assert 0.5 < rule["accuracy_4q"]["mean"] <= 1 and rule["r_valence"]["mean"] > 0.5  # the heads learn
+    assert 0 <= rule["close_share_4q"]["mean"] <= 1
+    table = shown_rule_rows(rule)
+    assert "± " in table and "95% range on 150 clips" in table and "editors' moods" in table
+
+
+def test_a_150_clip_range_is_wilsons_for_an_accuracy_and_fishers_for_r():
+    from emotionet.models.joint import interval_150
+
+    low, high = interval_150(0.74, "accuracy_4q")
+    assert (low, high) == pytest.approx((0.665, 0.803), abs=0.002)  # "0.74 may read 0.67-0.80 on 150 clips"
+    low, high = interval_150(0.9, "r_arousal")
+    assert 0.86 < low < 0.9 < high < 0.93

@@ -22,6 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .. import features
+from ..io import files
 from ..metrics import evaluate_predictions
 from ..models import CNNConfig, EmotionCNN, SVRBaseline
 from ..models.checkpoints import ModelBundle
@@ -313,11 +314,12 @@ def run_training(
     }
     metrics["mood_centre"] = list(centre)
     if joint is not None:
+        metrics["shown_rule"] = listener_metrics.pop("shown_rule")  # the headline as shown, over fold seeds
         metrics["listener"] = listener_metrics
         metrics["shown_4q"] = shown_4q  # what the app shows on 4Q: the mood named around the mood centre
         metrics["joint"] = joint.to_config()
-    (Path(out_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    (Path(out_dir) / "MODEL_CARD.md").write_text(model_card.render(metrics))
+    files.write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=1))  # whole, or not at all
+    files.write_text(Path(out_dir) / "MODEL_CARD.md", model_card.render(metrics))
     return metrics
 
 
@@ -412,4 +414,39 @@ def train_on_listeners(
             }
         per_clip.append(entry)
     metrics = {**judge.source_facts(l_tracks), "folds": len(folds_l), "models": scores, "predictions": per_clip}
+    metrics["shown_rule"] = shown_rule_over_seeds(embeddings, c_4q, y_4q, q_4q, x_l, c_l, y_l, tracks, l_tracks, head)
     return head, centre, metrics, scores_4q, calibration, points
+
+
+def shown_rule_over_seeds(x4q, c4q, y4q, q4q, x_l, c_l, y_l, tracks, l_tracks, head, seeds=None) -> dict:
+    """What the app shows, judged by artist-grouped CV for each of several fold seeds on both truths
+    (`models.joint.seed_scores`): every figure as its mean, its spread over the seeds and the 95%
+    range it may read on a held-out set of 150 clips (issue 25: a user's own check)."""
+    from ..listener import judge
+    from ..models.joint import FOLD_SEEDS, HELD_OUT_SET, seed_scores, summarise_seeds
+
+    seeds = list(FOLD_SEEDS if seeds is None else seeds)
+    runs = [
+        seed_scores(
+            x4q,
+            c4q,
+            y4q,
+            q4q,
+            x_l,
+            c_l,
+            y_l,
+            judge.listener_folds(tracks, seed=seed),
+            judge.listener_folds(l_tracks, seed=seed),
+            tuple(head.blend),
+            head.decide,
+        )
+        for seed in seeds
+    ]
+    return {
+        "fold_seeds": seeds,
+        "blend": head.blend.tolist(),
+        "decide": head.decide,
+        "interval_for": HELD_OUT_SET,
+        "chosen_by": "bench/shown_rule.py",
+        **summarise_seeds(runs),
+    }

@@ -116,6 +116,48 @@ below) and the mood against the listeners' mood named around the same centre.
 """
 
 
+SHOWN_RULE_ROWS = (  # metrics["shown_rule"] keys, in words
+    ("accuracy_4q", "the mood shown agrees with editors' moods (4Q)"),
+    ("accuracy_listener", "the mood shown agrees with listeners' mood"),
+    ("r_valence", "valence follows listeners (Pearson r)"),
+    ("r_arousal", "arousal follows listeners (Pearson r)"),
+    ("close_share_4q", "moods said as a close call (“calm, close to sad”), 4Q clips"),
+    ("accuracy_sure_4q", "… agreement with editors when not a close call"),
+    ("accuracy_close_4q", "… agreement with editors on close calls"),
+    ("either_close_4q", "… on close calls, the editors' mood is one of the two named"),
+)
+
+
+def shown_rule_rows(rule: dict | None) -> str:
+    """The shipped rule over several fold seeds (issue 25): each figure with its spread and the range
+    it may read on a set of 150 clips; "" when the metrics have no such block (older checkpoints)."""
+    if not rule:
+        return ""
+    n = rule.get("interval_for", 150)
+    rows = []
+    for key, words in SHOWN_RULE_ROWS:
+        if key not in rule:
+            continue
+        m = rule[key]
+        interval = m.get(f"ci95_{n}")
+        rows.append(
+            f"| {words} | {m['mean']:.3f} ± {m['sd']:.3f} | "
+            + (f"{interval[0]:.2f}–{interval[1]:.2f}" if interval else "")
+            + " |"
+        )
+    return f"""
+**How sure these figures are.** The headline as the app shows it, judged by artist-grouped 5-fold
+cross-validation for each of {len(rule["fold_seeds"])} fold seeds ({", ".join(map(str, rule["fold_seeds"]))}):
+the mean, ± its spread over the seeds (standard deviation), and the 95% range a figure may read on a
+set of {n} clips of music from artists it never heard (Wilson's interval; Fisher's for r). The
+deciding rule was chosen by `{rule.get("chosen_by", "bench/shown_rule.py")}` on both truths at once.
+
+| figure | mean ± sd over seeds | 95% range on {n} clips |
+|---|---|---|
+{chr(10).join(rows)}
+"""
+
+
 def render(metrics: dict) -> str:
     facts = metrics["trained_on"]
     val = metrics["validation"]
@@ -144,7 +186,7 @@ def render(metrics: dict) -> str:
 2018). Targets: valence and arousal on 0-1, the mean Warriner et al. lexicon norms of each song's
 AllMusic mood tags; the quadrant (happy, aggressive, sad, calm) is the dataset's own class label.
 {listener_facts}
-{LISTENER if listener else ""}{_shown_rows(metrics, headline_model)}{_listener_rows(listener, headline_model) if listener else ""}
+{LISTENER if listener else ""}{_shown_rows(metrics, headline_model)}{shown_rule_rows(metrics.get("shown_rule"))}{_listener_rows(listener, headline_model) if listener else ""}
 
 **On 4Q (editors' tags), each model's own 4Q calibration** (a diagnostic, and how the headline was chosen; validated) on {facts["n_validation"]} clips from artists the models never saw in training
 ({facts["n_train"]} training clips; artist-disjoint split, stratified by quadrant, seed
