@@ -8,6 +8,17 @@ then runs that page without this script: no navigation, no page config.
 import streamlit as st
 
 st.set_page_config(page_title="EmotioNet", page_icon="🎵", layout="wide")
+# A projector's 1024×768 must hold every label and button whole: on screens under 1400 px the sidebar is
+# narrower and the margins around the page tighter (Streamlit's defaults leave a 1024 px page 560 px of room).
+st.html(
+    """<style>
+    [data-testid="stFileUploaderDropzoneInstructions"] * { white-space: normal !important; }
+    @media (max-width: 1400px) {
+      section[data-testid="stSidebar"] { width: 220px !important; min-width: 220px !important; }
+      [data-testid="stMainBlockContainer"] { padding: 4rem 1.5rem 3rem 1.5rem; }
+    }
+    </style>"""
+)
 
 pages = {
     "Listen": [
@@ -20,4 +31,8 @@ pages = {
     ],
     "Present": [st.Page("app_pages/results.py", title="Results", icon="📊")],
 }
-st.navigation(pages).run()
+page = st.navigation(pages)  # drawn now: a first visit sees the app's frame before the slow imports below
+from emotionet.app import webapp  # noqa: E402 (it imports torch: seconds on a fresh server)
+
+webapp.upload_guard()  # uploads are counted per session as they arrive, before any page sees them
+page.run()

@@ -36,9 +36,16 @@ webapp.require_team_passcode()  # nothing is shown or written without it
 
 engine, store = webapp.engine(), AudioStore()
 
-# --- Who is rating: chosen once per browser session ------------------------------------------
+# --- Who is rating: chosen once per browser session, and kept in the URL (?rater=) for a reload --
 rater = st.session_state.get("rater")
-if not rater:
+if not rater and (linked := st.query_params.get("rater")):
+    try:
+        rater = st.session_state["rater"] = lab.clean_name(linked)
+    except lab.LabellingError:
+        st.query_params.pop("rater", None)
+if rater:
+    st.query_params["rater"] = rater
+else:
     st.write("Ratings are personal: say who you are before rating.")
     known = lab.list_raters(engine)
     picked = st.selectbox("Your name", ["(new rater)", *known], key="rater_pick") if known else "(new rater)"
@@ -51,17 +58,22 @@ if not rater:
             st.error(str(error))
     st.stop()
 
+
+def switch_rater() -> None:
+    """Forget who is rating, in this session and in the URL (a callback: the page is redrawn after it)."""
+    st.session_state.pop("rater", None)
+    st.query_params.pop("rater", None)
+
+
 with st.sidebar:
     st.write(f"Rating as **{webapp.plain(rater)}**")
-    if st.button("Switch rater"):
-        del st.session_state["rater"]
-        st.rerun()
+    st.button("Switch rater", on_click=switch_rater)
 
 rate_tab, add_tab = st.tabs(["🎧 Rate", "➕ Add tracks"])
 
 # --- Add tracks -------------------------------------------------------------------------------
 with add_tab:
-    with st.form("add_tracks"):
+    with st.form("add_tracks", clear_on_submit=True):  # empty again for the next tracks
         uploads = st.file_uploader(
             "Audio files", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES), accept_multiple_files=True
         )
@@ -70,10 +82,11 @@ with add_tab:
         source = st.text_input("Source", help="Where the audio comes from (a URL, an album, a recording).")
         licence = st.text_input("Licence", help="e.g. CC-BY 4.0, or 'internal use only'.")
         submitted = st.form_submit_button("Add tracks", type="primary")
-    if submitted and uploads and (refusal := webapp.upload_refusal([u.size for u in uploads])):
+    webapp.upload_error("label_upload")  # files the server refused as they arrived, and why
+    if submitted and uploads and (refusal := webapp.upload_refusal(uploads)):
         st.error(refusal)
+        webapp.free_uploads(uploads)
     elif submitted:
-        webapp.count_upload([u.size for u in uploads or []])
         if not uploads:
             st.error("Choose one or more audio files first.")
         added = []
@@ -90,7 +103,7 @@ with add_tab:
                     licence,
                     rater,
                 )
-            except (AudioError, lab.LabellingError) as error:
+            except (AudioError, lab.LabellingError, OSError) as error:  # OSError: a full disk, a read-only store
                 st.error(f"{webapp.plain(upload.name)}: {webapp.plain(error)}")
                 continue
             if created:
@@ -101,6 +114,7 @@ with add_tab:
                     f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
                     "not added twice."
                 )
+        webapp.free_uploads(uploads or [])  # stored by now: the server keeps no copy in memory
         if added:  # the models' answers steer what to rate next; a failure here loses nothing
             bar = st.progress(0.0, text="The models are listening to the new tracks…")
             try:
@@ -175,7 +189,7 @@ with rate_tab:
     if path is None:
         st.error("The audio of this track is missing from the store.")
     else:
-        st.audio(str(path), format=MIME.get(path.suffix, "audio/wav"))
+        webapp.private_audio(path, MIME.get(path.suffix, "audio/wav"))  # no /media URL: team audio needs the passcode
     details = [
         f"{track.duration_s:.0f} s" if track.duration_s else "",
         track.source and f"Source: {track.source}",

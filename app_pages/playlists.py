@@ -14,8 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from emotionet.app import plots, webapp
-from emotionet.library import playlists
+from emotionet.library import audio_features, playlists, tags
 from emotionet.library import songs as library
+from emotionet.library.paths import shown_name, shown_path, text_to_path
 from emotionet.models import label
 from emotionet.mood import EMOJI, MOODS
 from emotionet.team import storage
@@ -23,6 +24,7 @@ from emotionet.team import storage
 MOOD_COLOURS = plots.MOOD_COLOURS
 MODES = ("By mood", "Near a point", "Mood journey")
 POINT = "a point…"
+UPLOADER = "library_upload"
 
 st.title("🎶 Mood playlists")
 st.caption("Every song is analysed once and kept in the library; build playlists by the mood you want.")
@@ -32,8 +34,9 @@ engine = webapp.engine()
 # --- adding songs -----------------------------------------------------------------------------
 
 
-def add_songs(uploads) -> bool:
-    """Analyse and store the uploads with a progress bar; True when the library changed."""
+def add_songs(uploads) -> None:
+    """Analyse and store the uploads with a progress bar, then empty the uploader (the server drops
+    the files) and redraw the page with the outcome."""
     bar = st.progress(0.0, text=f"Analysing {len(uploads)} file(s)…")
 
     def progress(done, total, left, _path):
@@ -41,35 +44,45 @@ def add_songs(uploads) -> bool:
             done / total if total else 1.0, text=f"{done}/{total} analysed, about {library.format_eta(left)} left"
         )
 
-    sizes = [f.size for f in uploads]
-    if refusal := webapp.upload_refusal(sizes):
+    if refusal := webapp.upload_refusal(uploads):  # the store may have filled since they were chosen
         bar.empty()
         st.error(refusal)
-        return False
-    webapp.count_upload(sizes)
+        return
     try:
         result = library.add_uploads([(f.name, f.getvalue()) for f in uploads], engine, progress=progress)
     except FileNotFoundError as error:  # no trained models
         bar.empty()
         st.error(str(error))
-        return False
-    bar.empty()
-    st.success(f"{result.added} song(s) analysed, {result.known} already in the library ({result.seconds:.1f} s).")
-    for error in result.failed.values():
-        st.warning(f"Skipped: {webapp.plain(error)}")  # names a user's file
-    return result.added > 0
+        return
+    flash = [
+        ("success", f"{result.added} song(s) analysed, {result.known} already in the library ({result.seconds:.1f} s).")
+    ]
+    flash += [("warning", f"Skipped: {webapp.plain(error)}") for error in result.failed.values()]  # names a user's file
+    st.session_state["library_flash"] = flash
+    webapp.drop_uploads(UPLOADER)
+    st.rerun()
 
 
 all_songs = library.load_songs(engine)
 with st.expander("➕ Add songs to the library", expanded=not all_songs):
     suffixes = sorted(s.lstrip(".") for s in storage.AUDIO_SUFFIXES)
-    uploads = st.file_uploader("Audio files", type=suffixes, accept_multiple_files=True)
+    uploads = st.file_uploader(  # files the session's allowance or the store cannot take leave it at once
+        "Audio files",
+        type=suffixes,
+        accept_multiple_files=True,
+        key=webapp.uploader_key(UPLOADER),
+        on_change=webapp.check_uploads,
+        args=(UPLOADER,),
+    )
+    webapp.upload_error(UPLOADER)
     st.caption(
         "Keep this tab open until the analysis finishes: closing it stops the analysis (songs finished "
         "by then stay in the library; add the rest again and known songs are skipped)."
     )
-    if st.button("Analyse and add", type="primary", disabled=not uploads) and add_songs(uploads):
-        all_songs = library.load_songs(engine)
+    if st.button("Analyse and add", type="primary", disabled=not uploads) and uploads:
+        add_songs(uploads)
+    for kind, message in st.session_state.pop("library_flash", []):
+        getattr(st, kind)(message)
     st.caption(
         f"Up to {st.get_option('server.maxUploadSize')} MB per file and "
         f"{webapp.session_upload_limit_mb():.0f} MB per visit. Analysis uses every model and both CPU "
@@ -92,6 +105,7 @@ if len(models) > 1:
     )
 else:
     model = models[0] if models else webapp.headline()
+stored_songs = all_songs  # the headline model's answers: what tags and the exported table carry
 all_songs = [library.with_model(s, model) for s in all_songs]
 
 
@@ -106,6 +120,140 @@ shown_moods = st.multiselect(
 )
 songs = [s for s in all_songs if s.mood in shown_moods]
 st.caption(f"{len(songs)} of {len(all_songs)} songs shown; playlists are built from the songs shown.")
+
+
+# --- the library in your player: the files' tags and the table --------------------------------
+
+TAG_ACTIONS = {"write": "Write mood, BPM, key, valence and energy", "remove": "Remove what EmotioNet wrote"}
+
+
+def folder_files(songs) -> list[str]:
+    """The files of the songs that were scanned from a folder on the server (that still exist), not
+    the app's stored copies of uploads."""
+    store = storage.AudioStore().root.resolve()
+    files = []
+    for s in songs:
+        path = Path(text_to_path(s.path))
+        try:
+            if path.is_file() and not path.resolve().is_relative_to(store):
+                files.append(str(path))
+        except OSError:
+            continue
+    return files
+
+
+def tag_rows(reports) -> list[dict]:
+    """One row per file that would change or was skipped (files up to date are counted, not listed)."""
+    rows = []
+    for r in reports:
+        shown = [c.describe() for c in r.changes if c.action != tags.SAME]
+        if r.error or shown:
+            rows.append(
+                {
+                    "file": shown_name(Path(r.path).name),
+                    "folder": shown_path(Path(r.path).parent),
+                    "what": f"skipped: {r.error}" if r.error else "; ".join(shown),
+                }
+            )
+    return rows
+
+
+def preview_tags(files: list[str], action: str, overwrite: bool):
+    """tags.tag_paths' dry run over the files (a cached scan: a known song is not analysed again)."""
+    with st.spinner("Reading the files' tags…"):
+        return tags.tag_paths(files, engine, overwrite=overwrite, dry_run=True, remove=action == "remove")
+
+
+def tag_section(songs) -> None:
+    files = folder_files(songs)
+    copies = len(songs) - len(files)
+    st.markdown("**Tag the files** — for players that read mood, BPM, key, valence and energy from the tags")
+    if copies:
+        st.caption(
+            f"{copies} song(s) are the app's own copies of uploads (or files no longer there): their tags would "
+            "reach no player, so only songs scanned from a folder on this server (`python -m emotionet scan "
+            "FOLDER`) are tagged here. For your own copy of an upload, run `python -m emotionet tag` on it."
+        )
+    if not files:
+        st.info("No song of the library lives in a folder on this server: scan a folder to tag its files.")
+        return
+    from emotionet.team import labelling
+
+    if labelling.passcode_required() and not labelling.check_passcode(st.session_state.get("team_passcode")):
+        st.info("Tagging changes files on the server: give the team passcode on the Label page first.")
+        return
+    action = st.selectbox("Tags", list(TAG_ACTIONS), format_func=TAG_ACTIONS.get, key="tag_action")
+    overwrite = action == "write" and st.checkbox(
+        "Also replace values EmotioNet did not write (e.g. a mood set by hand)", value=False, key="tag_overwrite"
+    )
+    wanted = (action, overwrite, tuple(files))
+    if st.button(f"🔍 Preview the changes to {len(files)} file(s)", key="tag_preview"):
+        reports = preview_tags(files, action, overwrite).reports
+        st.session_state["tag_plan"] = {"key": wanted, "reports": reports}
+        st.session_state.pop("tag_done", None)
+    if done := st.session_state.get("tag_done"):
+        st.success(done["message"])
+        for line in done["skipped"]:
+            st.warning(line)
+    plan = st.session_state.get("tag_plan")
+    if not plan or plan["key"] != wanted:
+        st.caption("Nothing is written before you have seen what would change and confirmed it.")
+        return
+    reports = plan["reports"]
+    changing = [r for r in reports if r.changed and not r.error]
+    skipped = [r for r in reports if r.error]
+    st.write(
+        f"{len(changing)} file(s) would change, {len(reports) - len(changing) - len(skipped)} are up to date"
+        + (f", {len(skipped)} would be skipped." if skipped else ".")
+    )
+    if rows := tag_rows(reports):
+        st.dataframe(rows, hide_index=True, width="stretch")
+    if not changing:
+        return
+    verb = "Write the tags into" if action == "write" else "Remove EmotioNet's tags from"
+    st.button(
+        f"✅ {verb} {len(changing)} file(s)",
+        type="primary",
+        key="tag_confirm",
+        on_click=write_tags,  # before the page is drawn again: it shows the result, not the old preview
+        args=([r.path for r in changing], action, overwrite),
+    )
+
+
+def write_tags(files: list[str], action: str, overwrite: bool) -> None:
+    run = tags.tag_paths(files, engine, overwrite=overwrite, remove=action == "remove")
+    written = sum(r.written for r in run.reports)
+    st.session_state["tag_done"] = {
+        "message": f"Done: {written} file(s) changed; the audio itself is untouched.",
+        "skipped": [webapp.plain(f"{shown_name(Path(r.path).name)}: skipped: {r.error}") for r in run.skipped],
+    }
+    st.session_state.pop("tag_plan", None)
+
+
+with st.expander("🏷️ Your player: tag the files, export the table"):
+    st.markdown("**Export the table** — one row per song with Spotify's audio-feature names and ranges")
+    table = audio_features.rows(stored_songs)
+    one, two = st.columns(2)
+    one.download_button(
+        "⬇️ Table as CSV",
+        audio_features.to_csv(table).encode("utf-8"),
+        "emotionet-library.csv",
+        "text/csv",
+        key="download_table_csv",
+    )
+    two.download_button(
+        "⬇️ Table as JSON",
+        audio_features.to_json(table).encode("utf-8"),
+        "emotionet-library.json",
+        "application/json",
+        key="download_table_json",
+    )
+    st.caption(
+        "valence, energy (the arousal), tempo, key, mode, loudness, duration_ms, plus mood, confidence and "
+        "the path: the headline model's answers, as `python -m emotionet export` writes them (what each "
+        "column means, and how it differs from Spotify's, is in docs/reference.md)."
+    )
+    tag_section(stored_songs)
 
 
 # --- building a playlist ----------------------------------------------------------------------
@@ -251,11 +399,13 @@ if Path(song.path).is_file():
     st.audio(song.path, autoplay=st.session_state.pop("autoplay", False))
 else:
     st.warning(
-        f"{webapp.plain(song.filename)} is no longer at {webapp.plain(song.path)}: scan its folder again to find it."
+        f"{webapp.plain(song.filename)} is no longer at {webapp.plain(shown_path(song.path))}: "
+        "scan its folder again to find it."
     )
 
 use_paths = st.checkbox(
-    "M3U8 with the server's file paths (otherwise file names, as a player beside the music expects)",
+    "M3U8 with the server's files as file:// URIs (otherwise file names, as a player beside the music expects; "
+    "an uploaded song is named by its stored copy, its own name is its title)",
     value=False,
     key="m3u8_paths",
 )

@@ -22,6 +22,11 @@ from emotionet.team.raters import team_raters
 from emotionet.team.storage import AudioStore
 
 COORDINATOR = ""  # the viewer option of someone who does not rate
+ADAPT_WORDS = {  # adapt's candidates ("shipped", "offset", "ridge 1000") in words
+    "shipped": "none, the shipped model",
+    "offset": "a shift of every answer by the team's average difference",
+    "ridge": "a small learned correction of the model's answers",
+}
 FEW_TRACKS = 20  # below this, Krippendorff's alpha is too uncertain to read much into
 
 st.header("📋 Test set")
@@ -63,7 +68,18 @@ shown = table.drop(columns=["track_hash"])
 shown[NUMBERS] = table[NUMBERS].map(lambda x: "—" if pd.isna(x) else f"{x:.3f}")  # one rater has no spread
 hidden = ~table.track_hash.isin(rated)
 shown.loc[hidden, [*NUMBERS, "mood", "quadrant"]] = "🙈 rate it first"
-st.dataframe(shown, hide_index=True, column_config={"n_raters": st.column_config.NumberColumn("raters")})
+st.dataframe(  # the columns a reader needs, headed in words; source and licence are on the Label page
+    shown,
+    hide_index=True,
+    column_order=["title", "artist", "n_raters", *NUMBERS, "mood"],
+    column_config={
+        "n_raters": st.column_config.NumberColumn("raters"),
+        "valence_mean": st.column_config.Column("valence", help="The raters' mean valence: how positive (0–1)."),
+        "valence_std": st.column_config.Column("± valence", help="How far apart the raters are on valence."),
+        "arousal_mean": st.column_config.Column("arousal", help="The raters' mean arousal: how energetic (0–1)."),
+        "arousal_std": st.column_config.Column("± arousal", help="How far apart the raters are on arousal."),
+    },
+)
 if hidden.any():
     st.caption(f"{int(hidden.sum())} track(s) you have not rated yet: their values are hidden.")
 
@@ -90,21 +106,30 @@ st.caption(
     "(+ = more positive / more energetic than the rest), r how well they rank tracks as the rest do, "
     "whatever their offset."
 )
-left, right = st.columns([3, 2])
+left, right = st.container(), st.container(width=560)  # the table at full width: its eight columns fit 1024 px
 left.dataframe(
     view,
     hide_index=True,
     column_config={
         "n_tracks": "tracks",
-        "n_shared": "shared with others",
+        "n_shared": st.column_config.Column("shared", help="Tracks this rater shares with others."),
         **{
-            c: st.column_config.NumberColumn(c.replace("_", " "), format="%+.3f")
-            for c in ("valence_offset", "arousal_offset")
+            f"{axis}_offset": st.column_config.NumberColumn(
+                f"{axis} offset", format="%+.3f", help=f"+: rates {word} than the rest on average."
+            )
+            for axis, word in (("valence", "more positive"), ("arousal", "more energetic"))
         },
         **{
-            c: st.column_config.NumberColumn(c.replace("_", " "), format="%.2f")
-            for c in ("valence_r", "arousal_r", "mae")
+            f"{axis}_r": st.column_config.NumberColumn(
+                f"{axis} in step",
+                format="%.2f",
+                help=f"Pearson r with the others' mean {axis}: 1 ranks tracks as they do.",
+            )
+            for axis in ("valence", "arousal")
         },
+        "mae": st.column_config.NumberColumn(
+            "typical gap", format="%.2f", help="Mean absolute difference from the others' mean rating (0–1)."
+        ),
     },
 )
 right.plotly_chart(plots.rater_offsets(view), key="rater_offsets")
@@ -203,7 +228,7 @@ if st.button(f"🧠 Adapt the headline to {len(eligible)} team tracks", disabled
         )
         st.session_state["adaptation"] = (min_raters, result.summary(), result.per_track, str(folder), skipped)
     except adapt.AdaptError as error:
-        st.error(str(error))
+        st.error(webapp.plain(error))
     except Exception as error:  # e.g. no pretrained model: the page keeps working
         st.error(f"The headline could not be adapted: {webapp.plain(error)}")
     bar.empty()
@@ -214,7 +239,7 @@ if (adapted := st.session_state.get("adaptation")) is not None:
         st.warning(f"Skipped {track_hash[:12]}: {webapp.plain(message)}")
     st.caption(
         f"{summary['n_tracks']} tracks by {summary['n_artists']} artists; each track predicted by a head "
-        f"fitted on the other artists' tracks (correction: {summary['chosen']})."
+        f"fitted on the other artists' tracks (correction: {ADAPT_WORDS.get(summary['chosen'].split()[0], summary['chosen'])})."
     )
     cols = st.columns(4)
     cols[0].metric(
@@ -227,8 +252,34 @@ if (adapted := st.session_state.get("adaptation")) is not None:
     )
     left, right = st.columns([3, 2])
     left.plotly_chart(plots.before_after(per_track, webapp.mood_centre()), key="before_after")
-    right.dataframe(pd.DataFrame(summary["candidates"]).T[["mae", "r_valence", "r_arousal", "mood_accuracy"]].round(3))
-    st.dataframe(per_track.drop(columns=["id"]).round(3), hide_index=True)
+    right.dataframe(
+        pd.DataFrame(summary["candidates"]).T[["mae", "r_valence", "r_arousal", "mood_accuracy"]].round(3),
+        column_config={
+            "mae": st.column_config.Column("typical miss", help="Mean absolute error against the team's mean (0–1)."),
+            "r_valence": st.column_config.Column("valence r", help="Pearson r with the team's mean valence."),
+            "r_arousal": st.column_config.Column("arousal r", help="Pearson r with the team's mean arousal."),
+            "mood_accuracy": st.column_config.Column("mood right", help="Share of tracks given the team's mood."),
+        },
+    )
+    st.dataframe(
+        per_track.drop(columns=["id"]).round(3),
+        hide_index=True,
+        column_config={  # before: the shipped model; after: the adapted one, on tracks it never trained on
+            **{
+                f"before_{k}": st.column_config.Column(f"shipped: {k}", help=f"The shipped model's {k}.")
+                for k in ("valence", "arousal", "mood")
+            },
+            **{
+                f"after_{k}": st.column_config.Column(
+                    f"adapted: {k}", help=f"The adapted model's {k}, held out by artist."
+                )
+                for k in ("valence", "arousal", "mood")
+            },
+            "valence": st.column_config.Column("team: valence", help="The team's mean valence."),
+            "arousal": st.column_config.Column("team: arousal", help="The team's mean arousal."),
+            "mood": st.column_config.Column("team: mood"),
+        },
+    )
     if summary["helps"]:
         st.success("The adapted model beats the shipped one on the team's tracks, held out by artist.")
         if st.button("✅ Use the adapted model", type="primary"):
@@ -243,20 +294,28 @@ if (adapted := st.session_state.get("adaptation")) is not None:
 
 # --- Export ----------------------------------------------------------------------------------------
 st.subheader("Export")
-st.download_button("⬇️ Ratings (CSV)", lab.export_ratings_csv(engine), "ratings.csv", "text/csv")
+# Made on the click (a callable): Streamlit serves a download's bytes at a /media URL without asking for the
+# passcode, so team data is put there only when a team member asks for it.
+st.download_button("⬇️ Ratings (CSV)", lambda: lab.export_ratings_csv(engine), "ratings.csv", "text/csv")
 st.download_button(
-    "⬇️ Rating history (CSV)", lab.export_ratings_csv(engine, history=True), "ratings_history.csv", "text/csv"
+    "⬇️ Rating history (CSV)",
+    lambda: lab.export_ratings_csv(engine, history=True),
+    "ratings_history.csv",
+    "text/csv",
 )
 if st.button(f"📦 Prepare the test set ({len(eligible)} tracks, manifest + audio)", disabled=eligible.empty):
     try:
         st.session_state["export_zip"] = (min_raters, lab.export_zip(engine, store, min_raters, webapp.mood_centre()))
     except lab.LabellingError as error:
-        st.error(str(error))
+        st.error(webapp.plain(error))  # may name a track by its title
 if "export_zip" in st.session_state:
     exported_for, archive = st.session_state["export_zip"]
     if exported_for == min_raters:
         st.download_button(
-            f"⬇️ Test set, {exported_for}+ raters (zip)", archive, "emotionet_test_set.zip", "application/zip"
+            f"⬇️ Test set, {exported_for}+ raters (zip)",
+            lambda: archive,
+            "emotionet_test_set.zip",
+            "application/zip",
         )
     else:  # a zip for another minimum would not be what the page now says
         st.caption(f"The prepared zip was for {exported_for}+ raters: prepare it again for {min_raters}+.")

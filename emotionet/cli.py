@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .library_cli import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
-from . import team_cli
+from .library_cli import add_playlist_parser, add_scan_parser, excerpt_seconds, positive_int  # noqa: F401 (excerpt_seconds: API)
+from . import tag_cli, team_cli
+from .io.files import WriteError
 from .mood import parse_thresholds
 
 # Imported where used: the database layer (library) only for scan/playlist, the models (batch,
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
     )
-    common.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    common.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     analyze = sub.add_parser("analyze", parents=[common], help="predict the mood of audio files")
@@ -58,9 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_playlist_parser(sub)
     team_cli.add_parsers(sub)
+    tag_cli.add_parsers(sub)  # tag, export
     rehash = sub.add_parser(
         "rehash-checkpoints",
-        help="record the SHA-256 of every model file in config.json (after changing one on purpose)",
+        help="record the SHA-256 of every model file and of the settings in config.json (after changing one on purpose)",
     )
     rehash.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
     return parser
@@ -98,7 +100,7 @@ def cmd_analyze(args) -> int:
             print(to_json(result.to_dict()), flush=True)
         else:
             parts = [
-                f"{name} {p.mood} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
+                f"{name} {p.said} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
                 for name, p in result.predictions.items()
             ]
             print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
@@ -207,6 +209,9 @@ def cmd_scan(args) -> int:
 def cmd_playlist(args) -> int:
     from .library_cli import cmd_playlist as playlist
 
+    if args.output and args.output.suffix.lower() == ".nsp":  # a rule Navidrome evaluates: nothing to scan
+        return tag_cli.write_nsp(args)
+
     return playlist(args)
 
 
@@ -218,6 +223,8 @@ COMMANDS = {
     "rehash-checkpoints": cmd_rehash,
     "adapt": team_cli.cmd_adapt,
     "accept": team_cli.cmd_accept,
+    "tag": tag_cli.cmd_tag,
+    "export": tag_cli.cmd_export,
 }
 
 
@@ -229,7 +236,9 @@ def main(argv=None) -> int:
         checkpoints = sys.modules.get(
             f"{__package__}.models.checkpoints"
         )  # loaded by whatever raised a CheckpointError
-        if isinstance(error, FileNotFoundError) or (checkpoints and isinstance(error, checkpoints.CheckpointError)):
-            print(f"error: {error}", file=sys.stderr)  # no checkpoints, or damaged ones
+        if isinstance(error, (FileNotFoundError, WriteError)) or (
+            checkpoints and isinstance(error, checkpoints.CheckpointError)
+        ):
+            print(f"error: {error}", file=sys.stderr)  # no checkpoints, damaged ones, a full disk or read-only folder
             return 2
         raise

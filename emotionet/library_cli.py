@@ -8,16 +8,28 @@ cli.py), and the `--seconds` rule shared with `analyze`.
 
 Building the parsers imports neither the library (SQLAlchemy) nor the models, so
 `python -m emotionet analyze` starts quicker: the commands import them when they run.
+
+Numbers are checked as the arguments are parsed (a count, length, radius or number of workers
+must be positive); `--model` must name one of the checkpoints' models. A full disk, a read-only
+data folder or a database that cannot be reached ends a command with one `error:` line (exit 2),
+not a traceback; file names are printed on one line (undecodable bytes as \\xNN).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import functools
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
 from .mood import MOODS, parse_thresholds
+
+
+PRESETS = ("whole", "overnight")  # predict.PRESETS' names (not imported here: parsing stays light)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +41,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
     )
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
     parser.add_argument("--force", action="store_true", help="analyse every file again")
     parser.add_argument(
         "--seconds",
@@ -38,6 +50,35 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="analyse only this many seconds from the middle of each song (e.g. 45: about 5x "
         "quicker on 4-minute songs); default 0 = the whole song",
     )
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="whole",
+        help="overnight: musicnn on every second 3 s patch of the whole song, about 1.5x quicker, the "
+        "whole song's mood for ~97%% of songs (bench/library_speed.py); a later whole scan redoes those songs",
+    )
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (--count, --workers, --batch-size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive: give 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0 (--minutes, --radius)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 def excerpt_seconds(text: str) -> float:
@@ -76,22 +117,86 @@ def add_playlist_parser(subparsers) -> argparse.ArgumentParser:
     mode.add_argument("--near", metavar="V,A|MOOD", help="songs nearest a point (or a mood's centre)")
     mode.add_argument("--from", dest="start", metavar="V,A|MOOD", help="journey start (with --to)")
     parser.add_argument("--to", dest="end", metavar="V,A|MOOD", help="journey end")
-    parser.add_argument("--radius", type=float, help="with --near: only songs within this distance")
+    parser.add_argument("--radius", type=positive_float, help="with --near: only songs within this distance")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--count", type=int, help="number of songs (default 20)")
-    length.add_argument("--minutes", type=float, help="total length in minutes")
+    length.add_argument("--count", type=positive_int, help="number of songs (default 20)")
+    length.add_argument("--minutes", type=positive_float, help="total length in minutes")
     parser.add_argument(
         "--model", help="whose predictions to use (default: the headline model, the best on validation)"
     )
-    parser.add_argument("-o", "--output", type=Path, help="write .m3u8/.m3u or .csv (default: M3U8 to stdout)")
-    parser.add_argument("--names", action="store_true", help="M3U8 with file names instead of paths")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write .m3u8/.m3u (locations relative to it), .csv, or .nsp (a Navidrome smart playlist rule for "
+        "--mood, or --near with --radius) (default: M3U8 with file:// URIs to stdout)",
+    )
+    parser.add_argument("--names", action="store_true", help="M3U8 with file names only (kept beside the music)")
     return parser
+
+
+ENVIRONMENT_ERRNOS = {  # the machine's state, not a bug: one line says what to do
+    errno.ENOSPC: "free some space",
+    errno.EDQUOT: "free some space",
+    errno.EROFS: "use a writable folder (EMOTIONET_DATA_DIR for the library)",
+    errno.EACCES: "check the folder's permissions (EMOTIONET_DATA_DIR for the library)",
+    errno.EPERM: "check the folder's permissions (EMOTIONET_DATA_DIR for the library)",
+    errno.EIO: "check the disk",
+}
+
+
+def environment_error(error: BaseException) -> str | None:
+    """One line for a failure of the machine rather than of the program (a full disk, a read-only
+    or forbidden folder, a database that cannot be reached or written), else None."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .library.paths import shown_path
+
+    if isinstance(error, DBAPIError):
+        from sqlalchemy.engine import make_url
+
+        from .team import storage
+
+        reason = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
+        where = make_url(storage.database_url()).render_as_string(hide_password=True)
+        hint = (
+            "free some space"
+            if "full" in reason
+            else "the data folder is read-only: use a writable one (EMOTIONET_DATA_DIR)"
+            if "readonly" in reason or "read-only" in reason
+            else "is the database server running and EMOTIONET_DB_URL right?"
+            if "connect" in reason.lower()
+            else "check the database"
+        )
+        return f"the library's database ({where}) failed: {reason} ({hint})"
+    if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRNOS:
+        where = f": {shown_path(error.filename)}" if error.filename else ""
+        return f"{error.strerror or os.strerror(error.errno)}{where} ({ENVIRONMENT_ERRNOS[error.errno]})"
+    return None
+
+
+def one_line_errors(command):
+    """Run a command; a full disk, read-only folder or unreachable database is one `error:` line, exit 2."""
+
+    @functools.wraps(command)
+    def run(args) -> int:
+        try:
+            return command(args)
+        except Exception as error:
+            message = environment_error(error)
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _scan_with_bar(args):
     """The library's own (local) scan of args.folder, with a progress bar on stderr."""
     from tqdm import tqdm
 
+    from .library.paths import shown_name, shown_path
     from .library.songs import scan_folder
 
     bar = None
@@ -101,7 +206,7 @@ def _scan_with_bar(args):
         if bar is None:
             bar = tqdm(total=total, unit="song", desc="Analysing", file=sys.stderr, disable=total == 0)
         else:
-            bar.set_postfix_str(Path(path).name[-30:], refresh=False)
+            bar.set_postfix_str(shown_name(Path(path).name)[-30:], refresh=False)
             bar.update(1)
 
     try:
@@ -113,20 +218,26 @@ def _scan_with_bar(args):
             progress=progress,
             force=args.force,
             seconds=args.seconds or None,
+            preset=args.preset,
         )
     finally:
         if bar is not None:
             bar.close()
     for path, error in result.failed.items():
-        print(f"{path}: skipped: {error}", file=sys.stderr)
+        print(f"{shown_path(path)}: skipped: {shown_path(error)}", file=sys.stderr)
     return result
 
 
+@one_line_errors
 def cmd_scan(args) -> int:
     """Exit 0 when every file is in the library, 1 when some were skipped (listed on stderr)."""
     from . import scale
     from .library import playlists
+    from .library.paths import shown_path
 
+    if args.preset != "whole" and getattr(args, "engine", "local") == "ray":
+        print("error: --preset works with the local engine only (Ray analyses whole songs)", file=sys.stderr)
+        return 2
     result = scale.scan(args, _scan_with_bar)
     counts = playlists.counts_by_mood(result.songs)
     if args.json:
@@ -136,7 +247,7 @@ def cmd_scan(args) -> int:
                     "songs": len(result.songs),
                     "added": result.added,
                     "known": result.known,
-                    "failed": result.failed,
+                    "failed": {shown_path(path): error for path, error in result.failed.items()},
                     "moods": counts,
                     "seconds": round(result.seconds, 2),
                 }
@@ -151,14 +262,18 @@ def cmd_scan(args) -> int:
     return 1 if result.failed else 0
 
 
+@one_line_errors
 def cmd_playlist(args) -> int:
     """Scan the folder (instant when known), build the playlist, write it. Exit 1 when it is empty."""
     from .library import playlists
-    from .library.songs import with_model
+    from .library.songs import bundle_models, with_model
     from .models.checkpoints import mood_centre
 
     if (args.start is None) != (args.end is None):
         print("error: a journey needs both --from and --to", file=sys.stderr)
+        return 2
+    if args.model is not None and args.model not in (known := bundle_models(args.checkpoints)):
+        print(f"error: no model {args.model!r}: the models are {', '.join(known)}", file=sys.stderr)
         return 2
     try:
         centre = args.thresholds or mood_centre(args.checkpoints)  # where a mood's point lies
@@ -170,6 +285,13 @@ def cmd_playlist(args) -> int:
         return 2
     songs = _scan_with_bar(args).songs
     if args.model:
+        without = sum(args.model not in s.extra.get("analysis", {}) for s in songs)
+        if without:
+            print(
+                f"warning: {without} song(s) have no {args.model} prediction (the model was unavailable when "
+                "they were analysed): they use the headline model's",
+                file=sys.stderr,
+            )
         songs = [with_model(s, args.model) for s in songs]
     count = args.count if args.count is not None or args.minutes is not None else 20
     if args.mood:
@@ -181,9 +303,10 @@ def cmd_playlist(args) -> int:
     if args.output and args.output.suffix.lower() == ".csv":
         text = playlists.to_csv(chosen)
     else:
-        text = playlists.to_m3u8(chosen, use_paths=not args.names)
+        folder = args.output.resolve().parent if args.output and not args.names else None
+        text = playlists.to_m3u8(chosen, use_paths=not args.names, relative_to=folder)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_text_safely(args.output, text)
         minutes = playlists.total_seconds(chosen) / 60
         print(f"{len(chosen)} songs ({minutes:.1f} min) -> {args.output}", file=sys.stderr)
     else:
@@ -192,3 +315,24 @@ def cmd_playlist(args) -> int:
         print("The playlist is empty: no song in the library matches.", file=sys.stderr)
         return 1
     return 0
+
+
+def write_text_safely(path: Path, text: str) -> None:
+    """Write UTF-8 text to a temporary file beside `path`, then rename it: a full disk leaves the
+    old file as it was and no partial one. A device or pipe (/dev/stdout) is written directly."""
+    if path.exists() and not path.is_file():
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            error.filename = error.filename or str(path)
+            raise
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException as error:
+        tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)  # a write error names no file: say which
+        raise

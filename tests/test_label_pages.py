@@ -32,6 +32,10 @@ def database(request, tmp_path, monkeypatch):
     monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMOTIONET_DB_URL", url)
     monkeypatch.delenv(lab.PASSCODE_ENV, raising=False)
+    from emotionet.app import webapp
+
+    webapp.passcode_guard.clear()  # the server's count of wrong passcodes starts at nothing
+    webapp.upload_guard.clear()  # every AppTest is "test session id": start its upload allowance afresh
     engine = make_engine(url)
     yield engine
     engine.dispose()
@@ -248,7 +252,8 @@ def test_a_passcode_is_locked_out_after_repeated_wrong_tries(database, monkeypat
     assert not at.text_input  # no box to try again in
     at.run()  # reloading the page does not help within the session
     assert "Too many wrong passcodes" in at.error[0].value and not at.text_input
-    at.session_state["passcode_locked_until"] = 0.0  # the lockout has passed
+    assert "Too many wrong passcodes" in open_page(LABEL).error[0].value  # nor does a new session
+    webapp.passcode_guard.clear()  # the lockout has passed
     at.run()
     at.text_input(key="team_passcode_input").input("blue whale").run()
     assert not at.error and at.session_state["team_passcode"] == "blue whale"

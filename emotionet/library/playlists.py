@@ -17,9 +17,13 @@ Length is a number of songs or a number of minutes (`limit`): by minutes, the pl
 longest prefix whose total duration fits in the time (at least one song).
 
 Exports: `to_m3u8` (extended M3U, UTF-8: #EXTM3U, then per song #EXTINF:<seconds>,<artist> -
-<title> and its path or file name; line breaks and control characters are removed, so every
-entry is exactly two lines) and `to_csv` (cells that start like a spreadsheet formula get a
-leading ').
+<title> and its location) and `to_csv` (cells that start like a spreadsheet formula get a
+leading '). An M3U8 location is always the library's own file -- the path the song was scanned at,
+or the audio store's copy of an upload -- as a percent-encoded URI (RFC 3986: a `file://` URI, a
+path relative to the playlist, or the bare file name for a playlist kept beside the music), so it
+resolves to that file whatever bytes its name holds; the names people gave (an upload's file
+name, tags) are only ever titles, with line breaks and control characters removed, so every entry
+is exactly two lines.
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ import io
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..io.text import one_line, spreadsheet_cell
+from ..io.text import spreadsheet_cell
 from ..mood import MOODS
+from .paths import file_uri, relative_uri, shown_name, shown_path
 
 
 @dataclass
@@ -200,24 +204,24 @@ def journey(songs: Sequence[Song], start, end, count: int | None = None, minutes
 
 
 def _extinf_text(song: Song) -> str:
-    return one_line(song.label)
+    return shown_name(song.label)  # one line: no line breaks, control characters or bidi overrides
+
+
+def m3u8_location(song: Song, use_paths: bool = True, relative_to: str | os.PathLike | None = None) -> str:
+    """Where a playlist entry points: the song's own file (never a name a user gave), percent-encoded:
+    a `file://` URI, relative to `relative_to` (the playlist's folder) when given, or only its file
+    name (`use_paths=False`: a playlist kept beside the music)."""
+    if not use_paths:
+        return relative_uri(song.path, os.path.dirname(song.path) or ".")
+    return file_uri(song.path) if relative_to is None else relative_uri(song.path, relative_to)
 
 
 def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os.PathLike | None = None) -> str:
-    """Extended M3U (write it as UTF-8): paths (relative to `relative_to` when given), or file names."""
+    """Extended M3U (write it as UTF-8; it is ASCII but for titles): each song's own file as a
+    `file://` URI, relative to `relative_to` when given, or its file name (`use_paths=False`)."""
     lines = ["#EXTM3U"]
     for s in songs:
-        if use_paths:
-            location = s.path
-            if relative_to is not None:
-                try:
-                    location = os.path.relpath(s.path, relative_to)
-                except ValueError:  # another drive on Windows
-                    location = str(Path(s.path).resolve())
-        else:
-            location = s.filename or Path(s.path).name
-        # a line break in a file name would start another entry: every entry is exactly two lines
-        lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", one_line(location)]
+        lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", m3u8_location(s, use_paths, relative_to)]
     return "\n".join(lines) + "\n"
 
 
@@ -248,6 +252,49 @@ def to_csv(songs: Sequence[Song]) -> str:
             arousal=round(s.arousal, 4),
             confidence=round(s.confidence, 3),
             duration_s=round(s.duration_s, 2),
+            filename=shown_name(s.filename),
+            path=shown_path(s.path),  # one line; bytes that are not UTF-8 as \\xNN
         )
         writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     return out.getvalue()
+
+
+# --- smart playlists for players --------------------------------------------------------------
+
+
+def to_nsp(
+    name: str,
+    mood: str | None = None,
+    valence: tuple[float, float] | None = None,
+    energy: tuple[float, float] | None = None,
+    limit: int | None = None,
+) -> str:
+    """A Navidrome smart playlist (.nsp, JSON): a rule on the tags `python -m emotionet tag` writes,
+    which Navidrome evaluates on its own library and keeps up to date -- songs whose `mood` tag is
+    `mood`, and/or whose VALENCE and ENERGY tags lie in the given (low, high) ranges. Navidrome reads
+    MOOD by default; VALENCE and ENERGY only once declared as float tags in its configuration
+    (docs/reference.md, "Tags for your player")."""
+    import json
+
+    rules: list[dict] = []
+    if mood is not None:
+        if mood not in MOODS:
+            raise ValueError(f"Unknown mood {mood!r}: expected one of {', '.join(MOODS)}.")
+        rules.append({"is": {"mood": mood}})
+    for tag, span in (("valence", valence), ("energy", energy)):
+        if span is not None:
+            low, high = (round(max(0.0, min(1.0, float(x))), 3) for x in span)
+            if low > high:
+                raise ValueError(f"The {tag} range {low}..{high} is empty.")
+            rules.append({"inTheRange": {tag: [low, high]}})
+    if not rules:
+        raise ValueError("A smart playlist needs a mood or a valence/energy range.")
+    playlist: dict = {
+        "name": " ".join(str(name).split()) or "EmotioNet",
+        "comment": "Written by EmotioNet from the mood tags of `python -m emotionet tag`",
+        "all": rules,
+        "sort": "random",
+    }
+    if limit is not None:
+        playlist["limit"] = max(1, int(limit))
+    return json.dumps(playlist, indent=2) + "\n"

@@ -11,8 +11,13 @@ crashed worker, a bug) are not, so a rescan tries again. A path whose content ch
 song saved over it) loses its old analysis; `--force` reads and analyses every file again. Title and artist come from the file's tags (mutagen)
 when present, else from the file name.
 
-The models' fingerprint (a hash of checkpoints/config.json and the mood thresholds) is stored
-with each row: after retraining, a scan analyses the songs again.
+The models' fingerprint (a hash of checkpoints/config.json, the mood thresholds and the models
+that answered) is stored with each row: after retraining, or when a model that was unavailable
+(musicnn not installed) loads again, a scan analyses the songs again.
+
+Paths are bytes-safe (`emotionet.library.paths`): a file name that is not UTF-8 is stored as a
+`file://` URI of its bytes and shown with U+FFFD; files are hashed outside any write transaction,
+so a scan never holds the database's write lock while it reads a big file.
 
 The store's public functions (`unchanged_file_hashes`, `settle_known`, `settle_skipped`,
 `analysed_hashes`, `store_analysis`, `remember_failure`, `remember_file`, `stored_rows`) are what
@@ -34,11 +39,12 @@ from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import BigInteger, DateTime, Float, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from ..batch import analyze_files
-from ..io.text import clean_text
 from ..models.checkpoints import checkpoint_dir
 from ..team import storage
+from .paths import path_to_text, shown_name, text_to_path
 from .playlists import Song
 
 FAILED_BEFORE = " (skipped: it failed before)"
@@ -49,6 +55,19 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class FsPath(TypeDecorator):
+    """A file system path in a text column: any bytes on the way in, the same path on the way out."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else path_to_text(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else text_to_path(value)
+
+
 class LibrarySong(storage.Base):
     __tablename__ = "library_songs"
 
@@ -56,7 +75,7 @@ class LibrarySong(storage.Base):
     title: Mapped[str] = mapped_column(Text)
     artist: Mapped[str] = mapped_column(Text, default="")
     filename: Mapped[str] = mapped_column(Text)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(FsPath)
     duration_s: Mapped[float] = mapped_column(Float)
     valence: Mapped[float] = mapped_column(Float)  # the headline model's ("cnn")
     arousal: Mapped[float] = mapped_column(Float)
@@ -72,7 +91,7 @@ class LibraryFile(storage.Base):
 
     __tablename__ = "library_files"
 
-    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    path: Mapped[str] = mapped_column(FsPath, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
@@ -115,16 +134,17 @@ def audio_files(folder: str | Path, skipped: dict[str, str] | None = None) -> li
 
 def not_a_file_reason(path: Path) -> str:
     """Why a path with an audio suffix is not a file that can be read."""
+    name = shown_name(path.name)
     if path.is_symlink():
         try:
             os.stat(path)
         except OSError as error:
             if error.errno == errno.ELOOP:
-                return f"{path.name} is a link that points back to itself (a link loop)"
-            return f"{path.name} is a link to something that does not exist"
+                return f"{name} is a link that points back to itself (a link loop)"
+            return f"{name} is a link to something that does not exist"
     if path.is_dir():
-        return f"{path.name} is a folder, not an audio file"
-    return f"{path.name} is not a regular file"
+        return f"{name} is a folder, not an audio file"
+    return f"{name} is not a regular file"
 
 
 def file_hash(path: str | Path, block: int = 1 << 20) -> str:
@@ -149,20 +169,76 @@ def read_tags(path: str | Path, fallback_name: str | None = None) -> tuple[str, 
     except Exception:  # unreadable or odd tags never stop a scan
         pass
     # tags may carry NUL separators or control characters: PostgreSQL refuses NUL in text
-    title, artist = (" ".join(clean_text(x).split()) for x in (title, artist))
-    return title or " ".join(clean_text(Path(fallback_name or path).stem).split()) or "untitled", artist
+    title, artist = (" ".join(shown_name(x).split()) for x in (title, artist))
+    return title or " ".join(shown_name(Path(fallback_name or path).stem).split()) or "untitled", artist
 
 
-def models_fingerprint(checkpoints=None, thresholds=None, seconds: float | None = None) -> str:
-    """Identifies the models, thresholds and analysed length (`seconds` from the middle; None: the
-    whole song) an analysis came from (16 hex digits): change any and a scan analyses again."""
-    config = Path(checkpoints or checkpoint_dir()) / "config.json"
+class Fingerprint(str):
+    """A models fingerprint (16 hex digits) that knows the models it expects to answer: an analysis
+    that some of them missed (or others joined) is stored under `answered_by(its models)`, so the
+    next scan that has the expected models analyses it again."""
+
+    base: str
+    models: tuple[str, ...]
+
+    def __new__(cls, base: str, models: Iterable[str]):
+        models = tuple(sorted(models))
+        digest = hashlib.sha256(f"{base} answered by {','.join(models)}".encode()).hexdigest()[:16]
+        fingerprint = super().__new__(cls, digest)
+        fingerprint.base, fingerprint.models = base, models
+        return fingerprint
+
+    def __reduce__(self):
+        return Fingerprint, (self.base, self.models)
+
+    def answered_by(self, models: Iterable[str]) -> "Fingerprint":
+        return self if tuple(sorted(models)) == self.models else Fingerprint(self.base, models)
+
+
+def models_fingerprint(
+    checkpoints=None,
+    thresholds=None,
+    seconds: float | None = None,
+    models: Iterable[str] | None = None,
+    preset: str | None = None,
+) -> Fingerprint:
+    """Identifies the models, thresholds, analysed length (`seconds` from the middle; None: the
+    whole song), the models that answer (`models`; None: those that load now, `available_models`)
+    and the scan preset (predict.PRESETS; None or "whole": the full analysis) an analysis came
+    from: change any and a scan analyses again."""
+    directory = Path(checkpoints or checkpoint_dir())
+    config = directory / "config.json"
     if not config.is_file():
         raise FileNotFoundError(f"No trained models in {config.parent}: run `python train.py` first.")
     digest = hashlib.sha256(config.read_bytes())
     digest.update(repr(thresholds and tuple(float(t) for t in thresholds)).encode())  # None: config.json's centre
     digest.update(f"whole song, sections v1 {seconds or 0:g}".encode())
-    return digest.hexdigest()[:16]
+    if preset not in (None, "whole"):  # a whole-song scan analyses a preset's rows again
+        digest.update(f" preset {preset}".encode())
+    return Fingerprint(digest.hexdigest()[:16], available_models(directory) if models is None else models)
+
+
+def bundle_models(checkpoints=None) -> tuple[str, ...]:
+    """The models of a checkpoint folder that answer in an analysis (read from its config.json):
+    the CNN, the SVRs, and the pretrained model when it has one."""
+    from ..models.checkpoints import read_config
+
+    config = read_config(Path(checkpoints or checkpoint_dir()))
+    return ("cnn", *config.get("svrs", []), *(["pretrained"] if config.get("pretrained") else []))
+
+
+def available_models(checkpoints=None) -> tuple[str, ...]:
+    """The models whose answers an analysis holds now (Predictor.model_names, without loading the
+    bundle): `bundle_models`, less the pretrained model when its musicnn networks do not load."""
+    names = bundle_models(checkpoints)
+    if "pretrained" in names:
+        from ..models import pretrained
+
+        try:
+            pretrained.load_backbones()  # cached per process: the analyses in this process reuse them
+        except Exception:  # not installed, or its checkpoint missing or damaged: Predictor says why
+            names = tuple(n for n in names if n != "pretrained")
+    return names
 
 
 # --- songs ------------------------------------------------------------------------------------
@@ -269,10 +345,13 @@ def scan_files(
     names: dict[str, str] | None = None,
     force: bool = False,
     seconds: float | None = None,
+    preset: str | None = None,
 ) -> ScanResult:
     """Add files to the library: analyse the ones not analysed yet with these models, each
     over the whole song (the middle `seconds` when given: a quicker first pass over a big
-    collection; its rows are analysed again by a whole-song scan).
+    collection; its rows are analysed again by a whole-song scan). `preset` "overnight" listens
+    to every second musicnn patch (predict.PRESETS: about 1.6x quicker, the whole song's mood for
+    ~97% of songs, bench/library_speed.py); a whole-song scan analyses its rows again.
 
     `names` maps a path to the name to show for it (an upload's original file name); `force`
     analyses every file again. `progress(done, total, seconds_left, path)` is called with 0 before
@@ -280,8 +359,8 @@ def scan_files(
     """
     started = time.perf_counter()
     engine = engine or storage.make_engine()
-    names = {str(k): clean_text(v) for k, v in (names or {}).items()}  # shown and stored: no NUL, no controls
-    fingerprint = models_fingerprint(checkpoints, thresholds, seconds)
+    names = {str(k): shown_name(v) for k, v in (names or {}).items()}  # shown and stored: no NUL, no controls
+    fingerprint = models_fingerprint(checkpoints, thresholds, seconds, preset=preset)
     result = ScanResult()
 
     order: list[str] = []  # hashes in file order
@@ -292,7 +371,7 @@ def scan_files(
         if digest not in path_of:
             order.append(digest)
             path_of[digest] = path
-            names.setdefault(path, names.get(str(p), Path(p).name))
+            names.setdefault(path, names.get(str(p), shown_name(Path(p).name)))
 
     with Session(engine) as session, session.begin():
         todo = _settle_known(session, path_of, fingerprint, force, result)
@@ -303,11 +382,13 @@ def scan_files(
     if progress:
         progress(0, total, None, "")
     t0 = time.perf_counter()
-    results = analyze_files([path_of[d] for d in todo], checkpoints, thresholds, workers, seconds=seconds)
+    results = analyze_files(
+        [path_of[d] for d in todo], checkpoints, thresholds, workers, seconds=seconds, preset=preset
+    )
     for done, (digest, (path, analysis)) in enumerate(zip(todo, results), 1):
-        name = names.get(path, Path(path).name)
+        name = names.get(path) or shown_name(Path(path).name)
         if isinstance(analysis, str):
-            error = analysis.replace(path, name)  # an upload's stored path means nothing to its owner
+            error = shown_name(analysis.replace(path, name))  # an upload's stored path means nothing to its owner
             result.failed[path] = error
             if getattr(analysis, "bad_audio", False):  # a crash or a lost worker may pass next time
                 remember_failure(engine, digest, name, error, fingerprint)
@@ -319,6 +400,7 @@ def scan_files(
             progress(done, total, elapsed / done * (total - done), path)
 
     result.songs = load_songs(engine, order)
+    result.failed = {path: shown_name(why) for path, why in result.failed.items()}  # names in them: printable
     result.seconds = time.perf_counter() - started
     return result
 
@@ -409,35 +491,52 @@ def _drop_stale_rows(session: Session, hash_at: dict[str, str]) -> None:
 def _hashes(engine, paths, failed: dict, rehash: bool = False) -> list[tuple[str, str, str]]:
     """(given path, resolved path, content hash) per readable file; a file unchanged since the
     last scan (same size and modification time) is not read again unless `rehash`. Unreadable
-    ones go to `failed`."""
+    ones go to `failed`.
+
+    Files are read with no transaction open (reading a big file takes seconds: others must be able
+    to write meanwhile); the new hashes are written in short transactions of HASH_BATCH files.
+    """
     resolved = [(p, os.path.realpath(p)) for p in paths]  # never raises, even on a link loop
-    out = []
-    with Session(engine) as session, session.begin():
-        known = {}
+    known: dict[str, tuple[int, int, str]] = {}  # path -> (size, mtime_ns, hash) as last recorded
+    with Session(engine) as session:  # reads only
         for i in range(0, len(resolved), 500):
             chunk = [r for _, r in resolved[i : i + 500]]
-            known.update({f.path: f for f in session.scalars(select(LibraryFile).where(LibraryFile.path.in_(chunk)))})
-        for p, path in resolved:
-            try:
-                stat = Path(path).stat()
-                row = known.get(path)
-                if rehash or row is None or row.size != stat.st_size or row.mtime_ns != stat.st_mtime_ns:
-                    row = session.merge(
-                        LibraryFile(path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns, hash=file_hash(path))
-                    )
-                    known[path] = row
-                if not stat_is_file(stat):
-                    failed[str(p)] = not_a_file_reason(Path(p))
-                    continue
-            except OSError as error:
-                failed[str(p)] = (
-                    not_a_file_reason(Path(p))
-                    if Path(p).is_symlink()
-                    else f"Could not read {Path(p).name}: {error.strerror or error}"
-                )
+            rows = session.scalars(select(LibraryFile).where(LibraryFile.path.in_(chunk)))
+            known.update({f.path: (f.size, f.mtime_ns, f.hash) for f in rows})
+    out, fresh = [], []
+    for p, path in resolved:
+        try:
+            stat = os.stat(path)
+            if not stat_is_file(stat):
+                failed[str(p)] = not_a_file_reason(Path(p))
                 continue
-            out.append((p, path, row.hash))
+            row = known.get(path)
+            if rehash or row is None or row[:2] != (stat.st_size, stat.st_mtime_ns):
+                row = known[path] = (stat.st_size, stat.st_mtime_ns, file_hash(path))
+                fresh.append(LibraryFile(path=path, size=row[0], mtime_ns=row[1], hash=row[2]))
+        except OSError as error:
+            failed[str(p)] = (
+                not_a_file_reason(Path(p))
+                if Path(p).is_symlink()
+                else f"Could not read {shown_name(Path(p).name)}: {error.strerror or error}"
+            )
+            continue
+        out.append((p, path, row[2]))
+        if len(fresh) >= HASH_BATCH:
+            _remember_files(engine, fresh)
+            fresh = []
+    _remember_files(engine, fresh)
     return out
+
+
+HASH_BATCH = 100  # new file hashes per write transaction
+
+
+def _remember_files(engine, rows: list[LibraryFile]) -> None:
+    if rows:
+        with Session(engine) as session, session.begin():
+            for row in rows:
+                session.merge(row)
 
 
 def stat_is_file(stat) -> bool:
@@ -477,9 +576,14 @@ def is_stored_copy(old: str, new: str) -> bool:
 
 
 def store_analysis(engine, digest: str, path: str, name: str, analysis, fingerprint: str) -> None:
-    """Store a song's `Analysis` under its content hash (replacing an older one; forgetting a failure)."""
+    """Store a song's `Analysis` under its content hash (replacing an older one; forgetting a failure).
+
+    A `Fingerprint` is stored as the models that answered made it: an analysis that a model missed
+    (one that did not load in the process that analysed) is analysed again by a scan that has it."""
     title, artist = read_tags(path, name)
-    name = clean_text(name)
+    name = shown_name(name)
+    if isinstance(fingerprint, Fingerprint):
+        fingerprint = fingerprint.answered_by(analysis.predictions)
     data = analysis.to_dict()
     data["file"] = name
     head = analysis.predictions.get(analysis.headline) or next(iter(analysis.predictions.values()))
@@ -508,7 +612,9 @@ def store_analysis(engine, digest: str, path: str, name: str, analysis, fingerpr
 def remember_failure(engine, digest: str, name: str, error: str, fingerprint: str) -> None:
     """Remember that the audio of `digest` cannot be analysed with these models, and why."""
     with Session(engine) as session, session.begin():
-        session.merge(LibraryFailure(hash=digest, filename=name, error=error, models=fingerprint))
+        session.merge(
+            LibraryFailure(hash=digest, filename=shown_name(name), error=shown_name(error), models=fingerprint)
+        )
 
 
 def format_eta(seconds: float | None) -> str:

@@ -18,6 +18,18 @@ from typing import Callable
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (library_cli has the same for the scan's own
+    options; this layer may not import it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive: give 1 or more")
+    return value
+
+
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     """The scan command's engine options (library_cli.add_scan_parser calls this)."""
     group = parser.add_argument_group("scaling out (requirements-scale.txt)")
@@ -34,7 +46,7 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="with --engine ray: where the networks run (auto: a GPU when torch sees one)",
     )
-    group.add_argument("--batch-size", type=int, default=8, help="with --engine ray: songs per batch (8)")
+    group.add_argument("--batch-size", type=positive_int, default=8, help="with --engine ray: songs per batch (8)")
     group.add_argument("--parquet", type=Path, help="also write the scanned songs to this Parquet file")
 
 

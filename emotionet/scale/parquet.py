@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..library import songs as library
+from ..library.paths import path_to_text
 from ..library.songs import LibrarySong
 from ..models.checkpoints import checkpoint_dir
 from ..team import storage
@@ -55,7 +56,7 @@ def schema(models: Sequence[str]):
 def song_record(row: LibrarySong, models: Sequence[str]) -> dict:
     analysis = json.loads(row.analysis)
     record = {
-        "path": row.path,
+        "path": path_to_text(row.path),  # bytes that are not UTF-8: a file:// URI of them
         "hash": row.hash,
         "models_fingerprint": row.models,
         "title": row.title,

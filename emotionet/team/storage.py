@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
+from ..io import files
 from ..io.paths import data_dir
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac"}
@@ -34,11 +34,16 @@ def database_url() -> str:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine with every table created; SQLite gets WAL and waits for locks instead of failing."""
+    """An engine with every table created; SQLite gets WAL and waits for locks instead of failing.
+
+    A SQLite database in a folder this process cannot write (read-only) is opened read-only: the
+    library can be read; a write fails with SQLite's "attempt to write a readonly database"."""
     url = url or database_url()
     if url.startswith("sqlite:///"):
         db_file = Path(url.removeprefix("sqlite:///"))
         db_file.parent.mkdir(parents=True, exist_ok=True)
+        if db_file.is_file() and not os.access(db_file.parent, os.W_OK):
+            return _read_only_sqlite(db_file)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -56,6 +61,32 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
         _import_tables()
         _create_tables(engine)
+    return engine
+
+
+def _read_only_sqlite(db_file: Path) -> Engine:
+    """SQLite opened read-only, with no schema lock file. Reading a WAL database needs its -shm
+    file: without one (no writer has it open, and none can be made here) the file is read as
+    immutable."""
+    import sqlite3
+    from urllib.parse import quote
+
+    from sqlalchemy.pool import QueuePool
+
+    uri = f"file:{quote(str(db_file.resolve()))}?mode=ro"
+
+    def connect():
+        connection = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return connection
+        except sqlite3.OperationalError:  # "unable to open database file": no -shm to read the WAL by
+            connection.close()
+            return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, check_same_thread=False)
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool)
+    _import_tables()
+    _create_tables(engine, attempts=1)  # the tables are there: this only reads; missing ones fail here
     return engine
 
 
@@ -153,19 +184,22 @@ class AudioStore:
         self.root = Path(root) if root else data_dir() / "audio"
 
     def put(self, data: bytes, filename: str | None = None) -> tuple[str, Path]:
-        """Store `data` (once); returns (hash, path)."""
+        """Store `data` (once); returns (hash, path). A failed write leaves nothing in the store and
+        raises a one-line `io.files.WriteError` (an OSError: the disk is full, the folder is read-only)."""
         digest = content_hash(data)
         existing = self.find(digest)
         if existing is not None:
             return digest, existing
         path = self.root / digest[:2] / f"{digest}{safe_suffix(filename)}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # a unique temporary name: threads of one process (Streamlit sessions) may store the same file at once
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; stored audio is as readable as before
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # a unique temporary file, removed when the write fails (a full disk): threads of one process
+            # (Streamlit sessions) may store the same file at once
+            files.write_bytes(path, data)
+        except OSError as error:
+            raise files.WriteError(
+                error.errno, f"Could not store the audio in {self.root}: {files.why(error)}."
+            ) from error
         return digest, path
 
     def find(self, digest: str) -> Path | None:
