@@ -12,7 +12,9 @@ about as often as they occur in the (balanced) training data.
 Confidence is the probability that the mood is right, given the model's typical error: with
 per-axis validation error sigma (root-mean-square, after calibration), it is
 Phi(|v - tv| / sigma_v) * Phi(|a - ta| / sigma_a). A point on a boundary gets 0.25 (a coin flip
-on both axes would be 0.25); a point far from both boundaries approaches 1.
+on both axes would be 0.25); a point far from both boundaries approaches 1. For audio with nothing
+a mood could be read from (steady noise), `predict` caps every confidence at CHANCE: a guess among
+four moods is right one time in four, whatever the model's point.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 MOODS = ("happy", "aggressive", "sad", "calm")  # Q1..Q4
+CHANCE = 1 / len(MOODS)  # the confidence of a guess among the moods
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 MOOD_OF_QUADRANT = dict(zip(QUADRANTS, MOODS))
 EMOJI = {"happy": "😊", "aggressive": "😠", "sad": "😢", "calm": "😌"}

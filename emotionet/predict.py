@@ -16,13 +16,15 @@ section values (so the verdict, the models' table and the song summary agree); a
 section by the model over the whole excerpt, as validated.
 
 Every model's output is checked finite: a damaged model gives an error naming it, never a NaN
-mood. `Analysis.warnings` says what the reader should know (audio that was rescaled, a model that
-could not be loaded); `Predictor.unavailable` names the models that could not be loaded and why.
+mood. `Analysis.warnings` says what the reader should know (audio that was rescaled or repaired, a
+model that could not be loaded, steady noise, whose confidences are capped at chance);
+`Predictor.unavailable` names the models that could not be loaded and why.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -35,9 +37,13 @@ from .analysis.sections import clock
 from .io import audio
 from .models.checkpoints import ModelBundle
 from .mood import close_to as close_call
-from .mood import mood_of, say
+from .mood import CHANCE, mood_of, say
 
 CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
+# Scan presets (`scan --preset`): name -> Predictor.analyze options. "overnight" embeds every
+# second musicnn patch of the whole song (musicnn is most of the work): bench/library_speed.py
+# measures its speed and how often its mood equals the whole song's.
+PRESETS: dict[str, dict] = {"whole": {}, "overnight": {"patch_step": 2}}
 MODEL_TITLES = {"pretrained": "the headline model (pretrained musicnn embeddings)"}
 
 
@@ -145,6 +151,29 @@ def check_finite(name: str, *values: np.ndarray) -> None:
         )
 
 
+def noise_warnings(excerpt) -> list[str]:
+    """A warning when an excerpt sounds like steady noise (`audio.Excerpt.steady`): hiss, rain,
+    static. Nothing in it comes and goes as notes and beats do, so no model can read a
+    mood from it; its confidence is capped at chance (`at_most_chance`)."""
+    if not excerpt.steady:
+        return []
+    return [
+        f"{excerpt.name} sounds like steady noise: nothing in it changes the way music does (notes, "
+        "beats), so the mood shown is a guess, and every confidence is capped at chance "
+        f"({CHANCE:.0%})."
+    ]
+
+
+def at_most_chance(analysis: "Analysis") -> None:
+    """Cap every confidence an analysis reports (models, song, sections) at CHANCE."""
+    for name, p in analysis.predictions.items():
+        analysis.predictions[name] = dataclasses.replace(p, confidence=min(p.confidence, CHANCE))
+    song = analysis.song
+    for part in [song, *song.sections] if song is not None else []:
+        if part.confidence is not None:
+            part.confidence = min(part.confidence, CHANCE)
+
+
 def excerpt_seconds(excerpt, seconds: float | None) -> float:
     """How many seconds an opened excerpt will decode (for progress): the file's length, or the
     requested excerpt when shorter."""
@@ -218,11 +247,13 @@ class Predictor:
         seconds: float | None = None,
         progress=None,
         describe: bool = True,
+        patch_step: int = 1,
     ) -> Analysis:
         """The whole pipeline for one file: decode it (the whole song by default; the middle
         `seconds` when given, e.g. audio.EXCERPT_SECONDS, the report's 45 s snippet) once, block
         by block, into the features and the musicnn embedder; then every model once over it; then
         (with `describe`) the sections, mood arc and what the model hears from the same outputs.
+        `patch_step` > 1 embeds only every `patch_step`-th 3 s musicnn patch (see PRESETS).
 
         `progress(fraction, message)` is called after each decoded block (fraction 0..1) and as
         the later stages finish: a page shows it as a progress bar for long files.
@@ -233,9 +264,9 @@ class Predictor:
         # torch's for the cores: interleaved with musicnn that made the analysis ~2x slower
         # (issue 12). The BLAS calls here are small, so one thread loses nothing.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._analyze(source, name, seconds, progress, describe)
+            return self._analyze(source, name, seconds, progress, describe, patch_step)
 
-    def _analyze(self, source, name, seconds, progress, describe) -> Analysis:
+    def _analyze(self, source, name, seconds, progress, describe, patch_step: int = 1) -> Analysis:
         excerpt = audio.open_excerpt(source, seconds=seconds, name=name)
         expected = excerpt_seconds(excerpt, seconds)
         report = _reporter(progress)
@@ -244,6 +275,7 @@ class Predictor:
             lambda: report(
                 0.85 * excerpt.seconds / expected, f"listening: {clock(excerpt.seconds)} of {clock(expected)}"
             ),
+            patch_step,
         )
         raw, bounds = self.raw_outputs(feats, embedding=embedding)
         predictions, timeline = self.predictions_from_raw(raw, bounds)
@@ -261,7 +293,12 @@ class Predictor:
             self.headline,
             feats,
             self.bundle.default_cnn,
-            [*excerpt.warnings, *self.unavailable.values(), *self.length_warnings(excerpt.seconds)],
+            [
+                *excerpt.warnings,
+                *self.unavailable.values(),
+                *self.length_warnings(excerpt.seconds),
+                *noise_warnings(excerpt),
+            ],
         )
         if describe:
             from .analysis.song import describe as describe_song
@@ -283,6 +320,8 @@ class Predictor:
                 analysis.predictions = {
                     name: self.prediction(name, *whole.summaries[name]) for name in analysis.predictions
                 }
+        if excerpt.steady:  # steady noise: whatever point the models give, the mood is a guess
+            at_most_chance(analysis)
         report(1.0, "sections and what the model hears")
         return analysis
 
@@ -358,7 +397,7 @@ class Predictor:
             _, feats, (embedded, _) = self._listen(audio.open_excerpt(source, seconds=None, name=name))
         return pretrained.select(embedded, self.bundle.pretrained.part_names).mean(0), clip_cues(feats)
 
-    def _listen(self, excerpt, after_block=None) -> tuple:
+    def _listen(self, excerpt, after_block=None, patch_step: int = 1) -> tuple:
         """Decode an opened excerpt once, block by block, into the feature stream and (when musicnn
         is loaded) the embedder: (the finished stream, its features, the embedding or None).
         Raises AudioError for audio too short or silent."""
@@ -366,7 +405,9 @@ class Predictor:
         if self.backbones:
             from .models import pretrained
 
-            embedder = pretrained.PatchEmbedder(self.backbones, parts=self.bundle.pretrained.part_names)
+            embedder = pretrained.PatchEmbedder(
+                self.backbones, parts=self.bundle.pretrained.part_names, step=patch_step
+            )
         for block in excerpt.blocks():
             stream.push(block)
             if embedder is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emotionet.library import songs as library
+from emotionet.models import checkpoints
 from emotionet.predict import Predictor
 
 
@@ -137,6 +138,7 @@ def test_a_model_giving_nan_fails_the_files_instead_of_crashing_the_scan(tmp_pat
     damaged = shutil.copytree(bundle, tmp_path / "damaged")
     config = json.loads((damaged / "config.json").read_text())
     config["calibration"]["cnn"]["pivot_valence"] = float("nan")  # outputs NaN (the files themselves are intact)
+    config[checkpoints.SETTINGS_HASH] = checkpoints.settings_sha256(config)  # and someone re-hashed it
     (damaged / "config.json").write_text(json.dumps(config))
     song = write_song(tmp_path / "song.wav", "bright", 3)
     result = library.scan_files([song], engine, checkpoints=damaged, workers=1)
@@ -178,7 +180,8 @@ def test_the_library_leads_with_the_bundles_headline_model(tmp_path, engine, bun
     headlined = tmp_path / "checkpoints"
     shutil.copytree(bundle, headlined)
     config = read_config(headlined)
-    config["headline"] = "svr_all"  # config.json is not a hashed model file: the models load unchanged
+    config["headline"] = "svr_all"  # a setting, re-hashed on purpose: the model files load unchanged
+    config[checkpoints.SETTINGS_HASH] = checkpoints.settings_sha256(config)
     (headlined / "config.json").write_text(json.dumps(config))
     write_song(tmp_path / "music" / "a.wav", "bright", 4)
     write_song(tmp_path / "music" / "b.wav", "dark", 4, seed=2)

@@ -12,14 +12,19 @@ config.json's "joint" blends the two heads into what the app shows (emotionet.mo
 its "mood_centre" is where the moods meet on the shown scale (the median of a balanced set of moods).
   metrics.json      training history, validation metrics and per-clip predictions (train.py)
 
-config.json records the SHA-256 of every model file ("sha256"); loading checks each file against
-it and refuses, naming the file, one that changed or holds NaN/infinite numbers. After changing a
-file on purpose, record the new hashes: `python -m emotionet rehash-checkpoints [--checkpoints DIR]`.
+config.json records the SHA-256 of every model file ("sha256") and of its own settings
+("settings_sha256": every other key, as canonical JSON, so the numbers that decide a mood --
+mood_centre, calibrations, joint weights, headline, windows -- are covered, and reformatting is not
+a change). Loading checks both and refuses, naming the file, one that changed or holds NaN/infinite
+numbers. After changing a file or a setting on purpose, record the new hashes:
+`python -m emotionet rehash-checkpoints [--checkpoints DIR]`. Every file is written through a
+temporary file (`io.files`): a full disk leaves no partial file, and config.json is written last.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -30,11 +35,14 @@ import numpy as np
 import torch
 
 from ..features import Normalizer
+from ..io import files
 from ..mood import Calibration
 from . import CNNConfig, EmotionCNN, SVRBaseline
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 HASHES = "sha256"  # the config.json key: model file name -> SHA-256 of its bytes
+SETTINGS_HASH = "settings_sha256"  # the config.json key: SHA-256 of its other keys (`settings_sha256`)
+REHASH = "after an intended change: python -m emotionet rehash-checkpoints"
 NOT_MODEL_FILES = {"config.json", "metrics.json", "MODEL_CARD.md"}
 
 
@@ -64,6 +72,39 @@ def read_config(directory: str | os.PathLike) -> dict:
     return config
 
 
+def settings_sha256(config: dict) -> str:
+    """The SHA-256 of a config's settings: every key but the hashes, as canonical JSON (sorted
+    keys, no spaces), so only a change of a value changes it."""
+    settings = {k: v for k, v in config.items() if k not in (HASHES, SETTINGS_HASH)}
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def verify_settings(directory: str | os.PathLike, config: dict) -> None:
+    """config.json's settings match their recorded SHA-256; else a CheckpointError naming the file.
+    Folders hashed before settings were (no settings_sha256 but file hashes) pass with a warning."""
+    recorded = config.get(SETTINGS_HASH)
+    if recorded is None:
+        if config.get(HASHES) is not None:
+            logging.getLogger(__name__).warning(
+                "%s records no SHA-256 of its settings: run `python -m emotionet rehash-checkpoints`",
+                Path(directory) / "config.json",
+            )
+        return
+    if recorded != settings_sha256(config):
+        raise CheckpointError(
+            f"{Path(directory) / 'config.json'} was changed: its settings (mood centre, calibrations, weights) "
+            f"do not match their SHA-256. Restore the file or re-train ({REHASH})."
+        )
+
+
+def read_settings(directory: str | os.PathLike) -> dict:
+    """`read_config`, with its settings checked against their hash (`verify_settings`)."""
+    config = read_config(directory)
+    verify_settings(directory, config)
+    return config
+
+
 def model_files(config: dict) -> list[str]:
     """The files a config says make up the models (what `ModelBundle.load` reads)."""
     names = [
@@ -78,28 +119,29 @@ def model_files(config: dict) -> list[str]:
     )
 
 
-def record_hashes(directory: str | os.PathLike | None = None) -> dict[str, str]:
-    """Write the SHA-256 of every model file into config.json (after training, or after changing a
-    file on purpose); returns them."""
+def record_hashes(directory: str | os.PathLike | None = None, config: dict | None = None) -> dict[str, str]:
+    """Write the SHA-256 of every model file and of the settings into config.json (after training,
+    or after changing a file or a setting on purpose); returns them ("config.json" for the
+    settings, as "config.json settings"). `config`: write these settings (default: the folder's config.json as it is)."""
     directory = Path(directory or checkpoint_dir())
-    config = read_config(directory)
+    config = dict(read_config(directory) if config is None else config)
     hashes = {}
     for name in model_files(config):
         if not (directory / name).is_file():
             raise CheckpointError(f"{directory / name} is missing: config.json names it as a model file.")
         hashes[name] = file_sha256(directory / name)
     config[HASHES] = hashes
-    tmp = directory / "config.json.tmp"
-    tmp.write_text(json.dumps(config, indent=2, allow_nan=False))
-    os.replace(tmp, directory / "config.json")
-    return hashes
+    config[SETTINGS_HASH] = settings_sha256(config)
+    files.write_text(directory / "config.json", json.dumps(config, indent=2, allow_nan=False))
+    return {**hashes, "config.json settings": config[SETTINGS_HASH]}
 
 
 def verify_files(directory: str | os.PathLike, config: dict) -> None:
-    """Every model file exists, matches its recorded SHA-256 and holds finite numbers; else a
-    CheckpointError naming the file. Folders saved before hashes were recorded are checked for
-    finite numbers only (with a warning)."""
+    """The settings and every model file match their recorded SHA-256, and the files exist and
+    hold finite numbers; else a CheckpointError naming the file. Folders saved before hashes were
+    recorded are checked for finite numbers only (with a warning)."""
     directory = Path(directory)
+    verify_settings(directory, config)
     recorded = config.get(HASHES)
     if recorded is None:
         logging.getLogger(__name__).warning(
@@ -115,7 +157,7 @@ def verify_files(directory: str | os.PathLike, config: dict) -> None:
             if file_sha256(path) != recorded[name]:
                 raise CheckpointError(
                     f"{path} is damaged or was changed: its SHA-256 does not match the one in config.json. "
-                    "Restore the file or re-train (after an intended change: python -m emotionet rehash-checkpoints)."
+                    f"Restore the file or re-train ({REHASH})."
                 )
         _check_finite_file(path)
 
@@ -185,17 +227,23 @@ def accept(directory: str | os.PathLike | None, accepted_by: str = "") -> None:
     directory = Path(directory).resolve()
     verify_files(directory, read_config(directory))
     pointer.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pointer.with_suffix(".tmp")
-    tmp.write_text(
+    files.write_text(
+        pointer,
         json.dumps(
             {
                 "path": str(directory),
                 "accepted_by": accepted_by,
                 "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-        )
+        ),
     )
-    os.replace(tmp, pointer)
+
+
+def _serialised(save, value) -> bytes:
+    """What `save(value, file)` writes, in memory (written out whole by `io.files`)."""
+    buffer = io.BytesIO()
+    save(value, buffer)
+    return buffer.getvalue()
 
 
 @dataclass
@@ -215,17 +263,23 @@ class ModelBundle:
     mood_centre: tuple[float, float] = (0.5, 0.5)  # where the four moods meet on the shown scale
 
     def save(self, directory: str | os.PathLike) -> Path:
+        """Every file through a temporary one (a full disk leaves no partial file), config.json with
+        the hashes last: a folder whose saving failed part way is refused on loading, never half-used."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "normalizer.npz", **self.normalizer.to_arrays())
-        for name, model in self.cnns.items():
-            torch.save(model.state_dict(), directory / f"{name}.pt")
-        for name, svr in self.svrs.items():
-            np.savez(directory / f"{name}.npz", **svr.to_arrays())
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise files.write_error(directory, error, "create") from error
+        arrays = {"normalizer.npz": self.normalizer.to_arrays()}
+        arrays.update({f"{name}.npz": svr.to_arrays() for name, svr in self.svrs.items()})
         if self.pretrained is not None:
-            self.pretrained.save(directory / "pretrained.npz")
+            arrays["pretrained.npz"] = self.pretrained.to_arrays()
         if self.listener is not None:
-            np.savez(directory / "listener.npz", **self.listener.to_arrays())
+            arrays["listener.npz"] = self.listener.to_arrays()
+        for name, model in self.cnns.items():
+            files.write_bytes(directory / f"{name}.pt", _serialised(torch.save, model.state_dict()))
+        for name, values in arrays.items():
+            files.write_bytes(directory / name, _serialised(lambda v, f: np.savez(f, **v), values))
         config = {
             "default_cnn": self.default_cnn,
             "headline": self.headline,
@@ -238,10 +292,9 @@ class ModelBundle:
             "hop_seconds": self.hop_seconds,
             "mood_centre": [float(c) for c in self.mood_centre],
             **({"joint": self.joint.to_config()} if self.joint is not None else {}),
-            **{k: v for k, v in self.extra.items() if k != HASHES},
+            **{k: v for k, v in self.extra.items() if k not in (HASHES, SETTINGS_HASH)},
         }
-        (directory / "config.json").write_text(json.dumps(config, indent=2, allow_nan=False))
-        record_hashes(directory)
+        record_hashes(directory, config)
         return directory
 
     @classmethod
@@ -302,6 +355,7 @@ class ModelBundle:
             "mood_centre",
             "joint",
             HASHES,
+            SETTINGS_HASH,
         }
         return cls(
             normalizer,
@@ -321,9 +375,9 @@ class ModelBundle:
 
 
 def mood_centre(directory: str | os.PathLike | None = None) -> tuple[float, float]:
-    """Where the moods meet on the shown scale, from config.json alone (no model loaded):
-    (0.5, 0.5) for checkpoints trained before it was recorded."""
-    centre = read_config(Path(directory or checkpoint_dir())).get("mood_centre", (0.5, 0.5))
+    """Where the moods meet on the shown scale, from config.json alone (no model loaded, its
+    settings checked against their hash): (0.5, 0.5) for checkpoints trained before it was recorded."""
+    centre = read_settings(Path(directory or checkpoint_dir())).get("mood_centre", (0.5, 0.5))
     return float(centre[0]), float(centre[1])
 
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import audio
+from ..io import audio, files
 from ..io.paths import data_dir
 from ..listener import judge
 from ..metrics import agreement_metrics, regression_metrics
@@ -235,13 +237,33 @@ def run(predictor, items, base_dir, out_dir=None, made_by: str = "", on_progress
 def save(adaptation: Adaptation, base_dir, out_dir=None, made_by: str = "") -> Path:
     """The adapted model as its own checkpoint folder: the base folder's files, the adapted
     listener head, "adapted" in config.json and metrics.json, every model file's SHA-256 recorded.
-    Default place: <data>/checkpoints/adapted-<UTC time>."""
+    Default place: <data>/checkpoints/adapted-<UTC time>. The folder is written as a hidden
+    temporary one beside it and renamed into place once whole: a write that fails (a full disk)
+    leaves nothing behind and raises a one-line `io.files.WriteError`."""
     base_dir = Path(base_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(out_dir) if out_dir else data_dir() / "checkpoints" / f"adapted-{stamp}"
     if out.exists() and any(out.iterdir()):
         raise AdaptError(f"{out} already holds files: choose an empty folder.")
-    out.mkdir(parents=True, exist_ok=True)
+    work = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=files.TEMP_SUFFIX))
+        _write_folder(adaptation, base_dir, work, made_by)
+        os.chmod(work, 0o755)  # mkdtemp makes it private; the folder is as readable as one made directly
+        os.replace(work, out)  # onto a missing or empty folder
+    except BaseException as error:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise files.WriteError(
+                error.errno, f"Could not save the adapted models in {out}: {files.why(error)}."
+            ) from error
+        raise
+    return out
+
+
+def _write_folder(adaptation: Adaptation, base_dir: Path, out: Path, made_by: str) -> None:
     config = read_config(base_dir)
     for name in [*model_files(config), *(n for n in NOT_MODEL_FILES if (base_dir / n).is_file())]:
         shutil.copyfile(base_dir / name, out / name)
@@ -262,7 +284,6 @@ def save(adaptation: Adaptation, base_dir, out_dir=None, made_by: str = "") -> P
         with open(out / "MODEL_CARD.md", "a", encoding="utf-8") as card:
             card.write(card_section(facts))
     record_hashes(out)
-    return out
 
 
 def card_section(facts: dict) -> str:
