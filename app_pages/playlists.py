@@ -127,19 +127,36 @@ st.caption(f"{len(songs)} of {len(all_songs)} songs shown; playlists are built f
 TAG_ACTIONS = {"write": "Write mood, BPM, key, valence and energy", "remove": "Remove what EmotioNet wrote"}
 
 
-def folder_files(songs) -> list[str]:
+def folder_files(songs) -> dict[str, str | None]:
     """The files of the songs that were scanned from a folder on the server (that still exist), not
-    the app's stored copies of uploads."""
+    the app's stored copies of uploads: real path -> the scan preset its analysis came from (None:
+    the whole song), so that tagging reuses that analysis instead of analysing the song again."""
     store = storage.AudioStore().root.resolve()
-    files = []
+    overnight = library.models_fingerprint(preset="overnight")
+    rows = library.stored_rows(engine, [s.hash for s in songs])
+    files = {}
     for s in songs:
         path = Path(text_to_path(s.path))
         try:
             if path.is_file() and not path.resolve().is_relative_to(store):
-                files.append(str(path))
+                row = rows.get(s.hash)
+                files[str(path.resolve())] = "overnight" if row is not None and row.models == overnight else None
         except OSError:
             continue
     return files
+
+
+def tag_files(files: dict[str, str | None], action: str, overwrite: bool, dry_run: bool) -> list:
+    """tags.tag_paths over the files, each group with the preset it was scanned with (a cached scan:
+    a known song is not analysed again): the reports."""
+    reports = []
+    for preset in dict.fromkeys(files.values()):
+        group = [f for f, p in files.items() if p == preset]
+        run = tags.tag_paths(
+            group, engine, overwrite=overwrite, dry_run=dry_run, remove=action == "remove", preset=preset
+        )
+        reports += run.reports
+    return reports
 
 
 def tag_rows(reports) -> list[dict]:
@@ -156,12 +173,6 @@ def tag_rows(reports) -> list[dict]:
                 }
             )
     return rows
-
-
-def preview_tags(files: list[str], action: str, overwrite: bool):
-    """tags.tag_paths' dry run over the files (a cached scan: a known song is not analysed again)."""
-    with st.spinner("Reading the files' tags…"):
-        return tags.tag_paths(files, engine, overwrite=overwrite, dry_run=True, remove=action == "remove")
 
 
 def tag_section(songs) -> None:
@@ -186,9 +197,10 @@ def tag_section(songs) -> None:
     overwrite = action == "write" and st.checkbox(
         "Also replace values EmotioNet did not write (e.g. a mood set by hand)", value=False, key="tag_overwrite"
     )
-    wanted = (action, overwrite, tuple(files))
+    wanted = (action, overwrite, tuple(files.items()))
     if st.button(f"🔍 Preview the changes to {len(files)} file(s)", key="tag_preview"):
-        reports = preview_tags(files, action, overwrite).reports
+        with st.spinner("Reading the files' tags…"):
+            reports = tag_files(files, action, overwrite, dry_run=True)
         st.session_state["tag_plan"] = {"key": wanted, "reports": reports}
         st.session_state.pop("tag_done", None)
     if done := st.session_state.get("tag_done"):
@@ -216,16 +228,16 @@ def tag_section(songs) -> None:
         type="primary",
         key="tag_confirm",
         on_click=write_tags,  # before the page is drawn again: it shows the result, not the old preview
-        args=([r.path for r in changing], action, overwrite),
+        args=({r.path: files.get(r.path) for r in changing}, action, overwrite),
     )
 
 
-def write_tags(files: list[str], action: str, overwrite: bool) -> None:
-    run = tags.tag_paths(files, engine, overwrite=overwrite, remove=action == "remove")
-    written = sum(r.written for r in run.reports)
+def write_tags(files: dict[str, str | None], action: str, overwrite: bool) -> None:
+    reports = tag_files(files, action, overwrite, dry_run=False)
+    written = sum(r.written for r in reports)
     st.session_state["tag_done"] = {
         "message": f"Done: {written} file(s) changed; the audio itself is untouched.",
-        "skipped": [webapp.plain(f"{shown_name(Path(r.path).name)}: skipped: {r.error}") for r in run.skipped],
+        "skipped": [webapp.plain(f"{shown_name(Path(r.path).name)}: skipped: {r.error}") for r in reports if r.error],
     }
     st.session_state.pop("tag_plan", None)
 

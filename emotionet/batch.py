@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 import torch
 
 from .io.audio import AudioError
-from .predict import Analysis, Predictor
+from .predict import PRESETS, Analysis, Predictor
 
 _worker: Predictor | None = None
 
@@ -56,9 +56,9 @@ def _init(checkpoints, thresholds, threads: int | None = 1) -> None:
 
 
 def _analyze(job) -> Analysis | FileError:
-    path, seconds = job
+    path, seconds, preset = job
     try:
-        analysis = _worker.analyze(path, name=str(path), seconds=seconds)
+        analysis = _worker.analyze(path, name=str(path), seconds=seconds, **PRESETS[preset or "whole"])
     except AudioError as error:
         return FileError(str(error), bad_audio=True)
     except Exception as error:  # an unexpected failure on one file must not end the batch
@@ -72,12 +72,19 @@ def default_workers() -> int:
 
 
 def analyze_files(
-    paths: Iterable, checkpoints=None, thresholds=None, workers: int | None = None, seconds: float | None = None
+    paths: Iterable,
+    checkpoints=None,
+    thresholds=None,
+    workers: int | None = None,
+    seconds: float | None = None,
+    preset: str | None = None,
 ) -> Iterator[tuple[str, Analysis | FileError]]:
     """Yield (path, Analysis or error message) for each path, in order: the whole song of each
-    (the middle `seconds` when given)."""
+    (the middle `seconds` when given), analysed as the `preset` of predict.PRESETS says (None: "whole")."""
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
     paths = [str(p) for p in paths]
-    jobs = [(p, seconds) for p in paths]
+    jobs = [(p, seconds, preset) for p in paths]
     workers = default_workers() if workers is None else workers
     if workers > 1 and len(paths) > 1:  # damaged checkpoints: one clear error here, not a pool that keeps dying
         from .models.checkpoints import checkpoint_dir, read_config, verify_files

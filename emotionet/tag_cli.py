@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def _scan_options(parser: argparse.ArgumentParser) -> None:
-    from .library_cli import excerpt_seconds, positive_int
+    from .library_cli import PRESETS, excerpt_seconds, positive_int
     from .mood import parse_thresholds
 
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
@@ -35,6 +35,12 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
         type=excerpt_seconds,
         default=0.0,
         help="analyse only this many seconds from the middle of each new song; default 0 = the whole song",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="whole",
+        help="as `scan --preset`: give the preset the library was scanned with, so its songs are not analysed again",
     )
 
 
@@ -82,6 +88,7 @@ def _scan_kwargs(args) -> dict:
         "thresholds": args.thresholds,
         "workers": args.workers,
         "seconds": args.seconds or None,
+        "preset": args.preset,
         "progress": _progress_bar(),
     }
 

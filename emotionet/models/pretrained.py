@@ -79,14 +79,23 @@ def embed_parts(backbones: dict, y_22k: np.ndarray) -> tuple[dict[str, np.ndarra
 class PatchEmbedder:
     """``embed_parts`` of audio that arrives in blocks (mono, 22.05 kHz): resampled to 16 kHz and
     turned into log-mel frames as it comes, each full batch of EMBED_BATCH 3 s patches run through
-    both backbones at once; only the per-patch embeddings are kept."""
+    both backbones at once; only the per-patch embeddings are kept.
 
-    def __init__(self, backbones: dict, parts=CACHED_PARTS, batch: int = EMBED_BATCH):
+    `step` > 1 embeds every `step`-th patch only (the first, then one every `step` x 3 s): musicnn,
+    most of an analysis's work, runs `step` times less (the `overnight` scan preset; its effect
+    on the moods is measured by bench/library_speed.py). The patch starts say which were embedded."""
+
+    def __init__(self, backbones: dict, parts=CACHED_PARTS, batch: int = EMBED_BATCH, step: int = 1):
         import soxr
 
         from ..features import StftStream
 
-        self.backbones, self.parts, self.batch = backbones, tuple(parts), batch
+        if step < 1:
+            raise ValueError(f"patch step {step}: give 1 (every patch) or more")
+        self.backbones, self.parts, self.batch, self.step = backbones, tuple(parts), batch, int(step)
+        self.n_cut = 0  # whole patches cut from the log-mel so far; every `step`-th one is embedded
+        self.kept: list[np.ndarray] = []  # patches waiting for a full batch
+        self.kept_index: list[int] = []  # the index of every embedded patch, in order
         self.resampler = soxr.ResampleStream(audio.SAMPLE_RATE, mn.SAMPLE_RATE, 1, dtype="float32", quality="HQ")
         self.stft = StftStream(mn.N_FFT, mn.HOP)
         self.pending = np.zeros((0, mn.N_MELS), np.float32)  # log-mel frames not yet in a patch
@@ -105,12 +114,13 @@ class PatchEmbedder:
             )
         self._frames(self.stft.push(self.resampler.resample_chunk(np.zeros(0, np.float32), last=True)))
         self._frames(self.stft.finish())
-        if self.n_patches == 0:  # under 3 s: one repeat-padded patch, as musicnn does
+        if self.n_cut == 0:  # under 3 s: one repeat-padded patch, as musicnn does
+            self.kept_index.append(0)
             self._run(mn.to_patches(self.pending))
         else:
             self._flush(final=True)
         parts = {key: np.concatenate(chunks) for key, chunks in self.out.items()}
-        starts = np.arange(self.n_patches, dtype=np.float32) * (mn.PATCH_HOP * mn.HOP / mn.SAMPLE_RATE)
+        starts = np.asarray(self.kept_index, dtype=np.float32) * (mn.PATCH_HOP * mn.HOP / mn.SAMPLE_RATE)
         return parts, starts
 
     def _frames(self, spectrum: np.ndarray) -> None:
@@ -122,15 +132,21 @@ class PatchEmbedder:
         self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
-        """Embed the complete patches waiting (in full batches; with `final`, whatever is left)."""
-        while True:
-            whole = len(self.pending) // mn.PATCH_FRAMES
-            take = min(whole, self.batch) if final else (self.batch if whole >= self.batch else 0)
-            if take == 0:
-                return
-            patches = self.pending[: take * mn.PATCH_FRAMES].reshape(take, mn.PATCH_FRAMES, mn.N_MELS)
-            self._run(patches)
-            self.pending = self.pending[take * mn.PATCH_FRAMES :].copy()
+        """Cut the complete patches waiting, keep every `step`-th, and embed the kept ones in full
+        batches (with `final`, whatever is left)."""
+        whole = len(self.pending) // mn.PATCH_FRAMES
+        if whole:
+            patches = self.pending[: whole * mn.PATCH_FRAMES].reshape(whole, mn.PATCH_FRAMES, mn.N_MELS)
+            for i in range(whole):
+                if (self.n_cut + i) % self.step == 0:
+                    self.kept.append(patches[i])
+                    self.kept_index.append(self.n_cut + i)
+            self.n_cut += whole
+            self.pending = self.pending[whole * mn.PATCH_FRAMES :].copy()
+        while len(self.kept) >= self.batch or (final and self.kept):
+            take = min(len(self.kept), self.batch)
+            self._run(np.stack(self.kept[:take]))
+            del self.kept[:take]
 
     def _run(self, patches: np.ndarray) -> None:
         import torch
