@@ -51,13 +51,164 @@ def adapted_section() -> None:
     )
 
 
+METRIC_WIDTH = 220  # px: metrics sit in rows that wrap, so no label or figure is cut on a 1024 px projector
+
+
+def metric_row(items) -> None:
+    """Metrics side by side, as many as fit the screen, the rest on the next line: (label, value, help)."""
+    row = st.container(horizontal=True, gap="medium")
+    for name, value, explanation in items:
+        row.metric(name, value, help=explanation, width=METRIC_WIDTH)
+
+
+COLUMN_WORDS = {  # a table's column -> (its header in words, what it measures); the experts' name stays in the help
+    "4Q accuracy": (
+        "mood right (editors)",
+        "Share of 4Q clips whose shown mood is the editors' mood (4Q accuracy); 25% is chance.",
+    ),
+    "4Q macro-F1": (
+        "balance over moods (editors)",
+        "Macro-F1 on 4Q: the accuracy of each mood, averaged, so a model that says one mood a lot gains nothing.",
+    ),
+    "moods said on 4Q": (
+        "moods said, % 😊 😠 😢 😌 (editors)",
+        "How often the model says each mood on the 4Q clips, in %, in the order happy · aggressive · sad · calm "
+        "(each mood is a quarter of these clips).",
+    ),
+    "listener valence r": (
+        "follows listeners: valence",
+        "Pearson r between the shown valence and the listeners' mean rating of how positive the music is (1: perfectly in step, 0: unrelated).",
+    ),
+    "listener arousal r": (
+        "follows listeners: arousal",
+        "Pearson r between the shown arousal and the listeners' mean rating of its energy.",
+    ),
+    "listener mood accuracy": (
+        "mood right (listeners)",
+        "Share of listener-rated clips whose shown mood is the listeners' mood.",
+    ),
+    "moods said on listener clips": (
+        "moods said, % 😊 😠 😢 😌 (listeners)",
+        "How often the model says each mood on the listener-rated clips, in %, in the order happy · aggressive · "
+        "sad · calm.",
+    ),
+    "valence r": (
+        "follows listeners: valence",
+        "Pearson r with the listeners' mean valence (how positive); 1 is perfect.",
+    ),
+    "arousal r": (
+        "follows listeners: arousal",
+        "Pearson r with the listeners' mean arousal (how energetic); 1 is perfect.",
+    ),
+    "CCC valence": (
+        "on their scale: valence",
+        "Concordance (CCC): like r, but it also counts being at the listeners' level and spread; 1 is perfect.",
+    ),
+    "CCC arousal": ("on their scale: arousal", "Concordance (CCC) for arousal."),
+    "MAE valence": (
+        "typical miss: valence",
+        "Mean absolute error on the 0–1 scale: how far the valence is from the listeners' on average.",
+    ),
+    "MAE arousal": ("typical miss: arousal", "Mean absolute error of arousal on the 0–1 scale."),
+    "mood accuracy": ("mood right", "Share of clips whose mood is the truth's mood; 25% is chance."),
+    "macro-F1": (
+        "balance over moods",
+        "Macro-F1: each mood's score, averaged, so saying one mood a lot gains nothing.",
+    ),
+    "ECE": (
+        "confidence off by",
+        "Expected calibration error (ECE): how far the stated confidence is from how often the mood is right; 0 is honest.",
+    ),
+    "accuracy": ("mood right", "Share of validation clips in the right quadrant; 25% is chance."),
+    "MSE": ("squared miss", "Mean squared error of valence and arousal on the 0–1 scale."),
+    "MAE": ("typical miss", "Mean absolute error of valence and arousal on the 0–1 scale."),
+    "R² valence": (
+        "explained: valence",
+        "R²: the share of the truth's variation in valence the model explains (1 is all, 0 no better than the mean).",
+    ),
+    "R² arousal": ("explained: arousal", "R² of arousal."),
+}
+
+
+def figures_table(by_model: dict[str, dict], best: tuple[str, ...] = (), digits: int = 3) -> None:
+    """Models across, figures down, each figure named in words (five model columns fit a 1024 px projector;
+    nine figure columns did not), the best model of each `best` figure shaded; what every figure measures,
+    with the experts' term, in an expander under it. `by_model`: model -> {figure key: value}."""
+    frame = pd.DataFrame(by_model)  # rows: figures, columns: models
+    numeric = [k for k in frame.index if all(isinstance(v, (int, float)) for v in frame.loc[k])]
+    shade = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    for key in (k for k in best if k in numeric):
+        shade.loc[key, frame.loc[key].astype(float).idxmax()] = "background-color: #d9f2dc"
+    # text cells throughout (a column mixes figures and mood shares, which Arrow cannot hold as one type)
+    text = frame.apply(
+        lambda row: row.map(f"{{:.{digits}f}}".format) if row.name in numeric else row.astype(str), axis=1
+    )
+    words = {k: COLUMN_WORDS.get(k, (k, ""))[0] for k in frame.index}
+    style = text.rename(index=words).style.apply(lambda _: shade.rename(index=words), axis=None)
+    st.dataframe(style, width="stretch")
+    with st.expander("What these figures mean", icon=":material/info:"):
+        st.markdown(
+            "\n".join(
+                f"- **{words[k]}** ({k}): {COLUMN_WORDS[k][1]}"
+                for k in by_model[next(iter(by_model))]
+                if k in COLUMN_WORDS
+            )
+        )
+
+
+def column_of(name: str) -> str:
+    """A model as a table's column: its friendly name, ⭐ for the headline (the best on unseen artists)."""
+    return label(name) + (" ⭐" if name == headline else "")
+
+
+def spread(figure: dict, percent: bool) -> tuple[str, str]:
+    """('74%', '±1 over 5 splits; on a set of 150 clips expect 67–80%') from a shown_rule figure."""
+    show = (lambda x: f"{x:.0%}") if percent else (lambda x: f"{x:.2f}")
+    splits = len(metrics["shown_rule"].get("fold_seeds", [])) or "several"
+    words = f"±{figure['sd'] * 100:.0f}" if percent else f"±{figure['sd']:.2f}"
+    words += f" over {splits} splits by artist"
+    low_high = figure.get("ci95_150")
+    if low_high and len(low_high) == 2:
+        low = show(low_high[0]).rstrip("%")  # "67–80%"
+        words += f"; on a set of 150 clips expect {low}–{show(low_high[1])}"
+    return show(figure["mean"]), words
+
+
+def rule_section() -> None:
+    """How often the shown answer is right, in words, with its spread (metrics.json's shown_rule, when the
+    training run made it; the page reads the same without it)."""
+    rule = metrics.get("shown_rule")
+    if not isinstance(rule, dict):
+        return
+    try:
+        parts = []
+        for key, whose in (("4q_accuracy", "editors' moods"), ("listener_mood_accuracy", "listeners' moods")):
+            if key in rule:
+                value, words = spread(rule[key], True)
+                parts.append(f"with {whose} **{value}** of the time ({words})")
+        text = (
+            ("On music from artists it never heard, the mood shown agrees " + "; ".join(parts) + ".") if parts else ""
+        )
+        follows = []
+        for key, axis in (("listener_valence_r", "how positive"), ("listener_arousal_r", "how energetic")):
+            if key in rule:
+                value, words = spread(rule[key], False)
+                follows.append(f"{axis} **{value}** ({words})")
+        if follows:
+            text += " It follows listeners' ratings of " + " and of ".join(follows) + " (r: 1 is perfect, 0 unrelated)."
+    except (KeyError, TypeError, ValueError):  # an older or partial block: the figures below still stand
+        return
+    if text:
+        st.success(text, icon="🎯")
+
+
 MOODS_SAID = ("happy", "aggressive", "sad", "calm")
 
 
 def said_text(counts) -> str:
-    """'happy 26% · aggressive 24% · …': how often each mood was said."""
+    """'26 · 24 · 25 · 25': how often each mood was said, in % (happy · aggressive · sad · calm)."""
     total = max(sum(counts), 1)
-    return " · ".join(f"{m} {c / total:.0%}" for m, c in zip(MOODS_SAID, counts))
+    return " · ".join(f"{c / total:.0%}".rstrip("%") for c in counts)
 
 
 def shown_section() -> None:
@@ -75,18 +226,34 @@ def shown_section() -> None:
         "around the same centre. Every clip was predicted by models that never saw its artist."
     )
     h4, hl = shown_4q[order[0]], models[order[0]]
-    acc, f1, rv, ra = st.columns(4)
-    acc.metric("Mood accuracy on 4Q", f"{h4['accuracy']:.1%}", help=f"{h4['judged_on']}; 25% is chance")
-    f1.metric("Macro-F1 on 4Q", f"{h4['macro_f1']:.3f}")
-    rv.metric(
-        "Valence r (listeners)", f"{hl['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence"
+    metric_row(
+        [
+            (
+                "Mood right (editors)",
+                f"{h4['accuracy']:.1%}",
+                f"4Q mood accuracy: share of the 4Q clips (AllMusic editors' mood tags) whose shown mood is the "
+                f"editors'; 25% is chance. {h4['judged_on']}.",
+            ),
+            (
+                "Balance over moods",
+                f"{h4['macro_f1']:.3f}",
+                "Macro-F1 on 4Q: each mood's score, averaged (1 is perfect).",
+            ),
+            (
+                "Follows listeners: valence",
+                f"{hl['r_valence']:.2f}",
+                "Pearson r with the listeners' mean rating of how positive the music is (1: in step, 0: unrelated).",
+            ),
+            (
+                "Follows listeners: arousal",
+                f"{hl['r_arousal']:.2f}",
+                "Pearson r with the listeners' mean rating of its energy (1: in step, 0: unrelated).",
+            ),
+        ]
     )
-    ra.metric(
-        "Arousal r (listeners)", f"{hl['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy"
-    )
-    table = pd.DataFrame(
+    figures_table(
         {
-            webapp.model_name(n, headline): {
+            column_of(n): {
                 "4Q accuracy": shown_4q[n]["accuracy"],
                 "4Q macro-F1": shown_4q[n]["macro_f1"],
                 "moods said on 4Q": said_text(shown_4q[n]["said"]),
@@ -94,14 +261,12 @@ def shown_section() -> None:
                 "listener arousal r": models[n]["r_arousal"],
                 "listener mood accuracy": models[n]["accuracy"],
                 "moods said on listener clips": said_text(models[n]["said"]),
-                "judged on 4Q": shown_4q[n]["judged_on"],
             }
             for n in order
             if n in models
-        }
-    ).T
-    numbers = ["4Q accuracy", "4Q macro-F1", "listener valence r", "listener arousal r", "listener mood accuracy"]
-    st.dataframe(table.style.format("{:.3f}", subset=numbers), width="stretch")
+        },
+        best=("4Q accuracy", "listener valence r", "listener arousal r", "listener mood accuracy"),
+    )
 
 
 def listener_section() -> None:
@@ -119,18 +284,18 @@ def listener_section() -> None:
         "fitted on the other folds."
     )
     h = models[order[0]]
-    rv, ra, ccc, ece = st.columns(4)
-    rv.metric("Valence r", f"{h['r_valence']:.2f}", help="Pearson correlation with the listeners' mean valence")
-    ra.metric("Arousal r", f"{h['r_arousal']:.2f}", help="Pearson correlation with the listeners' mean energy")
-    ccc.metric(
-        "CCC valence / arousal",
-        f"{h['ccc_valence']:.2f} / {h['ccc_arousal']:.2f}",
-        help="concordance: correlation that also counts being on the right scale",
+    metric_row(
+        [
+            ("Follows listeners: valence", f"{h['r_valence']:.2f}", COLUMN_WORDS["valence r"][1]),
+            ("Follows listeners: arousal", f"{h['r_arousal']:.2f}", COLUMN_WORDS["arousal r"][1]),
+            ("On their scale: valence", f"{h['ccc_valence']:.2f}", COLUMN_WORDS["CCC valence"][1]),
+            ("On their scale: arousal", f"{h['ccc_arousal']:.2f}", COLUMN_WORDS["CCC arousal"][1]),
+            ("Confidence off by", f"{h['ece']:.3f}", COLUMN_WORDS["ECE"][1]),
+        ]
     )
-    ece.metric("Calibration error", f"{h['ece']:.3f}", help="expected calibration error of the stated confidence")
-    table = pd.DataFrame(
+    figures_table(
         {
-            webapp.model_name(n, headline): {
+            column_of(n): {
                 "valence r": models[n]["r_valence"],
                 "arousal r": models[n]["r_arousal"],
                 "CCC valence": models[n]["ccc_valence"],
@@ -142,10 +307,8 @@ def listener_section() -> None:
                 "ECE": models[n]["ece"],
             }
             for n in order
-        }
-    ).T
-    st.dataframe(
-        table.style.format("{:.3f}").highlight_max(subset=["valence r", "arousal r"], color="#d9f2dc"), width="stretch"
+        },
+        best=("valence r", "arousal r"),
     )
     counts = dict(zip(("happy", "aggressive", "sad", "calm"), listener["quadrant_counts"]))
     st.caption(
@@ -184,13 +347,15 @@ def headline_section() -> None:
         "model's own 4Q calibration (its median on 0.5), a diagnostic: what the app shows is in the first "
         "table."
     )
-    accuracy, f1, mae, r2 = st.columns(4)
-    accuracy.metric(
-        "Mood accuracy", f"{m['accuracy']:.1%}", help="share of validation clips in the right quadrant; 25% is chance"
+    metric_row(
+        [
+            ("Mood accuracy", f"{m['accuracy']:.1%}", COLUMN_WORDS["accuracy"][1]),
+            ("Balance over moods", f"{m['macro_f1']:.3f}", COLUMN_WORDS["macro-F1"][1]),
+            ("Typical miss", f"{m['mae']:.3f}", COLUMN_WORDS["MAE"][1]),
+            ("Explained: valence", f"{m['r2_valence']:.2f}", COLUMN_WORDS["R² valence"][1]),
+            ("Explained: arousal", f"{m['r2_arousal']:.2f}", COLUMN_WORDS["R² arousal"][1]),
+        ]
     )
-    f1.metric("Macro-F1", f"{m['macro_f1']:.3f}")
-    mae.metric("Mean absolute error", f"{m['mae']:.3f}", help="on the 0–1 valence and arousal scales")
-    r2.metric("R² arousal / valence", f"{m['r2_arousal']:.2f} / {m['r2_valence']:.2f}")
     source = facts["source"]
     st.caption(
         f"Source: **{source}**, that is {SOURCES.get(source, source)}. {facts['n_train']} training clips "
@@ -200,15 +365,19 @@ def headline_section() -> None:
 
 def comparison_section() -> None:
     st.subheader("All models on validation (each model's own 4Q calibration)", anchor=False)
-    for column, name in zip(st.columns(len(names)), names):
-        column.metric(
-            label(name) + (" ⭐" if name == headline else ""),
-            f"{val[name]['accuracy']:.1%}",
-            help="quadrant accuracy on validation",
-        )
-    table = pd.DataFrame(
+    metric_row(
+        [
+            (
+                label(name) + (" ⭐" if name == headline else ""),
+                f"{val[name]['accuracy']:.1%}",
+                COLUMN_WORDS["accuracy"][1],
+            )
+            for name in names
+        ]
+    )
+    figures_table(
         {
-            webapp.model_name(name, headline): {
+            column_of(name): {
                 "accuracy": m["accuracy"],
                 "macro-F1": m["macro_f1"],
                 "MSE": m["mse"],
@@ -217,10 +386,8 @@ def comparison_section() -> None:
                 "R² arousal": m["r2_arousal"],
             }
             for name, m in ((n, val[n]) for n in names)
-        }
-    ).T
-    st.dataframe(
-        table.style.format("{:.3f}").highlight_max(subset=["accuracy", "macro-F1"], color="#d9f2dc"), width="stretch"
+        },
+        best=("accuracy", "macro-F1"),
     )
 
 
@@ -271,6 +438,7 @@ def model_card_section() -> None:
 SECTIONS = [
     scale_section,
     adapted_section,
+    rule_section,
     shown_section,
     listener_section,
     headline_section,

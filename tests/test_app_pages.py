@@ -21,7 +21,7 @@ from streamlit import config as _streamlit_config  # noqa: E402
 _streamlit_config.set_option("client.showErrorDetails", "full")
 
 
-def _wav_bytes(seconds=8.0, kind="chord") -> bytes:
+def _wav_bytes(seconds=12.0, kind="chord") -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, synth(seconds, kind=kind), 22050, format="WAV")
     return buffer.getvalue()
@@ -52,7 +52,7 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert not at.exception and not at.error
     headline = json.loads((shipped_checkpoints / "config.json").read_text())["headline"]
     assert [m.label for m in at.metric] == [f"{plots.label(headline)} ⭐"]
-    assert "The headline model's mood" in _text(at)
+    assert "Our best model hears" in _text(at)
     assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
     table = at.dataframe[0].value  # every model, the headline first, by its friendly name
     assert table["model"].tolist()[0] == f"{plots.label(headline)} ⭐"
@@ -69,7 +69,7 @@ def test_an_m4a_upload_is_analysed_without_a_system_ffmpeg(shipped_checkpoints):
 
     at = _page("analyze.py")
     assert "M4A" in at.file_uploader[0].label and "ffmpeg" not in at.file_uploader[0].label
-    at.file_uploader[0].set_value(("phone.m4a", encode(synth(8.0), 22050), "audio/mp4"))
+    at.file_uploader[0].set_value(("phone.m4a", encode(synth(12.0), 22050), "audio/mp4"))
     at.run()
     assert not at.exception and not at.error and not at.warning
     assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
@@ -89,7 +89,7 @@ def test_a_corrupt_upload_shows_an_error_and_the_page_keeps_working(shipped_chec
 
 
 def test_a_float_upload_far_outside_plus_minus_one_is_analysed_and_says_it_was_scaled(shipped_checkpoints):
-    y = synth(8.0)
+    y = synth(12.0)
     buffer = io.BytesIO()
     sf.write(buffer, y * 1e6 / abs(y).max(), 22050, format="WAV", subtype="FLOAT")
     at = _page("analyze.py")
@@ -171,13 +171,15 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     assert at.subheader[0].value == "What the app shows, on both kinds of truth"
     assert at.metric[0].value == f"{metrics['shown_4q'][headline]['accuracy']:.1%}"
     assert at.metric[2].value == f"{listener[headline]['r_valence']:.2f}"
-    assert at.dataframe[0].value.index[0] == f"{plots.label(headline)} ⭐ headline"
-    assert "moods said on 4Q" in at.dataframe[0].value.columns
+    # models across (five columns fit a projector), figures down in words, the headline model first
+    assert at.dataframe[0].value.columns[0] == f"{plots.label(headline)} ⭐"
+    assert any(row.startswith("moods said") for row in at.dataframe[0].value.index)
     # the listener scale, the headline model first, with its reliability
     assert at.subheader[1].value == "On listener ratings (what the app reports)"
     assert at.metric[4].value == f"{listener[headline]['r_valence']:.2f}"
-    assert at.dataframe[1].value.index[0] == f"{plots.label(headline)} ⭐ headline"
-    assert "ECE" in at.dataframe[1].value.columns
+    assert at.dataframe[1].value.columns[0] == f"{plots.label(headline)} ⭐"
+    assert "confidence off by" in at.dataframe[1].value.index  # ECE, named in words (the term is in its help)
+    assert "Expected calibration error (ECE)" in text
     assert at.selectbox(key="listener_model").value == headline
     # then the 4Q set: how the headline was chosen (each model's own 4Q calibration)
     assert at.subheader[2].value.startswith(f"{plots.label(headline)}: how the headline was chosen")
@@ -186,13 +188,43 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
     assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
     table = at.dataframe[2].value
-    assert table.index[0] == f"{plots.label(headline)} ⭐ headline"  # listed first, by its friendly name
+    assert table.columns[0] == f"{plots.label(headline)} ⭐"  # listed first, by its friendly name
     assert not any("_" in name for df in at.dataframe for name in df.value.index)
     assert "4Q audio emotion dataset" in text  # what "source: 4q" means
     assert at.selectbox(key="results_model").value == headline
     assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 4
     assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in text
     assert "listener-rated clips" in text  # the model card names both sources
+
+
+def test_results_page_says_how_often_the_shown_mood_is_right_with_its_spread(
+    shipped_checkpoints, tmp_path, monkeypatch
+):
+    """Issue 25: when the training run measured the shipped rule over several fold seeds (metrics.json's
+    shown_rule), Results says first, in words, how often the mood shown is right and how much that varies."""
+    metrics = json.loads((shipped_checkpoints / "metrics.json").read_text())
+    figure = {"mean": 0.737, "sd": 0.012, "ci95_150": [0.667, 0.807]}
+    metrics["shown_rule"] = {
+        "fold_seeds": [0, 1, 2, 3, 4],
+        "4q_accuracy": figure,
+        "listener_mood_accuracy": {"mean": 0.61, "sd": 0.02, "ci95_150": [0.53, 0.69]},
+        "listener_valence_r": {"mean": 0.651, "sd": 0.004},
+        "listener_arousal_r": {"mean": 0.897, "sd": 0.002, "ci95_150": [0.86, 0.92]},
+    }
+    for name in ("config.json",):
+        (tmp_path / name).write_bytes((shipped_checkpoints / name).read_bytes())
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(tmp_path))
+    at = _page("results.py")
+    assert not at.exception and not at.error
+    said = at.success[0].value
+    assert said.startswith("On music from artists it never heard, the mood shown agrees with editors' moods **74%**")
+    assert "±1 over 5 splits by artist; on a set of 150 clips expect 67–81%" in said
+    assert "listeners' moods **61%**" in said and "how energetic **0.90** (±0.00" in said
+    del metrics["shown_rule"]["4q_accuracy"]["sd"]  # a partial block: the page still works, without the sentence
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    at = _page("results.py")
+    assert not at.exception and not at.error and not at.success
 
 
 def test_results_page_without_metrics_says_how_to_get_them(tmp_path, monkeypatch):

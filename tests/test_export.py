@@ -153,13 +153,19 @@ def pad_then_riff_dict(shipped_checkpoints):
 
 
 def test_plane_png_names_the_models_as_the_pages_do(monkeypatch):
-    """The PNG labels its points "SVR (all features)", "Pretrained", ..., not the internal ids,
-    and paints each mood in the pages' colours."""
+    """The PNG names its points "SVR (all features)", "Pretrained", ..., not the internal ids, in a
+    legend under the plane (labels beside the points piled up where models agree), and paints each
+    mood in the pages' colours."""
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from emotionet.mood import COLOURS
 
-    texts, colours, real_annotate, real_text = [], [], Axes.annotate, Axes.text
+    labels, texts, colours, legends = [], [], [], []
+    real_scatter, real_annotate, real_text, real_legend = Axes.scatter, Axes.annotate, Axes.text, Figure.legend
+    monkeypatch.setattr(
+        Axes, "scatter", lambda self, *a, **k: labels.append(k.get("label")) or real_scatter(self, *a, **k)
+    )
     monkeypatch.setattr(
         Axes, "annotate", lambda self, text, *a, **k: texts.append(text) or real_annotate(self, text, *a, **k)
     )
@@ -168,13 +174,18 @@ def test_plane_png_names_the_models_as_the_pages_do(monkeypatch):
         "text",
         lambda self, x, y, s, *a, **k: colours.append((s, k.get("color"))) or real_text(self, x, y, s, *a, **k),
     )
+    monkeypatch.setattr(Figure, "legend", lambda self, *a, **k: legends.append(k) or real_legend(self, *a, **k))
     export.plane_png(
         {
             "file": "x.wav",
             "svr_all": {"valence": 0.2, "arousal": 0.9, "mood": "aggressive"},
             "pretrained": {"valence": 0.7, "arousal": 0.6, "mood": "happy"},
+            "song": {"model": "pretrained", "valence": 0.7, "arousal": 0.6, "mood": "happy", "close_to": "calm"},
         },
         dpi=50,
     )
-    assert {"SVR (all features)", "Pretrained"} <= set(texts) and "svr_all" not in texts
+    assert {"SVR (all features)", "Pretrained"} <= set(labels) and "svr_all" not in labels
+    assert "whole song (Pretrained): happy, close to calm" in labels  # one answer, as the page says it
+    assert not texts  # no model name written beside its point
+    assert len(legends) == 1 and legends[0]["loc"].startswith("outside")  # under the plane, not on it
     assert dict(colours) == COLOURS

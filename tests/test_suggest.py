@@ -98,7 +98,7 @@ def test_tracks_below_the_target_come_first_scarce_moods_and_started_tracks_befo
     assert sad.needs_ratings and not done3.needs_ratings
     assert (
         "no ratings yet" in sad.why
-        and "sad tracks are scarce in the set (0 of 3 started; sad by the models' guess)" in sad.why
+        and "sad tracks are scarce so far (0 of the 3 tracks being rated are sad; sad by the models' guess)" in sad.why
     )
     assert "the headline model is unsure (30% sure it is sad)" in sad.why
     assert "has 1 of the 3 ratings it needs" in happy1.why

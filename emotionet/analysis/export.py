@@ -6,8 +6,9 @@ for the excerpt analysis) and return bytes, ready for a download button or a fil
     to_json(d)            strict JSON (NaN or infinity is an error, not invalid JSON)
     timeline_csv(d)       one row per window: start, end, and each model's valence/arousal/mood
     sections_csv(d)       one row per section: start, end, valence, arousal, mood, confidence, hears
-    plane_png(d)          the plane: quadrants, every model's song-level point, the sections in
-                          order (numbered, joined by arrows); matplotlib, no browser
+    plane_png(d)          the plane: quadrants, every model's song-level point (named in the legend
+                          below the plane, never beside the points, where they pile up), the sections
+                          in order (numbered, joined by lines); matplotlib, no browser
 Text cells that a spreadsheet would run as a formula (leading = + - @, tab, CR) are neutralised.
 """
 
@@ -21,6 +22,7 @@ import math
 from ..mood import COLOURS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MODEL_MARKERS = (("D", "#222222"), ("s", "#6a3d9a"), ("^", "#1f4e79"), ("v", "#7f4f24"), ("P", "#555555"))
 
 
 def to_json(analysis: dict, indent: int | None = 1) -> bytes:
@@ -90,7 +92,9 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
 
     from ..models import label  # the names the pages use ("svr_all" -> "SVR (all features)")
 
-    fig = Figure(figsize=(5.5, 5.5), dpi=dpi)
+    import textwrap
+
+    fig = Figure(figsize=(5.5, 5.5), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     tv, ta = thresholds
     for (x0, x1, y0, y1), mood in zip(
@@ -107,7 +111,13 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
         ax.plot(xs, ys, color="#555555", lw=1, alpha=0.7, zorder=2)
         for i, s in enumerate(sections, start=1):
             ax.scatter(
-                s["valence"], s["arousal"], s=140, color=COLOURS.get(s["mood"], "grey"), edgecolor="white", zorder=3
+                s["valence"],
+                s["arousal"],
+                s=140,
+                color=COLOURS.get(s["mood"], "grey"),
+                edgecolor="white",
+                zorder=3,
+                label="sections, numbered in order" if i == 1 else None,
             )
             ax.annotate(
                 str(i),
@@ -124,11 +134,20 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
         for k, v in analysis.items()
         if isinstance(v, dict) and {"valence", "arousal", "mood"} <= set(v) and k != "song"
     ]
-    for name, p in models:
-        ax.scatter(p["valence"], p["arousal"], marker="D", s=36, color="black", zorder=5)
-        ax.annotate(label(name), (p["valence"], p["arousal"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    for (name, p), (marker, colour) in zip(models, MODEL_MARKERS * (len(models) // len(MODEL_MARKERS) + 1)):
+        ax.scatter(
+            p["valence"],
+            p["arousal"],
+            marker=marker,
+            s=55,
+            color=colour,
+            edgecolor="white",
+            zorder=5,
+            label=label(name),
+        )
     song = analysis.get("song")
     if song:
+        close = song.get("close_to")
         ax.scatter(
             song["valence"],
             song["arousal"],
@@ -137,17 +156,20 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
             color=COLOURS.get(song["mood"], "grey"),
             edgecolor="black",
             zorder=6,
-            label=f"song ({label(song.get('model', ''))}): {song['mood']}",
+            label=f"whole song ({label(song.get('model', ''))}): {song['mood']}"
+            + (f", close to {close}" if close else ""),
         )
-        ax.legend(loc="lower right", fontsize=8)
+    if models or song:  # under the plane, where no entry can pass for a point on it
+        fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("valence")
-    ax.set_ylabel("arousal")
+    ax.set_xlabel("valence (negative → positive)")
+    ax.set_ylabel("arousal (calm → energetic)")
     title = str(analysis.get("file", ""))
-    ax.set_title(title if len(title) <= 50 else title[:47] + "...", fontsize=10)
+    title = title if len(title) <= 50 else title[:47] + "..."
     if song and song.get("arc"):
-        fig.text(0.5, 0.01, song["arc"], ha="center", fontsize=8, wrap=True)
+        title += "\n" + textwrap.shorten(song["arc"], 90, placeholder="…")
+    ax.set_title(title, fontsize=9)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

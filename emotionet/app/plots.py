@@ -101,7 +101,7 @@ def predictions_on_plane(predictions: dict, thresholds=(0.5, 0.5), headline: str
                 x=[p.valence],
                 y=[p.arousal],
                 mode="markers",
-                name=label(name) + (" (headline)" if lead else ""),
+                name=label(name) + (" ⭐ our best" if lead else ""),
                 marker=dict(
                     size=22 if lead else 13,
                     symbol="star" if lead else "circle",
@@ -136,6 +136,7 @@ def points_on_plane(points: list[tuple[str, float, float]], height: int = 320, t
     return fig
 
 
+MIN_NUMBERED_STRIP = 0.025  # a section strip narrower than this share of the timeline carries no number
 MAX_NAMED_WINDOWS = 40  # past this many windows the per-window faces crowd the chart: sections say it
 
 
@@ -143,7 +144,9 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
     """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines;
     with `sections` (Analysis.to_dict()["sections"]), each section as a numbered strip in its
     mood's colour along the bottom, with a dashed line at each boundary and a (nearly invisible)
-    marker in the middle of each strip that a click selects (trace "sections")."""
+    marker in the middle of each strip that a click selects (trace "sections"). A strip shows its number
+    only (its mood is in its colour and hover), and only where it is wide enough for it, so that the labels
+    of a long song never run into each other."""
     fig = go.Figure()
     centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
     hop = (
@@ -184,6 +187,7 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                 yanchor="top",
             )
         )
+    span = max((timeline[-1]["end_s"] - timeline[0]["start_s"]) if timeline else 0.0, 1e-6)
     for i, section in enumerate(sections or [], start=1):
         colour = MOOD_COLOURS.get(section["mood"], "#777")
         shapes.append(
@@ -199,15 +203,16 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                 layer="above",
             )
         )
-        notes.append(
-            dict(
-                x=(section["start_s"] + section["end_s"]) / 2,
-                y=0.035,
-                showarrow=False,
-                text=f"{i} · {section['mood']}",
-                font=dict(color="white", size=12),
+        if (section["end_s"] - section["start_s"]) / span >= MIN_NUMBERED_STRIP:
+            notes.append(
+                dict(
+                    x=(section["start_s"] + section["end_s"]) / 2,
+                    y=0.035,
+                    showarrow=False,
+                    text=str(i),
+                    font=dict(color="white", size=12),
+                )
             )
-        )
         # (no hovertext: that would make the label catch the click meant for the section's marker)
         if i > 1:
             shapes.append(
@@ -236,7 +241,11 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                 showlegend=False,
                 cliponaxis=False,
                 marker=dict(size=26, symbol="square", opacity=0.01, color="#000"),
-                text=[f"section {i}: {s.get('start', '')} {s['mood']}" for i, s in enumerate(sections, start=1)],
+                text=[
+                    f"section {i} (from {s.get('start', '')}): {s['mood']}"
+                    + (f", close to {s['close_to']}" if s.get("close_to") else "")
+                    for i, s in enumerate(sections, start=1)
+                ],
                 hovertemplate="%{text}: click to play<extra></extra>",
             )
         )

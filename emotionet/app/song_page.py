@@ -40,6 +40,30 @@ def analyze_with_progress(data: bytes, name: str):
         bar.empty()
 
 
+MICROPHONE_CHECK = """<body style="margin:0"><div id="mic" style="font:13px/1.35 sans-serif;color:#b3261e"></div>
+<script>
+(async () => {
+  const say = (text) => { document.getElementById("mic").textContent = text; };
+  try {
+    const permission = await navigator.permissions.query({name: "microphone"});
+    if (permission.state === "denied") { say("🎙️ This browser blocks the microphone here: allow it (the icon in the address bar), or upload a file."); return; }
+  } catch (e) {}
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    if (!devices.some((d) => d.kind === "audioinput")) { say("🎙️ No microphone found: plug one in and reload, or upload a file."); }
+  } catch (e) {
+    say("🎙️ Recording needs a secure page (https or localhost) and a microphone: upload a file instead.");
+  }
+})();
+</script></body>"""
+
+
+def microphone_check() -> None:
+    """A line under the recorder, in the browser itself, when it cannot record: no microphone, access
+    blocked, or an insecure page (the recorder component would only turn red and say nothing)."""
+    st.iframe(MICROPHONE_CHECK, height=76)  # room for its four lines in a narrow column
+
+
 def show_arc(analysis) -> None:
     """The mood arc sentence ("Calm intro, aggressive from 1:12.") and the song-level summary."""
     if analysis.song is None:
@@ -49,7 +73,7 @@ def show_arc(analysis) -> None:
     if len(song.sections) > 1:
         st.caption(
             f"Over the whole song (the {len(song.sections)} sections weighted by their length): "
-            f"{EMOJI[song.mood]} {song.mood} · valence {song.valence:.2f} · arousal {song.arousal:.2f}"
+            f"{EMOJI[song.mood]} {webapp.said(song)} · valence {song.valence:.2f} · arousal {song.arousal:.2f}"
         )
 
 
@@ -127,19 +151,26 @@ def show_sections(analysis, data: bytes) -> None:
         return
     sections = analysis.song.sections
     digest = clip_id(data)
-    st.markdown(f"#### Sections ({len(sections)})")
+    st.markdown(
+        f"#### Sections ({len(sections)})",
+        help="Parts of the song that sound alike (a quiet intro, a loud chorus…), each with its own mood; "
+        "v: valence (how positive), a: arousal (how energetic), 0–1.",
+    )
     for i, section in enumerate(sections):
-        when, mood, hears, play = st.columns([1.3, 2.2, 3.5, 1], vertical_alignment="center")
-        when.markdown(f"**{i + 1}** · {clock(section.start_s)}–{clock(section.end_s)}")
-        mood.markdown(f"{EMOJI[section.mood]} **{section.mood}** · v {section.valence:.2f} · a {section.arousal:.2f}")
-        hears.markdown(webapp.plain(section.extra.get("hears", "")) or "—")
+        play, when, mood, hears = st.columns([1.2, 1.5, 2.8, 3.5], vertical_alignment="center")
         play.button(
             "▶ Play",
             key=f"play_section_{i}",
             on_click=_play,
             args=(digest, i),
+            wrap=True,
             help=f"Play section {i + 1} ({clock(section.start_s)}–{clock(section.end_s)})",
         )
+        when.markdown(f"**{i + 1}** · {clock(section.start_s)}–{clock(section.end_s)}")
+        mood.markdown(
+            f"{EMOJI[section.mood]} **{webapp.said(section)}** · v {section.valence:.2f} · a {section.arousal:.2f}"
+        )
+        hears.markdown(webapp.plain(section.extra.get("hears", "")) or "—")
     chosen = st.session_state.get(SECTION_PLAY)
     if chosen and chosen[0] == digest and chosen[1] < len(sections):
         section = sections[chosen[1]]
@@ -165,12 +196,12 @@ def show_downloads(analysis, thresholds) -> None:
     text = export.to_json(d)
     stem = _stem(analysis.file)
     st.markdown("#### Take it away")
-    json_col, timeline_col, sections_col, png_col = st.columns(4)
-    json_col.download_button("Analysis (JSON)", text, f"{stem}.json", "application/json", key="download_json")
-    timeline_col.download_button(
+    row = st.container(horizontal=True)  # content-wide buttons that wrap onto a second line on a small screen
+    row.download_button("Analysis (JSON)", text, f"{stem}.json", "application/json", key="download_json")
+    row.download_button(
         "Timeline (CSV)", export.timeline_csv(d), f"{stem}-timeline.csv", "text/csv", key="download_timeline"
     )
-    sections_col.download_button(
+    row.download_button(
         "Sections (CSV)",
         export.sections_csv(d),
         f"{stem}-sections.csv",
@@ -178,7 +209,7 @@ def show_downloads(analysis, thresholds) -> None:
         key="download_sections",
         disabled=not d.get("sections"),
     )
-    png_col.download_button(
+    row.download_button(
         "Valence–arousal plane (PNG)",
         _plane_png(text.decode("utf-8"), tuple(thresholds)),
         f"{stem}-plane.png",

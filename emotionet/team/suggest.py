@@ -88,9 +88,12 @@ def _reasons(s: TrackState, target: int, counts: dict[str, int], centre) -> list
     if s.n_ratings < target:
         reasons.append("no ratings yet" if not s.n_ratings else f"has {s.n_ratings} of the {target} ratings it needs")
     mood, whose = s.mood(centre)
-    if mood is not None and s.n_ratings < target and counts[mood] == min(counts.values()):
-        started = sum(counts.values())
-        reasons.append(f"{mood} tracks are scarce in the set ({counts[mood]} of {started} started; {mood} by {whose})")
+    started = sum(counts.values())
+    if mood is not None and s.n_ratings < target and started and counts[mood] == min(counts.values()):
+        reasons.append(
+            f"{mood} tracks are scarce so far ({counts[mood]} of the {started} tracks being rated are {mood}; "
+            f"{mood} by {whose})"
+        )
     if s.spread and max(s.spread) > SPREAD_NOTED:
         axis = "valence" if s.spread[0] >= s.spread[1] else "arousal"
         reasons.append(f"raters disagree on its {axis} (spread {max(s.spread):.2f})")
