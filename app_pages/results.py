@@ -182,7 +182,7 @@ def rule_section() -> None:
         return
     try:
         parts = []
-        for key, whose in (("4q_accuracy", "editors' moods"), ("listener_mood_accuracy", "listeners' moods")):
+        for key, whose in (("accuracy_4q", "editors' moods"), ("accuracy_listener", "listeners' moods")):
             if key in rule:
                 value, words = spread(rule[key], True)
                 parts.append(f"with {whose} **{value}** of the time ({words})")
@@ -190,12 +190,19 @@ def rule_section() -> None:
             ("On music from artists it never heard, the mood shown agrees " + "; ".join(parts) + ".") if parts else ""
         )
         follows = []
-        for key, axis in (("listener_valence_r", "how positive"), ("listener_arousal_r", "how energetic")):
+        for key, axis in (("r_valence", "how positive"), ("r_arousal", "how energetic")):
             if key in rule:
                 value, words = spread(rule[key], False)
                 follows.append(f"{axis} **{value}** ({words})")
         if follows:
             text += " It follows listeners' ratings of " + " and of ".join(follows) + " (r: 1 is perfect, 0 unrelated)."
+        if all(k in rule for k in ("close_share_4q", "accuracy_close_4q", "accuracy_sure_4q", "either_close_4q")):
+            text += (
+                f" About {rule['close_share_4q']['mean']:.0%} of moods are said as a close call (“calm, close to sad”):"
+                f" those are right {rule['accuracy_close_4q']['mean']:.0%} of the time, the others"
+                f" {rule['accuracy_sure_4q']['mean']:.0%}, and on a close call the editors' mood is one of the two"
+                f" named {rule['either_close_4q']['mean']:.0%} of the time."
+            )
     except (KeyError, TypeError, ValueError):  # an older or partial block: the figures below still stand
         return
     if text:

@@ -131,14 +131,14 @@ SHOWN_RULE_ROWS = (  # metrics["shown_rule"] keys, in words
 def shown_rule_rows(rule: dict | None) -> str:
     """The shipped rule over several fold seeds (issue 25): each figure with its spread and the range
     it may read on a set of 150 clips; "" when the metrics have no such block (older checkpoints)."""
-    if not rule:
+    if not isinstance(rule, dict) or not rule.get("fold_seeds"):
         return ""
     n = rule.get("interval_for", 150)
     rows = []
     for key, words in SHOWN_RULE_ROWS:
-        if key not in rule:
+        m = rule.get(key)
+        if not isinstance(m, dict) or not {"mean", "sd"} <= set(m):  # an older or partial block
             continue
-        m = rule[key]
         interval = m.get(f"ci95_{n}")
         rows.append(
             f"| {words} | {m['mean']:.3f} ± {m['sd']:.3f} | "
