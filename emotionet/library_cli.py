@@ -34,6 +34,12 @@ PRESETS = ("whole", "overnight")  # predict.PRESETS' names (not imported here: p
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
+    scan_options(parser, force=True)
+
+
+def scan_options(parser: argparse.ArgumentParser, force: bool = False) -> None:
+    """The options of every command that scans into the library (scan, playlist, tag, export): the
+    models, their mood centre, the workers, what to analyse of each song; `force` adds --force."""
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
     parser.add_argument(
         "--thresholds",
@@ -42,7 +48,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
     )
     parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
-    parser.add_argument("--force", action="store_true", help="analyse every file again")
+    if force:
+        parser.add_argument("--force", action="store_true", help="analyse every file again")
     parser.add_argument(
         "--seconds",
         type=excerpt_seconds,
@@ -55,7 +62,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         choices=PRESETS,
         default="whole",
         help="overnight: musicnn on every second 3 s patch of the whole song: 1.6x less work, the whole "
-        "song's mood for 59 of 60 test songs (bench/library_speed.py); a later whole scan redoes those songs",
+        "song's mood for 59 of 60 test songs (bench/library_speed.py); a later whole scan redoes those songs. "
+        "tag and export: give the preset the library was scanned with, so its songs are not analysed again",
     )
 
 

@@ -19,29 +19,9 @@ from pathlib import Path
 
 
 def _scan_options(parser: argparse.ArgumentParser) -> None:
-    from .library_cli import PRESETS, excerpt_seconds, positive_int
-    from .mood import parse_thresholds
+    from .library_cli import scan_options
 
-    parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
-    parser.add_argument(
-        "--thresholds",
-        type=parse_thresholds,
-        default=None,
-        help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
-    )
-    parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
-    parser.add_argument(
-        "--seconds",
-        type=excerpt_seconds,
-        default=0.0,
-        help="analyse only this many seconds from the middle of each new song; default 0 = the whole song",
-    )
-    parser.add_argument(
-        "--preset",
-        choices=PRESETS,
-        default="whole",
-        help="as `scan --preset`: give the preset the library was scanned with, so its songs are not analysed again",
-    )
+    scan_options(parser)
 
 
 def add_parsers(subparsers) -> None:
