@@ -33,7 +33,9 @@ facts = metrics["trained_on"]
 
 
 def scale_section() -> None:
-    st.info(webapp.scale_note(), icon="📏")  # the scale of the shipped models (their config.json)
+    st.caption(webapp.scale_sentence())  # what the numbers mean, in one sentence; in full behind the expander
+    with st.expander("About these numbers"):
+        st.info(webapp.scale_note(), icon="📏")  # the scale of the shipped models (their config.json)
 
 
 def adapted_section() -> None:

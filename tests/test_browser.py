@@ -75,10 +75,11 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     page.get_by_text("Model card").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 8
-    assert (
-        "Listener scale: valence and arousal are what listeners would rate"
-        in page.get_by_test_id("stAlertContentInfo").first.inner_text()
-    )
+    assert page.get_by_text("On music from artists it never heard, the mood shown agrees").is_visible()  # in words
+    page.get_by_text("About these numbers").first.click()  # the scale in full, for whoever asks
+    note = page.get_by_test_id("stAlertContentInfo").filter(has_text="Listener scale")
+    assert "valence and arousal are what listeners would rate" in note.first.inner_text()
+    assert note.first.is_visible()
     assert page.get_by_text("Is the confidence honest?").is_visible()  # the reliability curve's section
     # a presenter switches the listener-set plot to the report's CNN, then the 4Q plot to the report's SVR
     assert shown_in(page, "Model (listener set)") == "Pretrained"
