@@ -125,7 +125,7 @@ names = webapp.ordered(analysis.predictions, headline)
 lead = analysis.predictions[headline]
 verdict, others = st.columns([1, 2])
 with verdict:
-    close = getattr(lead, "close_to", None)
+    close = lead.close_to
     st.metric(
         f"{label(headline)} ⭐",
         f"{EMOJI[lead.mood]} {lead.mood}",

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .library_cli import add_playlist_parser, add_scan_parser, excerpt_seconds, positive_int  # noqa: F401 (excerpt_seconds: API)
+from .io.text import positive_int
+from .library_cli import add_playlist_parser, add_scan_parser, excerpt_seconds  # noqa: F401 (excerpt_seconds: API)
 from . import tag_cli, team_cli
 from .io.files import WriteError
 from .mood import parse_thresholds

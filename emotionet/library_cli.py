@@ -26,6 +26,7 @@ import os
 import sys
 from pathlib import Path
 
+from .io.text import positive_float, positive_int
 from .mood import MOODS, parse_thresholds
 
 
@@ -34,12 +35,12 @@ PRESETS = ("whole", "overnight")  # predict.PRESETS' names (not imported here: p
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
-    scan_options(parser, force=True)
+    scan_options(parser)
 
 
-def scan_options(parser: argparse.ArgumentParser, force: bool = False) -> None:
+def scan_options(parser: argparse.ArgumentParser) -> None:
     """The options of every command that scans into the library (scan, playlist, tag, export): the
-    models, their mood centre, the workers, what to analyse of each song; `force` adds --force."""
+    models, their mood centre, the workers, what to analyse of each song (`scan_kwargs` reads them)."""
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
     parser.add_argument(
         "--thresholds",
@@ -48,8 +49,7 @@ def scan_options(parser: argparse.ArgumentParser, force: bool = False) -> None:
         help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
     )
     parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
-    if force:
-        parser.add_argument("--force", action="store_true", help="analyse every file again")
+    parser.add_argument("--force", action="store_true", help="analyse every file again")
     parser.add_argument(
         "--seconds",
         type=excerpt_seconds,
@@ -67,33 +67,9 @@ def scan_options(parser: argparse.ArgumentParser, force: bool = False) -> None:
     )
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (--count, --workers, --batch-size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not positive: give 1 or more")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number above 0 (--minutes, --radius)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
-
-
 def excerpt_seconds(text: str) -> float:
     """--seconds (analyze, scan, playlist): 0 (the whole song) or a finite length of at least
     audio.MIN_SECONDS."""
-    import math
-
     from .io.audio import MIN_SECONDS
 
     try:
@@ -200,12 +176,11 @@ def one_line_errors(command):
     return run
 
 
-def _scan_with_bar(args):
-    """The library's own (local) scan of args.folder, with a progress bar on stderr."""
+def progress_bar():
+    """(progress, close): a `scan_files` progress callback that draws a bar on stderr, and what ends it."""
     from tqdm import tqdm
 
-    from .library.paths import shown_name, shown_path
-    from .library.songs import scan_folder
+    from .library.paths import shown_name
 
     bar = None
 
@@ -217,20 +192,36 @@ def _scan_with_bar(args):
             bar.set_postfix_str(shown_name(Path(path).name)[-30:], refresh=False)
             bar.update(1)
 
-    try:
-        result = scan_folder(
-            args.folder,
-            checkpoints=args.checkpoints,
-            thresholds=args.thresholds,
-            workers=args.workers,
-            progress=progress,
-            force=args.force,
-            seconds=args.seconds or None,
-            preset=args.preset,
-        )
-    finally:
+    def close():
         if bar is not None:
             bar.close()
+
+    return progress, close
+
+
+def scan_kwargs(args) -> dict:
+    """`scan_files` options from the command line's `scan_options`."""
+    return {
+        "checkpoints": args.checkpoints,
+        "thresholds": args.thresholds,
+        "workers": args.workers,
+        "force": args.force,
+        "seconds": args.seconds or None,
+        "preset": args.preset,
+    }
+
+
+def scan_with_bar(args):
+    """The library's own (local) scan of args.folder, with a progress bar on stderr; the files it
+    skipped are listed there, one line each."""
+    from .library.paths import shown_path
+    from .library.songs import scan_folder
+
+    progress, close = progress_bar()
+    try:
+        result = scan_folder(args.folder, progress=progress, **scan_kwargs(args))
+    finally:
+        close()
     for path, error in result.failed.items():
         print(f"{shown_path(path)}: skipped: {shown_path(error)}", file=sys.stderr)
     return result
@@ -246,7 +237,7 @@ def cmd_scan(args) -> int:
     if args.preset != "whole" and getattr(args, "engine", "local") == "ray":
         print("error: --preset works with the local engine only (Ray analyses whole songs)", file=sys.stderr)
         return 2
-    result = scale.scan(args, _scan_with_bar)
+    result = scale.scan(args, scan_with_bar)
     counts = playlists.counts_by_mood(result.songs)
     if args.json:
         print(
@@ -291,7 +282,7 @@ def cmd_playlist(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    songs = _scan_with_bar(args).songs
+    songs = scan_with_bar(args).songs
     if args.model:
         without = sum(args.model not in s.extra.get("analysis", {}) for s in songs)
         if without:

@@ -12,16 +12,11 @@ Both go through the library's cached scan (a known song is not analysed again). 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-
-def _scan_options(parser: argparse.ArgumentParser) -> None:
-    from .library_cli import scan_options
-
-    scan_options(parser)
+from .library_cli import scan_options
 
 
 def add_parsers(subparsers) -> None:
@@ -29,7 +24,7 @@ def add_parsers(subparsers) -> None:
         "tag", help="write mood, BPM, key, valence and energy into the files' own tags (for players)"
     )
     tag.add_argument("paths", nargs="+", type=Path, help="audio files or folders (scanned recursively)")
-    _scan_options(tag)
+    scan_options(tag)
     tag.add_argument("--dry-run", action="store_true", help="list what would change; write nothing")
     tag.add_argument(
         "--overwrite", action="store_true", help="also replace values EmotioNet did not write (e.g. a mood set by hand)"
@@ -41,41 +36,14 @@ def add_parsers(subparsers) -> None:
         "export", help="a table of the songs with Spotify's audio-feature names (CSV, JSON, Parquet)"
     )
     export.add_argument("folder", type=Path, help="folder of audio files (scanned recursively)")
-    _scan_options(export)
+    scan_options(export)
     export.add_argument("-o", "--output", type=Path, required=True, help="library.csv, .json or .parquet")
-
-
-def _progress_bar():
-    from tqdm import tqdm
-
-    bar = None
-
-    def progress(done, total, _left, path):
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="song", desc="Analysing", file=sys.stderr, disable=total == 0)
-        else:
-            bar.update(1)
-        if done == total and bar is not None:
-            bar.close()
-
-    return progress
-
-
-def _scan_kwargs(args) -> dict:
-    return {
-        "checkpoints": args.checkpoints,
-        "thresholds": args.thresholds,
-        "workers": args.workers,
-        "seconds": args.seconds or None,
-        "preset": args.preset,
-        "progress": _progress_bar(),
-    }
 
 
 def cmd_tag(args) -> int:
     """One line per file (what changed, was kept, or why it was skipped); exit 1 when any was skipped."""
     from .library.tags import tag_paths
+    from .library_cli import progress_bar, scan_kwargs
 
     def show(report) -> None:
         if args.json:
@@ -93,10 +61,14 @@ def cmd_tag(args) -> int:
         else:
             print(report.line(), file=sys.stderr if report.error else sys.stdout, flush=True)
 
-    kwargs = {} if args.remove else _scan_kwargs(args)
-    run = tag_paths(
-        args.paths, overwrite=args.overwrite, dry_run=args.dry_run, remove=args.remove, report=show, **kwargs
-    )
+    progress, close = progress_bar()
+    kwargs = {} if args.remove else {"progress": progress, **scan_kwargs(args)}
+    try:
+        run = tag_paths(
+            args.paths, overwrite=args.overwrite, dry_run=args.dry_run, remove=args.remove, report=show, **kwargs
+        )
+    finally:
+        close()
     if not args.json:
         written = sum(r.written for r in run.reports)
         verb = "would change" if args.dry_run else "changed"
@@ -112,7 +84,7 @@ def cmd_tag(args) -> int:
 def cmd_export(args) -> int:
     """Write the table; exit 1 when some files were skipped (listed on stderr), 2 on a bad output name."""
     from .library import audio_features
-    from .library.songs import scan_folder
+    from .library_cli import scan_with_bar
 
     suffix = args.output.suffix.lower()
     if suffix not in audio_features.FORMATS:
@@ -128,9 +100,7 @@ def cmd_export(args) -> int:
                 file=sys.stderr,
             )
             return 2
-    result = scan_folder(args.folder, **_scan_kwargs(args))
-    for path, error in result.failed.items():
-        print(f"{path}: skipped: {error}", file=sys.stderr)
+    result = scan_with_bar(args)
     table = audio_features.rows(result.songs)
     audio_features.write(table, args.output)
     print(f"{len(table)} songs -> {args.output}", file=sys.stderr)

@@ -19,7 +19,7 @@ import io
 import json
 import math
 
-from ..mood import COLOURS
+from ..mood import COLOURS, say
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MODEL_MARKERS = (("D", "#222222"), ("s", "#6a3d9a"), ("^", "#1f4e79"), ("v", "#7f4f24"), ("P", "#555555"))
@@ -147,7 +147,6 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
         )
     song = analysis.get("song")
     if song:
-        close = song.get("close_to")
         ax.scatter(
             song["valence"],
             song["arousal"],
@@ -156,8 +155,7 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
             color=COLOURS.get(song["mood"], "grey"),
             edgecolor="black",
             zorder=6,
-            label=f"whole song ({label(song.get('model', ''))}): {song['mood']}"
-            + (f", close to {close}" if close else ""),
+            label=f"whole song ({label(song.get('model', ''))}): {say(song['mood'], song.get('close_to'))}",
         )
     if models or song:  # under the plane, where no entry can pass for a point on it
         fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from ..features import FRAMES_PER_SECOND, ROW_LABELS
 from ..models import label
 from ..mood import COLOURS as MOOD_COLOURS
-from ..mood import EMOJI, MOODS, QUADRANTS, mood_index
+from ..mood import EMOJI, MOODS, QUADRANTS, mood_index, say
 
 MODEL_COLOURS = {"cnn": "#d62728", "crnn": "#9467bd", "svr": "#1f77b4", "svr_all": "#17becf", "pretrained": "#2ca02c"}
 QUADRANT_CORNERS = {"happy": (1, 1), "aggressive": (0, 1), "sad": (0, 0), "calm": (1, 0)}
@@ -242,8 +242,7 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                 cliponaxis=False,
                 marker=dict(size=26, symbol="square", opacity=0.01, color="#000"),
                 text=[
-                    f"section {i} (from {s.get('start', '')}): {s['mood']}"
-                    + (f", close to {s['close_to']}" if s.get("close_to") else "")
+                    f"section {i} (from {s.get('start', '')}): {say(s['mood'], s.get('close_to'))}"
                     for i, s in enumerate(sections, start=1)
                 ],
                 hovertemplate="%{text}: click to play<extra></extra>",

@@ -236,11 +236,12 @@ def model_rows(models: dict[str, dict]) -> list[dict]:
     ]
 
 
-def said(prediction) -> str:
-    """A prediction's mood as one answer in words: "calm", or "calm, close to sad" where the point is
-    a close call with a neighbouring mood (Prediction.close_to)."""
-    close = getattr(prediction, "close_to", None)
-    return f"{prediction.mood}, close to {close}" if close else prediction.mood
+def said(answer) -> str:
+    """A prediction's, section's or song's mood as one answer in words (`mood.say`): "calm", or
+    "calm, close to sad" where the point is a close call with a neighbouring mood."""
+    from ..mood import say
+
+    return say(answer.mood, answer.close_to)
 
 
 def disagreement(predictions: dict, headline: str | None = None) -> str | None:

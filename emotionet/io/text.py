@@ -3,11 +3,14 @@
 Text typed by people or read from file tags reaches the database, CSV exports that open in
 spreadsheets, and M3U8 playlists. `clean_text` drops control characters (a NUL byte is refused by
 PostgreSQL; bidirectional overrides disguise file names), `spreadsheet_cell` keeps a cell from
-being read as a formula, and `one_line` keeps a value on its own line.
+being read as a formula, and `one_line` keeps a value on its own line. `positive_int` and
+`positive_float` check numbers given on the command line (argparse types, for every layer's options).
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import unicodedata
 
 # Unicode "format" characters that reorder or hide text (bidi embeddings, overrides, isolates)
@@ -46,3 +49,25 @@ def spreadsheet_cell(value):
 def one_line(value) -> str:
     """Text with every control character (line breaks included) removed: one playlist line."""
     return clean_text(value).replace("\n", " ")
+
+
+def positive_int(text: str) -> int:
+    """A command-line number (an argparse type): a whole number of at least 1 (--count, --workers, --batch-size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive: give 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A command-line number (an argparse type): a finite number above 0 (--minutes, --radius)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value

@@ -420,40 +420,35 @@ def tag_file(
 ) -> TagReport:
     """Write the analysis's mood, BPM, key, valence and energy into one file's tags (see the rules
     above); never raises for a bad file: the report carries the one-line reason."""
-    path = os.path.realpath(path)  # a link's target is tagged, the link stays a link
-    report = TagReport(path, dry_run=dry_run)
-    try:
-        values = tag_values(analysis)
-        if not dry_run:
-            check_writable(path)
-        tags = _Tags(path)
-        report.changes = plan_tags(tags, values, overwrite)
-        marker = _marker_after(tags, report.changes, models)
-        marker_slot = MARKER_SLOT[tags.family]
-        if dry_run or (not report.changed and marker == tags.get(marker_slot)):
-            return report
-        save_atomically(path, _apply(path, report.changes, marker, marker_slot))
-        report.written = True
-    except TagError as error:
-        report.error = str(error)
-    except (OSError, ValueError) as error:
-        report.error = _short(error)
-    return report
+
+    def plan(tags: _Tags) -> tuple[list[SlotChange], str | None]:
+        changes = plan_tags(tags, tag_values(analysis), overwrite)
+        return changes, _marker_after(tags, changes, models)
+
+    return _edit(path, plan, dry_run)
 
 
 def remove_file(path: str | os.PathLike, *, dry_run: bool = False) -> TagReport:
     """Take away what EmotioNet wrote into one file (recognised by its marker); every other tag,
     and a value changed by hand since, stays."""
+    return _edit(path, lambda tags: (plan_removal(tags), None), dry_run)
+
+
+def _edit(path, plan: Callable[[_Tags], tuple[list[SlotChange], str | None]], dry_run: bool) -> TagReport:
+    """Plan a file's changes (`plan(tags)` -> (slot changes, the marker after them)) and, unless
+    `dry_run` or there is nothing to change, save them atomically. A link's target is edited, the
+    link stays a link. A bad file gives a report with its one-line reason, never an exception."""
     path = os.path.realpath(path)
     report = TagReport(path, dry_run=dry_run)
     try:
         if not dry_run:
             check_writable(path)
         tags = _Tags(path)
-        report.changes = plan_removal(tags)
-        if dry_run or not report.changed:
+        report.changes, marker = plan(tags)
+        marker_slot = MARKER_SLOT[tags.family]
+        if dry_run or (not report.changed and marker == tags.get(marker_slot)):
             return report
-        save_atomically(path, _apply(path, report.changes, None, MARKER_SLOT[tags.family]))
+        save_atomically(path, _apply(path, report.changes, marker, marker_slot))
         report.written = True
     except TagError as error:
         report.error = str(error)

@@ -15,19 +15,9 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from ..io.text import positive_int
+
 DEVICES = ("auto", "cpu", "cuda")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (library_cli has the same for the scan's own
-    options; this layer may not import it)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not positive: give 1 or more")
-    return value
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
