@@ -160,18 +160,14 @@ def tag_files(files: dict[str, str | None], action: str, overwrite: bool, dry_ru
 
 
 def tag_rows(reports) -> list[dict]:
-    """One row per file that would change or was skipped (files up to date are counted, not listed)."""
+    """One row per tag that would change (or per file skipped, with why): short enough for a projector.
+    Files up to date are counted, not listed; their folders are named under the table."""
     rows = []
     for r in reports:
-        shown = [c.describe() for c in r.changes if c.action != tags.SAME]
-        if r.error or shown:
-            rows.append(
-                {
-                    "file": shown_name(Path(r.path).name),
-                    "folder": shown_path(Path(r.path).parent),
-                    "what": f"skipped: {r.error}" if r.error else "; ".join(shown),
-                }
-            )
+        name = shown_name(Path(r.path).name)
+        if r.error:
+            rows.append({"file": name, "change": f"skipped: {r.error}"})
+        rows += [{"file": name, "change": c.describe()} for c in r.changes if c.action != tags.SAME]
     return rows
 
 
@@ -220,6 +216,8 @@ def tag_section(songs) -> None:
     )
     if rows := tag_rows(reports):
         st.dataframe(rows, hide_index=True, width="stretch")
+        folders = sorted({shown_path(Path(r.path).parent) for r in reports if r.error or r.changed})
+        st.caption("In " + ", ".join(webapp.plain(f) for f in folders))
     if not changing:
         return
     verb = "Write the tags into" if action == "write" else "Remove EmotioNet's tags from"

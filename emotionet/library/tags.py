@@ -104,6 +104,8 @@ class SlotChange:
     action: str  # ADD, SAME, UPDATE, OVERWRITE, KEEP (a value EmotioNet did not write), REMOVE
 
     def describe(self) -> str:
+        if self.field == "marker":  # its value is a record for EmotioNet, not for a person
+            return f"{self.slot} (what EmotioNet wrote) " + ("removed" if self.action == REMOVE else "written")
         if self.action == KEEP:
             return (
                 f"{self.slot} kept {self.old!r} (not written by EmotioNet; --overwrite replaces it with {self.new!r})"
