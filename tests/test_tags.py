@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import stat
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -95,6 +97,33 @@ OURS = {slot for family in tags.SLOTS.values() for slots in family.values() for 
 )
 
 
+def audio_bytes(path) -> bytes | None:
+    """The bytes of the file's encoded audio, where the format keeps them apart from its tags: MP3's
+    frames after the ID3v2 tag, FLAC's frames after its metadata blocks, every RIFF/AIFF chunk but
+    the ID3 one. None for Ogg and MP4, whose tag writes renumber pages or move the media data (their
+    decoded samples are compared instead)."""
+    data, suffix = Path(path).read_bytes(), Path(path).suffix
+    if suffix == ".mp3":
+        size = 10 + int.from_bytes(bytes(b & 0x7F for b in data[6:10]), "big") if data[:3] == b"ID3" else 0
+        return data[size:]
+    if suffix == ".flac":
+        at, last = 4, False
+        while not last:
+            last, length = data[at] & 0x80, int.from_bytes(data[at + 1 : at + 4], "big")
+            at += 4 + length
+        return data[at:]
+    if suffix in (".wav", ".aiff"):
+        big = suffix == ".aiff"
+        at, chunks = 12, []
+        while at + 8 <= len(data):
+            name, length = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "big" if big else "little")
+            if name.strip().lower() != b"id3":
+                chunks.append(data[at : at + 8 + length])
+            at += 8 + length + (length & 1)
+        return b"".join(chunks)
+    return None
+
+
 def other_tags(path) -> dict:
     """Every tag EmotioNet does not own, as its format stores it (ID3 frames untranslated)."""
     import mutagen
@@ -110,7 +139,7 @@ def other_tags(path) -> dict:
 @pytest.mark.parametrize("kind", FORMATS)
 def test_each_format_gets_the_fields_its_players_read_and_nothing_else_changes(tmp_path, kind):
     path = make_file(tmp_path, kind)
-    audio, others = decoded(path), other_tags(path)
+    audio, others, encoded = decoded(path), other_tags(path), audio_bytes(path)
     report = tags.tag_file(path, ANALYSIS, "models123")
     assert report.written and not report.error, report.line()
     import mutagen
@@ -148,12 +177,14 @@ def test_each_format_gets_the_fields_its_players_read_and_nothing_else_changes(t
         }
     assert tags.read_fields(path) | {"marker": ""} == EXPECTED | {"marker": ""}
     np.testing.assert_array_equal(decoded(path), audio)  # the audio itself is untouched
+    assert audio_bytes(path) == encoded  # byte for byte, where the format keeps audio and tags apart
     assert other_tags(path) == others
 
     removed = tags.remove_file(path)
     assert removed.written and set(tags.read_fields(path)) == set()  # no EmotioNet tag left
     assert other_tags(path) == others
     np.testing.assert_array_equal(decoded(path), audio)
+    assert audio_bytes(path) == encoded
 
 
 def test_dry_run_lists_the_changes_and_writes_nothing(tmp_path):
