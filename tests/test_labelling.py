@@ -352,28 +352,6 @@ def test_evaluation_on_the_page_matches_the_command_line_on_the_export(engine, s
         assert metrics["confusion"] == command_line[model]["confusion"]
 
 
-# --- Passcode ---
-
-
-def test_without_a_team_passcode_everyone_is_let_in(monkeypatch):
-    monkeypatch.delenv(lab.PASSCODE_ENV, raising=False)
-    assert lab.check_passcode(None) and lab.check_passcode("") and not lab.passcode_required()
-
-
-def test_with_a_team_passcode_only_the_right_one_is_let_in(monkeypatch):
-    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
-    assert lab.passcode_required()
-    assert lab.check_passcode("blue whale")
-    assert not any(lab.check_passcode(code) for code in (None, "", "blue", "blue whale ", "Blue whale"))
-
-
-def test_passcode_checks_use_a_constant_time_comparison(monkeypatch):
-    calls = []
-    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
-    monkeypatch.setattr(lab.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or a == b)
-    assert lab.check_passcode("blue whale") and calls == [(b"blue whale", b"blue whale")]
-
-
 # --- Hostile text ---
 
 

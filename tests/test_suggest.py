@@ -103,6 +103,12 @@ def test_tracks_below_the_target_come_first_scarce_moods_and_started_tracks_befo
     assert "the headline model is unsure (30% sure it is sad)" in sad.why
     assert "has 1 of the 3 ratings it needs" in happy1.why
     assert "raters disagree on its valence (spread 0.30)" in done3.why
+    blind = sg.rank(states, done={"mine"}, target=3, centre=CENTRE, blind=True)  # what a rater reads on Label
+    assert [s.track_hash for s in blind] == [s.track_hash for s in order]  # the same order, in blind words:
+    assert blind[0].why == "no ratings yet; its mood looks scarce in the set so far; the headline model is unsure of it"
+    assert blind[-1].why == "raters disagree on it"
+    for suggestion in blind:  # no mood of the team's mean or the models' guess, no spread, no confidence
+        assert not any(word in suggestion.why for word in ("happy", "sad", "calm", "aggressive", "0.", "%"))
 
 
 def test_among_complete_tracks_the_least_clear_comes_first():

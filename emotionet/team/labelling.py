@@ -23,10 +23,8 @@ audio file behind.
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import math
-import os
 import shutil
 import tempfile
 import zipfile
@@ -44,13 +42,12 @@ from ..io import audio
 from ..io.text import clean_text, spreadsheet_cell
 from ..metrics import evaluate_predictions
 from ..mood import MOODS, QUADRANTS, mood_index, mood_of
-from .predictions import predict_track
+from .predictions import enqueue, predict_track
 from .storage import AudioStore, Base, content_hash, insert_ignoring_duplicates, safe_suffix
 
 MAX_NAME = 100
 MAX_TEXT = 500
 MAX_NOTE = 2000  # a rating's note: a few sentences
-PASSCODE_ENV = "EMOTIONET_TEAM_PASSCODE"
 
 
 class LabellingError(ValueError):
@@ -193,6 +190,8 @@ def add_track(
                 **values,
             }
             created = insert_ignoring_duplicates(session, Track.__table__, row, "hash")
+            if created:  # the models hear it next (the Label page), even if the browser closes first
+                enqueue(session, digest)
             track = session.get(Track, digest)
     except Exception:
         if not stored_before:  # a failed add leaves no orphan audio behind
@@ -532,18 +531,3 @@ def export_zip(engine: Engine, store: AudioStore, min_raters: int = 1, centre=(0
                 archive.write(path, f"audio/{path.name}", compress_type=zipfile.ZIP_STORED)
             archive.writestr("ratings.csv", export_ratings_csv(engine))
     return buffer.getvalue()
-
-
-# --- Access ---------------------------------------------------------------------------------
-
-
-def passcode_required() -> bool:
-    return bool(os.environ.get(PASSCODE_ENV))
-
-
-def check_passcode(given: str | None) -> bool:
-    """True when no team passcode is set, or `given` equals it (constant-time comparison)."""
-    expected = os.environ.get(PASSCODE_ENV)
-    if not expected:
-        return True
-    return given is not None and hmac.compare_digest(str(given).encode(), expected.encode())

@@ -7,6 +7,11 @@ by the models' key (the SHA-256 of the checkpoint folder's config.json, which na
 model file's hash and the mood centre): accepting an adapted model, or re-training, gives a new
 key, so old answers are never shown as the current models'. Saving is idempotent and safe when
 several sessions analyse the same track at once (INSERT ... ON CONFLICT DO NOTHING).
+
+A track added to the set is queued for the models (`ListenQueue`, in the same transaction as the
+track) and leaves the queue once they have heard it (or its audio proved unreadable): listening cut
+short (the browser closed while the models listened) leaves the rest queued, and the next visit to
+the Label page hears them (`queued`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, ForeignKey, String, Text, select
+from sqlalchemy import DateTime, Engine, ForeignKey, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..io import audio
@@ -32,6 +37,33 @@ class TrackPrediction(Base):
     headline: Mapped[str] = mapped_column(String(32))
     payload: Mapped[str] = mapped_column(Text)  # JSON: model -> {valence, arousal, mood, confidence}
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ListenQueue(Base):
+    """Tracks added to the set that the models have not heard yet."""
+
+    __tablename__ = "label_listen_queue"
+
+    track_hash: Mapped[str] = mapped_column(ForeignKey("label_tracks.hash"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def enqueue(session: Session, track_hash: str) -> None:
+    """Queue a track for the models, inside the caller's transaction (the one adding the track)."""
+    values = {"track_hash": track_hash, "queued_at": datetime.now(timezone.utc)}
+    insert_ignoring_duplicates(session, ListenQueue.__table__, values, "track_hash")
+
+
+def queued(engine: Engine) -> list[str]:
+    """Hashes of the tracks waiting for the models, oldest first."""
+    with engine.connect() as connection:
+        query = select(ListenQueue.track_hash).order_by(ListenQueue.queued_at, ListenQueue.track_hash)
+        return list(connection.execute(query).scalars())
+
+
+def _dequeue(engine: Engine, track_hash: str) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(delete(ListenQueue).where(ListenQueue.track_hash == track_hash))
 
 
 def models_key(directory: str | os.PathLike) -> str:
@@ -91,15 +123,22 @@ def stored_one(engine: Engine, key: str, track_hash: str) -> dict | None:
 
 def predict_missing(engine: Engine, store: AudioStore, predictor, key: str, hashes, on_progress=None) -> dict[str, str]:
     """Run the models on each of `hashes` that has no stored answers yet; returns {hash: error}
-    for tracks whose audio could not be analysed. `on_progress(done, total)` after each."""
+    for tracks whose audio could not be analysed. Each track leaves the listening queue once heard
+    (or found unreadable), so an interrupted run leaves only the unheard ones queued.
+    `on_progress(done, total)` after each."""
     known = stored(engine, key)
+    waiting = set(queued(engine))
     todo = [h for h in hashes if h not in known]
+    for track_hash in set(hashes) & waiting - set(todo):  # heard before (by these models)
+        _dequeue(engine, track_hash)
     errors = {}
     for i, track_hash in enumerate(todo, start=1):
         try:
             predict_track(engine, store, predictor, key, track_hash)
         except (audio.AudioError, OSError) as error:
             errors[track_hash] = str(error)
+        if track_hash in waiting:
+            _dequeue(engine, track_hash)
         if on_progress:
             on_progress(i, len(todo))
     return errors

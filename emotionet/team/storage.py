@@ -20,9 +20,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
 from ..io import files
+from ..io.clip import AUDIO_SUFFIXES  # noqa: F401 (the package's one list; re-exported for the pages)
 from ..io.paths import data_dir
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac"}
 
 
 class Base(DeclarativeBase):
@@ -137,7 +136,12 @@ def _import_tables() -> None:
     """Table modules register themselves on Base when imported."""
     import importlib
 
-    for module in ("emotionet.team.labelling", "emotionet.team.predictions", "emotionet.library.songs"):
+    for module in (
+        "emotionet.team.labelling",
+        "emotionet.team.predictions",
+        "emotionet.team.accounts",
+        "emotionet.library.songs",
+    ):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

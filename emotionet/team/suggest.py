@@ -83,7 +83,9 @@ def _counts(states: list[TrackState], centre) -> dict[str, int]:
     return counts
 
 
-def _reasons(s: TrackState, target: int, counts: dict[str, int], centre) -> list[str]:
+def _reasons(s: TrackState, target: int, counts: dict[str, int], centre, blind: bool = False) -> list[str]:
+    """Why `s` is suggested. `blind`: for a rater who has not rated it, in words that give away
+    neither the team's values (nor the mood of their mean) nor the models' answers."""
     reasons = []
     if s.n_ratings < target:
         reasons.append("no ratings yet" if not s.n_ratings else f"has {s.n_ratings} of the {target} ratings it needs")
@@ -91,23 +93,34 @@ def _reasons(s: TrackState, target: int, counts: dict[str, int], centre) -> list
     started = sum(counts.values())
     if mood is not None and s.n_ratings < target and started and counts[mood] == min(counts.values()):
         reasons.append(
-            f"{mood} tracks are scarce so far ({counts[mood]} of the {started} tracks being rated are {mood}; "
+            "its mood looks scarce in the set so far"
+            if blind
+            else f"{mood} tracks are scarce so far ({counts[mood]} of the {started} tracks being rated are {mood}; "
             f"{mood} by {whose})"
         )
     if s.spread and max(s.spread) > SPREAD_NOTED:
         axis = "valence" if s.spread[0] >= s.spread[1] else "arousal"
-        reasons.append(f"raters disagree on its {axis} (spread {max(s.spread):.2f})")
+        reasons.append(
+            "raters disagree on it" if blind else f"raters disagree on its {axis} (spread {max(s.spread):.2f})"
+        )
     lead = s.models.get(s.headline)
     if lead and lead["confidence"] < UNSURE_NOTED:
-        reasons.append(f"the headline model is unsure ({lead['confidence']:.0%} sure it is {lead['mood']})")
+        reasons.append(
+            "the headline model is unsure of it"
+            if blind
+            else f"the headline model is unsure ({lead['confidence']:.0%} sure it is {lead['mood']})"
+        )
     moods = sorted({m["mood"] for m in s.models.values()}, key=MOODS.index)
     if len(moods) > 1:
-        reasons.append(f"the models disagree ({' vs '.join(moods)})")
+        reasons.append("the models hear different moods" if blind else f"the models disagree ({' vs '.join(moods)})")
     return reasons or ["the next track in the set"]
 
 
-def rank(states: list[TrackState], done: set[str], target: int = TARGET_RATINGS, centre=(0.5, 0.5)) -> list[Suggestion]:
-    """Every track not in `done` (the rater's rated tracks), best to rate first (see the module)."""
+def rank(
+    states: list[TrackState], done: set[str], target: int = TARGET_RATINGS, centre=(0.5, 0.5), blind: bool = False
+) -> list[Suggestion]:
+    """Every track not in `done` (the rater's rated tracks), best to rate first (see the module);
+    `blind`: reasons a rater may read before rating (see `_reasons`)."""
     counts = _counts(states, centre)
 
     def key(s: TrackState):
@@ -118,7 +131,7 @@ def rank(states: list[TrackState], done: set[str], target: int = TARGET_RATINGS,
         return (1, -s.uncertainty(), s.n_ratings)
 
     order = sorted((s for s in states if s.hash not in done), key=key)  # stable: ties keep the set's order
-    return [Suggestion(s.hash, _reasons(s, target, counts, centre), s.n_ratings < target) for s in order]
+    return [Suggestion(s.hash, _reasons(s, target, counts, centre, blind), s.n_ratings < target) for s in order]
 
 
 def track_states(engine: Engine, key: str | None = None) -> list[TrackState]:
@@ -141,7 +154,12 @@ def track_states(engine: Engine, key: str | None = None) -> list[TrackState]:
 
 
 def suggest(
-    engine: Engine, rater: str, key: str | None = None, target: int = TARGET_RATINGS, centre=(0.5, 0.5)
+    engine: Engine,
+    rater: str,
+    key: str | None = None,
+    target: int = TARGET_RATINGS,
+    centre=(0.5, 0.5),
+    blind: bool = False,
 ) -> list[Suggestion]:
     """What `rater` should rate next, best first (empty when they have rated every track)."""
-    return rank(track_states(engine, key), lab.rated_by(engine, rater), target, centre)
+    return rank(track_states(engine, key), lab.rated_by(engine, rater), target, centre, blind)
