@@ -36,6 +36,7 @@ from . import features
 from .analysis.sections import clock
 from .io import audio
 from .models.checkpoints import ModelBundle
+from .models.names import MODEL_TITLES
 from .mood import close_to as close_call
 from .mood import CHANCE, mood_of, say
 
@@ -44,7 +45,6 @@ CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hou
 # second musicnn patch of the whole song (musicnn is most of the work): bench/library_speed.py
 # measures its speed and how often its mood equals the whole song's.
 PRESETS: dict[str, dict] = {"whole": {}, "overnight": {"patch_step": 2}}
-MODEL_TITLES = {"pretrained": "the headline model (pretrained musicnn embeddings)"}
 
 
 class ModelOutputError(RuntimeError):

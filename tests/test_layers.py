@@ -6,6 +6,8 @@ a layer, modules import each other without cycles."""
 import ast
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 PACKAGE = REPO / "emotionet"
@@ -177,3 +179,51 @@ def test_the_networks_run_with_only_torch_and_numpy():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "(2, 200)", result.stderr[-1500:]
+
+
+def test_every_package_init_only_names_its_public_api():
+    """A package's __init__.py is its table of contents, under a page: imports, __all__ and at most a
+    module __getattr__ that loads a name's module on first use; the code lives in the modules."""
+    inits = sorted(PACKAGE.rglob("__init__.py"))
+    assert len(inits) > 8
+    crowded = []
+    for path in inits:
+        lines = len(path.read_text().splitlines())
+        if lines >= 60:
+            crowded.append(f"{path.relative_to(REPO)}: {lines} lines")
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+                continue
+            if not isinstance(node, ast.Import | ast.ImportFrom | ast.Assign | ast.Expr):
+                crowded.append(f"{path.relative_to(REPO)}:{node.lineno}: {type(node).__name__}")
+    assert not crowded, "\n".join(crowded)
+
+
+def test_the_model_card_and_the_model_names_load_without_torch():
+    """The Results page and the model card read metrics.json and the model names: importing them
+    loads neither torch nor the predictor, and the training names still resolve on demand."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from emotionet.training import model_card\n"
+        "from emotionet.models import label, MODEL_ORDER\n"
+        "print(sorted(m for m in ('torch', 'emotionet.predict', 'emotionet.training.loop') if m in sys.modules))\n"
+        "from emotionet.training import TrainConfig, run_training\n"
+        "print(TrainConfig.__module__, run_training.__module__, label('svr_all'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.split("\n")[:2] == [
+        "[]",
+        "emotionet.training.loop emotionet.training.run SVR (all features)",
+    ], result.stderr[-1500:]
+
+
+def test_a_name_no_package_defines_is_an_attribute_error():
+    import emotionet.models
+    import emotionet.training
+
+    for package in (emotionet.models, emotionet.training):
+        with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+            package.nothing  # noqa: B018

@@ -48,3 +48,18 @@ def test_svr_baseline_round_trips_through_plain_arrays():
     again = SVRBaseline.from_arrays(arrays)
     np.testing.assert_allclose(again.predict(x[:5]), model.predict(x[:5]))
     assert again.feature_names == ("mfcc",) and again.rows == 3
+
+
+def test_every_shipped_model_has_one_name_in_the_table(shipped_checkpoints):
+    """models.names is the one table: every model the shipped checkpoints hold has a shown name there
+    (not its raw key), and the display order, labels and titles are read from the same rows."""
+    import json
+
+    from emotionet.models import MODEL_LABELS, MODEL_ORDER, MODEL_TITLES, MODELS, label
+
+    config = json.loads((shipped_checkpoints / "config.json").read_text())
+    shipped = [*config["cnns"], *config["svrs"], *(["pretrained"] if config.get("pretrained") else [])]
+    assert shipped and all(name in MODEL_ORDER and label(name) != name for name in shipped), shipped
+    assert MODEL_ORDER == tuple(m.key for m in MODELS) == tuple(MODEL_LABELS) == tuple(MODEL_TITLES)
+    assert len(set(MODEL_LABELS.values())) == len(MODELS)  # no two models share a shown name
+    assert label("svr_all") == "SVR (all features)" and label("unknown") == "unknown"

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..models.checkpoints import checkpoint_dir
+from ..models.names import MODEL_ORDER
 from ..predict import Predictor
 from ..team import storage
 
@@ -165,9 +166,6 @@ def plain_html(text) -> str:
     import html
 
     return html.escape(str(text))
-
-
-MODEL_ORDER = ("pretrained", "cnn", "crnn", "svr", "svr_all")
 
 
 @st.cache_data(show_spinner=False)

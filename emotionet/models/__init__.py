@@ -1,196 +1,34 @@
-"""The models: the report's CNN (and its proposed CNN->RNN variant) and the SVR baseline.
+"""The models, a module each; this package only names them.
 
-EmotionCNN: two convolution + pooling blocks over the 3 x 13 x frames feature stack, pooled over
-time (so any clip length works), then three fully connected layers with ReLU and dropout before
-the last. It regresses valence and arousal (sigmoid, 0-1) and, trained jointly as an auxiliary
-task, the four quadrant logits. With `recurrent=True` a bidirectional GRU runs over the conv
-features in time before pooling: the report's CNN->RNN proposal.
+names          every model's key, shown name and title, in display order (MODELS, label)
+cnn            EmotionCNN: the report's CNN and its proposed CNN->RNN variant (CNNConfig)
+svr            SVRBaseline: the report's support vector regression, stored as arrays
+pretrained     the headline mood model on musicnn embeddings (musicnn: the PyTorch port)
+joint          the joint head blending the 4Q and listener heads (what the app shows)
+checkpoints    the shipped models on disk (ModelBundle), hashed and verified
 
-SVRBaseline: the report's support vector regression, RBF C=10 for valence and polynomial
-degree 3 C=10 for arousal, on standardised feature statistics. It is stored as plain arrays and
-parameters (support vectors, dual coefficients, kernel settings), never as a pickle.
+The names below load their module on first use, so `from emotionet.models import label` does not
+import torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from importlib import import_module
 
-import numpy as np
-import torch
-from torch import nn
+from .names import MODEL_LABELS, MODEL_ORDER, MODEL_TITLES, MODELS, label
 
-from ..features import CHANNEL_ROWS, FEATURES, summary_statistics
-
-
-@dataclass
-class CNNConfig:
-    channels: tuple[int, int] = (32, 64)
-    hidden: tuple[int, int] = (128, 64)
-    dropout: float = 0.3
-    recurrent: bool = False
-    rnn_hidden: int = 64
-
-
-MODEL_LABELS = {
-    "cnn": "CNN",
-    "crnn": "CNN→RNN",
-    "svr": "SVR (report)",
-    "svr_all": "SVR (all features)",
-    "pretrained": "Pretrained",
+_HOMES = {  # public name -> the module that defines it
+    "CNNConfig": "cnn",
+    "EmotionCNN": "cnn",
+    "SVRBaseline": "svr",
+    "KernelRegressor": "svr",
+    "SVR_SETTINGS": "svr",
 }
 
-
-def label(model: str) -> str:
-    """The one name a model goes by on every page, table and chart ("svr_all" -> "SVR (all features)")."""
-    return MODEL_LABELS.get(model, model)
+__all__ = ["MODELS", "MODEL_LABELS", "MODEL_ORDER", "MODEL_TITLES", "label", *_HOMES]
 
 
-class EmotionCNN(nn.Module):
-    def __init__(self, config: CNNConfig = CNNConfig()):
-        super().__init__()
-        self.config = config
-        c1, c2 = config.channels
-        self.conv = nn.Sequential(
-            nn.Conv2d(len(FEATURES), c1, 3, padding=1),
-            nn.BatchNorm2d(c1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1),
-            nn.BatchNorm2d(c2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        )
-        per_step = c2 * (CHANNEL_ROWS // 4)
-        if config.recurrent:
-            self.rnn = nn.GRU(per_step, config.rnn_hidden, batch_first=True, bidirectional=True)
-            per_step = 2 * config.rnn_hidden
-        h1, h2 = config.hidden
-        self.head = nn.Sequential(
-            nn.Linear(2 * per_step, h1),
-            nn.ReLU(),
-            nn.Linear(h1, h2),
-            nn.ReLU(),
-            nn.Dropout(config.dropout),
-            nn.Linear(h2, 2 + 4),
-        )
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, 3, 13, frames) -> valence/arousal (batch, 2) in 0-1, quadrant logits (batch, 4)."""
-        h = self.conv(x)  # (batch, c2, 3, frames / 4)
-        steps = h.flatten(1, 2).transpose(1, 2)  # (batch, time, features)
-        if self.config.recurrent:
-            steps, _ = self.rnn(steps)
-        pooled = torch.cat([steps.mean(dim=1), steps.amax(dim=1)], dim=1)
-        out = self.head(pooled)
-        return torch.sigmoid(out[:, :2]), out[:, 2:]
-
-
-# --- SVR baseline -------------------------------------------------------------------------------
-
-SVR_SETTINGS = {  # the report's: per target, kernel settings for sklearn.svm.SVR
-    "valence": {"kernel": "rbf", "C": 10.0, "gamma": "scale"},
-    "arousal": {"kernel": "poly", "degree": 3, "C": 10.0, "gamma": "scale", "coef0": 0.0},
-}
-
-
-@dataclass
-class KernelRegressor:
-    """A fitted SVR as arrays: f(x) = sum_i dual_i K(sv_i, x) + intercept."""
-
-    kernel: str
-    gamma: float
-    degree: int
-    coef0: float
-    support_vectors: np.ndarray
-    dual_coef: np.ndarray
-    intercept: float
-
-    @classmethod
-    def from_sklearn(cls, svr) -> "KernelRegressor":
-        return cls(
-            svr.kernel,
-            float(svr._gamma),
-            int(svr.degree),
-            float(svr.coef0),
-            svr.support_vectors_.astype(np.float64),
-            svr.dual_coef_.ravel().astype(np.float64),
-            float(svr.intercept_[0]),
-        )
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        x = np.atleast_2d(np.asarray(x, np.float64))
-        if self.kernel == "rbf":
-            sq = (x**2).sum(1)[:, None] + (self.support_vectors**2).sum(1)[None] - 2 * x @ self.support_vectors.T
-            k = np.exp(-self.gamma * np.maximum(sq, 0))
-        elif self.kernel == "poly":
-            k = (self.gamma * x @ self.support_vectors.T + self.coef0) ** self.degree
-        else:
-            raise ValueError(f"Unsupported kernel {self.kernel!r}")
-        return k @ self.dual_coef + self.intercept
-
-
-@dataclass
-class SVRBaseline:
-    """Valence and arousal SVRs on standardised statistics of the given features and rows."""
-
-    feature_names: tuple[str, ...]
-    rows: int | None  # first rows per feature; the report used the first 3 MFCCs
-    mean: np.ndarray = field(default=None)
-    std: np.ndarray = field(default=None)
-    valence: KernelRegressor | None = None
-    arousal: KernelRegressor | None = None
-
-    def inputs(self, features: dict[str, np.ndarray]) -> np.ndarray:
-        return summary_statistics(features, self.feature_names, self.rows)
-
-    def fit(self, x: np.ndarray, targets: np.ndarray) -> "SVRBaseline":
-        from sklearn.svm import SVR
-
-        self.mean, self.std = x.mean(0), np.maximum(x.std(0), 1e-6)
-        z = (x - self.mean) / self.std
-        self.valence = KernelRegressor.from_sklearn(SVR(**SVR_SETTINGS["valence"]).fit(z, targets[:, 0]))
-        self.arousal = KernelRegressor.from_sklearn(SVR(**SVR_SETTINGS["arousal"]).fit(z, targets[:, 1]))
-        return self
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """(n, inputs) statistics -> (n, 2) raw valence/arousal, clipped to 0-1."""
-        z = (np.atleast_2d(x) - self.mean) / self.std
-        return np.clip(np.stack([self.valence.predict(z), self.arousal.predict(z)], 1), 0.0, 1.0)
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        arrays = {
-            "mean": self.mean,
-            "std": self.std,
-            "features": np.array(self.feature_names),
-            "rows": np.array(-1 if self.rows is None else self.rows),
-        }
-        for target in ("valence", "arousal"):
-            reg: KernelRegressor = getattr(self, target)
-            arrays[f"{target}_kernel"] = np.array(reg.kernel)
-            arrays[f"{target}_params"] = np.array([reg.gamma, reg.degree, reg.coef0, reg.intercept])
-            arrays[f"{target}_support_vectors"] = reg.support_vectors
-            arrays[f"{target}_dual_coef"] = reg.dual_coef
-        return arrays
-
-    @classmethod
-    def from_arrays(cls, arrays) -> "SVRBaseline":
-        rows = int(arrays["rows"])
-        model = cls(
-            tuple(str(n) for n in arrays["features"]), None if rows < 0 else rows, arrays["mean"], arrays["std"]
-        )
-        for target in ("valence", "arousal"):
-            gamma, degree, coef0, intercept = arrays[f"{target}_params"]
-            setattr(
-                model,
-                target,
-                KernelRegressor(
-                    str(arrays[f"{target}_kernel"]),
-                    float(gamma),
-                    int(degree),
-                    float(coef0),
-                    arrays[f"{target}_support_vectors"],
-                    arrays[f"{target}_dual_coef"],
-                    float(intercept),
-                ),
-            )
-        return model
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

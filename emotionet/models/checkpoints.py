@@ -37,7 +37,8 @@ import torch
 from ..features import Normalizer
 from ..io import files
 from ..mood import Calibration
-from . import CNNConfig, EmotionCNN, SVRBaseline
+from .cnn import CNNConfig, EmotionCNN
+from .svr import SVRBaseline
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 HASHES = "sha256"  # the config.json key: model file name -> SHA-256 of its bytes

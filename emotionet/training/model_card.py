@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import label
+from ..models.names import label
 
 LIMITS = """\
 - **Emotion is subjective.** The 4Q quadrant comes from AllMusic editors' mood tags, and its
