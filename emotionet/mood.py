@@ -184,3 +184,23 @@ def close_to(calibration: Calibration, valence: float, arousal: float, threshold
 def say(mood: str, close: str | None = None) -> str:
     """One answer in words: "calm", or "calm, close to sad"."""
     return f"{mood}, close to {close}" if close else mood
+
+
+SURE_SHARE = 0.9  # a song this much one mood is said as that mood alone
+
+
+def shares_text(shares: dict[str, float], least: float = 0.05) -> str:
+    """ "aggressive 38%, calm 29%, happy 19%": the moods a song holds, largest first (at least two)."""
+    ranked = sorted(shares.items(), key=lambda kv: -kv[1])
+    named = [kv for i, kv in enumerate(ranked) if i < 2 or kv[1] >= least]
+    return ", ".join(f"{mood} {share:.0%}" for mood, share in named)
+
+
+def say_song(mood: str, close: str | None = None, shares: dict[str, float] | None = None, mixed: bool = False) -> str:
+    """A song's answer in words, as a listener would say it: "sad" (one answer for the clip), "sad (62% of
+    the song)" (the mood it spends most time in), or "mixed: aggressive 38%, calm 29%, …" (none holds half)."""
+    if shares is None or (not mixed and shares.get(mood, 0) >= SURE_SHARE):
+        return say(mood, close)
+    if mixed:
+        return f"mixed: {shares_text(shares)}"
+    return f"{mood} ({shares[mood]:.0%} of the song)"

@@ -33,12 +33,12 @@ import numpy as np
 import torch
 
 from . import features
-from .analysis.sections import clock
+from .analysis.sections import clock, song_shares
 from .io import audio
 from .models.checkpoints import ModelBundle
 from .models.names import MODEL_TITLES
 from .mood import close_to as close_call
-from .mood import CHANCE, mood_of, say
+from .mood import CHANCE, mood_of, say_song
 
 CNN_BATCH = 8  # windows per CNN forward pass: memory stays flat for a whole hour-long file
 # Scan presets (`scan --preset`): name -> Predictor.analyze options. "overnight" embeds every
@@ -58,6 +58,9 @@ class Prediction:
     mood: str
     confidence: float  # probability the mood is right, given the model's validation error
     close_to: str | None = None  # the mood it is a close call with (mood.close_to), or None
+    # a song of several sections (or a long mixed one): mood -> part of its windows; None for one answer
+    shares: dict[str, float] | None = None
+    mixed: bool = False  # no mood holds half of the song
 
     def to_dict(self) -> dict:
         return {
@@ -66,12 +69,19 @@ class Prediction:
             "mood": self.mood,
             "close_to": self.close_to,
             "confidence": round(self.confidence, 3),
+            **song_shares(self.shares, self.mixed),
         }
 
     @property
+    def share(self) -> float | None:
+        """The part of the song its mood holds (None: one answer for the whole clip)."""
+        return None if self.shares is None else self.shares.get(self.mood)
+
+    @property
     def said(self) -> str:
-        """The answer in words: "calm", or "calm, close to sad"."""
-        return say(self.mood, self.close_to)
+        """The answer in words: "calm", "calm, close to sad", "sad (62% of the song)" or
+        "mixed: aggressive 38%, calm 29%, …"."""
+        return say_song(self.mood, self.close_to, self.shares, self.mixed)
 
 
 @dataclass
@@ -316,10 +326,12 @@ class Predictor:
                 start_s=excerpt.start_s,
             )
             analysis.song, analysis.explanation = whole.song, whole.explanation
-            if len(whole.song.sections) > 1:  # the song-level answer is its sections' summary (issue 12)
-                analysis.predictions = {
-                    name: self.prediction(name, *whole.summaries[name]) for name in analysis.predictions
-                }
+            # a song of several sections (or a long mixed one) is answered as a listener would (issue 30):
+            # the mood it spends most time in, with each mood's share, at the mean of the windows that carry it
+            analysis.predictions = {
+                name: self.song_prediction(name, whole.answers[name]) if whole.answers[name].shares else p
+                for name, p in analysis.predictions.items()
+            }
         if excerpt.steady:  # steady noise: whatever point the models give, the mood is a guess
             at_most_chance(analysis)
         report(1.0, "sections and what the model hears")
@@ -448,6 +460,12 @@ class Predictor:
             mood_of(valence, arousal, self.thresholds),
             cal.confidence(valence, arousal, self.thresholds),
             close_call(cal, valence, arousal, self.thresholds),
+        )
+
+    def song_prediction(self, name: str, answer) -> Prediction:
+        """Model `name`'s answer for a song (an `analysis.sections.SongMood` with shares)."""
+        return Prediction(
+            answer.valence, answer.arousal, answer.mood, answer.confidence, answer.close_to, answer.shares, answer.mixed
         )
 
     def calibration(self, name: str):

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from emotionet import features
 from emotionet.analysis import sections as sec
-from emotionet.mood import Calibration
+from emotionet.mood import Calibration, mood_of
 from tests import demo_song
 
 
@@ -152,23 +152,34 @@ def test_real_models_split_the_song_at_the_change_with_arousal_on_both_sides(pad
     assert cnn_calm["arousal"] < cnn_loud["arousal"]
     assert "from 1:00" in song.arc
     assert result.start_s == 0.0 and result.end_s == pytest.approx(120.0, abs=0.1)  # whole song by default
-    weights = np.array([s.duration_s for s in song.sections])
-    assert song.arousal == pytest.approx(float(np.average([s.arousal for s in song.sections], weights=weights)))
+    # half and half: no mood holds half of the song's windows, so it is said as mixed, naming both
+    assert song.mixed and set(list(song.shares)[:2]) == {calm.mood, loud.mood}
+    assert result.predictions[predictor.headline].said.startswith("mixed: ")
 
 
-def test_a_song_of_several_sections_is_answered_by_their_summary(pad_then_riff_analysis):
-    """The verdict, the models' table and the song summary agree (issue 12: the song-level answer
-    is the duration-weighted summary): every model's answer is the mean of its sections."""
+def test_a_song_of_several_sections_is_answered_by_what_its_windows_carry(pad_then_riff_analysis):
+    """The verdict, the models' table and the song agree (issue 30): every model's answer is the mood
+    most of its windows carry, at the mean of those windows, with each mood's share; each section's
+    mood is the mood most of its windows carry."""
     predictor, result = pad_then_riff_analysis
-    song, weights = result.song, np.array([s.duration_s for s in result.song.sections])
+    song, d = result.song, result.to_dict()
     lead = result.predictions[predictor.headline]
     assert (lead.valence, lead.arousal, lead.mood) == (song.valence, song.arousal, song.mood)
     assert lead.confidence == pytest.approx(song.confidence)
-    cnn = [s.extra["models"]["cnn"] for s in song.sections]
-    assert result.predictions["cnn"].arousal == pytest.approx(
-        np.average([c["arousal"] for c in cnn], weights=weights), abs=1e-3
-    )
-    assert result.to_dict()[predictor.headline]["mood"] == result.to_dict()["song"]["mood"]
+    for name, p in result.predictions.items():
+        moods = [w[name]["mood"] for w in d["timeline"]]
+        assert p.shares == pytest.approx({m: moods.count(m) / len(moods) for m in set(moods)})
+        assert moods.count(p.mood) == max(moods.count(m) for m in moods)
+        assert p.mood == mood_of(p.valence, p.arousal, predictor.thresholds)
+    centre = np.array([(w["start_s"] + w["end_s"]) / 2 for w in d["timeline"]])
+    for section in d["sections"]:
+        inside = [
+            w["pretrained"]["mood"]
+            for w, c in zip(d["timeline"], centre)
+            if section["start_s"] <= c <= section["end_s"]
+        ]
+        assert inside.count(section["mood"]) == max(inside.count(m) for m in inside)
+    assert d[predictor.headline]["mood"] == d["song"]["mood"] and d["song"]["shares"] == d[predictor.headline]["shares"]
 
 
 def test_progress_is_reported_for_every_decoded_block(pad_then_riff_analysis):
@@ -220,3 +231,58 @@ def test_the_file_is_decoded_once_and_musicnn_runs_once_over_it(shipped_checkpoi
     assert opened == [40] and part.start_s == pytest.approx(10.0, abs=0.01)
     assert part.song.sections[0].start_s == pytest.approx(10.0, abs=0.01)
     assert part.song.sections[-1].end_s == pytest.approx(50.0, abs=0.1)
+
+
+# --------------------------------------------------------------------------- named by what they hold (issue 30)
+
+
+def windows_of(moods: list[str], hop: float = 5.0, width: float = 10.0):
+    """Windows (start, end) every `hop` s and a point in each named mood's quadrant around (0.5, 0.5)."""
+    points = {"happy": (0.7, 0.7), "aggressive": (0.3, 0.7), "sad": (0.3, 0.3), "calm": (0.7, 0.3)}
+    win = [(i * hop, i * hop + width) for i in range(len(moods))]
+    return win, np.array([points[m] for m in moods]), (len(moods) - 1) * hop + width
+
+
+def test_a_section_is_named_by_the_mood_most_of_its_windows_carry():
+    """A section of 4 calm and 2 sad windows is calm, at the mean of its calm windows (never a mean point
+    that falls between two moods)."""
+    win, values, duration = windows_of(["calm", "sad", "calm", "calm", "sad", "calm"])
+    song = sec.summarise([(0.0, duration)], [[0.45, 0.45]], win_s=win, window_values=values, duration_s=120)
+    (section,) = song.sections
+    assert section.mood == "calm" and section.share == pytest.approx(4 / 6)
+    assert (section.valence, section.arousal) == pytest.approx((0.7, 0.3))
+
+
+def test_a_mood_change_that_lasts_is_a_boundary_and_a_short_one_is_not():
+    win, values, duration = windows_of(["sad"] * 12 + ["happy"] + ["sad"] * 11 + ["happy"] * 24)
+    moods = [mood_of(v, a) for v, a in values]
+    assert sec.mood_changes(win, moods, duration) == [pytest.approx(122.5)]  # one 10 s happy window is no change
+    spans = sec.mood_spans([(0.0, duration)], np.zeros(1), 1.0, win, moods, duration)
+    song = sec.summarise(spans, np.zeros((len(spans), 2)), win_s=win, window_values=values, duration_s=duration)
+    assert [s.mood for s in song.sections] == ["sad", "happy"]
+    assert song.mood == "happy" and not song.mixed and song.shares["happy"] == pytest.approx(25 / 48)
+
+
+def test_a_song_no_mood_holds_half_of_is_mixed_and_says_its_shares():
+    moods = ["aggressive"] * 18 + ["calm"] * 14 + ["happy"] * 9 + ["sad"] * 7
+    win, values, duration = windows_of(moods)
+    spans = sec.mood_spans([(0.0, duration)], np.zeros(1), 1.0, win, moods, duration)
+    song = sec.summarise(spans, np.zeros((len(spans), 2)), win_s=win, window_values=values, duration_s=duration)
+    assert song.mixed and song.mood == "aggressive"
+    assert song.shares == pytest.approx({"aggressive": 18 / 48, "calm": 14 / 48, "happy": 9 / 48, "sad": 7 / 48})
+    said = song.to_dict()["said"]
+    assert said == "mixed: aggressive 38%, calm 29%, happy 19%, sad 15%"
+    # a song one mood holds most of says that mood and how much of the song it holds
+    win, values, duration = windows_of(["sad"] * 30 + ["happy"] * 18)
+    moods = [mood_of(v, a) for v, a in values]
+    spans = sec.mood_spans([(0.0, duration)], np.zeros(1), 1.0, win, moods, duration)
+    song = sec.summarise(spans, np.zeros((len(spans), 2)), win_s=win, window_values=values, duration_s=duration)
+    assert not song.mixed and song.to_dict()["said"] == "sad (62% of the song)"
+
+
+def test_a_short_clip_of_one_section_keeps_the_models_answer_for_the_clip():
+    win, values, duration = windows_of(["sad", "sad", "calm", "calm", "calm"])
+    song = sec.summarise([(0.0, 30.0)], [[0.55, 0.45]], win_s=win, window_values=values, duration_s=30.0)
+    assert song.shares is None and not song.mixed
+    assert (song.valence, song.arousal, song.mood) == (0.55, 0.45, "calm")
+    assert song.sections[0].mood == "calm"

@@ -37,7 +37,7 @@ class SongDescription:
     explanation: explain_mod.Explanation
     novelty: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     grid_step_s: float = 1.0
-    summaries: dict = field(default_factory=dict)  # model -> its sections' duration-weighted (valence, arousal)
+    answers: dict = field(default_factory=dict)  # model -> its own SongMood over the same sections
 
 
 def describe(
@@ -75,24 +75,35 @@ def describe(
         parts, starts = embedding
         if all(f"{b}/{p}" in parts for b in pretrained.BACKBONES for p in SECTION_PARTS):
             series.append(sec.patch_series(pretrained.select(parts, SECTION_PARTS), starts))
-    spans, curve = sec.segment(series, duration_s, min_section_s=min_section_s, max_sections=max_sections)
-    values = {
-        name: section_values(calibrations[name], clip_raw, window_raw, spans, win_s)
+    structure, curve = sec.segment(series, duration_s, min_section_s=min_section_s, max_sections=max_sections)
+    windows = {name: np.asarray(calibrations[name].apply(np.asarray(w, float)), float) for name, (_, w) in raw.items()}
+    head_moods = [mood_of(v, a, thresholds) for v, a in windows[headline]]
+    spans = sec.mood_spans(
+        structure, curve, sec.grid_step(duration_s), win_s, head_moods, duration_s, min_section_s, max_sections
+    )
+    answers = {
+        name: sec.summarise(
+            spans,
+            section_values(calibrations[name], clip_raw, window_raw, spans, win_s),
+            thresholds,
+            calibrations[name],
+            win_s,
+            windows[name],
+            duration_s,
+        )
         for name, (clip_raw, window_raw) in raw.items()
     }
-    song = sec.summarise(spans, values[headline], thresholds, calibrations[headline])
-    others = {name: v for name, v in values.items() if name != headline}
-    summaries = {name: sec.weighted_mean(spans, v) for name, v in others.items()}
-    summaries[headline] = (song.valence, song.arousal)
+    song = answers[headline]
+    others = {name: a for name, a in answers.items() if name != headline}
     has_tags = parts is not None and all(f"{b}/tags" in parts for b in _backbones())
     for i, (section, span) in enumerate(zip(song.sections, spans)):
         section.extra["models"] = {
             name: {
-                "valence": round(float(v[i, 0]), 4),
-                "arousal": round(float(v[i, 1]), 4),
-                "mood": mood_of(v[i, 0], v[i, 1], thresholds),
+                "valence": round(a.sections[i].valence, 4),
+                "arousal": round(a.sections[i].arousal, 4),
+                "mood": a.sections[i].mood,
             }
-            for name, v in others.items()
+            for name, a in others.items()
         }
         if has_tags:
             section.extra["hears"] = ", ".join(
@@ -104,7 +115,7 @@ def describe(
     explanation = explain_mod.explain(
         None, parts if has_tags else None, k_tags=k_tags, chroma=feats["chroma"], sound=sound
     )
-    return SongDescription(song, explanation, curve, sec.grid_step(duration_s), summaries)
+    return SongDescription(song, explanation, curve, sec.grid_step(duration_s), answers)
 
 
 def section_values(calibration: Calibration, clip_raw, window_raw: np.ndarray, spans, win_s) -> np.ndarray:
