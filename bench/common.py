@@ -53,7 +53,7 @@ def machine(**extra) -> dict:
 
 def artist_folds(classes, artists, n_folds: int = 5, seed: int = 0) -> list:
     """[(train, test)] index arrays: folds stratified by quadrant with no artist on both sides
-    (the folds of bench/cnn_cv.py and bench/cnn_distill.py)."""
+    (the folds of bench/cnn_cv.py and of the CNN recipes in docs/research.md)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)

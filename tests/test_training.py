@@ -165,131 +165,44 @@ def test_a_manifest_with_out_of_range_labels_names_the_line(tmp_path):
         dataset.read_manifest(tmp_path / "m.csv")
 
 
-def test_distillation_teaches_the_cnn_what_the_teacher_says_of_each_crop():
-    """Every label is 0.3, but the teacher says 0.8 of crops centred in a clip's first half and
-    0.3 of the rest (whose sound differs): taught, the CNN rates first-half crops higher; trained
-    on the labels alone it cannot tell them apart."""
-    import numpy as np
-    import torch
+def test_the_loop_trains_through_its_recipe_and_keeps_what_the_recipe_judges():
+    """train_cnn's steps are a Recipe's (the hook the measured, unshipped recipes used): every batch of
+    crops passes through `batch` with the clips and crop starts drawn, `step` follows each optimiser
+    step, and the weights validated and kept are those `judged` gives, not the last ones."""
+    import copy
 
-    from bench.train_recipes import Experimental
+    from emotionet import features
     from emotionet.models import CNNConfig
-    from emotionet.training import train_cnn
+    from emotionet.training import Recipe, train_cnn
 
-    rng = np.random.default_rng(0)
-    frames, crop = 4 * 87, 86  # about 8 s of feature frames; 2 s crops
-    shape = np.r_[np.ones(frames // 2), -np.ones(frames // 2)].astype(np.float32)  # the halves sound different
-    stacks = [rng.standard_normal((3, 13, frames)).astype(np.float32) + shape for _ in range(16)]
-    classes = np.arange(16) % 4
-    seen = []
+    class KeepTheStart(Recipe):
+        def start(self, model):
+            self.first, self.batches, self.steps = copy.deepcopy(model), [], 0
 
-    def teacher(idx, starts):
-        seen.append((np.asarray(idx).copy(), np.asarray(starts).copy()))
-        return np.where(np.asarray(starts)[:, None] + crop / 2 < frames / 2, 0.8, 0.3) * np.ones((len(idx), 2))
+        def batch(self, x, y, labels, idx, starts, rng):
+            self.batches.append((x.shape[-1], idx.copy(), starts.copy()))
+            return super().batch(x, y, labels, idx, starts, rng)
 
-    cfg = TrainConfig(epochs=25, patience=25, batch_size=8, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)
-    train = (stacks, np.full((16, 2), 0.3), classes)
-    val = (stacks, np.full((16, 2), 0.55), classes)  # what the teacher says of whole clips, on average
-    models = {
-        w: train_cnn(CNNConfig(), train, val, cfg, recipe=Experimental(teacher=teacher, teacher_weight=w))[0]
-        for w in (0.0, 1.0)
-    }
-    with torch.no_grad():
-        first = torch.from_numpy(np.stack([s[..., :crop] for s in stacks]))
-        last = torch.from_numpy(np.stack([s[..., -crop:] for s in stacks]))
-        gap = {w: float((m(first)[0] - m(last)[0]).mean()) for w, m in models.items()}
-    assert gap[1.0] > 0.06 and gap[1.0] - gap[0.0] > 0.06, gap  # measured: 0.11 taught, -0.02 plain
-    assert abs(gap[0.0]) < 0.04, gap
-    assert seen and all(len(i) == len(s) and (s >= 0).all() and (s <= frames - crop).all() for i, s in seen)
+        def step(self, model):
+            self.steps += 1
 
-
-def test_masking_hides_one_time_span_and_one_row_per_crop_and_leaves_the_batch_alone():
-    import numpy as np
-
-    from bench.train_recipes import MASK_SHARE, _mask
-
-    x = torch.ones(6, 3, 13, 200)
-    masked = _mask(x, np.random.default_rng(0))
-    assert torch.equal(x, torch.ones(6, 3, 13, 200))  # a copy: the crops themselves are not changed
-    for crop in masked:
-        rows = (crop == 0).all(dim=(0, 2))  # (13,) rows zero over all time in every feature
-        assert int(rows.sum()) == 1
-        span = (crop[:, ~rows] == 0).all(dim=(0, 1))  # the frames zero in every other row
-        assert int(span.sum()) <= MASK_SHARE * 200 + 1
-        if span.any():  # one contiguous span
-            where = torch.nonzero(span).flatten()
-            assert int(where[-1] - where[0]) + 1 == len(where)
-
-
-def test_transposing_rolls_each_crops_chroma_rows_and_nothing_else():
-    from bench.train_recipes import _transpose
-
-    x = torch.randn(32, 3, 13, 50)
-    moved = _transpose(x, np.random.default_rng(0))
-    assert torch.equal(moved[:, :2], x[:, :2]) and torch.equal(moved[:, 2, 12], x[:, 2, 12])  # MFCC, contrast, pad row
-    shifts = [
-        [k for k in range(12) if torch.equal(moved[i, 2, :12], torch.roll(x[i, 2, :12], k, 0))] for i in range(32)
-    ]
-    assert all(len(k) == 1 for k in shifts)  # each crop's chroma is one rotation of its own
-    assert len({k[0] for k in shifts}) > 4  # and the keys differ from crop to crop
-
-
-def test_mixup_blends_crops_and_targets_with_the_same_share():
-    from bench.train_recipes import _mixup
-
-    x, y = torch.randn(16, 3, 13, 20), torch.rand(16, 2)
-    mixed, targets, partner, share = _mixup(x, y, 0.2, np.random.default_rng(0))
-    assert ((share >= 0) & (share <= 1)).all() and sorted(partner.tolist()) == list(range(16))
-    s = share[:, None, None, None]
-    torch.testing.assert_close(mixed, s * x + (1 - s) * x[partner])
-    torch.testing.assert_close(targets, share[:, None] * y + (1 - share[:, None]) * y[partner])
-
-
-def test_weight_averaging_validates_and_keeps_the_moving_average_not_the_last_weights():
-    """With the bench recipe's weight_average the kept model is the exponential moving average of the
-    weights after each step: with a decay of almost 1 it stays where the first step left it (the
-    average starts there), however many steps follow."""
-    from dataclasses import replace
-
-    from bench.train_recipes import Experimental
-    from emotionet.models import CNNConfig, EmotionCNN
-    from emotionet.training import train_cnn
+        def judged(self, model):
+            return self.first
 
     rng = np.random.default_rng(0)
     stacks = [rng.standard_normal((3, 13, 200)).astype(np.float32) for _ in range(12)]
     data = (stacks, rng.uniform(0, 1, (12, 2)), np.arange(12) % 4)
-    cfg = TrainConfig(
-        epochs=1, patience=10, batch_size=12, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3
-    )  # a step an epoch
-    torch.manual_seed(cfg.seed)  # train_cnn starts from these weights
-    start = EmotionCNN(CNNConfig()).state_dict()
-    one_step = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
-    averaged = train_cnn(CNNConfig(), data, data, replace(cfg, epochs=6), recipe=Experimental(weight_average=0.99999))[
-        0
-    ].state_dict()
-
-    def distance(a, b):
-        return sum(float((a[k] - b[k]).abs().sum()) for k in a if a[k].is_floating_point())
-
-    assert distance(averaged, one_step) < 1e-3 * distance(one_step, start), (
-        distance(averaged, one_step),
-        distance(one_step, start),
-    )
-
-
-def test_the_bench_recipe_with_every_option_off_trains_as_the_shipped_one():
-    """bench/train_recipes.Experimental() draws what training.Recipe draws: the same weights."""
-    from bench.train_recipes import Experimental
-    from emotionet.models import CNNConfig
-    from emotionet.training import train_cnn
-
-    rng = np.random.default_rng(1)
-    stacks = [rng.standard_normal((3, 13, 200)).astype(np.float32) for _ in range(12)]
-    data = (stacks, rng.uniform(0, 1, (12, 2)), np.arange(12) % 4)
-    cfg = TrainConfig(epochs=2, patience=10, batch_size=6, crop_seconds=2.0, hop_seconds=1.0)
-    plain = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
-    bench = train_cnn(CNNConfig(), data, data, cfg, recipe=Experimental())[0].state_dict()
-    assert all(torch.equal(plain[k], bench[k]) for k in plain)
+    cfg = TrainConfig(epochs=3, patience=10, batch_size=6, crop_seconds=2.0, hop_seconds=1.0, lr=3e-3)
+    recipe = KeepTheStart()
+    kept = train_cnn(CNNConfig(), data, data, cfg, recipe=recipe)[0].state_dict()
+    trained = train_cnn(CNNConfig(), data, data, cfg)[0].state_dict()
+    start = recipe.first.state_dict()
+    assert all(torch.equal(kept[k], start[k]) for k in start)
+    assert not all(torch.equal(trained[k], start[k]) for k in start)  # the plain recipe moves the weights
+    crop = round(cfg.crop_seconds * features.FRAMES_PER_SECOND)
+    assert recipe.steps == len(recipe.batches) == 3 * 2
+    assert all(width == crop and ((s >= 0) & (s <= 200 - crop)).all() for width, _, s in recipe.batches)
+    assert all(len(i) == 6 and set(i) <= set(range(12)) for _, i, _ in recipe.batches)
 
 
 def test_train_py_passes_every_train_config_option_through(manifest, monkeypatch, tmp_path):

@@ -50,9 +50,9 @@ def _crops(stacks: list[np.ndarray], indices: np.ndarray, length: int, rng: np.r
 
 class Recipe:
     """The report's recipe, step by step inside `train_cnn`: each batch of crops as drawn, the
-    quadrant head's cross-entropy, the weights as trained. The measured variants that are not
-    shipped (masking, transposition, mixup, weight averaging, distillation) subclass it beside the
-    benches (bench/train_recipes.py)."""
+    quadrant head's cross-entropy, the weights as trained. The measured variants that were not
+    shipped (masking, transposition, mixup, weight averaging, distillation: docs/research.md)
+    subclassed it in bench/train_recipes.py, retired with its results recorded."""
 
     def start(self, model: nn.Module) -> None:
         """Before the first epoch."""
