@@ -1,6 +1,7 @@
 # Two commands for a fresh machine:
 #   make run    install everything into .venv and start the app on http://localhost:8501
-#               (this machine only; `make run ADDRESS=0.0.0.0` serves a team on the network)
+#               (this machine only; `make run ADDRESS=0.0.0.0` serves a team on the network);
+#               it first says how to add the team's first coordinator, while there is none
 #   make test   install what the tests need into .venv and run the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -11,6 +12,7 @@ ADDRESS ?= 127.0.0.1
 .PHONY: run test bench train clean
 
 run: $(VENV)/.runtime
+	$(PY) -m emotionet team setup
 	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(VENV)/.dev

@@ -32,7 +32,9 @@ pages = {
     "Present": [st.Page("app_pages/results.py", title="Results", icon="📊")],
 }
 page = st.navigation(pages)  # drawn now: a first visit sees the app's frame before the slow imports below
-from emotionet.app import webapp  # noqa: E402 (it imports torch: seconds on a fresh server)
+from emotionet.app import signin, uploads  # noqa: E402 (it imports torch: seconds on a fresh server)
 
-webapp.upload_guard()  # uploads are counted per session as they arrive, before any page sees them
+uploads.upload_guard()  # uploads are counted per person as they arrive, before any page sees them
+signin.close_internals()  # the server's metrics only for a signed-in coordinator
+signin.keep()  # who is signed in (a reload keeps it), their uploads charged to them
 page.run()

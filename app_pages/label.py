@@ -1,6 +1,8 @@
-"""Label: add tracks and rate their valence and arousal, as one member of the team.
+"""Label: rate tracks' valence and arousal as the person signed in (coordinators also add tracks).
 
-Blind by default: other raters' ratings and the models' predictions appear only once you have
+The rater is whoever signed in (emotionet.app.signin): no name is picked here and none is read from
+the URL. Tracks the models have not heard yet (queued when added; a listening cut short by a
+closed tab leaves the rest queued) are heard when the page opens. Blind by default: other raters' ratings and the models' predictions appear only once you have
 saved your own rating of the track. The page opens on the track the team needs rated most
 (emotionet.team.suggest) and says why; "Suggested next" moves on the same way.
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emotionet.app import plots, webapp
+from emotionet.app import plots, signin, webapp
+from emotionet.app import uploads as upload_quota
 from emotionet.io.audio import AudioError
 from emotionet.team import labelling as lab
 from emotionet.team import predictions as answers
@@ -32,112 +35,108 @@ MIME = {
 
 st.header("🏷️ Label")
 
-webapp.require_team_passcode()  # nothing is shown or written without it
+# Who is rating: the person signed in (emotionet.app.signin), never a name picked here or put in the URL.
+member = signin.require_member()  # nothing is shown or written without it
+rater = member.name
 
 engine, store = webapp.engine(), AudioStore()
 
-# --- Who is rating: chosen once per browser session, and kept in the URL (?rater=) for a reload --
-rater = st.session_state.get("rater")
-if not rater and (linked := st.query_params.get("rater")):
+
+def listen(hashes: list[str], why: str) -> None:
+    """Have the models hear queued tracks (their answers steer what to rate next), with a progress bar.
+    A track leaves the queue once heard, so closing the tab leaves the rest for the next visit."""
+    note = st.empty()
+    note.warning(
+        f"{why} Keep this tab open until they finish: closing it stops them, and the tracks not heard by "
+        "then are heard on the next visit to this page."
+    )
+    bar = st.progress(0.0, text="The models are listening to the new tracks…")
     try:
-        rater = st.session_state["rater"] = lab.clean_name(linked)
-    except lab.LabellingError:
-        st.query_params.pop("rater", None)
-if rater:
-    st.query_params["rater"] = rater
+        failed = answers.predict_missing(
+            engine,
+            store,
+            webapp.predictor(),
+            webapp.models_key(),
+            hashes,
+            on_progress=lambda done, total: bar.progress(done / total, text=f"The models heard {done} of {total}…"),
+        )
+    except Exception as error:  # a failure here loses nothing: the tracks stay queued
+        st.info(
+            f"The models could not listen to the new tracks ({webapp.plain(error)}); "
+            "suggestions use the team's ratings alone."
+        )
+        failed = {}
+    bar.empty()
+    note.empty()
+    for track_hash, message in failed.items():
+        st.warning(f"The models could not hear {track_hash[:12]}: {webapp.plain(message)}")
+
+
+if waiting := answers.queued(engine):  # an earlier listening was cut short (the browser closed meanwhile)
+    listen(waiting, f"{len(waiting)} track(s) added earlier were not heard by the models yet: they listen now.")
+
+if member.coordinator:  # coordinators manage the tracks; raters rate
+    rate_tab, add_tab = st.tabs(["🎧 Rate", "➕ Add tracks"])
 else:
-    st.write("Ratings are personal: say who you are before rating.")
-    known = lab.list_raters(engine)
-    picked = st.selectbox("Your name", ["(new rater)", *known], key="rater_pick") if known else "(new rater)"
-    typed = st.text_input("New name", key="rater_new") if picked == "(new rater)" else ""
-    if st.button("Start rating", type="primary"):
-        try:
-            st.session_state["rater"] = lab.clean_name(typed if picked == "(new rater)" else picked)
-            st.rerun()
-        except lab.LabellingError as error:
-            st.error(str(error))
-    st.stop()
-
-
-def switch_rater() -> None:
-    """Forget who is rating, in this session and in the URL (a callback: the page is redrawn after it)."""
-    st.session_state.pop("rater", None)
-    st.query_params.pop("rater", None)
-
-
-with st.sidebar:
-    st.write(f"Rating as **{webapp.plain(rater)}**")
-    st.button("Switch rater", on_click=switch_rater)
-
-rate_tab, add_tab = st.tabs(["🎧 Rate", "➕ Add tracks"])
+    rate_tab, add_tab = st.container(), None
 
 # --- Add tracks -------------------------------------------------------------------------------
-with add_tab:
-    with st.form("add_tracks", clear_on_submit=True):  # empty again for the next tracks
-        uploads = st.file_uploader(
-            "Audio files", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES), accept_multiple_files=True
-        )
-        title = st.text_input("Title", help="Leave empty to use each file's name.")
-        artist = st.text_input("Artist")
-        source = st.text_input("Source", help="Where the audio comes from (a URL, an album, a recording).")
-        licence = st.text_input("Licence", help="e.g. CC-BY 4.0, or 'internal use only'.")
-        submitted = st.form_submit_button("Add tracks", type="primary")
-    webapp.upload_error("label_upload")  # files the server refused as they arrived, and why
-    if submitted and uploads and (refusal := webapp.upload_refusal(uploads)):
-        st.error(refusal)
-        webapp.free_uploads(uploads)
-    elif submitted:
-        if not uploads:
-            st.error("Choose one or more audio files first.")
-        added = []
-        for upload in uploads or []:
-            try:
-                track, created = lab.add_track(
-                    engine,
-                    store,
-                    upload.getvalue(),
-                    upload.name,
-                    title if len(uploads) == 1 else "",
-                    artist,
-                    source,
-                    licence,
-                    rater,
-                )
-            except (AudioError, lab.LabellingError, OSError) as error:  # OSError: a full disk, a read-only store
-                st.error(f"{webapp.plain(upload.name)}: {webapp.plain(error)}")
-                continue
-            if created:
-                st.success(f"Added {webapp.plain(track.label)} ({track.duration_s:.0f} s).")
-                added.append(track.hash)
-            else:
-                st.info(
-                    f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
-                    "not added twice."
-                )
-        webapp.free_uploads(uploads or [])  # stored by now: the server keeps no copy in memory
-        if added:  # the models' answers steer what to rate next; a failure here loses nothing
-            bar = st.progress(0.0, text="The models are listening to the new tracks…")
-            try:
-                answers.predict_missing(
-                    engine,
-                    store,
-                    webapp.predictor(),
-                    webapp.models_key(),
-                    added,
-                    on_progress=lambda done, total: bar.progress(done / total),
-                )
-            except Exception as error:
-                st.info(
-                    f"The models could not listen to the new tracks ({webapp.plain(error)}); "
-                    "suggestions use the team's ratings alone."
-                )
-            bar.empty()
+if add_tab is not None:
+    with add_tab:
+        with st.form("add_tracks", clear_on_submit=True):  # empty again for the next tracks
+            uploads = st.file_uploader(
+                "Audio files", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES), accept_multiple_files=True
+            )
+            title = st.text_input("Title", help="Leave empty to use each file's name.")
+            artist = st.text_input("Artist")
+            source = st.text_input("Source", help="Where the audio comes from (a URL, an album, a recording).")
+            licence = st.text_input("Licence", help="e.g. CC-BY 4.0, or 'internal use only'.")
+            submitted = st.form_submit_button("Add tracks", type="primary")
+        upload_quota.upload_error("label_upload")  # files the server refused as they arrived, and why
+        if submitted and uploads and (refusal := upload_quota.upload_refusal(uploads)):
+            st.error(refusal)
+            upload_quota.free_uploads(uploads)
+        elif submitted:
+            if not uploads:
+                st.error("Choose one or more audio files first.")
+            added = []
+            for upload in uploads or []:
+                try:
+                    track, created = lab.add_track(
+                        engine,
+                        store,
+                        upload.getvalue(),
+                        upload.name,
+                        title if len(uploads) == 1 else "",
+                        artist,
+                        source,
+                        licence,
+                        rater,
+                    )
+                except (AudioError, lab.LabellingError, OSError) as error:  # OSError: a full disk, a read-only store
+                    st.error(f"{webapp.plain(upload.name)}: {webapp.plain(error)}")
+                    continue
+                if created:
+                    st.success(f"Added {webapp.plain(track.label)} ({track.duration_s:.0f} s).")
+                    added.append(track.hash)
+                else:
+                    st.info(
+                        f"{webapp.plain(upload.name)} is already in the set, as {webapp.plain(track.label)}: "
+                        "not added twice."
+                    )
+            upload_quota.free_uploads(uploads or [])  # stored by now: the server keeps no copy in memory
+            if added:  # queued with the tracks themselves: the models' answers steer what to rate next
+                listen(answers.queued(engine), f"{len(added)} track(s) added: the models listen to them now.")
 
 # --- Rate -------------------------------------------------------------------------------------
 with rate_tab:
     tracks = lab.list_tracks(engine)
     if not tracks:
-        st.info("No tracks yet: add some in the ➕ Add tracks tab.")
+        st.info(
+            "No tracks yet: add some in the ➕ Add tracks tab."
+            if member.coordinator
+            else "No tracks yet: a coordinator adds them."
+        )
         st.stop()
     by_hash = {t.hash: t for t in tracks}
     done = lab.rated_by(engine, rater)
@@ -146,7 +145,7 @@ with rate_tab:
     key = webapp.models_key()
     centre = webapp.mood_centre()
     states = suggest.track_states(engine, key)  # the team's ratings and the models' stored answers
-    order = suggest.rank(states, done, centre=centre)  # what the team needs rated most, first
+    order = suggest.rank(states, done, centre=centre, blind=True)  # what the team needs rated most, in blind words
     why = {s.track_hash: s.why for s in order}
     if st.session_state.get("label_track") not in by_hash:
         st.session_state["label_track"] = order[0].track_hash if order else tracks[0].hash
@@ -155,7 +154,8 @@ with rate_tab:
         """The best track to rate next other than the one on screen (the list as it stands now)."""
         current = st.session_state.get("label_track")
         following = next(
-            (s for s in suggest.suggest(engine, rater, key, centre=centre) if s.track_hash != current), None
+            (s for s in suggest.suggest(engine, rater, key, centre=centre, blind=True) if s.track_hash != current),
+            None,
         )
         if following is None:
             st.session_state["label_message"] = "You have rated every track. 🎉"
@@ -189,7 +189,7 @@ with rate_tab:
     if path is None:
         st.error("The audio of this track is missing from the store.")
     else:
-        webapp.private_audio(path, MIME.get(path.suffix, "audio/wav"))  # no /media URL: team audio needs the passcode
+        webapp.private_audio(path, MIME.get(path.suffix, "audio/wav"))  # no /media URL: team audio needs a sign-in
     details = [
         f"{track.duration_s:.0f} s" if track.duration_s else "",
         track.source and f"Source: {track.source}",

@@ -13,7 +13,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from emotionet.app import plots, webapp
+from emotionet.app import plots, signin, webapp
+from emotionet.app import uploads as upload_quota
 from emotionet.library import audio_features, playlists, tags
 from emotionet.library import songs as library
 from emotionet.library.paths import shown_name, shown_path, text_to_path
@@ -44,7 +45,7 @@ def add_songs(uploads) -> None:
             done / total if total else 1.0, text=f"{done}/{total} analysed, about {library.format_eta(left)} left"
         )
 
-    if refusal := webapp.upload_refusal(uploads):  # the store may have filled since they were chosen
+    if refusal := upload_quota.upload_refusal(uploads):  # the store may have filled since they were chosen
         bar.empty()
         st.error(refusal)
         return
@@ -59,7 +60,7 @@ def add_songs(uploads) -> None:
     ]
     flash += [("warning", f"Skipped: {webapp.plain(error)}") for error in result.failed.values()]  # names a user's file
     st.session_state["library_flash"] = flash
-    webapp.drop_uploads(UPLOADER)
+    upload_quota.drop_uploads(UPLOADER)
     st.rerun()
 
 
@@ -70,11 +71,11 @@ with st.expander("➕ Add songs to the library", expanded=not all_songs):
         "Audio files",
         type=suffixes,
         accept_multiple_files=True,
-        key=webapp.uploader_key(UPLOADER),
-        on_change=webapp.check_uploads,
+        key=upload_quota.uploader_key(UPLOADER),
+        on_change=upload_quota.check_uploads,
         args=(UPLOADER,),
     )
-    webapp.upload_error(UPLOADER)
+    upload_quota.upload_error(UPLOADER)
     st.caption(
         "Keep this tab open until the analysis finishes: closing it stops the analysis (songs finished "
         "by then stay in the library; add the rest again and known songs are skipped)."
@@ -184,10 +185,8 @@ def tag_section(songs) -> None:
     if not files:
         st.info("No song of the library lives in a folder on this server: scan a folder to tag its files.")
         return
-    from emotionet.team import labelling
-
-    if labelling.passcode_required() and not labelling.check_passcode(st.session_state.get("team_passcode")):
-        st.info("Tagging changes files on the server: give the team passcode on the Label page first.")
+    if (member := signin.member()) is None or not member.coordinator:
+        st.info("Tagging changes files on the server: a team coordinator signs in (on the 🏷️ Label page) first.")
         return
     action = st.selectbox("Tags", list(TAG_ACTIONS), format_func=TAG_ACTIONS.get, key="tag_action")
     overwrite = action == "write" and st.checkbox(

@@ -1,9 +1,9 @@
 """Test set: the team's ratings aggregated, how well the raters agree, how each rater rates, how
 the models do, learning from the team (adapt, then accept), exports.
 
-Blind rating holds here too: a rater sees the team's values only for tracks they have rated
-themselves; the evaluation and the exports (which hold everyone's ratings) are for a coordinator
-who is not rating.
+Blind rating holds here too: a rater (signed in, emotionet.app.signin) sees the team's values only
+for tracks they have rated themselves; every mean, the evaluation, adapting the models, the exports
+and the team's members (invitations) are for coordinators.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emotionet.app import plots, webapp
+from emotionet.app import plots, signin, webapp
 from emotionet.models import checkpoints
 from emotionet.team import adapt
 from emotionet.team import labelling as lab
 from emotionet.team.raters import team_raters
 from emotionet.team.storage import AudioStore
 
-COORDINATOR = ""  # the viewer option of someone who does not rate
 ADAPT_WORDS = {  # adapt's candidates ("shipped", "offset", "ridge 1000") in words
     "shipped": "none, the shipped model",
     "offset": "a shift of every answer by the team's average difference",
@@ -31,31 +30,24 @@ FEW_TRACKS = 20  # below this, Krippendorff's alpha is too uncertain to read muc
 
 st.header("📋 Test set")
 
-webapp.require_team_passcode()  # nothing is shown or written without it
+member = signin.require_member()  # nothing is shown or written without a sign-in
+viewer, coordinator = member.name, member.coordinator
 
 engine, store = webapp.engine(), AudioStore()
 table = lab.aggregate(engine, centre=webapp.mood_centre())  # moods named as the app names them
 if table.empty:
     st.info("No ratings yet: rate some tracks on the 🏷️ Label page.")
+    if coordinator:
+        st.subheader("👥 The team")
+        signin.team_panel(member)
     st.stop()
 
 # --- Who is looking: a rater sees only what they have already rated --------------------------
-viewer = st.session_state.get("rater")
-if viewer:
-    st.caption(
-        f"Viewing as {webapp.plain(viewer)} (the rater of the 🏷️ Label page): the team's values of a "
-        "track stay hidden until you have rated it."
-    )
+if coordinator:
+    st.caption(f"Viewing as {webapp.plain(viewer)}, a coordinator: every track's values are shown.")
 else:
-    viewer = st.selectbox(
-        "Who is looking?",
-        [COORDINATOR, *lab.list_raters(engine)],
-        key="test_set_viewer",
-        format_func=lambda name: name or "A coordinator, not rating these tracks",
-        help="Raters see the team's values only for tracks they have rated, so that their own ratings stay blind.",
-    )
-rated = lab.rated_by(engine, viewer) if viewer else set(table.track_hash)
-coordinator = not viewer
+    st.caption(f"Viewing as {webapp.plain(viewer)}: the team's values of a track stay hidden until you have rated it.")
+rated = set(table.track_hash) if coordinator else lab.rated_by(engine, viewer)
 
 min_raters = int(st.number_input("Minimum raters per track (for evaluation and export)", 1, 50, 2, key="min_raters"))
 eligible = table[table.n_raters >= min_raters]
@@ -135,10 +127,7 @@ left.dataframe(
 right.plotly_chart(plots.rater_offsets(view), key="rater_offsets")
 
 if not coordinator:
-    st.info(
-        "The models' evaluation and the exports hold every rater's values: a coordinator who is not rating "
-        "opens them (choose “A coordinator” above, from a session that has not picked a rater)."
-    )
+    st.info("The models' evaluation and the exports hold every rater's values: they are for the team's coordinators.")
     st.stop()
 
 # --- Evaluation -----------------------------------------------------------------------------------
@@ -223,7 +212,7 @@ if st.button(f"🧠 Adapt the headline to {len(eligible)} team tracks", disabled
             webapp.predictor_for(base),
             adapt.items_from_team(engine, store, min_raters),
             base,
-            made_by=viewer or "a coordinator",
+            made_by=viewer,
             on_progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} tracks"),
         )
         st.session_state["adaptation"] = (min_raters, result.summary(), result.per_track, str(folder), skipped)
@@ -283,7 +272,7 @@ if (adapted := st.session_state.get("adaptation")) is not None:
     if summary["helps"]:
         st.success("The adapted model beats the shipped one on the team's tracks, held out by artist.")
         if st.button("✅ Use the adapted model", type="primary"):
-            checkpoints.accept(folder, viewer or "a coordinator")
+            checkpoints.accept(folder, viewer)
             del st.session_state["adaptation"]
             st.rerun()
     else:
@@ -295,7 +284,7 @@ if (adapted := st.session_state.get("adaptation")) is not None:
 # --- Export ----------------------------------------------------------------------------------------
 st.subheader("Export")
 # Made on the click (a callable): Streamlit serves a download's bytes at a /media URL without asking for the
-# passcode, so team data is put there only when a team member asks for it.
+# sign-in, so team data is put there only when a coordinator asks for it.
 st.download_button("⬇️ Ratings (CSV)", lambda: lab.export_ratings_csv(engine), "ratings.csv", "text/csv")
 st.download_button(
     "⬇️ Rating history (CSV)",
@@ -323,3 +312,7 @@ st.caption(
     "The zip holds manifest.csv (path, valence, arousal, quadrant, artist, title, song_id, ...), "
     "audio/<hash>.<ext> and ratings.csv; `python -m emotionet evaluate manifest.csv` and train.py read it."
 )
+
+# --- The team (invitations) --------------------------------------------------------------------------
+st.subheader("👥 The team")
+signin.team_panel(member)

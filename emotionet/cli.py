@@ -224,6 +224,7 @@ COMMANDS = {
     "rehash-checkpoints": cmd_rehash,
     "adapt": team_cli.cmd_adapt,
     "accept": team_cli.cmd_accept,
+    "team": team_cli.cmd_team,
     "tag": tag_cli.cmd_tag,
     "export": tag_cli.cmd_export,
 }

@@ -4,6 +4,9 @@ python -m emotionet adapt test_set/manifest.csv            # refit the headline'
 python -m emotionet adapt test_set/manifest.csv --accept   # ... and use it, if it helps
 python -m emotionet accept data/checkpoints/adapted-...     # use an adapted model folder
 python -m emotionet accept --shipped                        # back to the shipped models
+python -m emotionet team add-coordinator "Ana"              # the first coordinator: prints her personal link
+python -m emotionet team invite "Ben" [--coordinator]       # a personal link for a rater (or a new link)
+python -m emotionet team list | remove "Ben" | setup         # who is on the team; take someone off; `make run`'s check
 """
 
 from __future__ import annotations
@@ -25,6 +28,20 @@ def add_parsers(sub) -> None:
     which = accept.add_mutually_exclusive_group(required=True)
     which.add_argument("folder", nargs="?", type=Path, help="an adapted model folder")
     which.add_argument("--shipped", action="store_true", help="go back to the shipped models")
+    team = sub.add_parser("team", help="who may rate: invite people, list them, take them off the team")
+    actions = team.add_subparsers(dest="action", required=True)
+    url = {"default": "http://localhost:8501", "help": "the app's address as the team reaches it (for the link)"}
+    first = actions.add_parser("add-coordinator", help="invite a coordinator and print their personal link")
+    first.add_argument("name")
+    first.add_argument("--url", **url)
+    invite = actions.add_parser("invite", help="invite a rater (or give someone a new link) and print it")
+    invite.add_argument("name")
+    invite.add_argument("--coordinator", action="store_true", help="as a coordinator")
+    invite.add_argument("--url", **url)
+    remove = actions.add_parser("remove", help="take someone off the team (their ratings stay)")
+    remove.add_argument("name")
+    actions.add_parser("list", help="who is on the team")
+    actions.add_parser("setup", help="make the server key and say how to add the first coordinator")
 
 
 def cmd_adapt(args) -> int:
@@ -91,3 +108,38 @@ def cmd_accept(args) -> int:
         return 2
     print("using the shipped models" if args.shipped else f"using {args.folder}")
     return 0
+
+
+def cmd_team(args) -> int:
+    from .team import accounts
+    from .team.storage import make_engine
+
+    engine = make_engine()
+    try:
+        if args.action == "setup":
+            accounts.server_key()
+            if not accounts.has_coordinator(engine):
+                print(
+                    "No team yet: add the first coordinator with `.venv/bin/python -m emotionet team "
+                    "add-coordinator NAME` (it prints their sign-in link)."
+                )
+            return 0
+        if args.action == "list":
+            for account in accounts.list_accounts(engine):
+                state = "removed" if not account.active else "invited" if account.invite_hash else "signed up"
+                print(f"{account.name}\t{account.role}\t{state}")
+            return 0
+        if args.action == "remove":
+            accounts.remove(engine, args.name)
+            print(f"{args.name} is off the team; their ratings stay")
+            return 0
+        coordinator = args.action == "add-coordinator" or args.coordinator
+        member, token = accounts.invite(engine, args.name, accounts.COORDINATOR if coordinator else None)
+        print(f"{member.name} ({member.role}): {accounts.invite_link(args.url, token)}")
+        print(f"works once, for {accounts.INVITE_DAYS} days: send it to them alone", file=sys.stderr)
+        return 0
+    except accounts.LabellingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()

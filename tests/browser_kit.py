@@ -6,9 +6,11 @@ page, ...`: fixtures imported into a module are that module's fixtures). Importi
 the importing test module with a reason when chromium is not installed, except where
 EMOTIONET_REQUIRE_BROWSER is set (CI installs chromium, so there it always runs).
 
-`start_server(data, env)` starts another server (e.g. with EMOTIONET_TEAM_PASSCODE set) as a
-context manager; `VIEWPORTS` are the two screens every flow is checked at: a laptop's 1280×800 and
-a projector's 1024×768.
+`start_server(data, env)` starts another server (e.g. with other upload limits) as a context
+manager; `VIEWPORTS` are the two screens every flow is checked at: a laptop's 1280×800 and a
+projector's 1024×768. `join` puts a person on the team of a server's data folder and opens their
+personal link in a page; `sign_in` signs in with name and secret; `start_rating` joins as a
+coordinator and opens Label.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ if not Path(CHROMIUM).exists():
         pytest.fail("chromium is required here (EMOTIONET_REQUIRE_BROWSER) but not installed", pytrace=False)
     pytest.skip("no chromium installed (apt-get install chromium) for the real-browser test", allow_module_level=True)
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+
+
+SERVED: dict[str, Path] = {}  # a running server's URL -> its data folder
+SECRET = "a long blue whale"
 
 
 def _free_port() -> int:
@@ -107,7 +113,6 @@ def start_server(data: Path, env: dict[str, str] | None = None):
     port = _free_port()
     environ = {**os.environ, "EMOTIONET_DATA_DIR": str(data)}
     environ.pop("EMOTIONET_DB_URL", None)
-    environ.pop("EMOTIONET_TEAM_PASSCODE", None)
     environ.update(env or {})
     log = open(data / f"streamlit-{port}.log", "w")  # a file, not a pipe nobody reads (which could fill and block)
     proc = subprocess.Popen(
@@ -132,6 +137,7 @@ def start_server(data: Path, env: dict[str, str] | None = None):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVED[url] = data
     try:
         for _ in range(120):
             try:
@@ -211,10 +217,36 @@ def shown_in(page, label: str) -> str:
     return combobox(page, label).input_value().strip()
 
 
-def start_rating(page, server: str, name: str) -> None:
-    """Open Label as a new rater: type the name, press Start rating."""
-    page.goto(f"{server}/label")
-    page.get_by_label("New name").fill(name)
-    page.get_by_label("New name").press("Enter")
+def invite(data: Path, name: str, role: str = "coordinator") -> str:
+    """Put `name` on the team of the data folder `data` (as `role`); returns their invitation token."""
+    from emotionet.team import accounts
+    from emotionet.team.storage import make_engine
+
+    engine = make_engine(f"sqlite:///{data / 'emotionet.db'}")
+    try:
+        return accounts.invite(engine, name, role)[1]
+    finally:
+        engine.dispose()
+
+
+def join(page, server: str, name: str, role: str = "coordinator", secret: str = SECRET) -> None:
+    """`name` opens their personal link on `server`, chooses `secret` and joins (signed in, in this browser)."""
+    page.goto(f"{server}/label?invite={invite(SERVED[server], name, role)}")
+    page.get_by_label("Your secret (at least 8 characters)").fill(secret)
+    page.get_by_label("The same secret again").fill(secret)
+    page.get_by_role("button", name="Join the team").click()
     settle(page)
-    page.get_by_role("button", name="Start rating").click()
+
+
+def sign_in(page, server: str, name: str, secret: str = SECRET, path: str = "label") -> None:
+    """Sign in on `path` with a name and secret, as a member does on a browser of their own."""
+    page.goto(f"{server}/{path}")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your secret").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    settle(page)
+
+
+def start_rating(page, server: str, name: str) -> None:
+    """Open Label signed in as `name`, a new coordinator (who may also add tracks)."""
+    join(page, server, name)

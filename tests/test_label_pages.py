@@ -1,5 +1,6 @@
 """The Label and Test set pages, driven like a browser with Streamlit's AppTest: two raters add and
-rate tracks, the test set aggregates them and exports them, and a team passcode keeps strangers out."""
+rate tracks, the test set aggregates them and exports them, and a sign-in keeps strangers out and
+says who is rating (issue 34)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from helpers_labelling import BACKENDS, database_url, tone
 from streamlit.testing.v1 import AppTest
 
 from emotionet.models.checkpoints import checkpoint_dir
+from emotionet.team import accounts as acc
 from emotionet.team import labelling as lab
 from emotionet.team.storage import AudioStore, make_engine
 from emotionet.training.dataset import read_manifest
@@ -31,11 +33,10 @@ def database(request, tmp_path, monkeypatch):
     url, cleanup = database_url(request.param, tmp_path)
     monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMOTIONET_DB_URL", url)
-    monkeypatch.delenv(lab.PASSCODE_ENV, raising=False)
-    from emotionet.app import webapp
+    from emotionet.app import signin, uploads
 
-    webapp.passcode_guard.clear()  # the server's count of wrong passcodes starts at nothing
-    webapp.upload_guard.clear()  # every AppTest is "test session id": start its upload allowance afresh
+    signin.throttle.clear()  # the server's count of wrong secrets starts at nothing
+    uploads.upload_guard.clear()  # every AppTest is "test session id": start its upload allowance afresh
     engine = make_engine(url)
     yield engine
     engine.dispose()
@@ -49,12 +50,42 @@ def open_page(path: str) -> AppTest:
     return at
 
 
-def sign_in(name: str) -> AppTest:
-    at = open_page(LABEL)
-    at.text_input(key="rater_new").input(name)
-    at.button[0].click().run()
-    assert at.session_state["rater"] == name
+SECRET = "a long blue whale"
+
+
+def join(engine, name: str, role: str = acc.COORDINATOR) -> acc.Member:
+    """`name` on the team, with SECRET as their secret (as after opening their personal link)."""
+    _, token = acc.invite(engine, name, role)
+    return acc.accept_invite(engine, token, SECRET, SECRET)
+
+
+def sign_in(name: str, page: str = LABEL, role: str = acc.COORDINATOR, secret: str = SECRET) -> AppTest:
+    """Open `page` and sign in as `name` (put on the team first, as `role`, if they are not)."""
+    from emotionet.team.storage import make_engine
+
+    engine = make_engine()
+    if acc.account_id(engine, name) is None:
+        join(engine, name, role)
+    engine.dispose()
+    at = open_page(page)
+    at.text_input(key="sign_in_name").input(name)
+    at.text_input(key="sign_in_secret").input(secret)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, at.exception
     return at
+
+
+def signed_in_as(at: AppTest) -> str | None:
+    from emotionet.app import signin
+
+    cookie = at.session_state["sign_in_cookie"] if "sign_in_cookie" in at.session_state else None
+    from emotionet.team.storage import make_engine
+
+    engine = make_engine()
+    found = acc.signed_in(engine, acc.server_key(), cookie)
+    engine.dispose()
+    assert signin.SESSION_COOKIE  # the cookie the browser keeps
+    return found.name if found else None
 
 
 def upload(at: AppTest, files: list[tuple[str, bytes]], **fields) -> AppTest:
@@ -97,7 +128,7 @@ def test_two_raters_add_rate_and_the_test_set_aggregates_and_exports(database, t
     next(b for b in ann.button if "Suggested next" in b.label).click().run()
     assert ann.session_state["label_track"] != first
 
-    bob = sign_in("Bob")
+    bob = sign_in("Bob", role=acc.RATER)
     from emotionet.models.checkpoints import mood_centre
     from emotionet.team.predictions import models_key
     from emotionet.team.suggest import suggest
@@ -112,7 +143,7 @@ def test_two_raters_add_rate_and_the_test_set_aggregates_and_exports(database, t
     others = next(d.value for d in bob.dataframe if "rater" in d.value.columns)
     assert others[["rater", "valence", "arousal"]].values.tolist() == [["Ann", 0.8, 0.7]]
 
-    test_set = open_page(TEST_SET)
+    test_set = sign_in("Ann", TEST_SET)  # a coordinator: every mean
     table = test_set.dataframe[0].value.set_index("title")
     both = lab.get_track(database, first).title  # the track both rated (the one Ann was suggested first)
     assert table.loc[both, "n_raters"] == 2 and float(table.loc[both, "valence_mean"]) == pytest.approx(0.7)
@@ -145,11 +176,35 @@ def test_a_duplicate_and_a_corrupt_upload_are_reported_and_the_page_keeps_workin
     assert progress_text(at) == "1 of 1 rated"
 
 
-def test_a_rater_must_give_a_name_before_rating(database):
-    at = open_page(LABEL)
-    at.button[0].click().run()
-    assert "Enter your name" in at.error[0].value
-    assert not at.file_uploader and not at.slider
+def test_a_rater_rates_under_their_own_name_only_whatever_the_url_says(database):
+    join(database, "Ann")
+    join(database, "Ben", acc.RATER)
+    at = AppTest.from_file(LABEL, default_timeout=60)
+    at.query_params["rater"] = "Ann"  # the old way to pick a name: a link with ?rater=
+    at.run()
+    assert [t.label for t in at.text_input] == ["Your name", "Your secret"] and not at.slider
+    at.text_input(key="sign_in_name").input("Ben")
+    at.text_input(key="sign_in_secret").input(SECRET)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert signed_in_as(at) == "Ben"
+    lab.add_track(database, AudioStore(), tone(300), "song.wav", added_by="Ann")
+    at.run()
+    assert not at.file_uploader  # a rater adds no tracks: coordinators do
+    assert not any(s.label in ("Your name", "Who is looking?") for s in (*at.selectbox, *at.text_input))
+    rate(at, 0.3, 0.4)
+    assert lab.current_ratings(database).rater.tolist() == ["Ben"]
+
+
+def test_a_wrong_secret_opens_nothing_and_no_team_says_how_to_start(database):
+    for page in (LABEL, TEST_SET):
+        at = open_page(page)
+        assert "team add-coordinator NAME" in at.info[0].value and not at.text_input
+    join(database, "Ann")
+    at = sign_in("Ann", secret="not the secret")
+    assert "do not match" in at.error[0].value and "4 more tries" in at.error[0].value
+    assert [t.label for t in at.text_input] == ["Your name", "Your secret"]
+    assert not (at.file_uploader or at.dataframe or at.slider or at.selectbox)
+    assert signed_in_as(at) is None
 
 
 def test_a_changed_rating_replaces_the_old_one_and_both_stay_in_the_history(database):
@@ -161,29 +216,6 @@ def test_a_changed_rating_replaces_the_old_one_and_both_stay_in_the_history(data
     history = next(e for e in at.expander if "history" in e.label).dataframe[0].value
     assert history[["valence", "arousal"]].values.tolist() == [[0.2, 0.3], [0.6, 0.7]]
     assert lab.current_ratings(database)[["valence", "arousal"]].values.tolist() == [[0.6, 0.7]]
-
-
-@pytest.mark.parametrize("page", [LABEL, TEST_SET])
-def test_with_a_team_passcode_a_wrong_code_shows_nothing(database, monkeypatch, page):
-    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
-    at = open_page(page)
-    assert [t.label for t in at.text_input] == ["Team passcode"]
-    at.text_input[0].input("red whale").run()
-    assert "not right" in at.error[0].value
-    assert [t.label for t in at.text_input] == ["Team passcode"]
-    assert not (at.button or at.file_uploader or at.dataframe or at.slider or at.info)
-
-
-def test_with_the_right_team_passcode_the_label_page_opens(database, monkeypatch):
-    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
-    at = open_page(LABEL)
-    at.text_input[0].input("blue whale").run()
-    assert not at.error
-    at.text_input(key="rater_new").input("Ann")
-    at.button[0].click().run()
-    assert at.session_state["rater"] == "Ann"
-    upload(at, [("song.wav", tone(300))])
-    assert len(lab.list_tracks(database)) == 1
 
 
 def three_tones_rated_by_two(database):
@@ -200,13 +232,13 @@ def three_tones_rated_by_two(database):
 def test_the_test_set_page_evaluates_the_models_on_tracks_with_enough_raters(database):
     track = three_tones_rated_by_two(database)
     lab.save_rating(database, track.hash, "Cy", 0.9, 0.9)
-    at = open_page(TEST_SET)
+    at = sign_in("Cy", TEST_SET)
     at.number_input(key="min_raters").set_value(3).run()
     next(b for b in at.button if "Run the models" in b.label).click().run()
     assert not at.exception and not at.error
     evaluation = at.session_state["evaluation"]
     assert evaluation.n == 1 and set(evaluation.metrics) >= {"cnn", "svr"}
-    assert {"MSE", "mood accuracy"} <= set(at.dataframe[-1].value.columns)
+    assert any({"MSE", "mood accuracy"} <= set(d.value.columns) for d in at.dataframe)
 
 
 def test_after_saving_the_models_checkbox_reveals_on_the_same_track(database):
@@ -239,24 +271,24 @@ def test_user_text_is_shown_as_plain_text_never_as_markdown(database):
     assert any(pixel in t.value for t in at.text)  # shown, as the characters typed
 
 
-def test_a_passcode_is_locked_out_after_repeated_wrong_tries(database, monkeypatch):
-    from emotionet.app import webapp
-
-    monkeypatch.setenv(lab.PASSCODE_ENV, "blue whale")
+def test_wrong_secrets_make_that_name_and_session_wait(database):
+    """(Every AppTest is one session id: a teammate in another browser is tests/test_team_server.py's.)"""
+    join(database, "Ann")
+    join(database, "Ben", acc.RATER)
     at = open_page(LABEL)
-    for attempt in range(1, webapp.PASSCODE_ATTEMPTS):
-        at.text_input(key="team_passcode_input").input(f"guess {attempt}").run()
-        assert f"{webapp.PASSCODE_ATTEMPTS - attempt} tries left" in at.error[0].value
-    at.text_input(key="team_passcode_input").input("guess last").run()
-    assert "Too many wrong passcodes" in at.error[0].value
-    assert not at.text_input  # no box to try again in
-    at.run()  # reloading the page does not help within the session
-    assert "Too many wrong passcodes" in at.error[0].value and not at.text_input
-    assert "Too many wrong passcodes" in open_page(LABEL).error[0].value  # nor does a new session
-    webapp.passcode_guard.clear()  # the lockout has passed
-    at.run()
-    at.text_input(key="team_passcode_input").input("blue whale").run()
-    assert not at.error and at.session_state["team_passcode"] == "blue whale"
+    for attempt in range(1, acc.FREE_TRIES + 1):
+        at.text_input(key="sign_in_name").input("Ann")
+        at.text_input(key="sign_in_secret").input(f"guess number {attempt}")
+        next(b for b in at.button if b.label == "Sign in").click().run()
+    assert "Try again in 30 seconds" in at.error[0].value
+    at.text_input(key="sign_in_name").input("Ann")
+    at.text_input(key="sign_in_secret").input(SECRET)  # even the right one waits, in this session
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert "Too many wrong tries" in at.error[0].value and signed_in_as(at) is None
+    from emotionet.app import signin
+
+    signin.throttle.clear()  # the wait has passed
+    assert signed_in_as(sign_in("Ann")) == "Ann"
 
 
 def test_the_test_set_hides_the_teams_values_of_tracks_the_rater_has_not_rated(database):
@@ -266,10 +298,7 @@ def test_the_test_set_hides_the_teams_values_of_tracks_the_rater_has_not_rated(d
     for track in (one, two):
         lab.save_rating(database, track.hash, "Bob", 0.9, 0.1)
     lab.save_rating(database, one.hash, "Ann", 0.7, 0.3)
-    at = AppTest.from_file(TEST_SET, default_timeout=60)
-    at.session_state["rater"] = "Ann"  # signed in on the Label page
-    at.run()
-    assert not at.exception
+    at = sign_in("Ann", TEST_SET, role=acc.RATER)
     table = at.dataframe[0].value.set_index("title")
     assert float(table.loc["one", "valence_mean"]) == pytest.approx(0.8)
     assert (
@@ -281,7 +310,7 @@ def test_the_test_set_hides_the_teams_values_of_tracks_the_rater_has_not_rated(d
 
 def test_alpha_over_few_tracks_carries_a_caution_and_a_stale_zip_is_not_offered(database):
     three_tones_rated_by_two(database)
-    at = open_page(TEST_SET)
+    at = sign_in("Cy", TEST_SET)
     assert any("rough guess" in w.value and "3 track(s)" in w.value for w in at.warning)
     next(b for b in at.button if "Prepare the test set" in b.label).click().run()
     zips = lambda: [b for b in at.get("download_button") if "zip" in b.proto.label]  # noqa: E731

@@ -28,9 +28,9 @@ def data_dir(tmp_path, monkeypatch, bundle):
     monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("EMOTIONET_DB_URL", raising=False)
     monkeypatch.setenv("EMOTIONET_CHECKPOINTS", str(bundle))
-    from emotionet.app import webapp
+    from emotionet.app import uploads
 
-    webapp.upload_guard.clear()  # every AppTest is "test session id": start its upload allowance afresh
+    uploads.upload_guard.clear()  # every AppTest is "test session id": start its upload allowance afresh
     return tmp_path / "data"
 
 

@@ -182,6 +182,17 @@ def _find(session: Session, name: str) -> Account | None:
     return folded[0] if len(folded) == 1 else None
 
 
+def account_id(engine: Engine, name: str) -> int | None:
+    """The id of the account called `name` (as `check_secret` finds it), or None."""
+    try:
+        name = clean_name(name)
+    except LabellingError:
+        return None
+    with Session(engine) as session:
+        account = _find(session, name)
+        return None if account is None else account.id
+
+
 def invite(engine: Engine, name: str, role: str | None = None, days: float = INVITE_DAYS) -> tuple[Member, str]:
     """A personal one-time invitation for `name` (their account is created if new, with `role`,
     default rater; an existing person gets a fresh link, and their role changes only when `role` is
