@@ -86,7 +86,7 @@ with st.expander("➕ Add songs to the library", expanded=not all_songs):
         getattr(st, kind)(message)
     st.caption(
         f"Up to {st.get_option('server.maxUploadSize')} MB per file and "
-        f"{webapp.session_upload_limit_mb():.0f} MB per visit. Analysis uses every model and both CPU "
+        f"{upload_quota.person_upload_limit_mb():.0f} MB a day per person. Analysis uses every model and both CPU "
         "cores; known songs are recognised by their content and not analysed again. For a whole "
         "collection, from a terminal: `python -m emotionet scan FOLDER`."
     )
