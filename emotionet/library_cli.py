@@ -31,6 +31,7 @@ from .mood import MOODS, parse_thresholds
 
 
 PRESETS = ("whole", "overnight")  # predict.PRESETS' names (not imported here: parsing stays light)
+PLAYLIST_SUFFIXES = (".m3u8", ".m3u", ".csv", ".nsp")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +49,16 @@ def scan_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="mood boundaries V,A (default: the models' mood centre, config.json's mood_centre)",
     )
-    parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
+    parser.add_argument(
+        "--workers", type=positive_int, default=None, help="processes (default: up to 2; at most the machine's cores)"
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=max_minutes,
+        default=None,
+        help="refuse audio longer than this, read from its header before any work (default 120, or "
+        "EMOTIONET_MAX_MINUTES; 0: no limit)",
+    )
     parser.add_argument("--force", action="store_true", help="analyse every file again")
     parser.add_argument(
         "--seconds",
@@ -65,6 +75,27 @@ def scan_options(parser: argparse.ArgumentParser) -> None:
         "song's mood for 59 of 60 test songs (bench/library_speed.py); a later whole scan redoes those songs. "
         "tag and export: give the preset the library was scanned with, so its songs are not analysed again",
     )
+
+
+def max_minutes(text: str) -> float:
+    """--max-minutes: a finite number of minutes, 0 for no limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a length: give minutes, or 0 for no limit")
+    return value
+
+
+def machine_workers(asked: int | None) -> int | None:
+    """--workers, capped by the machine's cores (10,000 processes would fork until the system's
+    limit); a cap is said on stderr. None stays None (the default: up to 2)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if asked is None or asked <= cores:
+        return asked
+    print(f"note: --workers {asked} capped at this machine's {cores} cores", file=sys.stderr)
+    return cores
 
 
 def excerpt_seconds(text: str) -> float:
@@ -200,11 +231,16 @@ def progress_bar():
 
 
 def scan_kwargs(args) -> dict:
-    """`scan_files` options from the command line's `scan_options`."""
+    """`scan_files` options from the command line's `scan_options`. --max-minutes is set in the
+    environment (EMOTIONET_MAX_MINUTES), where every worker's decoder reads it."""
+    from .io.audio import MAX_MINUTES_ENV
+
+    if getattr(args, "max_minutes", None) is not None:
+        os.environ[MAX_MINUTES_ENV] = f"{args.max_minutes:g}"
     return {
         "checkpoints": args.checkpoints,
         "thresholds": args.thresholds,
-        "workers": args.workers,
+        "workers": machine_workers(args.workers),
         "force": args.force,
         "seconds": args.seconds or None,
         "preset": args.preset,
@@ -282,6 +318,11 @@ def cmd_playlist(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.output:
+        problem = output_problem(args.output, PLAYLIST_SUFFIXES)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     songs = scan_with_bar(args).songs
     if args.model:
         without = sum(args.model not in s.extra.get("analysis", {}) for s in songs)
@@ -316,9 +357,49 @@ def cmd_playlist(args) -> int:
     return 0
 
 
+def output_problem(path: Path, suffixes: tuple[str, ...]) -> str | None:
+    """Why `path` must not be written (one line), else None: a folder, a file name with a suffix
+    other than `suffixes`, or a name (or a link) that holds audio -- an output never overwrites a
+    song. A device or pipe (/dev/stdout) is written as it is; a link to another file is written
+    through."""
+    from .io.clip import AUDIO_SUFFIXES
+    from .library.paths import shown_path
+
+    shown = shown_path(path)
+    try:
+        if path.is_dir():
+            return f"{shown} is a folder: give a file name (e.g. {shown_path(path / ('out' + suffixes[0]))})"
+        target = path.resolve() if path.is_symlink() else path
+        if target.exists() and not target.is_file():
+            return None  # a device or a pipe
+        if path.suffix.lower() not in suffixes:
+            return f"{shown}: give a {', '.join(suffixes[:-1])} or {suffixes[-1]} file name"
+        if target.suffix.lower() in AUDIO_SUFFIXES or (target.is_file() and _holds_audio(target)):
+            where = f" (a link to {shown_path(target)})" if target != path else ""
+            return f"{shown}{where} holds audio: give the name of a new file; nothing was written"
+    except OSError as error:
+        return f"{shown}: {error.strerror or error}"
+    return None
+
+
+AUDIO_MAGIC = (b"RIFF", b"FORM", b"fLaC", b"OggS", b"ID3")
+
+
+def _holds_audio(path: Path) -> bool:
+    """Whether a file's first bytes are those of an audio file (WAV, AIFF, FLAC, Ogg, MP3, MP4)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    return (
+        head.startswith(AUDIO_MAGIC) or head[4:8] == b"ftyp" or (len(head) > 1 and head[0] == 0xFF and head[1] >= 0xE0)
+    )
+
+
 def write_text_safely(path: Path, text: str) -> None:
     """Write UTF-8 text to a temporary file beside `path`, then rename it: a full disk leaves the
-    old file as it was and no partial one. A device or pipe (/dev/stdout) is written directly."""
+    old file as it was and no partial one. A device or pipe (/dev/stdout) is written directly; a
+    link to a file is written through (the link stays)."""
+    if path.is_symlink() and path.resolve().is_file():
+        path = path.resolve()
     if path.exists() and not path.is_file():
         try:
             path.write_text(text, encoding="utf-8")
@@ -326,12 +407,7 @@ def write_text_safely(path: Path, text: str) -> None:
             error.filename = error.filename or str(path)
             raise
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException as error:
-        tmp.unlink(missing_ok=True)
-        if isinstance(error, OSError) and error.filename is None:
-            error.filename = str(path)  # a write error names no file: say which
-        raise
+    from .io.files import replacing
+
+    with replacing(path, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from .library_cli import scan_options
+from .library_cli import one_line_errors, scan_options
 
 
 def add_parsers(subparsers) -> None:
@@ -30,6 +30,11 @@ def add_parsers(subparsers) -> None:
         "--overwrite", action="store_true", help="also replace values EmotioNet did not write (e.g. a mood set by hand)"
     )
     tag.add_argument("--remove", action="store_true", help="remove only the tags EmotioNet wrote (no analysis)")
+    tag.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="in a folder, also tag files that links lead to outside it (without it they are skipped and named)",
+    )
     tag.add_argument("--json", action="store_true", help="one JSON object per file")
 
     export = subparsers.add_parser(
@@ -40,8 +45,10 @@ def add_parsers(subparsers) -> None:
     export.add_argument("-o", "--output", type=Path, required=True, help="library.csv, .json or .parquet")
 
 
+@one_line_errors
 def cmd_tag(args) -> int:
     """One line per file (what changed, was kept, or why it was skipped); exit 1 when any was skipped."""
+    from .library.paths import shown_path
     from .library.tags import tag_paths
     from .library_cli import progress_bar, scan_kwargs
 
@@ -50,9 +57,10 @@ def cmd_tag(args) -> int:
             print(
                 json.dumps(
                     {
-                        "file": report.path,
+                        "file": shown_path(report.path),
                         "written": report.written,
                         "error": report.error,
+                        "notes": report.notes,
                         "changes": [vars(c) for c in report.changes],
                     }
                 ),
@@ -65,7 +73,13 @@ def cmd_tag(args) -> int:
     kwargs = {} if args.remove else {"progress": progress, **scan_kwargs(args)}
     try:
         run = tag_paths(
-            args.paths, overwrite=args.overwrite, dry_run=args.dry_run, remove=args.remove, report=show, **kwargs
+            args.paths,
+            overwrite=args.overwrite,
+            dry_run=args.dry_run,
+            remove=args.remove,
+            follow_links=args.follow_links,
+            report=show,
+            **kwargs,
         )
     finally:
         close()
@@ -81,16 +95,18 @@ def cmd_tag(args) -> int:
     return 1 if run.skipped else 0
 
 
+@one_line_errors
 def cmd_export(args) -> int:
-    """Write the table; exit 1 when some files were skipped (listed on stderr), 2 on a bad output name."""
+    """Write the table; exit 1 when some files were skipped (listed on stderr, counted), 2 when the
+    output cannot be written (a folder, a name that holds audio, a full disk: nothing overwritten)."""
     from .library import audio_features
-    from .library_cli import scan_with_bar
+    from .library_cli import output_problem, scan_kwargs, scan_with_bar
 
-    suffix = args.output.suffix.lower()
-    if suffix not in audio_features.FORMATS:
-        print(f"error: {args.output.name}: give a .csv, .json or .parquet file name", file=sys.stderr)
+    problem = output_problem(args.output, audio_features.FORMATS)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
-    if suffix == ".parquet":
+    if args.output.suffix.lower() == ".parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
@@ -101,18 +117,32 @@ def cmd_export(args) -> int:
             )
             return 2
     result = scan_with_bar(args)
+    from .library import track
+    from .library.paths import shown_path
+    from .team import storage
+
+    unmeasured = track.ensure(storage.make_engine(), result.songs, scan_kwargs(args)["workers"])
+    for path, why in unmeasured.items():  # their row keeps the analysis's own key and loudness
+        print(f"{shown_path(path)}: measured from the analysis only: {shown_path(why)}", file=sys.stderr)
     table = audio_features.rows(result.songs)
     audio_features.write(table, args.output)
-    print(f"{len(table)} songs -> {args.output}", file=sys.stderr)
+    skipped = f", {len(result.failed)} files skipped" if result.failed else ""
+    print(f"{len(table)} songs -> {args.output}{skipped}", file=sys.stderr)
     return 1 if result.failed else 0
 
 
+@one_line_errors
 def write_nsp(args) -> int:
     """`playlist ... -o NAME.nsp`: a Navidrome smart playlist rule for --mood, or for --near V,A with
     --radius R (valence and energy each within R of the point); nothing is scanned."""
     from .library import playlists
+    from .library_cli import output_problem, write_text_safely
     from .models.checkpoints import mood_centre
 
+    problem = output_problem(args.output, (".nsp",))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.start is not None or args.end is not None:
         print("error: a journey cannot be a smart playlist rule: write .m3u8 or .csv", file=sys.stderr)
         return 2
@@ -132,6 +162,6 @@ def write_nsp(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args.output.write_text(text, encoding="utf-8")
+    write_text_safely(args.output, text)
     print(f"smart playlist rule -> {args.output} (Navidrome reads it from its playlists folder)", file=sys.stderr)
     return 0

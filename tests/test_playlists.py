@@ -137,9 +137,9 @@ def test_m3u8_is_extended_m3u_with_duration_artist_title_then_path():
     assert lines[0] == "#EXTM3U" and text.endswith("\n")
     assert lines[1:] == [
         "#EXTINF:184,Artist 1 - Song 1",
-        "file:///music/song1.flac",
+        "/music/song1.flac",  # a plain path, as players open it (a percent-encoded one would not be)
         "#EXTINF:59,Song 2",
-        "file:///music/song2.flac",
+        "/music/song2.flac",
     ]
     names = playlists.to_m3u8(songs, use_paths=False).splitlines()
     assert names[2] == "song1.flac" and names[4] == "song2.flac"

@@ -264,8 +264,8 @@ def test_remove_touches_nothing_without_emotionets_marker(tmp_path):
     assert not report.written and report.changes == [] and path.read_bytes() == before
 
 
-@pytest.mark.parametrize("crash", ["while saving", "before the move"])
-def test_a_run_killed_midway_leaves_the_original_whole(tmp_path, monkeypatch, crash):
+@pytest.mark.parametrize("crash", ["while saving", "before the backup is named", "while writing in place"])
+def test_a_run_interrupted_midway_leaves_the_original_whole(tmp_path, monkeypatch, crash):
     path = make_file(tmp_path, "mp3")
     before = path.read_bytes()
     if crash == "while saving":
@@ -276,12 +276,24 @@ def test_a_run_killed_midway_leaves_the_original_whole(tmp_path, monkeypatch, cr
             raise KeyboardInterrupt
 
         monkeypatch.setattr(tags._Tags, "save", save)
-    else:
+    elif crash == "before the backup is named":
 
         def replace(src, dst):
             raise KeyboardInterrupt
 
         monkeypatch.setattr(tags.os, "replace", replace)
+    else:
+        real, calls = tags._write_into, []
+
+        def write_into(path, source):
+            calls.append(source)
+            if len(calls) > 1:  # restoring the original: the real thing
+                return real(path, source)
+            with open(source, "rb") as data, open(path, "r+b") as out:
+                out.write(data.read(len(before) // 2))  # half the new bytes are in the file ...
+            raise KeyboardInterrupt  # ... when the run is stopped
+
+        monkeypatch.setattr(tags, "_write_into", write_into)
     with pytest.raises(KeyboardInterrupt):
         tags.tag_file(path, ANALYSIS, "m")
     assert path.read_bytes() == before

@@ -10,6 +10,12 @@ and 5% of its frames louder than -60 dBFS (a click in silence, a DC offset or fa
 music). Blocks are held back until 0.5 s has been heard, so a silent file is refused having only
 been decoded (no feature work); a long silent intro is decoded again once the sound starts.
 
+Before any decoding, the header or container says how long the audio is and at what rate
+(`check_length`, which the app calls on an upload too): audio below MIN_SAMPLE_RATE (a 1 Hz WAV
+holds no music) and audio longer than the limit (EMOTIONET_MAX_MINUTES, default 120 minutes; 0 lifts
+it; the CLI's --max-minutes sets it) are refused in one line, so a small file that decodes to hours
+never starts the work; a header that understates the length is caught as the blocks arrive.
+
 A float file with samples far outside [-1, 1] is scaled into it, with a warning. A few samples far
 louder than the rest (infinite, or 3e38 in a song at 0.3: damage, not a gain) are set to 0 with a
 warning instead of scaling the whole file into silence.
@@ -30,7 +36,15 @@ from typing import BinaryIO, Iterator, Union
 
 import numpy as np
 
-from .clip import BLOCK_SECONDS, SAMPLE_RATE, AudioError, Clip, Source, describe_source  # noqa: F401 (re-exported)
+from .clip import (  # noqa: F401 (re-exported)
+    AUDIO_SUFFIXES,
+    BLOCK_SECONDS,
+    SAMPLE_RATE,
+    AudioError,
+    Clip,
+    Source,
+    describe_source,
+)
 
 EXCERPT_SECONDS = 45.0  # the report analysed 45 s snippets
 MIN_SECONDS = 1.0
@@ -46,7 +60,87 @@ HELD_SECONDS = 20.0  # decoded audio held back until it is heard; a longer silen
 BAND_BINS = (16, 744)  # the FFT bins (of LOUDNESS_FRAME at SAMPLE_RATE) judged for steadiness: 172 Hz-8 kHz
 STEADY_RATIO = 2.0  # steadiness below this in every band: steady noise (1.1-1.2), not music (over 5)
 MIN_STEADY_FRAMES = 40  # frames (~3.7 s) needed to judge steadiness
-SUPPORTED = "WAV, FLAC, MP3, OGG (Vorbis/Opus), M4A/AAC and most other formats ffmpeg reads"
+SUPPORTED = "WAV, AIFF, FLAC, MP3, OGG (Vorbis/Opus), M4A/AAC and most other formats ffmpeg reads"
+MIN_SAMPLE_RATE = 8000  # Hz: the lowest rate in common use (telephony); below it no music is left to hear
+MAX_MINUTES_ENV = "EMOTIONET_MAX_MINUTES"
+DEFAULT_MAX_MINUTES = 120.0  # a 2-hour DJ mix is analysed; a file that decodes to 6 hours is refused
+
+
+def max_seconds() -> float | None:
+    """The longest audio analysed, in seconds: EMOTIONET_MAX_MINUTES (default 120), None when it is 0
+    (no limit). A value that is not a number is the default."""
+    text = os.environ.get(MAX_MINUTES_ENV, "").strip()
+    try:
+        minutes = float(text) if text else DEFAULT_MAX_MINUTES
+    except ValueError:
+        minutes = DEFAULT_MAX_MINUTES
+    if not np.isfinite(minutes) or minutes < 0:
+        minutes = DEFAULT_MAX_MINUTES
+    return None if minutes == 0 else minutes * 60.0
+
+
+def _refuse_header(duration_s: float, sample_rate: float | None, name: str, limit_s: float | None) -> None:
+    """AudioError when the header's rate is below MIN_SAMPLE_RATE or its length beyond `limit_s`."""
+    if sample_rate is not None and sample_rate < MIN_SAMPLE_RATE:
+        raise AudioError(
+            f"{name} is sampled at {sample_rate:g} Hz: below {MIN_SAMPLE_RATE} Hz no music is left to analyse."
+        )
+    if limit_s is not None and duration_s > limit_s:
+        raise AudioError(
+            f"{name} holds {duration_s / 60:.0f} minutes of audio, more than the limit of {limit_s / 60:g}: "
+            f"give --max-minutes (or {MAX_MINUTES_ENV}) a larger number, or 0 for no limit."
+        )
+
+
+def check_length(source: Source, *, max_minutes: float | None = None, name: str | None = None) -> float:
+    """The audio's length in seconds from its header or container alone (nothing is decoded; a
+    format without one is counted by PyAV's demuxer). AudioError, one line, when it is not audio,
+    is sampled below MIN_SAMPLE_RATE, or lasts longer than `max_minutes` (default: `max_seconds()`,
+    EMOTIONET_MAX_MINUTES; 0 = no limit). What every analysis does before decoding; the app calls
+    it on an upload before adding it."""
+    name = name or describe_source(source)
+    limit_s = max_seconds() if max_minutes is None else (max_minutes * 60.0 if max_minutes > 0 else None)
+    try:
+        import soundfile as sf
+
+        file = _as_file(source)
+        with sf.SoundFile(file) as f:
+            duration_s, rate = f.frames / f.samplerate, f.samplerate
+    except AudioError:
+        raise
+    except Exception:
+        from .av_decode import header
+
+        duration_s, rate = header(source, name)
+    _refuse_header(duration_s, rate, name, limit_s)
+    return duration_s
+
+
+def decoded_digest(path: str | os.PathLike) -> str:
+    """A SHA-256 of a file's decoded samples (every channel, at its own rate, with the rate and
+    channel count): two files with the same digest play the same audio. libsndfile's formats, else
+    PyAV's. Raises AudioError when it cannot be decoded."""
+    import hashlib
+
+    import soundfile as sf
+
+    digest = hashlib.sha256()
+    try:
+        with sf.SoundFile(str(path)) as f:
+            digest.update(f"{f.samplerate} {f.channels}".encode())
+            for block in f.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                digest.update(np.ascontiguousarray(block).tobytes())
+        return digest.hexdigest()
+    except sf.LibsndfileError:
+        pass
+    except RuntimeError as error:
+        raise AudioError(f"Could not decode {Path(path).name}: {error}") from error
+    from .av_decode import decoded_frames
+
+    for rate, channels, data in decoded_frames(path):
+        digest.update(f"{rate} {channels}".encode())
+        digest.update(np.ascontiguousarray(data).tobytes())
+    return digest.hexdigest()
 
 
 def load_clip(source: Source, *, seconds: float | None = EXCERPT_SECONDS, name: str | None = None) -> Clip:
@@ -131,6 +225,7 @@ class Excerpt:
             yield from self._again() if dropped else held
 
     def _decoded(self) -> Iterator[np.ndarray]:
+        limit_s = max_seconds()
         for block in self._read():
             if not np.all(np.isfinite(block)):
                 raise AudioError(f"{self.name} contains invalid samples (NaN or infinity).")
@@ -138,6 +233,8 @@ class Excerpt:
                 block = block * np.float32(self._gain)
             block = block.astype(np.float32, copy=False)
             self.n_samples += len(block)
+            if limit_s is not None and self.n_samples > (limit_s + BLOCK_SECONDS) * SAMPLE_RATE:
+                _refuse_header(self.n_samples / SAMPLE_RATE, None, self.name, limit_s)  # a header that lied
             self._meter.push(block)
             if len(block):
                 yield block
@@ -281,6 +378,7 @@ def _open_soundfile(source: Source, seconds: float | None, name: str) -> Excerpt
         sr, total, subtype = f.samplerate, f.frames, f.subtype
     if total <= 0:
         raise AudioError("The file contains no audio.")
+    _refuse_header(total / sr, sr, name, max_seconds())
     start, length = _excerpt(total, sr, seconds)
     if isinstance(file, io.IOBase):
         file.seek(0)
@@ -379,4 +477,5 @@ def _open_with_ffmpeg(source: Source, seconds: float | None, name: str, sf_error
         duration_s, start_s, read = open_stream(source, seconds=seconds, name=name)
     except AudioError as error:
         raise AudioError(f"{error} Supported: {SUPPORTED}.") from sf_error
+    _refuse_header(duration_s, None, name, max_seconds())
     return Excerpt(name, duration_s, start_s, read)

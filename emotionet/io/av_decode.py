@@ -158,3 +158,44 @@ def _blocks(container, start_s: float, length_s: float, rate: int, name: str):
         if pending:
             yield resampler.resample_chunk(np.concatenate(pending), last=False)
         yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+def header(source: Source, name: str | None = None) -> tuple[float, int]:
+    """(duration in seconds, sample rate) from the container alone (counted by decoding only when
+    the container has no duration); AudioError when it is not audio PyAV reads."""
+    name = name or describe_source(source)
+    try:
+        import av
+    except ImportError as error:  # pragma: no cover - av is in requirements.txt
+        raise AudioError(f"Could not read {name}: decoding it needs PyAV (pip install av).") from error
+    try:
+        container = _open(source, name)
+        stream = container.streams.audio[0]
+        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+        total = _duration_s(container)
+        if total is None:
+            total = _count_seconds(_open(source, name), name)
+    except AudioError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError) as error:
+        raise AudioError(f"Could not read {name}: it is damaged.") from error
+    return total, rate
+
+
+def decoded_frames(path: str | os.PathLike):
+    """(rate, channels, samples as float32 planes) of every decoded frame of the file's first audio
+    stream, as they come (for comparing two files' audio); AudioError when it cannot be decoded."""
+    import av
+
+    name = Path(path).name
+    try:
+        with _open(str(path), name) as container:
+            stream = container.streams.audio[0]
+            converter = av.AudioResampler(format="fltp")
+            for frame in container.decode(stream):
+                for converted in converter.resample(frame):
+                    yield converted.sample_rate, len(converted.layout.channels), converted.to_ndarray()
+    except AudioError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError) as error:
+        raise AudioError(f"Could not decode {name}: it is damaged.") from error

@@ -16,6 +16,10 @@ BLOCK_SECONDS = 10.0  # decode granularity
 
 Source = Union[str, os.PathLike, bytes, BinaryIO]
 
+# The one list of audio file suffixes the whole package reads (scan, tag, export, uploads, training):
+# what libsndfile (WAV, AIFF, FLAC, MP3, Ogg Vorbis/Opus) and PyAV (M4A/AAC) decode.
+AUDIO_SUFFIXES = frozenset({".wav", ".aif", ".aiff", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac"})
+
 
 class AudioError(ValueError):
     """Audio that cannot be analysed, with a message a person understands."""

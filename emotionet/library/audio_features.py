@@ -8,11 +8,12 @@ again). One row per song:
     energy       0-1, its arousal on the listener scale (what listeners rate as the energy expressed)
     tempo        beats per minute (`analysis.explain`: librosa's tempo estimate, refined between frames)
     key          pitch class 0-11 (C = 0, C# = 1, ...), -1 when the chroma is flat (no key)
-    mode         1 major, 0 minor: the better-fitting Krumhansl-Kessler profile (with key -1, the sign
-                 of the major-minus-minor fit, as weak as the key itself)
-    loudness     dB: the RMS level of the analysed audio in dBFS (Spotify's is its own loudness model,
-                 typically -60..0)
-    duration_ms  the whole file's length
+                 (key, mode, loudness and duration_ms are `track.measure`'s, from the file itself,
+                 once `track.ensure` has stored them; before that, the analysis's own measurements)
+    mode         1 major, 0 minor: from the file's own key measure (`track`: an HPCP-like chroma
+                 against key profiles, chosen by agreement with essentia's KeyExtractor)
+    loudness     dB: the integrated loudness of the file's channels (ITU-R BS.1770-4 / EBU R128, LUFS)
+    duration_ms  the container's length, encoder delay and padding removed
     mood, confidence, title, artist, path
 
 docs/reference.md ("Spotify-compatible fields") says how each differs from Spotify's. `rows`
@@ -29,6 +30,8 @@ from typing import Sequence
 
 from ..analysis.explain import pitch_class_and_mode
 from ..io.text import clean_text, spreadsheet_cell
+from . import track
+from .paths import shown_path
 from .playlists import Song
 
 COLUMNS = (
@@ -53,13 +56,18 @@ class MissingDependency(RuntimeError):
 
 
 def row(song: Song) -> dict:
-    """One song's row (COLUMNS), from its stored analysis."""
+    """One song's row (COLUMNS): the fields measured from the file (`track`: container length,
+    BS.1770 loudness, key) where stored, else the analysis's own measurements."""
     measured = (song.extra.get("analysis", {}).get("explanation") or {}).get("measurements") or {}
     key, mode = pitch_class_and_mode(measured.get("key", ""))
     if mode is None and "mode" in measured:  # no key: the sign of the major-minus-minor fit
         mode = int(float(measured["mode"]) >= 0)
     tempo = measured.get("tempo_bpm")
     loudness = measured.get("loudness_dbfs")
+    duration_ms = int(round(float(song.duration_s) * 1000))
+    fields = track.stored(song)
+    if fields:
+        key, mode, loudness, duration_ms = fields["key"], fields["mode"], fields["loudness"], fields["duration_ms"]
     return {
         "title": song.title,
         "artist": song.artist,
@@ -69,10 +77,10 @@ def row(song: Song) -> dict:
         "key": key,
         "mode": mode,
         "loudness": round(float(loudness), 2) if loudness is not None else None,
-        "duration_ms": int(round(float(song.duration_s) * 1000)),
+        "duration_ms": int(duration_ms),
         "mood": song.mood,
         "confidence": round(float(song.confidence), 3),
-        "path": song.path,
+        "path": shown_path(song.path),  # one line of valid text: bytes that are not UTF-8 as \\xNN
     }
 
 
@@ -95,7 +103,8 @@ def to_json(table: Sequence[dict]) -> str:
     return json.dumps(list(table), ensure_ascii=False, allow_nan=False, indent=1) + "\n"
 
 
-def write_parquet(table: Sequence[dict], path: str | Path) -> None:
+def write_parquet(table: Sequence[dict], path) -> None:
+    """Parquet into `path` (a file name or an open binary file)."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -119,18 +128,27 @@ def write_parquet(table: Sequence[dict], path: str | Path) -> None:
             ("path", pa.string()),
         ]
     )
-    pq.write_table(pa.Table.from_pylist(list(table), schema=schema), str(path))
+    pq.write_table(pa.Table.from_pylist(list(table), schema=schema), path if hasattr(path, "write") else str(path))
 
 
 def write(table: Sequence[dict], path: str | Path) -> None:
-    """Write the table as the suffix of `path` says: .csv, .json or .parquet."""
+    """Write the table as the suffix of `path` says: .csv, .json or .parquet, through a temporary
+    file beside it (a full disk leaves the old file whole and no partial one; a link is written
+    through, and stays a link)."""
+    from ..io.files import replacing
+
     path = Path(path)
+    if path.is_symlink() and path.resolve().is_file():
+        path = path.resolve()
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        path.write_text(to_csv(table), encoding="utf-8")
-    elif suffix == ".json":
-        path.write_text(to_json(table), encoding="utf-8")
-    elif suffix == ".parquet":
-        write_parquet(table, path)
-    else:
+    if suffix not in FORMATS:
         raise ValueError(f"{path.name}: give a .csv, .json or .parquet file name")
+    if path.exists() and not path.is_file():  # a device or a pipe
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(to_csv(table) if suffix == ".csv" else to_json(table))
+        return
+    with replacing(path, "wb") as handle:
+        if suffix == ".parquet":
+            write_parquet(table, handle)
+        else:
+            handle.write((to_csv(table) if suffix == ".csv" else to_json(table)).encode("utf-8"))

@@ -11,8 +11,12 @@ A name on disk is bytes; Python gives the bytes that are not UTF-8 as lone surro
 - `shown_path`: a path on one line for messages: undecodable bytes, control and format characters
   (bidi overrides, zero-width marks) become visible escapes (\\xff, \\n, \\u202e), so a name can
   neither break a line nor hide what it is.
-- `file_uri`, `relative_uri`: where a playlist entry points: the file's own bytes, percent-encoded
-  (RFC 3986, as M3U8 locations are URIs), never text a user typed.
+- `playlist_location`: where a playlist entry points, as players open it: the file's own path as
+  plain UTF-8 (relative to the playlist's folder when given), and a percent-encoded `file://` URI
+  of its bytes (`file_uri`) only where a plain line cannot carry the name (bytes that are not
+  UTF-8, a line break or other control or invisible character, a leading `#` or space, `://`);
+  never text a user typed. mpv, like most players, opens a plain path as it is (no percent-decoding)
+  and a `file://` URI percent-decoded, so each form reaches the file.
 """
 
 from __future__ import annotations
@@ -75,11 +79,28 @@ def file_uri(path) -> str:
     return URI_PREFIX + quote_from_bytes(os.fsencode(os.path.abspath(_unicode_path(path))))
 
 
-def relative_uri(path, folder) -> str:
-    """The path relative to `folder` as a percent-encoded URI reference (a `file://` URI when there
-    is no relative path, e.g. another drive on Windows)."""
+def plain_line_carries(text: str) -> bool:
+    """Whether a playlist line can hold `text` as it is: valid UTF-8, one line with nothing a player
+    strips or reads as something else (no control, format or line-separator character, no leading
+    '#' (a comment) or surrounding whitespace (stripped), no '://' (a URL)), and not empty."""
+    if not text or text[0] == "#" or text != text.strip() or "://" in text or text.startswith("file:"):
+        return False
     try:
-        relative = os.path.relpath(_unicode_path(path), _unicode_path(folder))
-    except ValueError:
-        return file_uri(path)
-    return quote_from_bytes(os.fsencode(relative).replace(os.sep.encode(), b"/"))
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate escapes)
+        return False
+    return not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") or c in BIDI_MARKS for c in text)
+
+
+def playlist_location(path, folder=None) -> str:
+    """Where a playlist entry points: the path as plain text, relative to `folder` when given (the
+    playlist's folder), else absolute; an absolute `file://` URI of its bytes where a plain line
+    cannot carry it (`plain_line_carries`) or there is no relative path (another drive)."""
+    path = os.path.abspath(_unicode_path(path))
+    text = path
+    if folder is not None:
+        try:
+            text = os.path.relpath(path, os.path.abspath(_unicode_path(folder)))
+        except ValueError:
+            return file_uri(path)
+    return text if plain_line_carries(text) else file_uri(path)

@@ -19,11 +19,13 @@ longest prefix whose total duration fits in the time (at least one song).
 Exports: `to_m3u8` (extended M3U, UTF-8: #EXTM3U, then per song #EXTINF:<seconds>,<artist> -
 <title> and its location) and `to_csv` (cells that start like a spreadsheet formula get a
 leading '). An M3U8 location is always the library's own file -- the path the song was scanned at,
-or the audio store's copy of an upload -- as a percent-encoded URI (RFC 3986: a `file://` URI, a
-path relative to the playlist, or the bare file name for a playlist kept beside the music), so it
-resolves to that file whatever bytes its name holds; the names people gave (an upload's file
-name, tags) are only ever titles, with line breaks and control characters removed, so every entry
-is exactly two lines.
+or the audio store's copy of an upload -- as players open it: its plain UTF-8 path (absolute,
+relative to the playlist, or the bare file name for a playlist kept beside the music), and a
+percent-encoded `file://` URI only where a plain line cannot carry the name (`paths.playlist_location`:
+bytes that are not UTF-8, a line break, a leading '#'), so it resolves to that file whatever bytes
+its name holds (tests/test_players.py plays every kind in mpv); the names people gave (an upload's
+file name, tags) are only ever titles, with line breaks and control characters removed, so every
+entry is exactly two lines.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import numpy as np
 
 from ..io.text import spreadsheet_cell
 from ..mood import MOODS
-from .paths import file_uri, relative_uri, shown_name, shown_path
+from .paths import playlist_location, shown_name, shown_path
 
 
 @dataclass
@@ -208,17 +210,18 @@ def _extinf_text(song: Song) -> str:
 
 
 def m3u8_location(song: Song, use_paths: bool = True, relative_to: str | os.PathLike | None = None) -> str:
-    """Where a playlist entry points: the song's own file (never a name a user gave), percent-encoded:
-    a `file://` URI, relative to `relative_to` (the playlist's folder) when given, or only its file
-    name (`use_paths=False`: a playlist kept beside the music)."""
+    """Where a playlist entry points: the song's own file (never a name a user gave): its absolute
+    path, relative to `relative_to` (the playlist's folder) when given, or only its file name
+    (`use_paths=False`: a playlist kept beside the music); a `file://` URI where a plain line
+    cannot carry the name (`paths.playlist_location`)."""
     if not use_paths:
-        return relative_uri(song.path, os.path.dirname(song.path) or ".")
-    return file_uri(song.path) if relative_to is None else relative_uri(song.path, relative_to)
+        return playlist_location(song.path, os.path.dirname(os.path.abspath(song.path)))
+    return playlist_location(song.path, relative_to)
 
 
 def to_m3u8(songs: Sequence[Song], use_paths: bool = True, relative_to: str | os.PathLike | None = None) -> str:
-    """Extended M3U (write it as UTF-8; it is ASCII but for titles): each song's own file as a
-    `file://` URI, relative to `relative_to` when given, or its file name (`use_paths=False`)."""
+    """Extended M3U (UTF-8): each song's own file as its absolute path, relative to `relative_to`
+    when given, or its file name (`use_paths=False`); see `m3u8_location`."""
     lines = ["#EXTM3U"]
     for s in songs:
         lines += [f"#EXTINF:{round(s.duration_s)},{_extinf_text(s)}", m3u8_location(s, use_paths, relative_to)]
@@ -261,6 +264,14 @@ def to_csv(songs: Sequence[Song]) -> str:
 
 # --- smart playlists for players --------------------------------------------------------------
 
+# Navidrome's rules for smart-playlist criteria, as its source states them (navidrome/navidrome at
+# v0.63.2-111-g295886cb9, commit 295886cb9a432d375afa796ed8a32db0775464af): `mood` is a tag of
+# resources/mappings.yaml; persistence/criteria_sql.go refuses a range operator (inTheRange) on a
+# tag field, so a span is a `gt`/`lt` pair, which it compares as numbers once the tag is declared
+# `float` (model/tag_mappings.go, numericTagNames). tests/test_players.py checks every rule written
+# here against those rules (tests/data/navidrome_criteria.json, extracted by tools/navidrome_rules.py).
+NAVIDROME_FLOAT_TAGS = ("valence", "energy")  # declared in navidrome.toml (docs/reference.md)
+
 
 def to_nsp(
     name: str,
@@ -271,9 +282,10 @@ def to_nsp(
 ) -> str:
     """A Navidrome smart playlist (.nsp, JSON): a rule on the tags `python -m emotionet tag` writes,
     which Navidrome evaluates on its own library and keeps up to date -- songs whose `mood` tag is
-    `mood`, and/or whose VALENCE and ENERGY tags lie in the given (low, high) ranges. Navidrome reads
-    MOOD by default; VALENCE and ENERGY only once declared as float tags in its configuration
-    (docs/reference.md, "Tags for your player")."""
+    `mood`, and/or whose valence and energy tags lie in the given (low, high) spans (each a `gt` and
+    an `lt` criterion: Navidrome takes no range on a tag). Navidrome reads the mood by default;
+    valence and energy only once declared as float tags in its configuration (docs/reference.md,
+    "Navidrome smart playlists")."""
     import json
 
     rules: list[dict] = []
@@ -283,10 +295,15 @@ def to_nsp(
         rules.append({"is": {"mood": mood}})
     for tag, span in (("valence", valence), ("energy", energy)):
         if span is not None:
-            low, high = (round(max(0.0, min(1.0, float(x))), 3) for x in span)
-            if low > high:
+            low, high = (round(float(x), 3) for x in span)
+            if not (math.isfinite(low) and math.isfinite(high)) or low > high:
                 raise ValueError(f"The {tag} range {low}..{high} is empty.")
-            rules.append({"inTheRange": {tag: [low, high]}})
+            if low > 0:  # a bound outside 0..1 holds every song: no criterion
+                rules.append({"gt": {tag: low}})
+            if high < 1:
+                rules.append({"lt": {tag: high}})
+            if low <= 0 and high >= 1:  # the whole span: every song that has the tag
+                rules.append({"isPresent": {tag: True}})
     if not rules:
         raise ValueError("A smart playlist needs a mood or a valence/energy range.")
     playlist: dict = {

@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import BigInteger, DateTime, Float, String, Text, select
+from sqlalchemy import BigInteger, DateTime, Float, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -111,30 +111,51 @@ class LibraryFailure(storage.Base):
 
 
 def audio_files(folder: str | Path, skipped: dict[str, str] | None = None) -> list[Path]:
-    """Audio files under `folder`, recursively, sorted; hidden files and folders are skipped.
+    """Audio files under `folder` (the package's one suffix list, `storage.AUDIO_SUFFIXES`, AIFF
+    included), recursively, sorted; hidden files and folders are skipped.
 
     Names with an audio suffix that are not readable files (a folder named x.mp3, a broken or
-    self-looping link) are reported in `skipped` (path -> why) instead of vanishing without a word.
+    self-looping link, a path too long for the system) and folders that cannot be listed are
+    reported in `skipped` (path -> why) instead of vanishing without a word or stopping the walk.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"No such folder: {folder}")
+
+    def unreadable(error: OSError) -> None:
+        if skipped is not None and error.filename:
+            skipped[str(error.filename)] = f"cannot be read: {error.strerror or error}"
+
     found = []
-    for p in folder.rglob("*"):
-        if p.suffix.lower() not in storage.AUDIO_SUFFIXES or any(
-            part.startswith(".") for part in p.relative_to(folder).parts
-        ):
-            continue
-        if p.is_file():
-            found.append(p)
-        elif skipped is not None:
-            skipped[str(p)] = not_a_file_reason(p)
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in [*names, *dirs]:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in storage.AUDIO_SUFFIXES:
+                continue
+            p = Path(root, name)
+            try:
+                if p.is_file():
+                    found.append(p)
+                    continue
+            except OSError as error:  # a path longer than the system takes
+                if skipped is not None:
+                    skipped[str(p)] = f"cannot be read: {error.strerror or error}"
+                continue
+            if skipped is not None:
+                skipped[str(p)] = not_a_file_reason(p)
     return sorted(found)
 
 
 def not_a_file_reason(path: Path) -> str:
     """Why a path with an audio suffix is not a file that can be read."""
     name = shown_name(path.name)
+    try:
+        return _not_a_file_reason(path, name)
+    except OSError as error:  # a path longer than the system takes
+        return f"{name} cannot be read: {error.strerror or error}"
+
+
+def _not_a_file_reason(path: Path, name: str) -> str:
     if path.is_symlink():
         try:
             os.stat(path)
@@ -475,7 +496,28 @@ def analysed_hashes(engine, fingerprint: str) -> list[str]:
 def remember_file(engine, path: str, size: int, mtime_ns: int, digest: str) -> None:
     """Record a path's content hash as of its size and modification time (`library_files`)."""
     with Session(engine) as session, session.begin():
-        session.merge(LibraryFile(path=path, size=size, mtime_ns=mtime_ns, hash=digest))
+        upsert(session, LibraryFile, {"path": path, "size": size, "mtime_ns": mtime_ns, "hash": digest}, "path")
+
+
+def upsert(session: Session, model, values: dict, key: str) -> None:
+    """INSERT, or UPDATE the row with the same `key`, in one statement where the database has one
+    (SQLite, PostgreSQL): two scans of one library storing the same song at once both succeed (a
+    SELECT-then-INSERT merge fails one with a UNIQUE constraint); elsewhere `session.merge`."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        session.merge(model(**values))
+        return
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    table = model.__table__
+    row = dict(values)  # the columns' types (FsPath) convert the values
+    statement = insert(table).values(**row)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key], set_={name: statement.excluded[name] for name in row if name != key}
+    )
+    session.execute(statement)
 
 
 def _drop_stale_rows(session: Session, hash_at: dict[str, str]) -> None:
@@ -515,9 +557,13 @@ def _hashes(engine, paths, failed: dict, rehash: bool = False) -> list[tuple[str
                 row = known[path] = (stat.st_size, stat.st_mtime_ns, file_hash(path))
                 fresh.append(LibraryFile(path=path, size=row[0], mtime_ns=row[1], hash=row[2]))
         except OSError as error:
+            try:
+                link = Path(p).is_symlink()
+            except OSError:  # a path longer than the system takes
+                link = False
             failed[str(p)] = (
                 not_a_file_reason(Path(p))
-                if Path(p).is_symlink()
+                if link
                 else f"Could not read {shown_name(Path(p).name)}: {error.strerror or error}"
             )
             continue
@@ -536,7 +582,8 @@ def _remember_files(engine, rows: list[LibraryFile]) -> None:
     if rows:
         with Session(engine) as session, session.begin():
             for row in rows:
-                session.merge(row)
+                values = {"path": row.path, "size": row.size, "mtime_ns": row.mtime_ns, "hash": row.hash}
+                upsert(session, LibraryFile, values, "path")
 
 
 def stat_is_file(stat) -> bool:
@@ -588,33 +635,32 @@ def store_analysis(engine, digest: str, path: str, name: str, analysis, fingerpr
     data["file"] = name
     head = analysis.predictions.get(analysis.headline) or next(iter(analysis.predictions.values()))
     with Session(engine) as session, session.begin():
-        session.merge(
-            LibrarySong(
-                hash=digest,
-                title=title,
-                artist=artist,
-                filename=name,
-                path=path,
-                duration_s=float(analysis.duration_s),
-                valence=float(head.valence),
-                arousal=float(head.arousal),
-                mood=head.mood,
-                confidence=float(head.confidence),
-                analysis=json.dumps(data, allow_nan=False),
-                models=fingerprint,
-            )
+        values = dict(
+            hash=digest,
+            title=title,
+            artist=artist,
+            filename=name,
+            path=path,
+            duration_s=float(analysis.duration_s),
+            valence=float(head.valence),
+            arousal=float(head.arousal),
+            mood=head.mood,
+            confidence=float(head.confidence),
+            analysis=json.dumps(data, allow_nan=False),
+            models=str(fingerprint),
+            added_at=_now(),
         )
-        failure = session.get(LibraryFailure, digest)
-        if failure is not None:
-            session.delete(failure)
+        upsert(session, LibrarySong, values, "hash")  # another scan may store the same song at once
+        session.execute(delete(LibraryFailure).where(LibraryFailure.hash == digest))  # no row: nothing
 
 
 def remember_failure(engine, digest: str, name: str, error: str, fingerprint: str) -> None:
     """Remember that the audio of `digest` cannot be analysed with these models, and why."""
     with Session(engine) as session, session.begin():
-        session.merge(
-            LibraryFailure(hash=digest, filename=shown_name(name), error=shown_name(error), models=fingerprint)
+        values = dict(
+            hash=digest, filename=shown_name(name), error=shown_name(error), models=str(fingerprint), at=_now()
         )
+        upsert(session, LibraryFailure, values, "hash")
 
 
 def format_eta(seconds: float | None) -> str:

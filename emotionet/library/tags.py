@@ -6,11 +6,15 @@ player", cites each player's documentation):
     field    ID3v2.4 (MP3, WAV, AIFF)  ID3v2.3        Vorbis comments (FLAC, Ogg, Opus)  MP4 (M4A)
     mood     TMOO                      TXXX:MOOD      MOOD                               ----:com.apple.iTunes:MOOD
     bpm      TBPM                      TBPM           BPM                                tmpo
-    key      TKEY                      TKEY           INITIALKEY and KEY                 ----:com.apple.iTunes:initialkey
+    key      TKEY and TXXX:KEY         the same       INITIALKEY and KEY                 ----:com.apple.iTunes:initialkey and …:KEY
     valence  TXXX:VALENCE              TXXX:VALENCE   VALENCE                            ----:com.apple.iTunes:VALENCE
     energy   TXXX:ENERGY               TXXX:ENERGY    ENERGY                             ----:com.apple.iTunes:ENERGY
 
-(ID3v2.3 has no TMOO frame, so a v2.3 file keeps v2.3 and gets TXXX:MOOD.) The mood is the headline
+(ID3v2.3 has no TMOO frame, so a v2.3 file keeps v2.3 and gets TXXX:MOOD. The key goes in two
+slots per format: TagLib, which most players read tags with, reports TKEY, INITIALKEY and MP4's
+initialkey as INITIALKEY; Navidrome's `key` tag (resources/mappings.yaml) takes TKEY's raw name, KEY
+and the MP4 atom's, but its TagLib reader hands it only INITIALKEY for those, so TXXX:KEY, KEY and
+----:com.apple.iTunes:KEY (which TagLib reports as KEY) reach it.) The mood is the headline
 model's word, valence and energy (the arousal) its 0-1 values on the listener scale, the BPM the
 tempo rounded to a whole beat (TBPM is a whole number), the key in ID3's notation ("Am", "F#"; no
 key tag for a song with no key). A marker (TXXX:EMOTIONET, EMOTIONET, ----:com.apple.iTunes:EMOTIONET)
@@ -18,15 +22,22 @@ names the models that wrote them and records what was written, slot by slot.
 
 Rules. A value that is there and that EmotioNet did not write (no marker, or different from what the
 marker says it wrote: a mood set by hand, a DJ tool's BPM) is kept unless `overwrite`. `remove`
-takes away only the slots whose value is still what the marker says EmotioNet wrote, then the marker;
+takes away only EmotioNet's own slots (the table above) whose value is still what the marker says
+EmotioNet wrote, then the marker; a marker naming any other frame (TIT2, TPE1) is not obeyed, and
 every other tag stays. `dry_run` plans and writes nothing.
 
-Safety. The audio is never rewritten: mutagen changes only the tag blocks. A file is never left half
-written: the tags are saved into a copy in the same folder (a hidden ``.name.emotionet-tmp`` file,
-with the original's mode and, where allowed, owner), flushed to disk, and moved over the original in
-one step (os.replace); a crash before that leaves the original as it was (at worst a hidden
-temporary file, which scans skip). A read-only or damaged file is reported in one line and skipped.
-ID3 frames are read untranslated, so a v2.3 tag's other frames are written back as they were.
+Safety (`save_in_place`). The tags are written into a hidden copy in the same folder
+(``.name.XXXXXXXX.emotionet-tmp``), whose decoded audio must equal the original's, sample for
+sample, or nothing is written. Then the original's bytes are kept in a second hidden copy
+(``….emotionet-orig``, complete and flushed before it gets that name) and the new bytes are written
+into the original file itself, in place: the same inode, so hard links, mode, owner and extended
+attributes stay as the file system kept them. A run killed at any moment is undone by the next one
+(`recover_leftovers`: a leftover ``-orig`` copy is written back, a ``-tmp`` one removed). A WAV or
+AIFF whose RIFF/FORM size is wrong (36, as streaming recorders leave it; a FORM size covering only
+the header; 0xFFFFFFFF from a pipe) is repaired in the copy when its chunks still account for the
+file, and said; otherwise refused in one line. A read-only or damaged file is reported in one line
+and skipped. ID3 frames are read untranslated, so a v2.3 tag's other frames are written back as they
+were. In a folder, a link to a file outside it is tagged only with `follow_links`, and said.
 
 `tag_file` / `remove_file` work on one file and an analysis dict (`Analysis.to_dict()`, as the
 library stores it); `tag_paths` tags files and folders through the library's cached scan. Writing
@@ -38,6 +49,8 @@ finds it known without reading or analysing it again.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import shutil
 import stat
@@ -47,10 +60,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..analysis.explain import pitch_class_and_mode
+from .paths import shown_path
 
 FIELDS = ("mood", "bpm", "key", "valence", "energy")
 MARKER = "EMOTIONET"
-TEMP_SUFFIX = ".emotionet-tmp"
+TEMP_SUFFIX = ".emotionet-tmp"  # a working copy: removed by the next run
+BACKUP_SUFFIX = ".emotionet-orig"  # the original's bytes while they are rewritten: written back by the next run
 ITUNES = "----:com.apple.iTunes:"
 
 # field -> the slots (frame ids / keys) it is written to, per tag family
@@ -58,14 +73,14 @@ SLOTS = {
     "id3v24": {
         "mood": ["TMOO"],
         "bpm": ["TBPM"],
-        "key": ["TKEY"],
+        "key": ["TKEY", "TXXX:KEY"],
         "valence": ["TXXX:VALENCE"],
         "energy": ["TXXX:ENERGY"],
     },
     "id3v23": {
         "mood": ["TXXX:MOOD"],
         "bpm": ["TBPM"],
-        "key": ["TKEY"],
+        "key": ["TKEY", "TXXX:KEY"],
         "valence": ["TXXX:VALENCE"],
         "energy": ["TXXX:ENERGY"],
     },
@@ -79,7 +94,7 @@ SLOTS = {
     "mp4": {
         "mood": [ITUNES + "MOOD"],
         "bpm": ["tmpo"],
-        "key": [ITUNES + "initialkey"],
+        "key": [ITUNES + "initialkey", ITUNES + "KEY"],
         "valence": [ITUNES + "VALENCE"],
         "energy": [ITUNES + "ENERGY"],
     },
@@ -124,6 +139,7 @@ class TagReport:
     error: str | None = None  # why the file was skipped
     written: bool = False  # the file was changed (never with dry_run)
     dry_run: bool = False
+    notes: list[str] = field(default_factory=list)  # what else was done or found (a repair, a link followed)
 
     @property
     def changed(self) -> list[SlotChange]:
@@ -131,14 +147,15 @@ class TagReport:
 
     def line(self) -> str:
         """One line for a person: what changed (or would), what was kept, or why it was skipped."""
-        name = self.path
+        name = shown_path(self.path)
+        notes = "".join(f" ({shown_path(n)})" for n in self.notes)
         if self.error:
-            return f"{name}: skipped: {self.error}"
+            return f"{name}: skipped: {shown_path(self.error)}{notes}"
         shown = [c for c in self.changes if c.action != SAME]
         if not shown:
-            return f"{name}: up to date"
+            return f"{name}: up to date{notes}"
         verb = "would change" if self.dry_run else "changed" if self.written else "unchanged"
-        return f"{name}: {verb}: " + "; ".join(c.describe() for c in shown)
+        return f"{name}: {verb}: " + shown_path("; ".join(c.describe() for c in shown)) + notes
 
 
 # --------------------------------------------------------------------------- values
@@ -167,6 +184,11 @@ def tag_values(analysis: dict) -> dict[str, str]:
     if measured.get("tempo_bpm"):
         values["bpm"] = str(int(round(float(measured["tempo_bpm"]))))
     key = key_notation(measured.get("key", ""))
+    fields = analysis.get("track")
+    if isinstance(fields, dict) and "key" in fields:  # the file's own key measure (library.track)
+        from ..features.key import key_name
+
+        key = key_notation(key_name(int(fields["key"]), int(fields.get("mode", 1))))
     if key:
         values["key"] = key
     return {name: values[name] for name in FIELDS if name in values}
@@ -329,6 +351,8 @@ def plan_removal(tags: _Tags) -> list[SlotChange]:
     field_of = {slot: name for name, slots in SLOTS[tags.family].items() for slot in slots}
     changes = []
     for slot, value in written.items():
+        if slot not in field_of:  # the marker is text in the file: it never names what else to delete
+            continue
         old = tags.get(slot)
         if old is None:
             continue
@@ -365,41 +389,199 @@ def check_writable(path: str) -> os.stat_result:
     return st
 
 
-def save_atomically(path: str, write: Callable[[str], None]) -> os.stat_result:
-    """Apply `write(copy_path)` to a copy of `path` in the same folder, flush it, then move it over
-    `path` in one step: the original is whole until the move, and whole and new after it. Returns
-    the new file's stat. The copy keeps the original's mode (and owner where allowed); the original
-    must not change meanwhile (TagError, nothing replaced)."""
-    before = check_writable(path)
+def _temp_prefix(name: str) -> str:
+    """The hidden prefix of a file's working copies: its own name where that leaves room (a name
+    near the 255-byte limit gets a short digest of it instead, so the copy's name still fits)."""
+    if len(os.fsencode(name)) <= 200:
+        return f".{name}."
+    return "." + hashlib.sha256(os.fsencode(name)).hexdigest()[:24] + "."
+
+
+def _leftovers(path: str) -> list[str]:
+    """The working copies (`TEMP_SUFFIX`, `BACKUP_SUFFIX`) an earlier run left beside `path`: exactly
+    its prefix, mkstemp's 8 characters and a suffix (another file's leftovers never match)."""
     folder, name = os.path.split(path)
+    prefix = _temp_prefix(name)
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(folder or "."):
+            for suffix in (TEMP_SUFFIX, BACKUP_SUFFIX):
+                if entry.startswith(prefix) and entry.endswith(suffix) and len(entry) == len(prefix) + 8 + len(suffix):
+                    found.append(os.path.join(folder, entry))
+    return sorted(found, key=lambda p: not p.endswith(BACKUP_SUFFIX))  # a backup first
+
+
+def recover_leftovers(path: str) -> list[str]:
+    """Undo what a killed run left beside `path`: its original bytes (a `BACKUP_SUFFIX` copy, which
+    is complete whenever it has that name) are written back into the file in place, and working
+    copies are removed. Returns what was done, for the report."""
+    done = []
+    for leftover in _leftovers(path):
+        if leftover.endswith(BACKUP_SUFFIX) and os.path.isfile(path):
+            _write_into(path, leftover)
+            done.append("restored its bytes from the copy a killed run left")
+        os.unlink(leftover)
+        if leftover.endswith(TEMP_SUFFIX):
+            done.append("removed a working copy a killed run left")
+    return done
+
+
+def _copy(source: str, folder: str, prefix: str, suffix: str) -> str:
+    """A flushed copy of `source` in `folder` named prefix + 8 random characters + suffix."""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=folder or ".")
+        fd, copy = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder or ".")
     except OSError as error:
         raise TagError(f"cannot write in its folder ({error.strerror or error})") from None
     try:
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
-            shutil.copyfileobj(source, out, 1 << 20)
-        shutil.copymode(path, temp)
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as data:
+            shutil.copyfileobj(data, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
         with contextlib.suppress(OSError):
-            os.chown(temp, before.st_uid, before.st_gid)
+            os.unlink(copy)
+        raise
+    return copy
+
+
+def _write_into(path: str, source: str) -> None:
+    """Overwrite `path`'s bytes with `source`'s, in place (the same inode), and flush them."""
+    with open(source, "rb") as data, open(path, "r+b") as out:
+        shutil.copyfileobj(data, out, 1 << 20)
+        out.truncate()
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _audio_digest(path: str) -> str:
+    from ..io.audio import AudioError, decoded_digest
+
+    try:
+        return decoded_digest(path)
+    except AudioError as error:
+        raise TagError(f"its audio cannot be decoded to check it stays the same ({error})") from None
+
+
+# --------------------------------------------------------------------------- RIFF and AIFF sizes
+
+UNSET_SIZE = 0xFFFFFFFF  # what a writer to a pipe leaves in RIFF and data sizes
+
+
+def repair_chunk_sizes(path: str) -> str | None:
+    """Make a WAV (RIFF) or AIFF (FORM) file's sizes agree with its bytes, in place, before a tag
+    chunk is added (mutagen appends it where the RIFF/FORM size says the file ends: a size of 36,
+    as streaming recorders leave it, would put the tag inside the audio). Its chunks must account
+    for the file: each chunk's size leads to the next, and only the last (the audio) may run past the
+    end (an unset 0xFFFFFFFF or a recording cut short), which is then cut to the bytes there. A
+    missing pad byte after an odd last chunk is added. Returns what was repaired (None: nothing);
+    TagError when the chunks do not account for the file (refused, nothing changed). Other files:
+    None."""
+    with open(path, "r+b") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"FORM"):
+            return None
+        order = "big" if head[:4] == b"FORM" else "little"
+        kind = "FORM" if order == "big" else "RIFF"
+        size = os.fstat(f.fileno()).st_size
+        stated = int.from_bytes(head[4:8], order)
+        at, repairs, last = 12, [], None
+        while at + 8 <= size:
+            f.seek(at)
+            header = f.read(8)
+            length = int.from_bytes(header[4:8], order)
+            if at + 8 + length > size:  # runs past the end: only the last chunk, the audio, may
+                if header[:4] not in (b"data", b"SSND"):
+                    raise TagError(
+                        f"its {header[:4].decode('latin-1')!r} chunk says it is {length} bytes, past the end of "
+                        "the file; left as it was"
+                    )
+                new = size - at - 8
+                f.seek(at + 4)
+                f.write(new.to_bytes(4, order))
+                repairs.append(
+                    f"{header[:4].decode('latin-1').strip()} size {'unset' if length == UNSET_SIZE else length} -> {new}"
+                )
+                length = new
+            last = (at, length)
+            at += 8 + length + (length & 1)
+        if last is None:
+            raise TagError(f"its {kind} header holds no chunks; left as it was")
+        end = last[0] + 8 + last[1]
+        if at == size + 1 and end == size:  # an odd last chunk without its pad byte
+            f.seek(size)
+            f.write(b"\0")
+            size += 1
+            repairs.append("pad byte added")
+        elif at < size and size - at < 8:  # a few stray bytes after the last chunk: not covered
+            size = at
+        elif at != size:
+            raise TagError(f"its chunks do not add up to the file's {size} bytes; left as it was")
+        if stated != size - 8:
+            f.seek(4)
+            f.write((size - 8).to_bytes(4, order))
+            repairs.append(f"{kind} size {'unset' if stated == UNSET_SIZE else stated} -> {size - 8}")
+        f.flush()
+        os.fsync(f.fileno())
+    return f"repaired its wrong chunk sizes ({', '.join(repairs)})" if repairs else None
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save_in_place(path: str, write: Callable[[str], None]) -> tuple[os.stat_result, list[str]]:
+    """Apply `write(copy_path)` to a working copy of `path`, check the copy's decoded audio equals
+    the original's, then write the copy's bytes into `path` itself (the same inode: hard links,
+    mode, owner and extended attributes stay), with the original's bytes kept in a flushed backup
+    copy until they are replaced, so a killed run is undone by the next (`recover_leftovers`).
+    Returns (the file's new stat, notes: a leftover recovered, sizes repaired). TagError, with the
+    original untouched, when anything is wrong (the audio would change, the file changed meanwhile)."""
+    notes = recover_leftovers(path)
+    before = check_writable(path)
+    folder, name = os.path.split(path)
+    prefix = _temp_prefix(name)
+    original_audio = _audio_digest(path)
+    temp = _copy(path, folder, prefix, TEMP_SUFFIX)
+    backup = staged = None
+    try:
+        repaired = repair_chunk_sizes(temp)
+        if repaired:
+            notes.append(repaired)
         write(temp)
         with open(temp, "rb+") as f:
             os.fsync(f.fileno())
+        if _audio_digest(temp) != original_audio:
+            raise TagError(
+                "writing the tags would change its decoded audio (a damaged or unusual file); left as it was"
+            )
+        staged = _copy(path, folder, prefix, TEMP_SUFFIX)  # the original's bytes ...
+        backup = staged[: -len(TEMP_SUFFIX)] + BACKUP_SUFFIX
+        os.replace(staged, backup)  # ... named a backup only once complete
         now = os.stat(path)
-        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        if (now.st_size, now.st_mtime_ns, now.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
             raise TagError("the file changed while it was being tagged; left as it was")
-        os.replace(temp, path)
+        _write_into(path, temp)
+        os.unlink(backup)
+        backup = None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        if backup is not None and os.path.exists(backup):
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_size != os.stat(backup).st_size or _file_digest(path) != _file_digest(backup):
+                    _write_into(path, backup)
+                os.unlink(backup)
         raise
-    with contextlib.suppress(OSError):  # the folder entry itself, so the move survives a power cut
-        dir_fd = os.open(folder or ".", os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return os.stat(path)
+    finally:
+        for leftover in (temp, staged):
+            with contextlib.suppress(FileNotFoundError, TypeError):
+                os.unlink(leftover)
+    return os.stat(path), notes
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _apply(path: str, changes: list[SlotChange], marker: str | None, marker_slot: str) -> Callable[[str], None]:
@@ -438,23 +620,32 @@ def remove_file(path: str | os.PathLike, *, dry_run: bool = False) -> TagReport:
 
 def _edit(path, plan: Callable[[_Tags], tuple[list[SlotChange], str | None]], dry_run: bool) -> TagReport:
     """Plan a file's changes (`plan(tags)` -> (slot changes, the marker after them)) and, unless
-    `dry_run` or there is nothing to change, save them atomically. A link's target is edited, the
-    link stays a link. A bad file gives a report with its one-line reason, never an exception."""
+    `dry_run` or there is nothing to change, save them in place (`save_in_place`). A link's target
+    is edited, the link stays a link. A bad file gives a report with its one-line reason, never an
+    exception."""
     path = os.path.realpath(path)
     report = TagReport(path, dry_run=dry_run)
     try:
         if not dry_run:
+            report.notes += recover_leftovers(path)
             check_writable(path)
         tags = _Tags(path)
         report.changes, marker = plan(tags)
         marker_slot = MARKER_SLOT[tags.family]
         if dry_run or (not report.changed and marker == tags.get(marker_slot)):
             return report
-        save_atomically(path, _apply(path, report.changes, marker, marker_slot))
+        _, notes = save_in_place(path, _apply(path, report.changes, marker, marker_slot))
+        report.notes += notes
         report.written = True
     except TagError as error:
         report.error = str(error)
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        report.error = (
+            "its name is too long for this system"
+            if error.errno == errno.ENAMETOOLONG
+            else (error.strerror or _short(error))
+        )
+    except ValueError as error:
         report.error = _short(error)
     return report
 
@@ -481,16 +672,40 @@ class TagRun:
         return [r for r in self.reports if r.error]
 
 
-def expand_paths(paths: Iterable[str | os.PathLike], skipped: dict[str, str]) -> list[Path]:
-    """Files as given, and the audio files under folders (recursively, as a scan finds them);
-    a path that does not exist goes to `skipped`."""
+def expand_paths(
+    paths: Iterable[str | os.PathLike],
+    skipped: dict[str, str],
+    follow_links: bool = False,
+    followed: dict[str, str] | None = None,
+) -> list[Path]:
+    """Files as given, and the audio files under folders (recursively, as a scan finds them); a path
+    that does not exist goes to `skipped`. A file in a folder that is a link (or under a linked
+    folder) to a place outside that folder is skipped, and said, unless `follow_links` (then listed
+    in `followed`: path -> where it leads); a file named itself is always followed."""
     from .songs import audio_files
 
     files: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            files += audio_files(p, skipped)
-        elif p.is_file():
+        try:
+            is_dir, is_file = p.is_dir(), p.is_file()
+        except OSError as error:  # a name too long for the system
+            skipped[str(p)] = error.strerror or str(error)
+            continue
+        if is_dir:
+            root = os.path.realpath(p)
+            for f in audio_files(p, skipped):
+                real = os.path.realpath(f)
+                if os.path.commonpath([root, real]) == root:
+                    files.append(f)
+                elif follow_links:
+                    files.append(f)
+                    if followed is not None:
+                        followed[os.path.realpath(f)] = str(f)
+                else:
+                    skipped[str(f)] = (
+                        f"a link to {shown_path(real)}, outside {shown_path(p)}: give --follow-links to tag it"
+                    )
+        elif is_file:
             files.append(p)
         else:
             skipped[str(p)] = "no such file or folder"
@@ -510,23 +725,26 @@ def tag_paths(
     overwrite: bool = False,
     dry_run: bool = False,
     remove: bool = False,
+    follow_links: bool = False,
     report: Callable[[TagReport], None] | None = None,
     **scan_options,
 ) -> TagRun:
     """Tag every file under `paths` (files or folders) from the library's analyses: the files are
     scanned first (`songs.scan_files`, cached by content, so a known song is not analysed again),
-    then each file's tags are written. `remove` only takes EmotioNet's tags away (no scan).
+    then each file's tags are written. `remove` only takes EmotioNet's tags away (no scan). A link
+    in a folder to a file outside it is followed only with `follow_links` (and said).
     `report(r)` is called as each file is done; `scan_options` go to `scan_files` (checkpoints,
     thresholds, workers, seconds, progress)."""
-    import json
 
     from ..team import storage
     from . import songs
 
-    run, skipped = TagRun(), {}
-    files = expand_paths(paths, skipped)
+    run, skipped, followed = TagRun(), {}, {}
+    files = expand_paths(paths, skipped, follow_links, followed)
 
     def done(r: TagReport) -> None:
+        if r.path in followed:
+            r.notes.append(f"through the link {followed[r.path]}")
         run.reports.append(r)
         if report:
             report(r)
@@ -548,18 +766,25 @@ def tag_paths(
         real = os.path.realpath(f)
         if str(f) in scan.failed or real in scan.failed:
             continue
-        with contextlib.suppress(OSError):
+        try:
             st = os.stat(real)
-            stats[real] = (st.st_size, st.st_mtime_ns)
+        except OSError as error:  # gone, or a name too long for the system: named, and the run goes on
+            done(TagReport(real, error=error.strerror or str(error), dry_run=dry_run))
+            continue
+        stats[real] = (st.st_size, st.st_mtime_ns)
     hash_of = songs.unchanged_file_hashes(engine, stats)
     rows = songs.stored_rows(engine, set(hash_of.values()))
+    from . import track
+
+    stored = {digest: songs.song_from_row(row) for digest, row in rows.items()}
+    track.ensure(engine, list(stored.values()), scan_options.get("workers"))  # the file's own key
     for real in stats:
         digest = hash_of.get(real)
         row = rows.get(digest) if digest else None
         if row is None:
             done(TagReport(real, error="changed since it was analysed; scan it again", dry_run=dry_run))
             continue
-        result = tag_file(real, json.loads(row.analysis), row.models, overwrite=overwrite, dry_run=dry_run)
+        result = tag_file(real, stored[digest].extra["analysis"], row.models, overwrite=overwrite, dry_run=dry_run)
         if result.written:  # the new bytes are the same song: the next scan finds it known
             st = os.stat(real)
             songs.remember_file(engine, real, st.st_size, st.st_mtime_ns, digest)

@@ -23,7 +23,7 @@ from .. import features
 from ..io import audio
 from ..mood import QUADRANTS, mood_index, quadrant_index
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac")
+AUDIO_SUFFIXES = audio.AUDIO_SUFFIXES  # the package's one list (io.clip)
 
 
 @dataclass(frozen=True)
