@@ -11,24 +11,17 @@ INTRO = "Drop in a song and EmotioNet names its mood: 😊 happy, 😠 aggressiv
 st.title("🎧 Analyze a clip")
 intro = st.empty()  # what the numbers mean joins it once the package (and the models' scale) is loaded
 intro.caption(INTRO)
+notes = st.container()  # the models loading, then any that could not be loaded (song_page.models_note)
 
+# Light imports only until the inputs are drawn (issue 31): the models load in the background and a
+# cold server shows the uploader at once; an upload made meanwhile waits in the queue for them.
 from audio_recorder_streamlit import audio_recorder  # noqa: E402 (after the title: the first paint comes first)
 
-from emotionet.app import plots, song_page, webapp  # noqa: E402
+from emotionet.app import song_page, webapp  # noqa: E402
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav  # noqa: E402
-from emotionet.features import FEATURES  # noqa: E402
-from emotionet.io.audio import AudioError  # noqa: E402
-from emotionet.models import label  # noqa: E402
 from emotionet.mood import EMOJI  # noqa: E402
 
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a", "aac"]  # M4A/AAC through PyAV: no system ffmpeg
-
-# Load the models once per server, before the first upload; say up front which could not be loaded
-# (the best model then falls back to the CNN), so no one mistakes the fallback for it.
-UNAVAILABLE = list(webapp.predictor().unavailable.values())
-intro.caption(f"{INTRO} {webapp.scale_sentence()}")
-for reason in UNAVAILABLE:
-    st.warning(webapp.plain(reason), icon="⚠️")
 
 LIMIT_MB = st.get_option("server.maxUploadSize")
 state = st.session_state
@@ -90,6 +83,14 @@ with demo_col:
             args=(title,),
         )
 
+from emotionet.app import plots  # noqa: E402 (the inputs first: these load torch and plotly)
+from emotionet.features import FEATURES  # noqa: E402
+from emotionet.io.audio import AudioError  # noqa: E402
+from emotionet.models import label  # noqa: E402
+
+MODELS = webapp.models_loading()  # once per server: loading in the background from the first visit on
+intro.caption(f"{INTRO} {webapp.scale_sentence()}")
+
 # The newest input wins; each is remembered by content so reruns don't switch back.
 if uploaded is not None and state.get("upload_id") != uploaded.file_id:
     state.upload_id = uploaded.file_id
@@ -106,6 +107,7 @@ if "clip" not in state and (linked := st.query_params.get("clip")):  # a reload,
 
 if "clip" not in state:
     st.info("Upload a file, record a clip, or click a demo to see its mood.")
+    song_page.models_note(MODELS, notes)  # say up front which models could not be loaded
     st.stop()
 
 name, data = state.clip
@@ -116,6 +118,9 @@ try:
 except AudioError as error:
     st.error(f"Could not analyse this clip. {webapp.plain(error)}")  # no player: there is nothing to play
     st.stop()
+# Which models could not be loaded (the best model then falls back to the CNN), said at the top so that
+# no one mistakes the fallback for it.
+UNAVAILABLE = song_page.models_note(MODELS, notes)
 for warning in analysis.warnings:  # what the reader should know first (a very short clip, scaled samples)
     if warning not in UNAVAILABLE:  # already shown at the top
         st.warning(webapp.plain(warning), icon="⚠️")

@@ -1,7 +1,10 @@
 import os
 import sys
 
-from .cli import main
+from .io import threads
+
+threads.prepare()  # before torch and numpy load: their threads sleep while they wait (issue 31)
+from .cli import main  # noqa: E402
 
 code = main()
 if sys.argv[1:2] == ["analyze"]:

@@ -1,7 +1,9 @@
 """Many files at once: analysis spread over worker processes, results in input order.
 
 Each worker loads the models once and uses one torch thread, so two workers keep two cores
-busy. A file that cannot be analysed yields its error message (a `FileError`, a str that says
+busy; by default there are as many workers as free cores (at most 2), and one process alone uses
+the free cores' threads (`io.threads`: no thread spins for a core another process keeps busy). A
+file that cannot be analysed yields its error message (a `FileError`, a str that says
 whether the audio itself is at fault); the batch goes on. A worker that dies (killed, out of
 memory, a crashing decoder) costs only the files it and its sibling had in hand: they get an
 error, a fresh pool takes the rest.
@@ -15,7 +17,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
-import torch
 
 from .io.audio import AudioError
 from .predict import PRESETS, Analysis, Predictor
@@ -46,12 +47,12 @@ def lost_worker_error(path) -> FileError:
 
 
 def _init(checkpoints, thresholds, threads: int | None = 1) -> None:
+    """Load the models in this process, on at most `threads` torch threads (None: the free cores);
+    numpy's BLAS on one: two workers must not put four threads on two cores."""
     global _worker
-    if threads:  # torch and numpy's BLAS both: two workers must not put four threads on two cores
-        from threadpoolctl import threadpool_limits
+    from .io import threads as runtime
 
-        torch.set_num_threads(threads)
-        threadpool_limits(threads)
+    runtime.configure(at_most=threads)
     _worker = Predictor.load(checkpoints, thresholds)
 
 
@@ -68,7 +69,10 @@ def _analyze(job) -> Analysis | FileError:
 
 
 def default_workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    """As many worker processes as cores are free of other processes' work, at most 2."""
+    from .io import threads
+
+    return max(1, min(2, threads.free_cores()))
 
 
 def analyze_files(

@@ -12,7 +12,7 @@ import streamlit as st
 from ..analysis import export
 from ..analysis.sections import clock
 from ..mood import EMOJI
-from . import webapp
+from . import queue, webapp
 
 SECTION_PLAY = "section_play"  # session key: (clip digest, section index) of the section playing
 PROGRESS_EVERY_S = 0.3
@@ -36,8 +36,37 @@ def analyze_with_progress(data: bytes, name: str):
 
     try:
         return webapp.analyze_bytes(data, name, progress=progress)
+    except queue.QueueFull as error:  # a one-line reason; the page and the session go on
+        bar.empty()
+        st.error(str(error))
+        st.stop()
     finally:
         bar.empty()
+
+
+def models_note(loading: queue.Loading, notes) -> list[str]:
+    """While the models load (a server that has just started), a note in the container `notes` that
+    says so and that the page can be used meanwhile, redrawn twice a second (a click on the page can
+    interrupt it); then, there, a warning for each model that could not be loaded. Returns those
+    reasons (the page does not repeat them under an analysis)."""
+    import time
+
+    if not loading.ready:
+        with notes:
+            note = st.empty()
+        while not loading.wait(0.5):
+            note.info(
+                f"Loading the models ({time.monotonic() - loading.started:.0f} s; once per server start): "
+                "you can already upload a song or pick a demo: it waits in the queue and starts as soon as "
+                "they are ready.",
+                icon="⏳",
+            )
+        note.empty()
+    reasons = list(webapp.predictor().unavailable.values())
+    with notes:
+        for reason in reasons:
+            st.warning(webapp.plain(reason), icon="⚠️")
+    return reasons
 
 
 MICROPHONE_CHECK = """<body style="margin:0"><div id="mic" style="font:13px/1.35 sans-serif;color:#b3261e"></div>

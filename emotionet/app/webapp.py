@@ -6,34 +6,67 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..models.checkpoints import checkpoint_dir
 from ..models.names import MODEL_ORDER
-from ..predict import Predictor
 from ..team import storage
+from . import queue
 
 
-@st.cache_resource(show_spinner="Loading the models…")
-def _predictor(directory: str) -> Predictor:
+# Importing this module loads no torch: a cold server draws its pages first, and the models load in
+# the background (issue 31). torch comes with the models (`_load`) and checkpoint_dir's module.
+
+
+def checkpoint_dir() -> Path:
+    """The model folder in use (`models.checkpoints.checkpoint_dir`)."""
+    from ..models.checkpoints import checkpoint_dir as folder
+
+    return folder()
+
+
+def _load(directory: str):
+    from ..io import threads
+    from ..predict import Predictor
+
+    threads.use(threads.free_cores())
     predictor = Predictor.load(directory)
     predictor.warm_up()
     return predictor
 
 
-def predictor() -> Predictor:
+@st.cache_resource(show_spinner=False)
+def _predictor(directory: str) -> queue.Loading:
+    """The models of one folder, loading (and warming up) in the background from the first call."""
+    return queue.Loading(lambda: _load(directory), name="emotionet-models")
+
+
+def models_loading(directory=None) -> queue.Loading:
+    """The models in use (or of `directory`), loading or loaded: start them without waiting."""
+    return _predictor(str(directory or checkpoint_dir()))
+
+
+def predictor():
     """The models in use (the shipped ones, an accepted adapted folder, or EMOTIONET_CHECKPOINTS),
-    loaded and warmed once per folder."""
+    loaded and warmed once per folder (waiting for them on a server that has just started)."""
     return predictor_for(checkpoint_dir())
 
 
-def predictor_for(directory) -> Predictor:
+def predictor_for(directory):
     """The models of one folder (e.g. the shipped ones while an adapted folder is in use). Models
-    that fail their checks (a changed file or setting) stop the page with the one-line reason."""
+    that fail their checks (a changed file or setting) stop the page with the one-line reason (and
+    are loaded again on the next visit)."""
     from ..models.checkpoints import CheckpointError
 
+    loading = models_loading(directory)
+    if not loading.ready:
+        with st.spinner("Loading the models…"):
+            loading.wait()
     try:
-        return _predictor(str(directory))
+        return loading.result()
     except CheckpointError as error:
+        _predictor.clear()
         stop_for_models(error)
+    except Exception:
+        _predictor.clear()  # not kept: the next visit tries again
+        raise
 
 
 def stop_for_models(error: Exception):
@@ -105,24 +138,48 @@ def recall_clip(digest: str) -> tuple[str, bytes] | None:
         return clips.get(str(digest))
 
 
+@st.cache_resource
+def analysis_queue() -> queue.AnalysisQueue:
+    """The server's one queue of analyses, every session's (issue 31): as many run at once as cores
+    are free, the rest wait their turn."""
+    return queue.AnalysisQueue()
+
+
 def analyze_bytes(data: bytes, name: str, progress=None):
     """The analysis of one uploaded clip (the whole song), cached by its content and name (shown
-    in results). `progress(fraction, message)` follows a fresh analysis (a cached one is instant);
-    st.cache_data cannot take it, since it would replay the progress bar of the first run."""
+    in results), computed in the server's queue. `progress(fraction, message)` follows it: the
+    place in the queue while it waits (for the models too, on a server that has just started),
+    then the analysis (a cached one is instant); st.cache_data cannot take it, since it would
+    replay the progress bar of the first run. Raises queue.QueueFull when the queue is full."""
     import hashlib
 
-    key = (hashlib.sha256(data).hexdigest(), name, str(checkpoint_dir()))
+    from ..models.checkpoints import CheckpointError
+
+    directory = str(checkpoint_dir())
+    key = (hashlib.sha256(data).hexdigest(), name, directory)
     cache, lock = _analyses()
     with lock:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    analysis = predictor().analyze(data, name=name, progress=progress)
-    with lock:
-        cache[key] = analysis
-        while len(cache) > ANALYSIS_CACHE_ENTRIES:
-            cache.popitem(last=False)
-    return analysis
+    loading = models_loading(directory)
+
+    def run(report):
+        if not loading.ready:
+            report(0.0, "Loading the models (the server has just started)…")
+        analysis = loading.result().analyze(data, name=name, progress=report)
+        with lock:  # kept even when its session has gone: a reload shows it at once
+            cache[key] = analysis
+            while len(cache) > ANALYSIS_CACHE_ENTRIES:
+                cache.popitem(last=False)
+        return analysis
+
+    queued = analysis_queue()
+    try:
+        return queued.wait(queued.submit(key, run), lambda s: progress and progress(s.fraction, s.text()))
+    except CheckpointError as error:
+        _predictor.clear()
+        stop_for_models(error)
 
 
 @st.cache_data(show_spinner=False)

@@ -59,17 +59,21 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, object_sto
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     import ray
 
+    from ..io.threads import WAIT
+
+    waiting = {key: os.environ.get(key, value) for key, value in WAIT.items()}  # threads sleep while they wait
+
     if ray.is_initialized():
         return ray, False
     quiet = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
     if address:  # the package travels with the job; the cluster provides the environment
-        ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, **quiet)
+        ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE_DIR)], "env_vars": waiting}, **quiet)
     else:
         path = os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))
         ray.init(
             num_cpus=num_cpus,
             object_store_memory=(object_store_mb or LOCAL_OBJECT_STORE_MB) << 20,
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            runtime_env={"env_vars": {"PYTHONPATH": path, **waiting}},
             **quiet,
         )
     return ray, True
@@ -126,12 +130,11 @@ class Analyser:
         """Loaded on the first song to analyse: an actor that only skips known songs never pays for it."""
         if self._predictor is None:
             import torch
-            from threadpoolctl import threadpool_limits
 
+            from ..io import threads
             from ..predict import Predictor
 
-            torch.set_num_threads(1)  # one core per actor, as batch.py's workers
-            threadpool_limits(1)
+            threads.configure(at_most=1)  # one core per actor, as batch.py's workers
             bundle, thresholds, pretrained, device = self.options
             if device == "cuda" and not torch.cuda.is_available():
                 raise RuntimeError("this Ray worker was given a GPU but torch sees none (a CPU-only torch?)")
