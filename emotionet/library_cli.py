@@ -166,7 +166,10 @@ def environment_error(error: BaseException) -> str | None:
     from sqlalchemy.exc import DBAPIError
 
     from .library.paths import shown_path
+    from .team.storage import DatabaseFileError
 
+    if isinstance(error, DatabaseFileError):
+        return shown_path(str(error))
     if isinstance(error, DBAPIError):
         from sqlalchemy.engine import make_url
 
@@ -175,7 +178,9 @@ def environment_error(error: BaseException) -> str | None:
         reason = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
         where = make_url(storage.database_url()).render_as_string(hide_password=True)
         hint = (
-            "free some space"
+            "it is damaged: move it aside (the next run starts an empty library) or restore a backup"
+            if "malformed" in reason or "not a database" in reason
+            else "free some space"
             if "full" in reason
             else "the data folder is read-only: use a writable one (EMOTIONET_DATA_DIR)"
             if "readonly" in reason or "read-only" in reason

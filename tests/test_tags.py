@@ -368,3 +368,173 @@ def test_the_tag_command_goes_on_past_a_bad_file_and_exits_1(tmp_path, bundle, m
     assert tags.read_fields(good)["mood"] in ("happy", "aggressive", "sad", "calm")
     assert main(["tag", str(good), "--remove"]) == 0
     assert tags.read_fields(good) == {}
+
+
+# --- issue 33: never a changed sample, never a lost link, attribute or tag --------------------------
+
+
+def wav_with_sizes(path: Path, riff: int | None = None, data: int | None = None) -> Path:
+    """A 16-bit WAV whose RIFF and/or data size fields say `riff` / `data` (a streaming recorder's 36,
+    a pipe's 0xFFFFFFFF) instead of the truth."""
+    sf.write(path, synth(2.0), SR, subtype="PCM_16")
+    raw = bytearray(path.read_bytes())
+    if riff is not None:
+        raw[4:8] = riff.to_bytes(4, "little")
+    if data is not None:
+        at = raw.index(b"data")
+        raw[at + 4 : at + 8] = data.to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["riff size 36 (streaming recorder)", "riff and data sizes unset (a pipe)", "aiff form covers the header only"],
+)
+def test_wrong_chunk_sizes_are_repaired_without_changing_a_sample(tmp_path, case):
+    if case.startswith("aiff"):
+        path = tmp_path / "song.aiff"
+        sf.write(path, synth(2.0), SR, subtype="PCM_16")
+        raw = bytearray(path.read_bytes())
+        raw[4:8] = (raw.index(b"SSND") + 16 - 8).to_bytes(4, "big")  # FORM ends where the samples begin
+        path.write_bytes(bytes(raw))
+    elif "pipe" in case:
+        path = wav_with_sizes(tmp_path / "song.wav", riff=0xFFFFFFFF, data=0xFFFFFFFF)
+    else:
+        path = wav_with_sizes(tmp_path / "song.wav", riff=36)
+    audio = decoded(path)
+    assert len(audio) == int(2.0 * SR)  # players play it whole
+    report = tags.tag_file(path, ANALYSIS, "m")
+    assert report.written and not report.error, report.line()
+    assert "repaired its wrong chunk sizes" in report.line() and "\n" not in report.line()
+    np.testing.assert_array_equal(decoded(path), audio)  # every sample as it was
+    assert tags.read_fields(path)["mood"] == "calm"
+    assert tags.remove_file(path).written
+    np.testing.assert_array_equal(decoded(path), audio)
+
+
+def test_chunks_that_do_not_account_for_the_file_are_refused_in_one_line(tmp_path):
+    path = wav_with_sizes(tmp_path / "song.wav")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"fmt ")
+    raw[at + 4 : at + 8] = (10_000_000).to_bytes(4, "little")  # a format chunk past the end of the file
+    path.write_bytes(bytes(raw))
+    before = path.read_bytes()
+    report = tags.tag_file(path, ANALYSIS, "m")
+    assert report.error and not report.written and "\n" not in report.line()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+def test_tagging_keeps_the_inode_hard_links_mode_and_extended_attributes(tmp_path):
+    path = make_file(tmp_path, "flac")
+    other = tmp_path / "second name.flac"
+    os.link(path, other)
+    path.chmod(0o640)
+    try:
+        os.setxattr(path, "user.origin", b"bandcamp")
+        xattr = True
+    except OSError:  # a file system without user attributes
+        xattr = False
+    inode = path.stat().st_ino
+    audio = decoded(path)
+    assert tags.tag_file(path, ANALYSIS, "m").written
+    assert path.stat().st_ino == inode and path.stat().st_nlink == 2  # the link holds
+    assert tags.read_fields(other)["mood"] == "calm"  # the other name sees the same, tagged bytes
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    if xattr:
+        assert os.getxattr(path, "user.origin") == b"bandcamp"
+    np.testing.assert_array_equal(decoded(other), audio)
+
+
+def test_a_write_that_would_change_the_audio_is_never_made(tmp_path, monkeypatch):
+    path = make_file(tmp_path, "wav")
+    before = path.read_bytes()
+    real = tags._Tags.save
+
+    def save_and_damage(self):
+        real(self)
+        with open(self.path, "r+b") as f:  # a tag writer that touches the samples
+            f.seek(os.path.getsize(self.path) // 2)
+            f.write(b"\x7f" * 64)
+
+    monkeypatch.setattr(tags._Tags, "save", save_and_damage)
+    report = tags.tag_file(path, ANALYSIS, "m")
+    assert not report.written and "would change its decoded audio" in report.error
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+def test_remove_never_obeys_a_marker_that_names_the_users_own_frames(tmp_path):
+    from mutagen import id3
+
+    path = make_file(tmp_path, "mp3")
+    tags.tag_file(path, ANALYSIS, "m")
+    f = id3.ID3(path)
+    marker = str(f["TXXX:EMOTIONET"])
+    f.delall("TXXX:EMOTIONET")  # a marker someone edited to name the title and artist
+    f.add(id3.TXXX(encoding=3, desc="EMOTIONET", text=[marker + "; TIT2=A Song; TPE1=Someone"]))
+    f.save()
+    report = tags.remove_file(path)
+    assert report.written and {c.slot for c in report.changes} <= OURS
+    after = id3.ID3(path)
+    assert str(after["TIT2"]) == "A Song" and str(after["TPE1"]) == "Someone"  # the user's title and artist
+    assert tags.read_fields(path) == {}
+
+
+def test_a_run_killed_with_sigkill_midway_is_undone_by_the_next(tmp_path):
+    import subprocess
+    import sys
+
+    path = make_file(tmp_path, "flac")
+    before, audio = path.read_bytes(), decoded(path)
+    script = f"""
+import os, signal
+from emotionet.library import tags
+from test_tags import ANALYSIS
+
+def write_into(path, source):  # half of the new bytes written into the file, then kill -9
+    with open(source, "rb") as data, open(path, "r+b") as out:
+        out.write(data.read({len(before) // 2}))
+        out.flush()
+        os.fsync(out.fileno())
+    os.kill(os.getpid(), signal.SIGKILL)
+
+tags._write_into = write_into
+tags.tag_file({str(path)!r}, ANALYSIS, "m")
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), str(Path(__file__).parent)])}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=300)
+    assert done.returncode == -9, done.stderr[-2000:]
+    assert path.read_bytes() != before  # killed halfway through the in-place write ...
+    assert any(p.name.endswith(tags.BACKUP_SUFFIX) for p in tmp_path.iterdir())
+    report = tags.tag_file(path, ANALYSIS, "m")  # ... and the next run puts it right, then tags it
+    assert report.written and "restored its bytes" in report.line(), report.line()
+    np.testing.assert_array_equal(decoded(path), audio)
+    assert tags.read_fields(path)["mood"] == "calm"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.flac"]  # no leftover
+
+
+def test_a_link_out_of_the_folder_is_followed_only_when_asked(tmp_path, engine, bundle):
+    music, elsewhere = tmp_path / "music", tmp_path / "elsewhere"
+    write_song(music / "inside.flac", "bright", 3)
+    outside = write_song(elsewhere / "outside.flac", "dark", 3, seed=1)
+    (music / "link.flac").symlink_to(outside)
+    before = outside.read_bytes()
+    run = tags.tag_paths([music], engine, checkpoints=bundle, workers=1)
+    [skipped] = run.skipped
+    assert skipped.path.endswith("link.flac") and "--follow-links" in skipped.line()
+    assert outside.read_bytes() == before
+    run = tags.tag_paths([music], engine, checkpoints=bundle, workers=1, follow_links=True)
+    followed = [r for r in run.reports if r.path == str(outside.resolve())]
+    assert followed and followed[0].written and "through the link" in followed[0].line()
+    assert (music / "link.flac").is_symlink()
+
+
+def test_aiff_in_a_folder_is_tagged_and_exported(tmp_path, engine, bundle):
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("a.aif", "b.aiff"):
+        sf.write(music / name, synth(3.0, kind="dark" if name == "a.aif" else "chord"), SR, format="AIFF")
+    result = library.scan_folder(music, engine, checkpoints=bundle, workers=1)
+    assert {os.path.basename(s.path) for s in result.songs} == {"a.aif", "b.aiff"}
+    run = tags.tag_paths([music], engine, checkpoints=bundle, workers=1)
+    assert len(run.reports) == 2 and all(r.written for r in run.reports), [r.line() for r in run.reports]

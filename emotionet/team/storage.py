@@ -40,6 +40,7 @@ def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite:///"):
         db_file = Path(url.removeprefix("sqlite:///"))
+        check_sqlite_file(db_file)  # damaged or from a newer version: refused before anything writes to it
         db_file.parent.mkdir(parents=True, exist_ok=True)
         if db_file.is_file() and not os.access(db_file.parent, os.W_OK):
             return _read_only_sqlite(db_file)
@@ -63,6 +64,68 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
+SCHEMA_VERSION = 1  # SQLite's user_version in a database this version made or opened; a newer one is refused
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class DatabaseFileError(RuntimeError):
+    """A database file that must not be opened (damaged, or made by a newer EmotioNet): one line
+    naming the file and what to do. Nothing has been written to it."""
+
+
+def check_sqlite_file(db_file: Path) -> None:
+    """Refuse, before SQLite opens (and could write to) it, a database file that is not a whole
+    SQLite database (random bytes, cut short: its header's page count is more than the file holds)
+    or that a newer EmotioNet made (its user_version is above SCHEMA_VERSION). Reads 100 bytes."""
+    try:
+        size = db_file.stat().st_size
+        if size == 0:
+            return
+        with open(db_file, "rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise DatabaseFileError(
+            f"the library's database {db_file} cannot be read ({error.strerror or error})"
+        ) from None
+    hint = "move it aside (the next run starts an empty library) or restore a backup"
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise DatabaseFileError(f"the library's database {db_file} is not a SQLite database (damaged?): {hint}")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]  # the header's page count is current (SQLite 3.7.0 and later)
+    if valid and pages and page_size * pages > size:
+        raise DatabaseFileError(
+            f"the library's database {db_file} is cut short ({size} of {page_size * pages} bytes): {hint}"
+        )
+    version = int.from_bytes(header[60:64], "big")
+    if version > SCHEMA_VERSION:
+        raise DatabaseFileError(
+            f"the library's database {db_file} was made by a newer EmotioNet (schema {version}, this one reads "
+            f"{SCHEMA_VERSION}): update EmotioNet, or point EMOTIONET_DATA_DIR elsewhere; it was left as it was"
+        )
+
+
+def _refuse_unknown_columns(connection) -> None:
+    """A table of ours with columns this version does not know was made by a newer EmotioNet:
+    DatabaseFileError before anything (a missing table) is created in it."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
+    for name, table in Base.metadata.tables.items():
+        if name in existing:
+            unknown = {c["name"] for c in inspector.get_columns(name)} - set(table.columns.keys())
+            if unknown:
+                raise DatabaseFileError(
+                    f"the library's database ({connection.engine.url.render_as_string(hide_password=True)}) has "
+                    f"columns this EmotioNet does not know ({name}: {', '.join(sorted(unknown))}): it was made by a "
+                    "newer version; update EmotioNet, or point EMOTIONET_DATA_DIR elsewhere; it was left as it was"
+                )
+
+
 def _read_only_sqlite(db_file: Path) -> Engine:
     """SQLite opened read-only, with no schema lock file. Reading a WAL database needs its -shm
     file: without one (no writer has it open, and none can be made here) the file is read as
@@ -84,6 +147,7 @@ def _read_only_sqlite(db_file: Path) -> Engine:
             return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, check_same_thread=False)
 
     engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool)
+    engine.read_only = True
     _import_tables()
     _create_tables(engine, attempts=1)  # the tables are there: this only reads; missing ones fail here
     return engine
@@ -108,7 +172,11 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
             with engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                _refuse_unknown_columns(connection)
                 Base.metadata.create_all(connection)
+                if connection.dialect.name == "sqlite" and not getattr(engine, "read_only", False):
+                    if connection.exec_driver_sql("PRAGMA user_version").scalar() != SCHEMA_VERSION:
+                        connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
         except DBAPIError:
             if attempt == attempts - 1:
