@@ -19,7 +19,7 @@ from audio_recorder_streamlit import audio_recorder  # noqa: E402 (after the tit
 
 from emotionet.app import song_page, webapp  # noqa: E402
 from emotionet.demo import DEMO_MOODS, DEMOS, demo_wav  # noqa: E402
-from emotionet.mood import EMOJI  # noqa: E402
+from emotionet.mood import EMOJI, SURE_SHARE  # noqa: E402
 
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "opus", "flac", "m4a", "aac"]  # M4A/AAC through PyAV: no system ffmpeg
 
@@ -130,22 +130,41 @@ names = webapp.ordered(analysis.predictions, headline)
 lead = analysis.predictions[headline]
 verdict, others = st.columns([1, 2])
 with verdict:
-    close = lead.close_to
+    close, shares = lead.close_to, lead.shares
+    if lead.mixed:  # no mood holds half the song: say so, and name its moods with their shares
+        value, delta = "🎭 mixed", f"most: {lead.mood} {lead.share:.0%}"
+    elif lead.share is not None and lead.share < SURE_SHARE:
+        value, delta = f"{EMOJI[lead.mood]} {lead.mood}", f"{lead.share:.0%} of the song"
+    else:
+        value, delta = f"{EMOJI[lead.mood]} {lead.mood}", (f"close to {close}" if close else None)
     st.metric(
         f"{label(headline)} ⭐",
-        f"{EMOJI[lead.mood]} {lead.mood}",
-        delta=f"close to {close}" if close else None,
+        value,
+        delta=delta,
         delta_color="off",
         delta_arrow="off",
         help=f"The mood heard by {label(headline)}, the model that scored best on songs by artists it never "
         "trained on."
-        + (f" The song sits near the border with {close}: it is {lead.mood}, but only just." if close else ""),
+        + (f" The song sits near the border with {close}: it is {lead.mood}, but only just." if close else "")
+        + (
+            " A song is the mood it spends most time in (its 10 s windows); mixed when no mood holds half of it."
+            if shares
+            else ""
+        ),
     )
+    if shares:
+        st.markdown(
+            " · ".join(f"{EMOJI[m]} {m} **{share:.0%}**" for m, share in shares.items() if share > 0),
+            help="How much of the song (its 10 s windows) carries each mood.",
+        )
     st.markdown(
-        f"Our best model hears **{webapp.said(lead)}**: valence **{lead.valence:.2f}** · arousal "
-        f"**{lead.arousal:.2f}** · confidence **{lead.confidence:.0%}**",
-        help="Valence: how positive (0–1); arousal: how energetic (0–1). Confidence: how likely this mood is "
-        "right, from the models' typical error on artists they never heard; 25% is a guess.",
+        f"Our best model hears **{webapp.said(lead)}**: {webapp.va_text(lead.valence, lead.arousal)} · "
+        f"confidence **{lead.confidence:.0%}**",
+        help="Valence: how positive (0–1); arousal: how energetic (0–1). "
+        + webapp.centre_text()
+        + ". Confidence: how likely this mood is right, from the models' typical error on artists they never "
+        "heard; 25% is a guess."
+        + (" For a song of several moods, the point is the mean of the windows of its main mood." if shares else ""),
     )
     # --- whole song (issue 12): the mood arc
     song_page.show_arc(analysis)
@@ -155,12 +174,14 @@ with others:
         f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:.1f}–{analysis.end_s:.1f} s"
         + (" (an excerpt)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (the whole song)")
     )
+    centre = webapp.mood_centre()
     st.dataframe(  # four short columns: the whole table fits a 1024 px screen
         [
             {
                 "model": label(n) + (" ⭐" if n == headline else ""),
-                "mood": f"{EMOJI[p.mood]} {webapp.said(p)}",
-                "valence, arousal": f"{p.valence:.2f}, {p.arousal:.2f}",
+                "mood": f"{EMOJI[p.mood]} {webapp.said_short(p)}",
+                "valence, arousal": f"{p.valence:.2f} {webapp.arrow(p.valence, centre[0])}, "
+                f"{p.arousal:.2f} {webapp.arrow(p.arousal, centre[1])}",
                 "confidence": f"{p.confidence:.0%}",
             }
             for n, p in ((n, analysis.predictions[n]) for n in names)
@@ -169,7 +190,9 @@ with others:
         width="stretch",
         column_config={
             "model": st.column_config.TextColumn(help="⭐: the model that scored best on artists it never heard"),
-            "valence, arousal": st.column_config.TextColumn(help="how positive, how energetic (0–1)"),
+            "valence, arousal": st.column_config.TextColumn(
+                help="how positive, how energetic (0–1); " + webapp.centre_text()
+            ),
             "confidence": st.column_config.TextColumn(help="how likely the mood is right; 25% is a guess"),
         },
     )

@@ -198,24 +198,40 @@ with rate_tab:
     st.text(" · ".join(d for d in details if d))  # plain text: a source is whatever a teammate typed
 
     mine = lab.rating_history(engine, track.hash, rater)
-    v0, a0 = (mine.valence.iloc[-1], mine.arousal.iloc[-1]) if len(mine) else (0.5, 0.5)
+    centre = webapp.mood_centre()  # the one scale (issue 30): sliders start at the middle and read against it
+    v0, a0 = (mine.valence.iloc[-1], mine.arousal.iloc[-1]) if len(mine) else (round(centre[0], 2), round(centre[1], 2))
     keys = {axis: f"{axis}_{track.hash}_{rater}" for axis in ("valence", "arousal", "note")}
     sliders, preview = st.columns([3, 2])
     with sliders:
-        valence = st.slider("Valence", 0.0, 1.0, float(v0), 0.01, key=keys["valence"])
+        valence = st.slider(
+            f"Valence (the middle, {centre[0]:.2f}, is as positive as typical music)",
+            0.0,
+            1.0,
+            float(v0),
+            0.01,
+            key=keys["valence"],
+        )
         left, right = st.columns(2)
-        left.caption("← negative, unpleasant")
+        left.caption(f"← less positive than typical (below {centre[0]:.2f})")
         right.markdown(
-            "<div style='text-align:right;font-size:0.85em;opacity:0.7'>positive, pleasant →</div>",
+            f"<div style='text-align:right;font-size:0.85em;opacity:0.7'>more positive (above {centre[0]:.2f}) →</div>",
             unsafe_allow_html=True,
         )
-        arousal = st.slider("Arousal", 0.0, 1.0, float(a0), 0.01, key=keys["arousal"])
+        arousal = st.slider(
+            f"Arousal (the middle, {centre[1]:.2f}, is as energetic as typical music)",
+            0.0,
+            1.0,
+            float(a0),
+            0.01,
+            key=keys["arousal"],
+        )
         left, right = st.columns(2)
-        left.caption("← calm, low energy")
+        left.caption(f"← calmer than typical (below {centre[1]:.2f})")
         right.markdown(
-            "<div style='text-align:right;font-size:0.85em;opacity:0.7'>excited, high energy →</div>",
+            f"<div style='text-align:right;font-size:0.85em;opacity:0.7'>more energetic (above {centre[1]:.2f}) →</div>",
             unsafe_allow_html=True,
         )
+        st.markdown(webapp.rating_mood_line(valence, arousal))
         st.text_input("Note (optional)", key=keys["note"])
         save, skip = st.columns(2)
         save.button("💾 Save", type="primary", width="stretch", on_click=save_rating, args=(track.hash, keys))

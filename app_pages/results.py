@@ -1,7 +1,8 @@
 """Results: what the training run measured, read from checkpoints/metrics.json.
 
-The page leads with the headline model (the best on validation) and lists the others after it.
-Each section is one function in SECTIONS, in display order: add a section by adding a function.
+The page leads with the headline model's story (the best on artists it never heard), one figure per
+truth named in words; every model follows in the next tab, the experts' diagnostics and the model card
+after (TABS: add a section by adding a function to a tab).
 """
 
 import pandas as pd
@@ -133,8 +134,8 @@ COLUMN_WORDS = {  # a table's column -> (its header in words, what it measures);
 
 
 def figures_table(by_model: dict[str, dict], best: tuple[str, ...] = (), digits: int = 3) -> None:
-    """Models across, figures down, each figure named in words (five model columns fit a 1024 px projector;
-    nine figure columns did not), the best model of each `best` figure shaded; what every figure measures,
+    """Models across, figures down, each figure named in words (five model columns in a table that wraps fit
+    a 1024 px projector; nine figure columns did not), the best model of each `best` figure shaded; what every figure measures,
     with the experts' term, in an expander under it. `by_model`: model -> {figure key: value}."""
     frame = pd.DataFrame(by_model)  # rows: figures, columns: models
     numeric = [k for k in frame.index if all(isinstance(v, (int, float)) for v in frame.loc[k])]
@@ -147,7 +148,7 @@ def figures_table(by_model: dict[str, dict], best: tuple[str, ...] = (), digits:
     )
     words = {k: COLUMN_WORDS.get(k, (k, ""))[0] for k in frame.index}
     style = text.rename(index=words).style.apply(lambda _: shade.rename(index=words), axis=None)
-    st.dataframe(style, width="stretch")
+    st.table(style)  # a plain table wraps its words: nothing is cut off on a 1024 px projector
     with st.expander("What these figures mean", icon=":material/info:"):
         st.markdown(
             "\n".join(
@@ -353,8 +354,9 @@ def headline_section() -> None:
     st.caption(
         f"The app leads with it because its 4Q head scored best on {facts['n_validation']} validation clips by "
         f"{'artists' if facts.get('n_artists') else 'songs'} unseen in training. These figures are each "
-        "model's own 4Q calibration (its median on 0.5), a diagnostic: what the app shows is in the first "
-        "table."
+        "model's own 4Q calibration (its median on 0.5) on those 150 clips alone, a diagnostic: so they differ "
+        "from the figures in the first tabs, which are what the app shows (its mood centre), over all 748 clips "
+        "by cross-validation."
     )
     metric_row(
         [
@@ -440,22 +442,134 @@ def training_section() -> None:
         mae_col.plotly_chart(plots.training_curves(history, "mae", f"{label(name)}: MAE"), width="stretch")
 
 
+def story_section() -> None:
+    """The headline's story in one place, for a presenter: one figure per truth, each named in words."""
+    shown_4q, listener = metrics.get("shown_4q"), metrics.get("listener")
+    if not shown_4q or not listener or headline not in shown_4q or headline not in listener["models"]:
+        return
+    h4, hl = dict(shown_4q[headline]), dict(listener["models"][headline])
+    rule = metrics.get("shown_rule") if isinstance(metrics.get("shown_rule"), dict) else {}
+    # the same figures as the sentence above (their mean over the splits by artist), not a second, other number
+    for key, into, field in (
+        ("accuracy_4q", h4, "accuracy"),
+        ("accuracy_listener", hl, "accuracy"),
+        ("r_valence", hl, "r_valence"),
+        ("r_arousal", hl, "r_arousal"),
+    ):
+        if isinstance(rule.get(key), dict) and "mean" in rule[key]:
+            into[field] = rule[key]["mean"]
+    st.subheader(f"{label(headline)} ⭐, on music by artists it never heard", anchor=False)
+    metric_row([(TRUTHS[key][0], TRUTHS[key][1](h4, hl), TRUTHS[key][2]) for key in TRUTHS if TRUTHS[key][1](h4, hl)])
+    left, right = st.columns(2)
+    left.plotly_chart(
+        plots.confusion_heatmap(h4["confusion"], "editors' moods (rows) against the mood shown"),
+        width="stretch",
+        key="story_confusion",
+    )
+    with right:
+        st.plotly_chart(
+            plots.reliability_curve({headline: hl["reliability"]["bins"]}, height=360),
+            width="stretch",
+            key="story_reliability",
+        )
+        st.caption("Clips grouped by the confidence shown, against how often their mood was right (listeners).")
+
+
+def _pct(x) -> str:
+    return f"{x:.0%}"
+
+
+# one figure per model per truth, named in words: (label, value from (shown_4q, listener model), what it is)
+TRUTHS = {
+    "editors": (
+        "Mood right: editors' moods",
+        lambda h4, hl: _pct(h4["accuracy"]),
+        "4Q: share of clips (AllMusic editors' mood tags) whose shown mood is the editors'; artists never seen "
+        "(5-fold cross-validation by artist); 25% is chance.",
+    ),
+    "listeners": (
+        "Mood right: listeners' moods",
+        lambda h4, hl: _pct(hl["accuracy"]),
+        "Listener-rated clips of 17 genres: share whose shown mood is the listeners' mood; artists never seen.",
+    ),
+    "valence": (
+        "Follows listeners: valence",
+        lambda h4, hl: f"{hl['r_valence']:.2f}",
+        "Pearson r with listeners' mean rating of how positive the music is (1: in step, 0: unrelated); artists "
+        "never seen.",
+    ),
+    "arousal": (
+        "Follows listeners: arousal",
+        lambda h4, hl: f"{hl['r_arousal']:.2f}",
+        "Pearson r with listeners' mean rating of its energy; artists never seen.",
+    ),
+    "ece": (
+        "Confidence off by",
+        lambda h4, hl: f"{hl['ece']:.0%}" if "ece" in hl else "",
+        "Expected calibration error on the listener clips: how far the stated confidence is from how often the "
+        "mood is right (0 is honest).",
+    ),
+}
+
+
+def models_section() -> None:
+    """Every model, one figure per truth, named in words (what the app shows for each)."""
+    shown_4q, listener = metrics.get("shown_4q"), metrics.get("listener")
+    if not shown_4q or not listener:
+        return
+    models = listener["models"]
+    order = [n for n in webapp.ordered(shown_4q, headline) if n in models]
+    st.subheader("Every model, as the app shows it", anchor=False)
+    st.caption(
+        "The report's CNN and SVR beside the stronger models; each figure on music by artists the model never "
+        "saw, from one cross-validation run (the headline tab gives the headline's mean over several splits, "
+        "so its figures there can differ by a point)."
+    )
+    short = {
+        "editors": "mood right: editors",
+        "listeners": "mood right: listeners",
+        "valence": "follows: valence",
+        "arousal": "follows: arousal",
+        "ece": "confidence off by",
+    }
+    frame = pd.DataFrame(  # models down, five short figures across: fits a 1024 px projector
+        {short[k]: {column_of(n): TRUTHS[k][1](shown_4q[n], models[n]) for n in order} for k in TRUTHS}
+    )
+    st.table(frame)  # a plain table wraps: nothing is cut off on a projector
+    with st.expander("What these figures mean", icon=":material/info:"):
+        st.markdown("\n".join(f"- **{TRUTHS[k][0]}**: {TRUTHS[k][2]}" for k in TRUTHS))
+
+
+def card_css() -> None:
+    """The model card's Markdown tables wrap inside the page (a projector's 1024 px cut them off)."""
+    st.html(
+        "<style>.st-key-model-card table{display:block;max-width:100%;overflow-x:auto;font-size:0.8em}"
+        ".st-key-model-card th{white-space:normal;overflow-wrap:anywhere}"
+        ".st-key-model-card td{white-space:normal;overflow-wrap:normal}</style>"
+    )
+
+
 def model_card_section() -> None:
-    st.markdown(model_card.render(metrics))
+    card_css()
+    with st.container(key="model-card"):
+        st.markdown(model_card.render(metrics))
 
 
-SECTIONS = [
-    scale_section,
-    adapted_section,
-    rule_section,
-    shown_section,
-    listener_section,
-    headline_section,
-    comparison_section,
-    confusion_section,
-    predictions_section,
-    training_section,
-    model_card_section,
-]
-for section in SECTIONS:
-    section()
+TABS = {  # a presenter finds the headline's story first; the experts' figures are one click away
+    "⭐ The headline": [scale_section, adapted_section, rule_section, story_section],
+    "All models": [models_section],
+    "Details for experts": [
+        shown_section,
+        listener_section,
+        headline_section,
+        comparison_section,
+        confusion_section,
+        predictions_section,
+        training_section,
+    ],
+    "Model card": [model_card_section],
+}
+for tab, sections in zip(st.tabs(list(TABS)), TABS.values()):
+    with tab:
+        for section in sections:
+            section()

@@ -84,6 +84,31 @@ def to_json(value) -> str:
     return json.dumps(clean(value), allow_nan=False)
 
 
+def plain_answer(path: str, result) -> str:
+    """What `analyze` prints without --json: the song's mood in words first (the headline model's),
+    how it moves and what the model hears, then the other models under the names the pages use."""
+    from .analysis.sections import clock
+    from .models import label
+
+    head = result.predictions[result.headline]
+    lines = [
+        f"{path} ({clock(result.duration_s)}): {head.said} · valence {head.valence:.2f}, arousal "
+        f"{head.arousal:.2f} (the middle: {result.thresholds[0]:.2f}, {result.thresholds[1]:.2f}) · "
+        f"confidence {head.confidence:.0%}"
+    ]
+    if result.song is not None:
+        hears = result.explanation.hears if result.explanation else ""
+        lines.append(f"  {result.song.arc}" + (f" Hears: {hears}." if hears else ""))
+    others = [
+        f"{label(name)}: {p.said}, confidence {p.confidence:.0%}"
+        for name, p in result.predictions.items()
+        if name != result.headline
+    ]
+    if others:
+        lines.append("  Other models: " + "; ".join(others))
+    return "\n".join(lines)
+
+
 def cmd_analyze(args) -> int:
     from .batch import analyze_files
 
@@ -100,21 +125,7 @@ def cmd_analyze(args) -> int:
         if args.json:
             print(to_json(result.to_dict()), flush=True)
         else:
-            parts = [
-                f"{name} {p.said} (v {p.valence:.2f}, a {p.arousal:.2f}, confidence {p.confidence:.0%})"
-                for name, p in result.predictions.items()
-            ]
-            print(f"{path} [{result.duration_s:.1f} s]: " + "; ".join(parts), flush=True)
-            if result.song is not None:
-                print(
-                    f"  {result.song.arc}"
-                    + (
-                        f" Hears: {result.explanation.hears}."
-                        if result.explanation and result.explanation.hears
-                        else ""
-                    ),
-                    flush=True,
-                )
+            print(plain_answer(path, result), flush=True)
             for warning in result.warnings:
                 print(f"{path}: warning: {warning}", file=sys.stderr, flush=True)
     return 1 if failed else 0

@@ -99,6 +99,7 @@ class Analysis:
     # the whole-song view (analysis.song.describe): sections, mood arc, what the model hears
     song: object = None  # analysis.sections.SongMood of the headline model, or None
     explanation: object = None  # analysis.explain.Explanation, or None
+    thresholds: tuple = (0.5, 0.5)  # the mood centre: where valence and arousal are neither up nor down
 
     @property
     def models_agree(self) -> bool:
@@ -110,6 +111,7 @@ class Analysis:
             "duration_s": round(self.duration_s, 3),
             "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)},
             "headline": self.headline,
+            "mood_centre": {"valence": round(self.thresholds[0], 4), "arousal": round(self.thresholds[1], 4)},
         }
         out.update({name: p.to_dict() for name, p in self.predictions.items()})
         out["cnn"]["architecture"] = self.cnn_architecture
@@ -309,6 +311,7 @@ class Predictor:
                 *self.length_warnings(excerpt.seconds),
                 *noise_warnings(excerpt),
             ],
+            thresholds=self.thresholds,
         )
         if describe:
             from .analysis.song import describe as describe_song

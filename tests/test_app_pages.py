@@ -56,7 +56,7 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
     table = at.dataframe[0].value  # every model, the headline first, by its friendly name
     assert table["model"].tolist()[0] == f"{plots.label(headline)} ⭐"
-    assert {"CNN", "SVR (report)"} <= set(table["model"]) and not any("_" in m for m in table["model"])
+    assert {"Report's CNN", "Report's SVR"} <= set(table["model"]) and not any("_" in m for m in table["model"])
     assert "confidence" in _text(at)
     assert len(at.get("plotly_chart")) >= 5  # plane, timeline, three feature maps
     config = json.loads((shipped_checkpoints / "config.json").read_text())
@@ -162,36 +162,43 @@ def test_results_page_leads_with_the_headline_model_and_renders_the_metrics(ship
     config = json.loads((shipped_checkpoints / "config.json").read_text())
     scale, (v, a) = config.get("scale", "4q"), config["mood_centre"]
     assert at.info[0].value == webapp.SCALE_NOTES[scale].format(v=v, a=a)  # the scale the app reports is said first
-    assert (
-        "What the app shows, on both kinds of truth" in text
-        and f"{metrics['shown_4q'][headline]['accuracy']:.1%}" in text
-    )
     assert scale == "listener" and "what listeners would rate" in at.info[0].value
-    # first what the app shows, on both truths (issue 20): the shipped head, not a sibling
-    assert at.subheader[0].value == "What the app shows, on both kinds of truth"
-    assert at.metric[0].value == f"{metrics['shown_4q'][headline]['accuracy']:.1%}"
-    assert at.metric[2].value == f"{listener[headline]['r_valence']:.2f}"
-    # models across (five columns fit a projector), figures down in words, the headline model first
-    assert at.dataframe[0].value.columns[0] == f"{plots.label(headline)} ⭐"
-    assert any(row.startswith("moods said") for row in at.dataframe[0].value.index)
-    # the listener scale, the headline model first, with its reliability
-    assert at.subheader[1].value == "On listener ratings (what the app reports)"
-    assert at.metric[4].value == f"{listener[headline]['r_valence']:.2f}"
-    assert at.dataframe[1].value.columns[0] == f"{plots.label(headline)} ⭐"
-    assert "confidence off by" in at.dataframe[1].value.index  # ECE, named in words (the term is in its help)
+    # tabs: the headline's story first, then every model, then the experts' figures and the model card (issue 30)
+    assert [t.label for t in at.tabs] == ["⭐ The headline", "All models", "Details for experts", "Model card"]
+    story = at.tabs[0]
+    assert story.subheader[0].value.startswith(f"{plots.label(headline)} ⭐, on music by artists it never heard")
+    rule = metrics["shown_rule"]
+    shown = {m.label: m.value for m in story.metric}
+    # one figure per truth, named in words, and the same as the sentence above them (the mean over splits)
+    assert shown["Mood right: editors' moods"] == f"{rule['accuracy_4q']['mean']:.0%}"
+    assert shown["Mood right: listeners' moods"] == f"{rule['accuracy_listener']['mean']:.0%}"
+    assert shown["Follows listeners: valence"] == f"{rule['r_valence']['mean']:.2f}"
+    assert shown["Follows listeners: arousal"] == f"{rule['r_arousal']['mean']:.2f}"
+    # every model, one row each, the headline first, the report's models by names a newcomer reads
+    table = at.tabs[1].table[0].value
+    assert list(table.index)[0] == f"{plots.label(headline)} ⭐"
+    assert {"Report's CNN", "Report's SVR"} <= set(table.index)
+    assert list(table.columns) == [
+        "mood right: editors",
+        "mood right: listeners",
+        "follows: valence",
+        "follows: arousal",
+        "confidence off by",
+    ]
+    assert table.loc["Report's CNN", "mood right: editors"] == f"{metrics['shown_4q']['cnn']['accuracy']:.0%}"
+    assert table.loc["Report's CNN", "follows: arousal"] == f"{listener['cnn']['r_arousal']:.2f}"
+    # the experts' figures say why they differ from the first tabs' (each model's own calibration, 150 clips)
+    experts = at.tabs[2]
     assert "Expected calibration error (ECE)" in text
-    assert at.selectbox(key="listener_model").value == headline
-    # then the 4Q set: how the headline was chosen (each model's own 4Q calibration)
-    assert at.subheader[2].value.startswith(f"{plots.label(headline)}: how the headline was chosen")
-    shown = {m.label.replace(" ⭐", ""): m.value for m in at.metric}
-    assert shown["Mood accuracy"] == f"{metrics['validation'][headline]['accuracy']:.1%}"
-    assert shown["CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
-    assert shown["SVR (report)"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
-    table = at.dataframe[2].value
-    assert table.columns[0] == f"{plots.label(headline)} ⭐"  # listed first, by its friendly name
-    assert not any("_" in name for df in at.dataframe for name in df.value.index)
+    assert any(h.value.startswith(f"{plots.label(headline)}: how the headline was chosen") for h in experts.subheader)
+    assert "so they differ" in text
+    figures = {m.label.replace(" ⭐", ""): m.value for m in experts.metric}
+    assert figures["Report's CNN"] == f"{metrics['validation']['cnn']['accuracy']:.1%}"
+    assert figures["Report's SVR"] == f"{metrics['validation']['svr']['accuracy']:.1%}"
+    assert not any("_" in str(name) for t in at.table for name in t.value.index)
     assert "4Q audio emotion dataset" in text  # what "source: 4q" means
     assert at.selectbox(key="results_model").value == headline
+    assert at.selectbox(key="listener_model").value == headline
     assert len(at.get("plotly_chart")) >= 2 * len(metrics["history"]) + len(metrics["validation"]) + 4
     assert f"**Trained on** {metrics['trained_on']['n_tracks']} clips" in text
     assert "listener-rated clips" in text  # the model card names both sources

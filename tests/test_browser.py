@@ -82,11 +82,11 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     assert note.first.is_visible()
     assert page.get_by_text("Is the confidence honest?").is_visible()  # the reliability curve's section
     # a presenter switches the listener-set plot to the report's CNN, then the 4Q plot to the report's SVR
-    assert shown_in(page, "Model (listener set)") == "Pretrained"
+    assert shown_in(page, "Model (listener set)") == "Best model (musicnn)"
     choose(page, "Model (listener set)", "CNN")
-    choose(page, "Model (4Q validation)", "SVR (report)")
+    choose(page, "Model (4Q validation)", "Report's SVR")
     assert shown_in(page, "Model (listener set)") == "CNN"  # the first choice survived the second
-    assert shown_in(page, "Model (4Q validation)") == "SVR (report)"
+    assert shown_in(page, "Model (4Q validation)") == "Report's SVR"
     assert page.get_by_text("CNN on happy").first.is_visible()  # the listener plot's legend follows the choice
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
@@ -143,7 +143,7 @@ def test_playlists_change_the_mood_then_next_plays_the_new_playlist(server, data
     page.goto(f"{server}/playlists")
     page.get_by_text("Now playing").wait_for(timeout=90_000)
     settle(page)
-    assert shown_in(page, "Predictions of") == "Pretrained"  # the headline model by default
+    assert shown_in(page, "Predictions of") == "Best model (musicnn)"  # the headline model by default
     choose(page, "Mood", "😠 aggressive")
     assert shown_in(page, "Now playing") == f"1. {aggressive[0]}"
     choose(page, "Mood", "😊 happy")

@@ -153,7 +153,7 @@ def pad_then_riff_dict(shipped_checkpoints):
 
 
 def test_plane_png_names_the_models_as_the_pages_do(monkeypatch):
-    """The PNG names its points "SVR (all features)", "Pretrained", ..., not the internal ids, in a
+    """The PNG names its points "SVR, all features", "Pretrained", ..., not the internal ids, in a
     legend under the plane (labels beside the points piled up where models agree), and paints each
     mood in the pages' colours."""
     from matplotlib.axes import Axes
@@ -184,8 +184,8 @@ def test_plane_png_names_the_models_as_the_pages_do(monkeypatch):
         },
         dpi=50,
     )
-    assert {"SVR (all features)", "Pretrained"} <= set(labels) and "svr_all" not in labels
-    assert "whole song (Pretrained): happy, close to calm" in labels  # one answer, as the page says it
+    assert {"SVR, all features", "Best model (musicnn)"} <= set(labels) and "svr_all" not in labels
+    assert "whole song: happy, close to calm" in labels  # one answer, as the page says it
     assert not texts  # no model name written beside its point
     assert len(legends) == 1 and legends[0]["loc"].startswith("outside")  # under the plane, not on it
     assert dict(colours) == COLOURS

@@ -62,4 +62,4 @@ def test_every_shipped_model_has_one_name_in_the_table(shipped_checkpoints):
     assert shipped and all(name in MODEL_ORDER and label(name) != name for name in shipped), shipped
     assert MODEL_ORDER == tuple(m.key for m in MODELS) == tuple(MODEL_LABELS) == tuple(MODEL_TITLES)
     assert len(set(MODEL_LABELS.values())) == len(MODELS)  # no two models share a shown name
-    assert label("svr_all") == "SVR (all features)" and label("unknown") == "unknown"
+    assert label("svr_all") == "SVR, all features" and label("unknown") == "unknown"

@@ -5,7 +5,7 @@ for the excerpt analysis) and return bytes, ready for a download button or a fil
 
     to_json(d)            strict JSON (NaN or infinity is an error, not invalid JSON)
     timeline_csv(d)       one row per window: start, end, and each model's valence/arousal/mood
-    sections_csv(d)       one row per section: start, end, valence, arousal, mood, confidence, hears
+    sections_csv(d)       one row per section: start, end, valence, arousal, mood, share, confidence, hears
     plane_png(d)          the plane: quadrants, every model's song-level point (named in the legend
                           below the plane, never beside the points, where they pile up), the sections
                           in order (numbered, joined by lines); matplotlib, no browser
@@ -69,15 +69,16 @@ def timeline_csv(analysis: dict) -> bytes:
 
 
 def sections_csv(analysis: dict) -> bytes:
-    """file, section, start_s, end_s, start (m:ss), valence, arousal, mood, confidence, hears, and
-    the other models' per-section valence/arousal/mood."""
+    """file, section, start_s, end_s, start (m:ss), valence, arousal, mood, share (of its windows that
+    carry its mood; empty for a clip of one section), confidence, hears, and the other models'
+    per-section valence/arousal/mood."""
     sections = analysis.get("sections", [])
     others = _models([s.get("models", {}) for s in sections])
-    header = ["file", "section", "start_s", "end_s", "start", "valence", "arousal", "mood", "confidence", "hears"]
-    header += [f"{m}_{k}" for m in others for k in ("valence", "arousal", "mood")]
+    own = ["start_s", "end_s", "start", "valence", "arousal", "mood", "share", "confidence", "hears"]
+    header = ["file", "section", *own] + [f"{m}_{k}" for m in others for k in ("valence", "arousal", "mood")]
     rows = []
     for i, s in enumerate(sections, start=1):
-        row = [analysis.get("file", ""), i] + [s.get(k, "") for k in header[2:10]]
+        row = [analysis.get("file", ""), i] + [s.get(k, "") for k in own]
         row += [s.get("models", {}).get(m, {}).get(k, "") for m in others for k in ("valence", "arousal", "mood")]
         rows.append(row)
     return _csv(header, rows)
@@ -90,7 +91,7 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    from ..models import label  # the names the pages use ("svr_all" -> "SVR (all features)")
+    from ..models import label  # the names the pages use ("svr_all" -> "SVR, all features")
 
     import textwrap
 
@@ -155,7 +156,7 @@ def plane_png(analysis: dict, thresholds=(0.5, 0.5), dpi: int = 150) -> bytes:
             color=COLOURS.get(song["mood"], "grey"),
             edgecolor="black",
             zorder=6,
-            label=f"whole song ({label(song.get('model', ''))}): {say(song['mood'], song.get('close_to'))}",
+            label=f"whole song: {song.get('said') or say(song['mood'], song.get('close_to'))}",
         )
     if models or song:  # under the plane, where no entry can pass for a point on it
         fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)

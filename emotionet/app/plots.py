@@ -140,13 +140,16 @@ MIN_NUMBERED_STRIP = 0.025  # a section strip narrower than this share of the ti
 MAX_NAMED_WINDOWS = 40  # past this many windows the per-window faces crowd the chart: sections say it
 
 
-def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None = None) -> go.Figure:
+def timeline_chart(
+    timeline: list[dict], model: str, sections: list[dict] | None = None, thresholds=(0.5, 0.5)
+) -> go.Figure:
     """The mood of each window (a coloured band, named) under `model`'s valence and arousal lines;
     with `sections` (Analysis.to_dict()["sections"]), each section as a numbered strip in its
     mood's colour along the bottom, with a dashed line at each boundary and a (nearly invisible)
     marker in the middle of each strip that a click selects (trace "sections"). A strip shows its number
     only (its mood is in its colour and hover), and only where it is wide enough for it, so that the labels
-    of a long song never run into each other."""
+    of a long song never run into each other. Each line's reference is its middle at the mood centre
+    (`thresholds`), where its moods change: valence above its line is positive, whatever the number."""
     fig = go.Figure()
     centres = [(w["start_s"] + w["end_s"]) / 2 for w in timeline]
     hop = (
@@ -227,9 +230,20 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                     line=dict(color="#555", width=1.5, dash="dash"),
                 )
             )
-    shapes.append(
-        dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=0.5, y1=0.5, line=dict(color="#999", width=1))
-    )
+    for axis, middle, dash in (("valence", thresholds[0], "solid"), ("arousal", thresholds[1], "dot")):
+        shapes.append(
+            dict(
+                type="line",
+                xref="paper",
+                yref="y",
+                x0=0,
+                x1=1,
+                y0=middle,
+                y1=middle,
+                line=dict(color="#777", width=1, dash=dash),
+                name=f"{axis} middle",
+            )
+        )
     fig.update_layout(shapes=shapes, annotations=notes)
     if sections:  # one clickable marker per section on its strip: the Analyze page plays the section clicked
         fig.add_trace(
@@ -243,12 +257,13 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                 marker=dict(size=26, symbol="square", opacity=0.01, color="#000"),
                 text=[
                     f"section {i} (from {s.get('start', '')}): {say(s['mood'], s.get('close_to'))}"
+                    + (f" ({s['share']:.0%} of it)" if s.get("share") is not None and s["share"] < 1 else "")
                     for i, s in enumerate(sections, start=1)
                 ],
                 hovertemplate="%{text}: click to play<extra></extra>",
             )
         )
-    for axis, dash in (("valence", "solid"), ("arousal", "dot")):
+    for axis, middle, dash in (("valence", thresholds[0], "solid"), ("arousal", thresholds[1], "dot")):
         fig.add_trace(
             go.Scatter(
                 x=centres,
@@ -258,14 +273,14 @@ def timeline_chart(timeline: list[dict], model: str, sections: list[dict] | None
                 line=dict(color=MODEL_COLOURS.get(model, "#444"), dash=dash),
                 cliponaxis=False,
                 text=[w[model]["mood"] for w in timeline],
-                hovertemplate=f"%{{x:.0f}} s: {axis} %{{y:.2f}} (%{{text}})<extra></extra>",
+                hovertemplate=f"%{{x:.0f}} s: {axis} %{{y:.2f}} (%{{text}}; its middle: {middle:.2f})<extra></extra>",
             )
         )
     fig.update_layout(
         height=340,
         margin=dict(l=10, r=10, t=40, b=10),
         xaxis_title="time (s, window centre)",
-        yaxis=dict(range=[0, 1.05], title="valence / arousal (0–1)"),
+        yaxis=dict(range=[0, 1.05], title=f"valence / arousal (middles {thresholds[0]:.2f} / {thresholds[1]:.2f})"),
         legend=dict(orientation="h", x=0, y=1.12),
     )
     return fig
@@ -368,7 +383,14 @@ def mood_distribution(rows: list[dict], model: str, thresholds=(0.5, 0.5)) -> go
             go.Bar(x=list(MOODS), y=predicted, name=f"predicted by {label(model)}"),
         ]
     )
-    fig.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="clips")
+    fig.update_layout(
+        barmode="group",
+        height=300,
+        margin=dict(l=10, r=10, t=30, b=10),
+        yaxis_title="clips",
+        xaxis=dict(tickangle=0, automargin=True),  # mood names level and whole on a narrow (projector) column
+        legend=dict(orientation="h", x=0, y=1.15),
+    )
     return fig
 
 

@@ -99,10 +99,10 @@ def show_arc(analysis) -> None:
         return
     song = analysis.song
     st.markdown(f"**How the mood moves:** {song.arc}")
-    if len(song.sections) > 1:
+    if song.shares:
         st.caption(
-            f"Over the whole song (the {len(song.sections)} sections weighted by their length): "
-            f"{EMOJI[song.mood]} {webapp.said(song)} · valence {song.valence:.2f} · arousal {song.arousal:.2f}"
+            "Each section is named by the mood most of its 10 s windows carry; the song by the mood it "
+            "spends most time in" + (", and mixed when no mood holds half of it." if song.mixed else ".")
         )
 
 
@@ -168,7 +168,9 @@ def show_timeline(analysis, data: bytes, headline: str) -> None:
         if index is not None:
             _play(digest, index)
 
-    chart = plots.timeline_chart(analysis.timeline, headline, [s.to_dict() for s in sections])
+    chart = plots.timeline_chart(
+        analysis.timeline, headline, [s.to_dict() for s in sections], thresholds=webapp.mood_centre()
+    )
     st.plotly_chart(
         chart, width="stretch", key=key, on_select=clicked if sections else "ignore", selection_mode="points"
     )
@@ -182,9 +184,11 @@ def show_sections(analysis, data: bytes) -> None:
     digest = clip_id(data)
     st.markdown(
         f"#### Sections ({len(sections)})",
-        help="Parts of the song that sound alike (a quiet intro, a loud chorus…), each with its own mood; "
-        "v: valence (how positive), a: arousal (how energetic), 0–1.",
+        help="Parts of the song that sound alike (a quiet intro, a loud chorus…), each named by the mood most "
+        "of its 10 s windows carry (and how much of it that is); v: valence (how positive), a: arousal (how "
+        "energetic), 0–1; " + webapp.centre_text() + ".",
     )
+    centre = webapp.mood_centre()
     for i, section in enumerate(sections):
         play, when, mood, hears = st.columns([1.2, 1.5, 2.8, 3.5], vertical_alignment="center")
         play.button(
@@ -196,8 +200,11 @@ def show_sections(analysis, data: bytes) -> None:
             help=f"Play section {i + 1} ({clock(section.start_s)}–{clock(section.end_s)})",
         )
         when.markdown(f"**{i + 1}** · {clock(section.start_s)}–{clock(section.end_s)}")
+        held = f" ({section.share:.0%} of it)" if section.share is not None and section.share < 1 else ""
         mood.markdown(
-            f"{EMOJI[section.mood]} **{webapp.said(section)}** · v {section.valence:.2f} · a {section.arousal:.2f}"
+            f"{EMOJI[section.mood]} **{webapp.said(section)}**{held} · "
+            f"v {section.valence:.2f} {webapp.arrow(section.valence, centre[0])} · "
+            f"a {section.arousal:.2f} {webapp.arrow(section.arousal, centre[1])}"
         )
         hears.markdown(webapp.plain(section.extra.get("hears", "")) or "—")
     chosen = st.session_state.get(SECTION_PLAY)

@@ -9,16 +9,17 @@ from typing import NamedTuple
 
 class ModelName(NamedTuple):
     key: str  # as stored: "svr_all" (checkpoints/svr_all.npz, JSON keys, --model choices)
-    label: str  # as shown: "SVR (all features)"
+    label: str  # as shown: "SVR, all features"
     title: str  # in a sentence: "the SVR on statistics of all three features"
 
 
 MODELS = (
-    ModelName("pretrained", "Pretrained", "the headline model (pretrained musicnn embeddings)"),
-    ModelName("cnn", "CNN", "the report's CNN"),
-    ModelName("crnn", "CNN→RNN", "the report's proposed CNN→RNN"),
-    ModelName("svr", "SVR (report)", "the report's SVR on the first three MFCCs"),
-    ModelName("svr_all", "SVR (all features)", "the SVR on statistics of all three features"),
+    # names a newcomer understands (issue 30): the headline first, the report's models named as the report's
+    ModelName("pretrained", "Best model (musicnn)", "the headline model (pretrained musicnn embeddings)"),
+    ModelName("cnn", "Report's CNN", "the report's CNN"),
+    ModelName("crnn", "Report's CNN→RNN", "the report's proposed CNN→RNN"),
+    ModelName("svr", "Report's SVR", "the report's SVR on the first three MFCCs"),
+    ModelName("svr_all", "SVR, all features", "the SVR on statistics of all three features"),
 )
 MODEL_ORDER = tuple(m.key for m in MODELS)
 MODEL_LABELS = {m.key: m.label for m in MODELS}
@@ -26,5 +27,5 @@ MODEL_TITLES = {m.key: m.title for m in MODELS}
 
 
 def label(model: str) -> str:
-    """The one name a model goes by on every page, table and chart ("svr_all" -> "SVR (all features)")."""
+    """The one name a model goes by on every page, table and chart ("svr_all" -> "SVR, all features")."""
     return MODEL_LABELS.get(model, model)
