@@ -325,7 +325,7 @@ for mood in shown_moods:
             name=f"{EMOJI[mood]} {mood}",
             marker=dict(size=9, color=MOOD_COLOURS[mood], opacity=0.75, line=dict(width=0.5, color="white")),
             customdata=[
-                [webapp.plain_html(s.title), webapp.plain_html(s.artist or "unknown artist"), s.mood] for s in group
+                [webapp.plain_html(s.title), webapp.plain_html(s.artist or "unknown artist"), s.said] for s in group
             ],
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
             " (valence %{x:.2f}, arousal %{y:.2f})<extra></extra>",
@@ -371,7 +371,7 @@ st.dataframe(
             "#": i,
             "title": s.title,
             "artist": s.artist or "",
-            "mood": f"{EMOJI.get(s.mood, '')} {s.mood}",
+            "mood": f"{EMOJI.get(s.mood, '')} {s.said}",
             "valence": round(s.valence, 2),
             "arousal": round(s.arousal, 2),
             "minutes": round(s.duration_s / 60, 1),

@@ -106,3 +106,16 @@ def test_playlist_writes_a_valence_energy_range_and_refuses_what_a_rule_cannot_s
     assert main(["playlist", str(tmp_path), "--from", "sad", "--to", "happy", "-o", str(out)]) == 2
     assert main(["playlist", str(tmp_path), "--near", "0.8,0.7", "-o", str(out)]) == 2
     assert "needs --radius" in capsys.readouterr().err
+
+
+def test_a_songs_mood_share_and_mixed_are_exported_beside_its_mood(tmp_path):
+    """Issue 30: the export says what the page says: the main mood, the part of the song it holds, mixed."""
+    from emotionet.library.playlists import Song
+
+    mixed = Song("b", "Mix", "", str(tmp_path / "b.wav"), "b.wav", 200, 0.75, 0.2, "calm", 0.9, share=0.38, mixed=True)
+    clip = Song("c", "Clip", "", str(tmp_path / "c.wav"), "c.wav", 30, 0.7, 0.3, "calm", 0.5)
+    rows = audio_features.rows([mixed, clip])
+    assert (rows[0]["mood"], rows[0]["mood_share"], rows[0]["mixed"]) == ("calm", 0.38, True)
+    assert (rows[1]["mood_share"], rows[1]["mixed"]) == (None, False)
+    header = audio_features.to_csv(rows).splitlines()[0].split(",")
+    assert header[header.index("mood") : header.index("mood") + 3] == ["mood", "mood_share", "mixed"]

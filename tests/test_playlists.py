@@ -330,3 +330,15 @@ def test_playlist_csv_cells_are_never_formulas():
     evil.title, evil.artist = '=HYPERLINK("http://x")', "@cmd"
     row = next(csv.DictReader(io.StringIO(playlists.to_csv([evil]))))
     assert row["title"] == '\'=HYPERLINK("http://x")' and row["artist"] == "'@cmd"
+
+
+def test_a_mixed_song_is_listed_by_its_main_mood_after_the_songs_that_are_that_mood_throughout():
+    """Issue 30: a song of several moods is one of its main mood's songs, but the less clear-cut: its
+    confidence is weighed by the part of the song the mood holds."""
+    from emotionet.library.playlists import Song, by_mood
+
+    whole = Song("a", "Calm throughout", "", "/m/a.wav", "a.wav", 200, 0.7, 0.3, "calm", 0.7)
+    mixed = Song("b", "Mostly calm", "", "/m/b.wav", "b.wav", 200, 0.75, 0.2, "calm", 0.9, share=0.38, mixed=True)
+    clip = Song("c", "A calm clip", "", "/m/c.wav", "c.wav", 30, 0.7, 0.3, "calm", 0.5)
+    assert [s.title for s in by_mood([mixed, clip, whole], "calm")] == ["Calm throughout", "A calm clip", "Mostly calm"]
+    assert [s.said for s in (whole, mixed, clip)] == ["calm", "mixed (calm 38%)", "calm"]

@@ -14,7 +14,9 @@ again). One row per song:
                  against key profiles, chosen by agreement with essentia's KeyExtractor)
     loudness     dB: the integrated loudness of the file's channels (ITU-R BS.1770-4 / EBU R128, LUFS)
     duration_ms  the container's length, encoder delay and padding removed
-    mood, confidence, title, artist, path
+    mood         the mood the song spends most time in; mood_share: the part of it that mood holds
+                 (empty for a clip answered as one); mixed: no mood holds half of the song (issue 30)
+    confidence, title, artist, path
 
 docs/reference.md ("Spotify-compatible fields") says how each differs from Spotify's. `rows`
 builds the table from library songs; `write` picks the format from the file's suffix.
@@ -45,6 +47,8 @@ COLUMNS = (
     "loudness",
     "duration_ms",
     "mood",
+    "mood_share",
+    "mixed",
     "confidence",
     "path",
 )
@@ -79,6 +83,8 @@ def row(song: Song) -> dict:
         "loudness": round(float(loudness), 2) if loudness is not None else None,
         "duration_ms": int(duration_ms),
         "mood": song.mood,
+        "mood_share": round(float(song.share), 3) if song.share is not None else None,
+        "mixed": bool(song.mixed),
         "confidence": round(float(song.confidence), 3),
         "path": shown_path(song.path),  # one line of valid text: bytes that are not UTF-8 as \\xNN
     }
@@ -124,6 +130,8 @@ def write_parquet(table: Sequence[dict], path) -> None:
             ("loudness", pa.float64()),
             ("duration_ms", pa.int64()),
             ("mood", pa.string()),
+            ("mood_share", pa.float64()),
+            ("mixed", pa.bool_()),
             ("confidence", pa.float64()),
             ("path", pa.string()),
         ]

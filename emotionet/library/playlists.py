@@ -2,7 +2,9 @@
 
 Three ways to build a playlist, each returning songs best-first:
 
-- `by_mood`: the songs of one mood, most clear-cut first (highest confidence).
+- `by_mood`: the songs of one mood, most clear-cut first (confidence times the part of the song that
+  mood holds: a song of several moods is listed by the one it spends most time in, after the songs
+  that are that mood throughout).
 - `nearest`: the songs nearest a target point, optionally only those within `radius` of it;
   sorted by Euclidean distance to the target.
 - `journey`: a gradual path from one point to another (e.g. sad -> happy). The segment
@@ -40,7 +42,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io.text import spreadsheet_cell
-from ..mood import MOODS
+from ..mood import MOODS, SURE_SHARE
 from .paths import playlist_location, shown_name, shown_path
 
 
@@ -59,6 +61,21 @@ class Song:
     mood: str
     confidence: float
     extra: dict = field(default_factory=dict, repr=False)
+    # a song of several moods (issue 30): the part of it its mood holds, and whether no mood holds half
+    share: float | None = None  # None: one answer for the whole clip
+    mixed: bool = False
+
+    @property
+    def clear_cut(self) -> float:
+        """How clearly the song is its mood: its confidence, times the part of the song that mood holds."""
+        return self.confidence * (1.0 if self.share is None else self.share)
+
+    @property
+    def said(self) -> str:
+        """Its mood as the pages say it in a table: "calm", "calm (62%)" or "mixed (calm 38%)"."""
+        if self.share is None or (not self.mixed and self.share >= SURE_SHARE):
+            return self.mood
+        return f"mixed ({self.mood} {self.share:.0%})" if self.mixed else f"{self.mood} ({self.share:.0%})"
 
     @property
     def point(self) -> np.ndarray:
@@ -129,10 +146,12 @@ def total_seconds(songs: Sequence[Song]) -> float:
 
 
 def by_mood(songs: Sequence[Song], mood: str, count: int | None = None, minutes: float | None = None) -> list[Song]:
-    """Songs of `mood`, most confident first (ties: title)."""
+    """Songs of `mood` (the mood each spends most time in), most clear-cut first: confidence times the
+    part of the song the mood holds, so a mixed song comes after the songs that are that mood
+    throughout (ties: title)."""
     if mood not in MOODS:
         raise ValueError(f"Unknown mood {mood!r}: expected one of {', '.join(MOODS)}.")
-    chosen = sorted((s for s in songs if s.mood == mood), key=lambda s: (-s.confidence, s.title.lower(), s.hash))
+    chosen = sorted((s for s in songs if s.mood == mood), key=lambda s: (-s.clear_cut, s.title.lower(), s.hash))
     return limit(chosen, count, minutes)
 
 

@@ -281,7 +281,15 @@ def song_from_row(row: LibrarySong, model: str | None = None) -> Song:
         row.confidence,
         {"analysis": json.loads(row.analysis)},
     )
+    head = song.extra["analysis"].get(song.extra["analysis"].get("headline", ""), {})
+    song = with_shares(song, head) if isinstance(head, dict) else song
     return with_model(song, model) if model else song
+
+
+def with_shares(song: Song, pred: dict) -> Song:
+    """The song with a stored prediction's share of its mood and whether it is mixed (issue 30)."""
+    share = pred.get("share")
+    return replace(song, share=float(share) if share is not None else None, mixed=bool(pred.get("mixed", False)))
 
 
 def with_model(song: Song, model: str) -> Song:
@@ -289,12 +297,15 @@ def with_model(song: Song, model: str) -> Song:
     pred = song.extra.get("analysis", {}).get(model)
     if not (isinstance(pred, dict) and "valence" in pred):
         return song
-    return replace(
-        song,
-        valence=float(pred["valence"]),
-        arousal=float(pred["arousal"]),
-        mood=pred["mood"],
-        confidence=float(pred["confidence"]),
+    return with_shares(
+        replace(
+            song,
+            valence=float(pred["valence"]),
+            arousal=float(pred["arousal"]),
+            mood=pred["mood"],
+            confidence=float(pred["confidence"]),
+        ),
+        pred,
     )
 
 
