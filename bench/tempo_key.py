@@ -3,6 +3,15 @@ say on real clips (which carry no tempo or key reference: ../shared/data's 4Q an
 READMEs and tags list none, so the real clips give the distributions and a few spot checks only).
 
     .venv/bin/python bench/tempo_key.py            # -> bench/results/tempo_key.json
+    .venv/bin/python bench/tempo_key.py --essentia # only the agreement with essentia (issue 33)
+
+Against the field's reference extractors (issue 33): bench/essentia_reference.py (run in its own
+environment: essentia is AGPL and never a dependency) stores essentia's KeyExtractor key and
+RhythmExtractor2013 tempo for 100 4Q clips; `essentia_agreement` scores the analysis's key
+(Krumhansl-Kessler on the mean chroma), the shipped key measure (`features.key`, as `export` and
+`tag` write it, through `library.track.measure`'s decode) with each of its profiles, and the tempo,
+against them. Key agreement: exact, or the relative major/minor (MIREX: 1 and 0.3; "exact +
+relative" counts both as agreeing); tempo: within 4%, or at half or double.
 
 Synthetic: every major and minor key (I-IV-V-I or i-iv-V-i with a bass line, a chord per bar)
 over a click track at tempos from 70 to 174 BPM, 20 s each. Tempo counts as right within 2%,
@@ -13,6 +22,7 @@ beside the refined one that the analysis stores.
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -141,6 +151,97 @@ def real_clips() -> dict:
     return out
 
 
+ESSENTIA = ROOT / "bench" / "results" / "essentia_reference.json"
+FLAT_NAMES = {"Bb": "A#", "Eb": "D#", "Ab": "G#", "Db": "C#", "Gb": "F#"}
+
+
+def key_verdict(pitch: int, mode: int, reference: dict) -> str:
+    """'exact', 'relative' (the relative major/minor), 'fifth', 'parallel' or 'other' against an essentia key."""
+    ref_pitch = ex.NOTES.index(FLAT_NAMES.get(reference["key"], reference["key"]))
+    ref_mode = int(reference["scale"] == "major")
+    if (pitch, mode) == (ref_pitch, ref_mode):
+        return "exact"
+    if mode != ref_mode and (pitch + (9 if mode else 3)) % 12 == ref_pitch:
+        return "relative"
+    if mode == ref_mode and (pitch - ref_pitch) % 12 in (5, 7):
+        return "fifth"
+    if pitch == ref_pitch:
+        return "parallel"
+    return "other"
+
+
+def essentia_agreement() -> dict:
+    from emotionet.features import key as key_measure
+    from emotionet.library import track
+
+    if not ESSENTIA.is_file():
+        return {"skipped": f"{ESSENTIA.name} not found: run bench/essentia_reference.py first"}
+    reference = json.loads(ESSENTIA.read_text())
+    folder = SHARED / "4q"
+    variants: dict[str, Counter] = {}
+    tempo = Counter()
+    for clip in reference["clips"]:
+        path = str(folder / clip["path"])
+        y = __import__("emotionet.io.audio", fromlist=["load_clip"]).load_clip(path, seconds=None).samples
+        m = ex.measure(y)  # the analysis's own key and tempo
+        pitch, mode = ex.pitch_class_and_mode(m.key)
+        variants.setdefault("analysis (Krumhansl-Kessler, mean chroma)", Counter())[
+            key_verdict(pitch, mode if mode is not None else 1, clip["default"])
+        ] += 1
+        fields = track.measure(path)  # what export and tag write
+        variants.setdefault(f"shipped ({key_measure.DEFAULT_PROFILE})", Counter())[
+            key_verdict(fields["key"], fields["mode"], clip["default"])
+        ] += 1
+        chroma = key_measure.chroma(y)
+        for profile in key_measure.PROFILES:
+            p, md, _ = key_measure.key_of(chroma, profile)
+            variants.setdefault(f"hpcp + {profile}", Counter())[key_verdict(p, md, clip["default"])] += 1
+        ratio = m.tempo_bpm / clip["bpm"]
+        tempo[
+            "within_4pct"
+            if abs(ratio - 1) <= 0.04
+            else "octave"
+            if min(abs(ratio - 2), abs(ratio - 0.5)) <= 0.08
+            else "other"
+        ] += 1
+    n = len(reference["clips"])
+
+    def summary(c: Counter) -> dict:
+        return {
+            "exact": round(c["exact"] / n, 3),
+            "exact_or_relative": round((c["exact"] + c["relative"]) / n, 3),
+            "mirex_weighted": round((c["exact"] + 0.5 * c["fifth"] + 0.3 * c["relative"] + 0.2 * c["parallel"]) / n, 3),
+            "counts": dict(c),
+        }
+
+    essentia_self = Counter(
+        key_verdict(
+            ex.NOTES.index(FLAT_NAMES.get(c["edma"]["key"], c["edma"]["key"])),
+            int(c["edma"]["scale"] == "major"),
+            c["default"],
+        )
+        for c in reference["clips"]
+    )
+    return {
+        "clips": n,
+        "reference": f"essentia {reference['essentia']} KeyExtractor (default profile) and RhythmExtractor2013",
+        "key": {name: summary(c) for name, c in variants.items()},
+        "essentia_edma_vs_its_default": summary(essentia_self),
+        "tempo_vs_rhythmextractor2013": {k: round(v / n, 3) for k, v in tempo.items()},
+    }
+
+
 if __name__ == "__main__":
-    result = {"synthetic": synthetic(), "real": real_clips(), "machine": machine()}
-    write_result(ROOT / "bench" / "results" / "tempo_key.json", result)
+    if "--essentia" in sys.argv:
+        write_result(
+            ROOT / "bench" / "results" / "tempo_key_essentia.json",
+            {"essentia": essentia_agreement(), "machine": machine()},
+        )
+    else:
+        result = {
+            "synthetic": synthetic(),
+            "real": real_clips(),
+            "essentia": essentia_agreement(),
+            "machine": machine(),
+        }
+        write_result(ROOT / "bench" / "results" / "tempo_key.json", result)

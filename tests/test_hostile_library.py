@@ -399,3 +399,201 @@ def test_a_scan_killed_midway_resumes_where_it_stopped(tmp_path, engine, bundle)
         assert len(session.scalars(select(library.LibrarySong.hash)).all()) == 2  # what finished is kept
     resumed = library.scan_folder(music, engine, checkpoints=bundle, workers=1)
     assert (resumed.known, resumed.added, resumed.failed) == (2, 3, {}) and len(resumed.songs) == 5
+
+
+# --- issue 33: outputs, odd names, damaged and newer databases, two scans, limits --------------------
+
+
+def test_an_export_or_playlist_never_overwrites_audio_or_a_folder(music, bundle, tmp_path, capsys):
+    song = music / "song_0.wav"
+    before = song.read_bytes()
+    (tmp_path / "report.csv").symlink_to(song)  # a link to a song, named like a report
+    (tmp_path / "folder.csv").mkdir()
+    common = ["--checkpoints", str(bundle), "--workers", "1"]
+    for argv in (
+        ["export", str(music), "-o", str(tmp_path / "report.csv"), *common],
+        ["export", str(music), "-o", str(tmp_path / "folder.csv"), *common],
+        ["playlist", str(music), "--mood", "sad", "-o", str(tmp_path / "report.csv"), *common],
+        ["playlist", str(music), "--mood", "sad", "-o", str(tmp_path / "folder.csv"), *common],
+        ["playlist", str(music), "--mood", "sad", "-o", str(tmp_path / "folder.csv" / ".."), *common],
+        ["playlist", str(music), "--mood", "sad", "-o", str(song), *common],
+        ["playlist", str(tmp_path), "--mood", "sad", "-o", str(tmp_path / "rule.nsp")],  # a folder named like a rule
+    ):
+        (tmp_path / "rule.nsp").mkdir(exist_ok=True)
+        code = main(argv)
+        [line] = error_lines(capsys.readouterr().err)
+        assert code == 2 and line.startswith("error: ") and "Traceback" not in line, (argv, line)
+    assert song.read_bytes() == before and (tmp_path / "report.csv").is_symlink()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_a_latin1_file_name_is_exported_in_every_format(tmp_path, bundle, monkeypatch, capsys, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
+    music = tmp_path / "music"
+    write_song(music / "plain.wav", "bright", 2)
+    os.rename(write_song(music / "x.wav", "dark", 2, seed=3), os.path.join(os.fsencode(music), b"caf\xe9.wav"))
+    out = tmp_path / f"library{suffix}"
+    assert main(["export", str(music), "-o", str(out), "--checkpoints", str(bundle), "--workers", "1"]) == 0
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        paths = pq.read_table(out).column("path").to_pylist()
+    elif suffix == ".json":
+        paths = [row["path"] for row in json.loads(out.read_text(encoding="utf-8"))]
+    else:
+        paths = [line.rsplit(",", 1)[-1] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
+    assert sorted(os.path.basename(p) for p in paths) == ["caf\\xe9.wav", "plain.wav"]
+
+
+def deep_path(root: Path, total: int = 4200) -> bytes:
+    """A file path longer than PATH_MAX (4096 bytes), made with relative steps."""
+    here = os.open(root, os.O_RDONLY)
+    path = os.fsencode(root)
+    try:
+        while len(path) < total:
+            os.mkdir(b"d" * 200, dir_fd=here)
+            nxt = os.open(b"d" * 200, os.O_RDONLY, dir_fd=here)
+            os.close(here)
+            here, path = nxt, path + b"/" + b"d" * 200
+        fd = os.open(b"deep.wav", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=here)
+        os.write(fd, write_song(root / "donor.wav", "dark", 2, seed=7).read_bytes())
+        os.close(fd)
+        os.unlink(root / "donor.wav")
+    finally:
+        os.close(here)
+    return path + b"/deep.wav"
+
+
+def test_a_path_longer_than_path_max_is_skipped_named_and_counted(tmp_path, bundle, monkeypatch, capsys):
+    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
+    music = tmp_path / "music"
+    write_song(music / "plain.wav", "bright", 2)
+    long_name = "x" * 250 + ".wav"  # as long as a name may be
+    write_song(music / long_name, "dark", 2, seed=2)
+    deep_path(music)
+    common = ["--checkpoints", str(bundle), "--workers", "1"]
+    assert main(["scan", str(music), *common, "--json"]) == 1
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    [(where, why)] = summary["failed"].items()  # the folder too deep to list: named, counted, the rest scanned
+    assert summary["songs"] == 2 and where.endswith("d" * 200) and "too long" in why
+    assert main(["export", str(music), "-o", str(tmp_path / "all.csv"), *common]) == 1
+    assert "1 files skipped" in capsys.readouterr().err
+    assert main(["playlist", str(music), "--near", "0.5,0.5", "-o", str(tmp_path / "all.m3u8"), *common]) == 0
+    assert main(["tag", str(music), *common]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "File name too long" in err and "changed 2, skipped 1" in err
+    assert tags_of(music / long_name)["mood"]
+
+
+def tags_of(path: Path) -> dict:
+    from emotionet.library import tags
+
+    return tags.read_fields(path)
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "cut in half", "newer schema", "newer columns"])
+def test_a_damaged_or_newer_library_database_is_one_line_and_never_modified(
+    tmp_path, bundle, monkeypatch, capsys, damage
+):
+    data = tmp_path / "data"
+    monkeypatch.setenv("EMOTIONET_DATA_DIR", str(data))
+    monkeypatch.delenv("EMOTIONET_DB_URL", raising=False)
+    music = tmp_path / "music"
+    write_song(music / "song.wav", "bright", 2)
+    common = ["--checkpoints", str(bundle), "--workers", "1"]
+    assert main(["scan", str(music), *common]) == 0
+    db = data / "emotionet.db"
+    storage.make_engine().dispose()
+    with sqlite3.connect(db) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if damage == "random bytes":
+        db.write_bytes(os.urandom(64 * 1024))
+    elif damage == "cut in half":
+        db.write_bytes(db.read_bytes()[: db.stat().st_size // 2])
+    else:
+        connection = sqlite3.connect(db)
+        if damage == "newer schema":
+            connection.execute("PRAGMA user_version = 99")
+        else:  # no version number, but columns this version does not know
+            connection.execute("ALTER TABLE library_songs ADD COLUMN danceability REAL")
+        connection.execute("DROP TABLE library_failures")  # a newer version's tables differ
+        connection.commit()
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+    for name in ("emotionet.db-wal", "emotionet.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    before = db.read_bytes()
+    capsys.readouterr()
+    for argv in (
+        ["scan", str(music), *common],
+        ["tag", str(music), *common],
+        ["export", str(music), "-o", str(tmp_path / "x.csv"), *common],
+        ["playlist", str(music), "--mood", "sad", *common],
+    ):
+        code = main(argv)
+        [line] = error_lines(capsys.readouterr().err)
+        assert code == 2 and line.startswith("error: ") and str(db) in line, (argv, line)
+        assert ("made by a newer" in line) == damage.startswith("newer") and "Traceback" not in line
+    assert db.read_bytes() == before  # not a byte changed: no table added, no journal mode set
+
+
+SCAN_ONE = """
+import sys
+from emotionet.library import songs
+from emotionet.team import storage
+songs.scan_folder(sys.argv[1], storage.make_engine(sys.argv[2]), checkpoints=sys.argv[3], workers=1, force=True)
+"""
+
+
+def test_two_scans_of_one_library_at_once_both_finish(tmp_path, engine, bundle):
+    music = tmp_path / "music"
+    for i in range(4):
+        write_song(music / f"song_{i}.wav", "dark", 2, seed=i)
+    url = engine.url.render_as_string(hide_password=False)
+    for _ in range(3):
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", SCAN_ONE, str(music), url, str(bundle)],
+                cwd=REPO,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for run in runs:
+            _, err = run.communicate(timeout=600)
+            assert run.returncode == 0 and "UNIQUE" not in err, err[-2000:]
+    assert len(library.load_songs(engine)) == 4
+
+
+def test_workers_are_capped_by_the_machine(music, bundle, capsys):
+    assert main(["scan", str(music), "--checkpoints", str(bundle), "--workers", "10000"]) == 0
+    assert f"capped at this machine's {len(os.sched_getaffinity(0))} cores" in capsys.readouterr().err
+
+
+def test_audio_below_a_usable_rate_or_over_the_limit_is_refused_before_any_work(tmp_path, monkeypatch):
+    import numpy as np
+    import soundfile as sf
+
+    from emotionet.io import audio
+
+    slow = tmp_path / "one_hertz.wav"
+    sf.write(slow, np.sin(np.arange(86_400)).astype(np.float32) * 0.5, 1)  # 24 hours at 1 Hz, 170 kB
+    with pytest.raises(audio.AudioError, match="1 Hz"):
+        audio.check_length(slow)
+    with pytest.raises(audio.AudioError, match="1 Hz"):
+        audio.open_excerpt(slow)
+    long = tmp_path / "six_hours.flac"
+    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as f:  # 6 hours of near-silence: a small file
+        block = np.zeros(8000 * 600, np.float32)
+        for _ in range(36):
+            f.write(block)
+    assert long.stat().st_size < 2_000_000
+    with pytest.raises(audio.AudioError, match="360 minutes.*--max-minutes"):
+        audio.open_excerpt(long)  # refused from the header: nothing decoded
+    assert audio.check_length(long, max_minutes=0) == pytest.approx(6 * 3600)
+    monkeypatch.setenv(audio.MAX_MINUTES_ENV, "400")
+    assert audio.check_length(long) == pytest.approx(6 * 3600)  # the knob the app and workers read

@@ -1,9 +1,10 @@
 """A song's Spotify-defined fields, measured from the file itself: its length from the container,
 its integrated loudness, its key.
 
-    duration_ms  the container's length with the encoder's delay and padding removed (mutagen reads
-                 MP3's LAME/Xing gapless fields, MP4's and Ogg's sample counts); the decoded length
-                 when the container says nothing
+    duration_ms  the container's length with the encoder's delay and padding removed: the samples
+                 libsndfile decodes (mpg123 honours MP3's LAME/Xing gapless fields; WAV, AIFF, FLAC
+                 and Ogg state their sample counts), else the container's length as mutagen reads it
+                 (MP4's), else the samples PyAV decodes
     loudness     the integrated loudness of the file's own channels at its own rate (ITU-R BS.1770-4
                  / EBU R128, `features.loudness`), LUFS; None for silence
     key, mode    the key of an HPCP-like chroma matched against key profiles (`features.key`);
@@ -41,22 +42,22 @@ def duration_ms(path: str) -> int | None:
     return int(round(length * 1000)) if length and np.isfinite(length) and length > 0 else None
 
 
-def _blocks(path: str) -> Iterator[tuple[int, np.ndarray]]:
-    """(rate, (samples, channels) float32) blocks of the whole file at its own rate."""
+def _blocks(path: str) -> Iterator[tuple[str, int, np.ndarray]]:
+    """(decoder, rate, (samples, channels) float32) blocks of the whole file at its own rate."""
     import soundfile as sf
 
     try:
         with sf.SoundFile(path) as f:
             rate = f.samplerate
             for block in f.blocks(blocksize=1 << 18, dtype="float32", always_2d=True):
-                yield rate, block
+                yield "libsndfile", rate, block
         return
     except sf.LibsndfileError:
         pass
     from ..io.av_decode import decoded_frames
 
     for rate, _, planes in decoded_frames(path):
-        yield rate, np.ascontiguousarray(planes.T)
+        yield "pyav", rate, np.ascontiguousarray(planes.T)
 
 
 def measure(path: str) -> dict:
@@ -70,8 +71,8 @@ def measure(path: str) -> dict:
 
     check_length(path)
     meter = chroma = resampler = None
-    samples, rate = 0, None
-    for rate, block in _blocks(path):
+    samples, rate, decoder = 0, None, None
+    for decoder, rate, block in _blocks(path):
         if meter is None:
             meter = LoudnessMeter(rate, block.shape[1])
             chroma = Chroma(SR)
@@ -88,7 +89,9 @@ def measure(path: str) -> dict:
     loudness = meter.integrated()
     return {
         "version": VERSION,
-        "duration_ms": duration_ms(path) or int(round(samples / rate * 1000)),
+        "duration_ms": int(round(samples / rate * 1000))
+        if decoder == "libsndfile"  # it honours MP3's gapless fields: the samples the container declares
+        else duration_ms(path) or int(round(samples / rate * 1000)),
         "loudness": round(loudness, 2) if np.isfinite(loudness) else None,
         "key": int(pitch),
         "mode": int(mode),
