@@ -11,7 +11,7 @@ INTRO = "Drop in a song and EmotioNet names its mood: 😊 happy, 😠 aggressiv
 st.title("🎧 Analyze a clip")
 intro = st.empty()  # what the numbers mean joins it once the package (and the models' scale) is loaded
 intro.caption(INTRO)
-notes = st.container()  # the models loading, then any that could not be loaded (song_page.models_note)
+notes = st.empty()  # the models loading, then any that could not be loaded (song_page.models_note)
 
 # Light imports only until the inputs are drawn (issue 31): the models load in the background and a
 # cold server shows the uploader at once; an upload made meanwhile waits in the queue for them.
@@ -113,6 +113,7 @@ if "clip" not in state:
 name, data = state.clip
 st.query_params["clip"] = webapp.remember_clip(name, data)  # also after a visit to another page
 st.subheader(webapp.plain(name), anchor=False)  # a file name is user text, not Markdown
+notes.empty()  # a loading note from the last run: the progress bar says it now
 try:
     analysis = song_page.analyze_with_progress(data, name)  # a progress bar for long files
 except AudioError as error:

@@ -107,9 +107,10 @@ def playlist_titles(data: Path, mood: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def start_server(data: Path, env: dict[str, str] | None = None):
-    """A streamlit server of the app on the data folder `data` (extra environment `env`), on a free
-    loopback port; yields its URL and stops it afterwards. Its console goes to data/streamlit-PORT.log."""
+def start_server(data: Path, env: dict[str, str] | None = None, cpus: set[int] | None = None):
+    """A streamlit server of the app on the data folder `data` (extra environment `env`; `cpus`: the
+    only cores it may use, as taskset sets them), on a free loopback port; yields its URL and stops
+    it afterwards. Its console goes to data/streamlit-PORT.log."""
     port = _free_port()
     environ = {**os.environ, "EMOTIONET_DATA_DIR": str(data)}
     environ.pop("EMOTIONET_DB_URL", None)
@@ -135,6 +136,7 @@ def start_server(data: Path, env: dict[str, str] | None = None):
         env=environ,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
     url = f"http://127.0.0.1:{port}"
     SERVED[url] = data

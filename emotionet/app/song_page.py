@@ -45,25 +45,22 @@ def analyze_with_progress(data: bytes, name: str):
 
 
 def models_note(loading: queue.Loading, notes) -> list[str]:
-    """While the models load (a server that has just started), a note in the container `notes` that
+    """While the models load (a server that has just started), a note in the placeholder `notes` that
     says so and that the page can be used meanwhile, redrawn twice a second (a click on the page can
     interrupt it); then, there, a warning for each model that could not be loaded. Returns those
     reasons (the page does not repeat them under an analysis)."""
     import time
 
     if not loading.ready:
-        with notes:
-            note = st.empty()
         while not loading.wait(0.5):
-            note.info(
+            notes.info(
                 f"Loading the models ({time.monotonic() - loading.started:.0f} s; once per server start): "
                 "you can already upload a song or pick a demo: it waits in the queue and starts as soon as "
                 "they are ready.",
                 icon="⏳",
             )
-        note.empty()
     reasons = list(webapp.predictor().unavailable.values())
-    with notes:
+    with notes.container():
         for reason in reasons:
             st.warning(webapp.plain(reason), icon="⚠️")
     return reasons
