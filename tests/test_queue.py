@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from emotionet.app.queue import AnalysisQueue, Loading, QueueFull, Status, ordinal
+from emotionet.app.queue import AnalysisQueue, Loading, Queued, QueueFull, Status, ordinal
 from emotionet.io.audio import AudioError
 
 WAIT_S = 30  # generous: other engineers' tests share the cores
@@ -234,3 +234,31 @@ def test_ordinals_read_as_words_do():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"
     ]  # fmt: skip
+
+
+def test_the_models_other_callers_wait_in_the_same_queue():
+    """Label and Test set get the models as queue.Queued: their analyses run on the queue's workers,
+    after the songs already waiting; everything else is the models' own."""
+
+    class Models:
+        thresholds = (0.6, 0.58)
+
+        def analyze(self, path, name=None):
+            return (path, name, threading.current_thread().name)
+
+    gate, queue = Gate(), AnalysisQueue(workers=1, capacity=lambda: 1)
+    upload = queue.submit("upload", gate.job("upload"))
+    hold = watched(queue, upload)
+    gate.until_started("upload")
+    models = Queued(Models(), queue)
+    assert models.thresholds == (0.6, 0.58)
+    found = []
+    caller = threading.Thread(target=lambda: found.append(models.analyze("track.wav", name="a track")))
+    caller.start()
+    time.sleep(0.3)
+    assert not found  # waiting behind the upload
+    gate.release["upload"].set()
+    caller.join(WAIT_S)
+    assert found and found[0][:2] == ("track.wav", "a track")
+    assert found[0][2].startswith("emotionet-analysis")
+    hold.__exit__(None, None, None)

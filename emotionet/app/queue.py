@@ -7,8 +7,9 @@ in the order they came, and each session can ask for its place and its progress 
 same clip asked for by two sessions is analysed once. A queued song whose every session has gone
 (another clip chosen, the tab closed) is dropped before it starts.
 
-`Loading` runs something slow (the models) in a background thread from the moment it is made: a
-cold server shows its pages at once, and an upload made meanwhile waits in the queue for the models.
+`Queued` puts the models' other callers (Label, Test set) in the same queue. `Loading` runs
+something slow (the models) in a background thread from the moment it is made: a cold server shows
+its pages at once, and an upload made meanwhile waits in the queue for the models.
 
 Nothing here draws anything: `webapp` makes the server's one queue and loading, and the pages show
 `Status.text()`.
@@ -72,6 +73,26 @@ class Loading:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+class Queued:
+    """`target` (the models) whose `methods` run in `queue`, their caller waiting its turn; every other
+    attribute is the target's own. The pages that analyse team tracks (Label, Test set) get the
+    models this way, so their analyses queue with the uploads'."""
+
+    def __init__(self, target, queue: "AnalysisQueue", methods=("analyze", "head_inputs")):
+        self._target, self._queue, self._methods = target, queue, frozenset(methods)
+
+    def __getattr__(self, name: str):
+        value = getattr(self._target, name)
+        if name not in self._methods:
+            return value
+
+        def queued(*args, **kwargs):
+            job = self._queue.submit(object(), lambda _progress: value(*args, **kwargs))  # its own key
+            return self._queue.wait(job)
+
+        return queued
 
 
 class FreeCores:

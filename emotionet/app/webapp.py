@@ -50,9 +50,10 @@ def predictor():
 
 
 def predictor_for(directory):
-    """The models of one folder (e.g. the shipped ones while an adapted folder is in use). Models
-    that fail their checks (a changed file or setting) stop the page with the one-line reason (and
-    are loaded again on the next visit)."""
+    """The models of one folder (e.g. the shipped ones while an adapted folder is in use), whose
+    `analyze` and `head_inputs` run in the server's queue (queue.Queued). Models that fail their
+    checks (a changed file or setting) stop the page with the one-line reason (and are loaded again
+    on the next visit)."""
     from ..models.checkpoints import CheckpointError
 
     loading = models_loading(directory)
@@ -60,7 +61,7 @@ def predictor_for(directory):
         with st.spinner("Loading the models…"):
             loading.wait()
     try:
-        return loading.result()
+        return queue.Queued(loading.result(), analysis_queue())  # their analyses wait in the server's queue
     except CheckpointError as error:
         _predictor.clear()
         stop_for_models(error)
