@@ -3,13 +3,14 @@
 #               (this machine only; `make run ADDRESS=0.0.0.0` serves a team on the network);
 #               it first says how to add the team's first coordinator, while there is none
 #   make test   install what the tests need into .venv and run the whole suite
+#   make test-fast  the tier to run while you work: no browser, PostgreSQL or fresh interpreters
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test bench train clean
+.PHONY: run test test-fast bench train clean
 
 run: $(VENV)/.runtime
 	$(PY) -m emotionet team setup
@@ -17,6 +18,11 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	bash ci/test.sh
+
+# markers: pyproject.toml; which tests carry them: tests/conftest.py
+test-fast: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "not browser and not pg and not subprocess"
 
 bench: $(VENV)/.runtime
 	$(PY) bench/analyze_speed.py

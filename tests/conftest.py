@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +44,47 @@ def shipped_checkpoints() -> Path:
     if not (SHIPPED / "config.json").is_file():
         pytest.fail("checkpoints/ has no trained models: run `python train.py` and commit them")
     return SHIPPED
+
+
+# --- tiers: every test is marked here, by what it uses, so no test module needs a marker ----------
+# `make test-fast` runs -m "not browser and not pg and not subprocess" (pyproject.toml registers them).
+
+BROWSER_FIXTURES = {"browser", "page"}  # tests/browser_kit.py's Playwright browser and page
+PROCESS_NAMES = {"subprocess", "Popen", "executable", "ray_engine"}  # a fresh interpreter (Ray: its workers)
+TESTS = Path(__file__).resolve().parent
+
+
+def _starts_a_process(function, seen: set) -> bool:
+    """Whether a test or fixture function (or a helper of the tests it calls, followed through the
+    tests' own modules) names subprocess, sys.executable or the Ray engine."""
+    function = inspect.unwrap(function)
+    code = getattr(function, "__code__", None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    codes, names = [code], set()
+    while codes:  # the function's own code and every nested function, lambda and comprehension
+        current = codes.pop()
+        names |= set(current.co_names)
+        codes += [c for c in current.co_consts if hasattr(c, "co_names")]
+    if names & PROCESS_NAMES:
+        return True
+    helpers = (inspect.unwrap(h) for h in map(function.__globals__.get, names) if callable(h))
+    return any(
+        _starts_a_process(h, seen) for h in helpers if TESTS in Path(getattr(h, "__code__", code).co_filename).parents
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgresql" in params.values():
+            item.add_marker(pytest.mark.pg)
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        functions = [getattr(item, "function", None)] + [d[-1].func for d in definitions.values() if d]
+        seen: set = set()
+        if any(_starts_a_process(f, seen) for f in functions if f is not None):
+            item.add_marker(pytest.mark.subprocess)
