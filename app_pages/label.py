@@ -72,8 +72,9 @@ def listen(hashes: list[str], why: str) -> None:
         st.warning(f"The models could not hear {track_hash[:12]}: {webapp.plain(message)}")
 
 
-if waiting := answers.queued(engine):  # an earlier listening was cut short (the browser closed meanwhile)
-    listen(waiting, f"{len(waiting)} track(s) added earlier were not heard by the models yet: they listen now.")
+with st.container():  # always drawn, so the tabs below keep their place (and the tab open) across runs
+    if waiting := answers.queued(engine):  # an earlier listening was cut short (the browser closed meanwhile)
+        listen(waiting, f"{len(waiting)} track(s) added earlier were not heard by the models yet: they listen now.")
 
 if member.coordinator:  # coordinators manage the tracks; raters rate
     rate_tab, add_tab = st.tabs(["🎧 Rate", "➕ Add tracks"])

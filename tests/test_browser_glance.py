@@ -228,20 +228,22 @@ def test_a_reload_keeps_the_analysis(server, screen, tmp_path):
     assert_no_exception(page)
 
 
-def test_a_reload_keeps_the_raters_name(server, screen):
+def test_a_reload_keeps_the_raters_sign_in(server, screen):
     name, page = screen
     start_rating(page, server, f"Reload {name}")
     page.get_by_role("button", name="💾 Save").wait_for(timeout=60_000)
-    assert "rater=Reload" in page.url
+    assert "rater=" not in page.url and "invite=" not in page.url  # the link's token leaves the address bar
     page.reload()
     page.get_by_role("button", name="💾 Save").wait_for(timeout=60_000)
     settle(page)
-    assert page.get_by_text(f"Rating as Reload {name}").is_visible()
-    assert page.get_by_label("New name").count() == 0
-    page.get_by_role("button", name="Switch rater").click()
-    page.get_by_label("New name").wait_for(timeout=30_000)
+    assert page.get_by_text(f"Signed in as Reload {name}").is_visible()
+    assert page.get_by_label("Your name").count() == 0
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Your name").wait_for(timeout=30_000)
+    page.reload()  # signed out stays signed out
+    page.get_by_label("Your name").wait_for(timeout=30_000)
     settle(page)
-    assert "rater=" not in page.url
+    assert page.get_by_role("button", name="💾 Save").count() == 0
     assert_no_exception(page)
 
 

@@ -18,6 +18,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     assert_no_exception,
     browser,
     choose,
+    join,
     page,
     settle,
     start_server,
@@ -115,6 +116,9 @@ def test_tagging_writes_after_a_preview_and_removing_takes_only_emotionets_tags(
     from mutagen.id3 import ID3
 
     mp3, flac, moods = library["mp3"], library["flac"], library["moods"]
+    open_section(page, server, "laptop")
+    assert page.get_by_text("a team coordinator signs in").count() == 1  # a visitor changes no file on the server
+    join(page, server, "Tagger")  # a coordinator may
     open_section(page, server, "laptop")
     assert page.get_by_text("app's own copies of uploads").count() == 1  # the upload is not offered
     preview_then_confirm(page, "✅ Write the tags into 2 file(s)", 2)
