@@ -177,3 +177,18 @@ def test_the_command_line_prepares_the_threads_before_torch_loads():
         "print(json.dumps({**seen, 'wait': os.environ.get('OMP_WAIT_POLICY')}))\n"
     )
     assert run_python(code) == {"torch_loaded": False, "wait": "PASSIVE"}
+
+
+def test_the_servers_queue_counts_only_other_processes_work(monkeypatch):
+    """The app's queue (queue.FreeCores) runs as many analyses as cores are free: a scan beside the
+    server takes one; the server's own analyses do not."""
+    from emotionet.app.queue import FreeCores
+
+    machine = FakeMachine(monkeypatch, cpus=2)
+    free = FreeCores(readings=1)
+    machine.run(1.0, others=1.0, own=0.3)  # a scan beside the server
+    assert free() == 1
+    machine.run(1.0, others=0.0, own=2.0)  # the server's own two analyses
+    assert free() == 2
+    machine.run(0.5, others=2.0, own=0.0)  # read at most once a second: the last reading holds
+    assert free() == 2

@@ -102,7 +102,7 @@ class FreeCores:
     def __init__(self, readings: int = 3):
         self._load = threads.Load()
         self._readings: deque[float] = deque(maxlen=readings)
-        self._at = time.monotonic()
+        self._at = -math.inf  # the first call reads (over threads.MIN_WINDOW_S)
         self._value = threads.cores()
         self._lock = threading.Lock()
 
