@@ -201,6 +201,6 @@ def say_song(mood: str, close: str | None = None, shares: dict[str, float] | Non
     the song)" (the mood it spends most time in), or "mixed: aggressive 38%, calm 29%, …" (none holds half)."""
     if shares is None or (not mixed and shares.get(mood, 0) >= SURE_SHARE):
         return say(mood, close)
-    if mixed:
-        return f"mixed: {shares_text(shares)}"
+    if mixed:  # the song's mood first (a tie in shares goes to it), then the others, largest first
+        return f"mixed: {shares_text({mood: shares[mood], **shares})}"
     return f"{mood} ({shares[mood]:.0%} of the song)"

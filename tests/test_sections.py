@@ -286,3 +286,13 @@ def test_a_short_clip_of_one_section_keeps_the_models_answer_for_the_clip():
     assert song.shares is None and not song.mixed
     assert (song.valence, song.arousal, song.mood) == (0.55, 0.45, "calm")
     assert song.sections[0].mood == "calm"
+
+
+def test_a_tie_in_shares_names_the_songs_mood_first():
+    """Half sad, half aggressive: the mood said first is the song's mood, whose point is shown beside it."""
+    moods = ["aggressive"] * 11 + ["happy"] * 2 + ["sad"] * 11
+    win, values, duration = windows_of(moods)
+    values[13:] = [0.1, 0.1]  # the sad windows sit farther from the centre: the surer mood wins the tie
+    song = sec.summarise([(0.0, duration)], [[0.5, 0.5]], win_s=win, window_values=values, duration_s=duration)
+    assert song.mixed and song.mood == "sad" and list(song.shares) == ["sad", "aggressive", "happy"]
+    assert song.to_dict()["said"] == "mixed: sad 46%, aggressive 46%, happy 8%"

@@ -424,9 +424,9 @@ def summarise(
     if windows:
         wv = np.asarray(window_values, float).reshape(len(win_s), 2)
         moods = [mood_of(v, a, thresholds) for v, a in wv]
-        shares = {m: moods.count(m) / len(moods) for m in MOODS_ORDER if m in moods}
-        shares = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
         top = majority(moods, wv, thresholds)
+        shares = {m: moods.count(m) / len(moods) for m in MOODS_ORDER if m in moods}
+        shares = dict(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0] != top)))  # the song's mood first
         mixed = duration >= MIXED_MIN_S and shares[top] < MIXED_BELOW
     if not windows or (len(spans) == 1 and duration < MIXED_MIN_S):
         sections = []
