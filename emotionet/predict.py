@@ -10,10 +10,11 @@ batches; its prediction for the clip is the mean over windows, and the windows t
 timeline. The SVRs see the statistics of the whole excerpt and of each window. The pretrained
 model (when shipped) averages the 3 s patch embeddings over the clip and over the same windows.
 The sections, their moods and the explanation (`analysis.song.describe`) reuse those features,
-embeddings and window outputs: nothing is decoded or run twice. A song cut into several sections
-is answered by its sections: every model's valence/arousal is the duration-weighted mean of its
-section values (so the verdict, the models' table and the song summary agree); a song of one
-section by the model over the whole excerpt, as validated.
+embeddings and window outputs: nothing is decoded or run twice. A song of several sections (or of a
+minute or more) is answered as a listener would say it: every model's mood is the one its windows
+carry most, with each mood's share, "mixed" when none holds half, at the mean of those windows (so
+the verdict, the models' table and the song agree); a shorter clip of one section by the model over
+the whole excerpt, as validated.
 
 Every model's output is checked finite: a damaged model gives an error naming it, never a NaN
 mood. `Analysis.warnings` says what the reader should know (audio that was rescaled or repaired, a

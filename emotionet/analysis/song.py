@@ -8,12 +8,14 @@ already computed in its one pass (one decode, one feature pass, one musicnn pass
 
 `describe` is called by the predictor with plain values (its raw outputs, each model's
 calibration, the headline model's name and the mood thresholds): nothing here calls back into
-the predictor. The sections are cut on the feature frames and the musicnn penultimate
-embeddings; each model's section values are the overlap-weighted means of its raw per-window
-outputs, calibrated (so the listener head, the SVRs and the CNN are all treated alike); the
-song-level point is their duration-weighted mean, and `Predictor.analyze` shows it as every model's
-answer, so the verdict, the song and its sections never name two moods. A song of one section is
-the model's answer for the whole clip, section and song alike. No audio is re-read.
+the predictor. The music's own boundaries are found on the feature frames and the musicnn
+penultimate embeddings; the headline model's window moods add a boundary where they change for good
+(`sections.mood_spans`). Each model then names the sections and the song from its own calibrated
+window outputs (`sections.summarise`: a section is the mood most of its windows carry, the song the
+mood it spends most windows in, with shares, or mixed), so the listener head, the SVRs and the CNN
+are all treated alike, and `Predictor.analyze` shows each model's song answer as its answer: the
+verdict, the song and its sections never name two moods. A clip under a minute of one section is the
+model's answer for the whole clip, section and song alike. No audio is re-read.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ SECTION_TAGS = 3  # tags named per section
 
 @dataclass
 class SongDescription:
-    song: sec.SongMood  # the headline model's sections and duration-weighted summary
+    song: sec.SongMood  # the headline model's sections and the song's mood
     explanation: explain_mod.Explanation
     novelty: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     grid_step_s: float = 1.0
