@@ -352,3 +352,38 @@ def test_make_run_says_how_to_add_the_first_coordinator_then_nothing(tmp_path):
     engine = engine_of(tmp_path)
     assert acc.invited(engine, added.stdout.strip().split("invite=")[1]).name == "Ana"
     engine.dispose()
+
+
+# --- every page is drawn whatever names the library holds ---------------------------------------------
+
+
+@needs_browser
+def test_playlists_draws_a_library_holding_a_latin_1_file_name(browser, tmp_path):
+    from helpers_playlists import write_song
+
+    from emotionet.library import songs as library
+
+    data, music = tmp_path / "data", tmp_path / "music"
+    data.mkdir()
+    music.mkdir()
+    plain = write_song(music / "bright.wav", "bright", 6, seed=1)
+    odd = os.fsencode(music) + b"/old caf\xe9 disk.wav"  # as a terminal in Latin-1 names it: not UTF-8
+    os.rename(write_song(music / "other.wav", "bright", 7, seed=2), odd)
+    engine = engine_of(data)
+    assert library.scan_files([plain, os.fsdecode(odd)], engine, checkpoints=REPO / "checkpoints", workers=1).added == 2
+    engine.dispose()
+    with start_server(data) as url:
+        for name, viewport in VIEWPORTS.items():
+            page = browser.new_context(viewport=viewport).new_page()
+            if name == "projector":
+                join(page, url, "Ana")  # a coordinator also sees the tagging section's file list
+            page.goto(f"{url}/playlists")
+            page.get_by_text("Library", exact=True).wait_for(timeout=90_000)
+            settle(page)
+            page.get_by_text("Your player: tag the files").click()
+            settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.get_by_text("This app has encountered an error").count() == 0
+            assert "2 of 2 songs shown" in main_text(page)
+            shot(page, f"team-latin-1-name-playlists-{name}")
+            page.context.close()
