@@ -262,3 +262,14 @@ def test_the_models_other_callers_wait_in_the_same_queue():
     assert found and found[0][:2] == ("track.wav", "a track")
     assert found[0][2].startswith("emotionet-analysis")
     hold.__exit__(None, None, None)
+
+
+def test_a_wrong_thread_setting_fails_the_song_with_its_reason_and_the_queue_goes_on(monkeypatch):
+    monkeypatch.setenv("EMOTIONET_THREADS", "many")
+    gate, queue = Gate(), AnalysisQueue(workers=1, capacity=lambda: 1)
+    with pytest.raises(ValueError, match="EMOTIONET_THREADS"):
+        queue.wait(queue.submit("a", gate.job("a")))
+    monkeypatch.setenv("EMOTIONET_THREADS", "1")
+    job = queue.submit("b", gate.job("b"))
+    gate.release["b"].set()
+    assert queue.wait(job) == "b"

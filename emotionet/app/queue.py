@@ -184,6 +184,7 @@ class AnalysisQueue:
         with self._cond:
             job = self._jobs.get(key)
             if job is not None:
+                job.unwatched_since = time.monotonic()  # its new session is about to watch it
                 return job
             self._drop_abandoned()
             if len(self._waiting) >= self.max_waiting:
@@ -258,7 +259,7 @@ class AnalysisQueue:
     def _work(self) -> None:
         while True:
             job = self._next()
-            used = [threads.use(self.share())]
+            used = [0]
 
             def progress(fraction: float, message: str, job=job, used=used) -> None:
                 job.fraction, job.message = fraction, message
@@ -266,6 +267,7 @@ class AnalysisQueue:
                     used[0] = threads.use(share)
 
             try:
+                used[0] = threads.use(self.share())
                 job.result = job.run(progress)
             except BaseException as error:  # the session that waits shows it
                 job.error = error
