@@ -14,7 +14,10 @@ as a WAV to a temporary folder and analysed as `analyze` does. Measured:
   (what the sections can at best repeat);
 - the song's answer: how often it names the longest part's mood (by the editors; by the model's
   own clip answers), how often it is said as mixed, and the same for the mean point of all the
-  windows (the rule before issue 30, whose mood can be one the song never had).
+  windows (the rule before issue 30, whose mood can be one the song never had);
+- the issue's two 4-minute songs (four sad clips then four happy ones; eight clips of changing
+  moods): whether every section is the mood most of its windows carry, the song its most frequent
+  window mood, and mixed exactly when no mood holds half.
 
 Writes bench/results/varied_songs.json.
 """
@@ -154,6 +157,14 @@ def main() -> dict:
             print(
                 n, [(p["mood"], len(p["clips"])) for p in parts], "->", head.get("mood"), head.get("mixed"), flush=True
             )
+        cases = {}  # the issue's two 4-minute songs: four sad clips then four happy ones; eight clips of changing moods
+        moods8 = ["sad", "calm", "aggressive", "happy", "calm", "aggressive", "sad", "happy"]
+        for case, plan in (("sad_then_happy", ["sad"] * 4 + ["happy"] * 4), ("eight_changing", moods8)):
+            picks = [clips[m][int(rng.integers(len(clips[m])))] for m in plan]
+            path = Path(tmp) / f"{case}.wav"
+            sf.write(path, np.concatenate([clip(p)[0] for p in picks]), RATE)
+            cases[case] = check_case(predictor.analyze(str(path)).to_dict(), plan)
+            print(case, cases[case], flush=True)
     precision, recall = hits / max(found, 1), hits / max(true, 1)
     result = {
         "songs": args.songs,
@@ -179,10 +190,33 @@ def main() -> dict:
             "editors": round(song["mean_editors"] / args.songs, 3),
             "model_on_each_clip_alone": round(song["mean_own"] / args.songs, 3),
         },
+        "four_minute_cases": cases,
         "seconds": round(time.time() - started, 1),
         "machine": machine(),
     }
     return write_result(OUT, result)
+
+
+def check_case(d: dict, plan: list[str]) -> dict:
+    """What the issue checks on a 4-minute song: each section's mood is the mood most of its windows carry,
+    the song's mood its most frequent window mood, mixed when none holds half, and what is said."""
+    head, name = d[d["headline"]], d["headline"]
+    windows = [(w["start_s"] + w["end_s"]) / 2 for w in d["timeline"]]
+    moods = [w[name]["mood"] for w in d["timeline"]]
+    sections_ok = True
+    for s in d["sections"]:
+        inside = [m for c, m in zip(windows, moods) if s["start_s"] <= c <= s["end_s"]]
+        sections_ok &= not inside or inside.count(s["mood"]) == max(inside.count(m) for m in inside)
+    top = max(moods.count(m) for m in moods)
+    return {
+        "editors_moods": plan,
+        "said": d["song"]["said"],
+        "arc": d["song"]["arc"],
+        "sections": [f"{s['start']} {s['mood']}" for s in d["sections"]],
+        "every_section_is_its_windows_main_mood": bool(sections_ok),
+        "song_is_its_most_frequent_window_mood": moods.count(head["mood"]) == top,
+        "mixed_exactly_when_no_mood_holds_half": bool(head.get("mixed")) == (top / len(moods) < 0.5),
+    }
 
 
 def _wav(y: np.ndarray) -> bytes:

@@ -174,3 +174,20 @@ def test_a_one_file_analyze_starts_without_the_database_layer(tmp_path, shipped_
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert "database loaded: False code 0" in result.stderr, result.stderr[-2000:]
     assert json.loads(result.stdout)["file"] == str(path)
+
+
+def test_plain_analyze_leads_with_the_songs_mood_in_words_then_the_other_models_by_name(
+    tmp_path, shipped_checkpoints, capsys
+):
+    """Issue 30: it began "cnn sad, close to aggressive …" and named the headline last, as `pretrained`."""
+    from emotionet.cli import main
+    from tests import demo_song
+
+    path = write_audio(tmp_path / "mix.wav", demo_song.song([("pad", 60), ("riff", 60)]), demo_song.SAMPLE_RATE)
+    assert main(["analyze", str(path), "--workers", "1"]) == 0
+    first, *rest = capsys.readouterr().out.splitlines()
+    assert first.startswith(f"{path} (2:00): mixed: ") and "sad" in first and "aggressive" in first
+    assert "(the middle: " in first and "confidence" in first
+    others = next(line for line in rest if line.strip().startswith("Other models:"))
+    assert "Report's CNN: " in others and "Report's SVR: " in others
+    assert not any(key in " ".join([first, *rest]) for key in ("pretrained", "cnn ", "svr_all"))
