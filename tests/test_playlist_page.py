@@ -157,8 +157,8 @@ def test_the_m3u8_lists_file_names_by_default(library_of_four):
     assert not at.checkbox(key="m3u8_paths").value  # a player beside the music expects names, not server paths
 
 
-def test_uploads_past_the_sessions_allowance_are_refused_with_the_limit(tmp_path, data_dir, monkeypatch):
-    monkeypatch.setenv("EMOTIONET_SESSION_UPLOAD_MB", "0.5")
+def test_uploads_past_the_allowance_are_refused_with_the_limit(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("EMOTIONET_PERSON_UPLOAD_MB", "0.5")  # a visitor without a sign-in: the visitors' allowance
     at = app()
     songs = [write_song(tmp_path / f"{i}.wav", "bright", 4, seed=i).read_bytes() for i in range(4)]  # ~0.18 MB each
     at.file_uploader[0].set_value([("a.wav", songs[0], "audio/wav"), ("b.wav", songs[1], "audio/wav")]).run()
@@ -166,7 +166,8 @@ def test_uploads_past_the_sessions_allowance_are_refused_with_the_limit(tmp_path
     assert not at.exception and "2 song(s) analysed" in at.success[0].value
     at.file_uploader[0].set_value([("c.wav", songs[2], "audio/wav"), ("d.wav", songs[3], "audio/wav")]).run()
     assert not at.exception  # refused as they are chosen: they leave the uploader at once
-    assert "0.4 MB more would pass its limit of 0.5 MB" in at.error[0].value and "emotionet scan" in at.error[0].value
+    assert "0.4 MB more would pass the allowance of 0.5 MB a day" in at.error[0].value
+    assert "Visitors who are not signed in" in at.error[0].value and "emotionet scan" in at.error[0].value
     assert not at.file_uploader[0].value and at.button[0].disabled
     assert sum(int(m.value) for m in at.metric) == 2  # nothing stored, the library still works
     assert len(list((data_dir / "audio").rglob("*.wav"))) == 2
