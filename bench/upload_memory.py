@@ -132,7 +132,7 @@ def main(argv=None) -> dict:
             "seconds": round(seconds, 1),
             "limits": {
                 "server.maxUploadSize_mb": 200,
-                "EMOTIONET_SESSION_UPLOAD_MB": os.environ.get("EMOTIONET_SESSION_UPLOAD_MB", "default (2000)"),
+                "EMOTIONET_PERSON_UPLOAD_MB": os.environ.get("EMOTIONET_PERSON_UPLOAD_MB", "default (2000)"),
                 "EMOTIONET_UPLOAD_MEMORY_MB": os.environ.get("EMOTIONET_UPLOAD_MEMORY_MB", "default (400)"),
             },
             "machine": machine(),
