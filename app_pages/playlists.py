@@ -8,6 +8,7 @@ new playlist starts a new box at its first song rather than reusing a stale posi
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -15,7 +16,7 @@ import streamlit as st
 
 from emotionet.app import plots, signin, webapp
 from emotionet.app import uploads as upload_quota
-from emotionet.library import audio_features, playlists, tags
+from emotionet.library import audio_features, playlists, tags, track
 from emotionet.library import songs as library
 from emotionet.library.paths import shown_name, shown_path, text_to_path
 from emotionet.models import label
@@ -229,6 +230,14 @@ def tag_section(songs) -> None:
     )
 
 
+def measure_files(songs) -> None:
+    """Store each song's own length, loudness and key (`track.ensure`), before the page is drawn again."""
+    failed = track.ensure(webapp.engine(), songs, workers=1)
+    st.session_state["measure_failed"] = [
+        webapp.plain(f"{shown_name(Path(path).name)}: {why}") for path, why in failed.items()
+    ]
+
+
 def write_tags(files: dict[str, str | None], action: str, overwrite: bool) -> None:
     reports = tag_files(files, action, overwrite, dry_run=False)
     written = sum(r.written for r in reports)
@@ -241,6 +250,15 @@ def write_tags(files: dict[str, str | None], action: str, overwrite: bool) -> No
 
 with st.expander("🏷️ Your player: tag the files, export the table"):
     st.markdown("**Export the table** — one row per song with Spotify's audio-feature names and ranges")
+    unmeasured = [s for s in stored_songs if track.stored(s) is None and os.path.isfile(s.path)]
+    if unmeasured:  # the file's own length, loudness and key, as `export` and `tag` write them (issue 33)
+        st.caption(
+            f"{len(unmeasured)} song(s) still show the analysis's own key, loudness and length: measure them "
+            "from the files for the same table `python -m emotionet export` writes."
+        )
+        st.button("📏 Measure the files", key="measure_tracks", on_click=measure_files, args=(unmeasured,))
+    for line in st.session_state.pop("measure_failed", []):
+        st.warning(line)
     table = audio_features.rows(stored_songs)
     one, two = st.columns(2)
     one.download_button(
