@@ -248,6 +248,7 @@ def test_uploads_are_charged_per_person_across_sessions_and_a_long_file_is_refus
         first.goto(url)  # the app has run once (its first run closes the metrics)
         settle(first)
         assert fetch(f"{url}/_stcore/metrics") == 404  # nothing of the server's internals to a visitor
+        assert fetch(f"{url}/_stcore/agent/openapi.json") == 404 and fetch(f"{url}/_stcore/health") == 200
         join(first, url, "Ana")
         cookie = next(c for c in context.cookies() if c["name"] == "emotionet_sign_in")
         assert cookie["sameSite"] == "Strict" and cookie["expires"] > 0

@@ -26,7 +26,7 @@ from . import uploads, webapp
 SESSION_COOKIE = "emotionet_sign_in"
 DEVICE_COOKIE = "emotionet_device"
 DEVICE_DAYS = 365
-INTERNAL_PATHS = ("/_stcore/metrics",)  # what tells a visitor about the server's sessions and memory
+INTERNAL_PATHS = ("/_stcore/metrics", "/_stcore/agent")  # the server's sessions and memory; its agent API
 
 
 @st.cache_resource
@@ -296,7 +296,9 @@ def _make_invite() -> None:
 @st.cache_resource
 def close_internals() -> bool:
     """Answer Streamlit's internal endpoints (INTERNAL_PATHS: the metrics of sessions, caches and
-    memory) only to a request carrying a signed-in coordinator's cookie; everyone else gets 404.
+    memory, and the agent API that drives an app without a browser) only to a request carrying a
+    signed-in coordinator's cookie; everyone else gets 404. From the app's first run on (Streamlit
+    runs no code of the app before a browser opens it).
     Wraps Starlette's Route.handle once per process (the only Starlette app here is Streamlit's)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import PlainTextResponse
@@ -322,12 +324,9 @@ def close_internals() -> bool:
         return found is not None and found.coordinator
 
     async def guarded(self, scope, receive, send):
-        path = scope.get("path", "").rstrip("/")
-        if (
-            scope.get("type") == "http"
-            and path.endswith(INTERNAL_PATHS)
-            and not await run_in_threadpool(coordinator, scope)
-        ):
+        path = scope.get("path", "").rstrip("/") + "/"
+        internal = any(f"{prefix}/" in path for prefix in INTERNAL_PATHS)  # under any server.baseUrlPath
+        if scope.get("type") == "http" and internal and not await run_in_threadpool(coordinator, scope):
             await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
             return
         await handle(self, scope, receive, send)

@@ -52,7 +52,7 @@ MIN_SECRET = 8
 MAX_SECRET = 200
 INVITE_DAYS = 7
 SIGN_IN_DAYS = 30
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # 16 MB and ~50 ms per check: slow to guess offline, quick to sign in
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # 16 MB and ~0.1 s per check: slow to guess offline, quick to sign in
 KEY_FILE = "team-server.key"
 
 
