@@ -82,11 +82,49 @@ def test_duration_ms_is_the_containers_without_encoder_padding(tmp_path, encoder
     assert abs(track.measure(str(path))["duration_ms"] - seconds * 1000) <= 30
 
 
-@pytest.mark.parametrize(("root", "minor"), [(0, False), (9, True), (6, False), (3, True)])
-def test_the_key_of_a_synthesised_progression(root, minor):
-    pitch, mode, strength = keys.detect(progression(root, minor, 110, seconds=20.0))
+@pytest.mark.parametrize("rate", [22050, 44100])
+@pytest.mark.parametrize(("root", "minor"), [(0, False), (9, True), (6, False), (3, True), (10, True)])
+def test_the_key_of_a_synthesised_progression(root, minor, rate):
+    y = progression(root, minor, 110, seconds=20.0)  # at 22.05 kHz
+    if rate == 44100:
+        y = np.interp(np.arange(2 * len(y)) / 2, np.arange(len(y)), y).astype(np.float32)
+    pitch, mode, strength = keys.detect(y, rate)
     assert (pitch, mode) == (root, 0 if minor else 1) and strength > 0.5
-    assert keys.detect(np.zeros(22050 * 5, np.float32))[0] == -1  # silence: no key
+    assert keys.detect(np.zeros(rate * 5, np.float32), rate)[0] == -1  # silence: no key
+
+
+def test_a_tone_adds_to_the_fundamentals_it_may_be_a_harmonic_of():
+    """HPCP's harmonic weighting: A 440 Hz counts 9 for A (its own, 2nd and 4th harmonic), 1 for D
+    (A is D's 3rd harmonic) and 1 / 1.161 squared for F (its 5th), each times the cosine of its
+    distance to the tempered pitch in semitones times pi; nothing elsewhere."""
+    t = np.arange(keys.SR * 3) / keys.SR
+    profile = keys.chroma((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    a, d, f = (keys.NOTES.index(n) for n in ("A", "D", "F"))
+    off_d = 12 * np.log2(440 / 3 * 2 / 293.665)  # A / 3, two octaves up, against D
+    off_f = 12 * np.log2(440 / 5 * 4 / 349.228)
+    assert profile[a] == 1.0
+    assert profile[d] == pytest.approx(np.cos(np.pi * off_d) / 9, rel=0.03)
+    assert profile[f] == pytest.approx(np.cos(np.pi * off_f) * (1 / (12 * np.log2(5) / 24)) ** 2 / 9, rel=0.03)
+    assert np.delete(profile, [a, d, f]).max() < 1e-3
+
+
+def test_the_profile_is_the_same_however_the_audio_is_cut_into_blocks():
+    y = progression(4, False, 100, seconds=12.0)
+    y = np.interp(np.arange(2 * len(y)) / 2, np.arange(len(y)), y).astype(np.float32)
+    whole = keys.chroma(y)
+    chroma = keys.Chroma()
+    for start, size in zip(np.cumsum([0, 1000, 77777, 4096, 300000]), (1000, 77777, 4096, 300000, len(y))):
+        chroma.push(y[start : start + size])
+    assert np.allclose(chroma.result(), whole, atol=1e-9) and whole.max() == 1.0
+
+
+def test_weak_pitch_classes_are_gated_before_the_profiles_are_matched():
+    """The song's profile is scaled to a maximum of 1 and classes below 0.2 count as 0: a faint
+    leading-note haze (0.15 on every other class) does not move a clear A minor triad's key."""
+    triad = np.full(12, 0.15)
+    triad[[9, 0, 4]] = (1.0, 0.8, 0.9)  # A C E
+    assert keys.key_of(triad)[:2] == (9, 0) == keys.key_of(np.where(triad < 0.2, 0, triad))[:2]
+    assert keys.key_of(triad)[2] == pytest.approx(keys.key_of(np.where(triad < 0.2, 0, triad))[2])
 
 
 def test_export_writes_the_measured_fields_and_stores_them_once(tmp_path, bundle, monkeypatch):

@@ -7,11 +7,12 @@ its integrated loudness, its key.
                  (MP4's), else the samples PyAV decodes
     loudness     the integrated loudness of the file's own channels at its own rate (ITU-R BS.1770-4
                  / EBU R128, `features.loudness`), LUFS; None for silence
-    key, mode    the key of an HPCP-like chroma matched against key profiles (`features.key`);
-                 -1 (mode 1) for no key, and `key_strength`, the profile's correlation
+    key, mode    the key of the song's harmonic pitch-class profile matched against key profiles,
+                 as essentia's KeyExtractor finds it by default (`features.key`); -1 (mode 1) for
+                 no key, and `key_strength`, the profile's correlation
 
 One pass decodes the file block by block (libsndfile, else PyAV): the channels go to the loudness
-meter, their mean, resampled to 22.05 kHz, to the chroma. The analysis (`predict`) hears a mono
+meter, their mean, at 44.1 kHz (resampled from another rate), to the key's pitch-class profile. The analysis (`predict`) hears a mono
 22.05 kHz excerpt and keeps its own measurements for its explanations; these are what `export` and
 `tag` write. `ensure` measures the library songs that lack them (in worker processes) and stores
 them in the song's analysis JSON under "track" (a rescan that analyses a song again measures it
@@ -27,7 +28,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-VERSION = 1  # bump when a measure changes: stored fields of another version are measured again
+VERSION = 2  # bump when a measure changes: stored fields of another version are measured again
 
 
 def duration_ms(path: str) -> int | None:
@@ -75,16 +76,19 @@ def measure(path: str) -> dict:
     for decoder, rate, block in _blocks(path):
         if meter is None:
             meter = LoudnessMeter(rate, block.shape[1])
-            chroma = Chroma(SR)
-            resampler = soxr.ResampleStream(rate, SR, 1, dtype="float32", quality="HQ")
+            chroma = Chroma()
+            if rate != SR:
+                resampler = soxr.ResampleStream(rate, SR, 1, dtype="float32", quality="HQ")
         meter.push(block)
-        chroma.push(resampler.resample_chunk(np.ascontiguousarray(block.mean(axis=1)), last=False))
+        mono = np.ascontiguousarray(block.mean(axis=1))
+        chroma.push(resampler.resample_chunk(mono, last=False) if resampler else mono)
         samples += len(block)
     if meter is None:
         from ..io.audio import AudioError
 
         raise AudioError(f"{os.path.basename(path)} contains no audio.")
-    chroma.push(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    if resampler:
+        chroma.push(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
     pitch, mode, strength = key_of(chroma.result())
     loudness = meter.integrated()
     return {
