@@ -26,6 +26,7 @@ import os
 import sys
 from pathlib import Path
 
+from .io import files
 from .io.text import positive_float, positive_int
 from .mood import MOODS, parse_thresholds
 
@@ -351,7 +352,7 @@ def cmd_playlist(args) -> int:
         folder = args.output.resolve().parent if args.output and not args.names else None
         text = playlists.to_m3u8(chosen, use_paths=not args.names, relative_to=folder)
     if args.output:
-        write_text_safely(args.output, text)
+        files.write_text(args.output, text)
         minutes = playlists.total_seconds(chosen) / 60
         print(f"{len(chosen)} songs ({minutes:.1f} min) -> {args.output}", file=sys.stderr)
     else:
@@ -397,22 +398,3 @@ def _holds_audio(path: Path) -> bool:
     return (
         head.startswith(AUDIO_MAGIC) or head[4:8] == b"ftyp" or (len(head) > 1 and head[0] == 0xFF and head[1] >= 0xE0)
     )
-
-
-def write_text_safely(path: Path, text: str) -> None:
-    """Write UTF-8 text to a temporary file beside `path`, then rename it: a full disk leaves the
-    old file as it was and no partial one. A device or pipe (/dev/stdout) is written directly; a
-    link to a file is written through (the link stays)."""
-    if path.is_symlink() and path.resolve().is_file():
-        path = path.resolve()
-    if path.exists() and not path.is_file():
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as error:
-            error.filename = error.filename or str(path)
-            raise
-        return
-    from .io.files import replacing
-
-    with replacing(path, "w", encoding="utf-8") as handle:
-        handle.write(text)

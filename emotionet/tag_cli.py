@@ -136,7 +136,8 @@ def write_nsp(args) -> int:
     """`playlist ... -o NAME.nsp`: a Navidrome smart playlist rule for --mood, or for --near V,A with
     --radius R (valence and energy each within R of the point); nothing is scanned."""
     from .library import playlists
-    from .library_cli import output_problem, write_text_safely
+    from .io import files
+    from .library_cli import output_problem
     from .models.checkpoints import mood_centre
 
     problem = output_problem(args.output, (".nsp",))
@@ -162,6 +163,6 @@ def write_nsp(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    write_text_safely(args.output, text)
+    files.write_text(args.output, text)
     print(f"smart playlist rule -> {args.output} (Navidrome reads it from its playlists folder)", file=sys.stderr)
     return 0

@@ -140,21 +140,15 @@ def write_parquet(table: Sequence[dict], path) -> None:
 
 
 def write(table: Sequence[dict], path: str | Path) -> None:
-    """Write the table as the suffix of `path` says: .csv, .json or .parquet, through a temporary
-    file beside it (a full disk leaves the old file whole and no partial one; a link is written
-    through, and stays a link)."""
+    """Write the table as the suffix of `path` says: .csv, .json or .parquet, through `io.files`'
+    one writer (a full disk leaves the old file whole and no partial one; a link is written
+    through, and stays a link; a device or pipe is written as it is)."""
     from ..io.files import replacing
 
     path = Path(path)
-    if path.is_symlink() and path.resolve().is_file():
-        path = path.resolve()
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"{path.name}: give a .csv, .json or .parquet file name")
-    if path.exists() and not path.is_file():  # a device or a pipe
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(to_csv(table) if suffix == ".csv" else to_json(table))
-        return
     with replacing(path, "wb") as handle:
         if suffix == ".parquet":
             write_parquet(table, handle)

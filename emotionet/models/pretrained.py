@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import audio
+from ..io import audio, files
 from . import musicnn as mn
 
 BACKBONES = ("MSD_musicnn", "MTT_musicnn")
@@ -317,9 +317,8 @@ class PretrainedMood:
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **self.to_arrays())
-        os.replace(tmp, path)
+        with files.replacing(path) as handle:
+            np.savez(handle, **self.to_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PretrainedMood":

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..io import files
 from ..library import songs as library
 from ..library.paths import path_to_text
 from ..library.songs import LibrarySong
@@ -81,14 +82,12 @@ def write_parquet(out: str | os.PathLike, hashes: Iterable[str], engine=None, ch
     table_schema = schema(models)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
     hashes, written = list(hashes), 0
-    with pq.ParquetWriter(tmp, table_schema) as writer:
+    with files.replacing(out) as handle, pq.ParquetWriter(handle, table_schema) as writer:
         for i in range(0, max(len(hashes), 1), ROW_GROUP):
             chunk = hashes[i : i + ROW_GROUP]
             found = library.stored_rows(engine, chunk)
             records = [song_record(found[h], models) for h in chunk if h in found]
             writer.write_table(pa.Table.from_pylist(records, schema=table_schema))
             written += len(records)
-    os.replace(tmp, out)
     return written

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -245,21 +243,8 @@ def save(adaptation: Adaptation, base_dir, out_dir=None, made_by: str = "") -> P
     out = Path(out_dir) if out_dir else data_dir() / "checkpoints" / f"adapted-{stamp}"
     if out.exists() and any(out.iterdir()):
         raise AdaptError(f"{out} already holds files: choose an empty folder.")
-    work = None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=files.TEMP_SUFFIX))
+    with files.replacing_folder(out, "save the adapted models in") as work:
         _write_folder(adaptation, base_dir, work, made_by)
-        os.chmod(work, 0o755)  # mkdtemp makes it private; the folder is as readable as one made directly
-        os.replace(work, out)  # onto a missing or empty folder
-    except BaseException as error:
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise files.WriteError(
-                error.errno, f"Could not save the adapted models in {out}: {files.why(error)}."
-            ) from error
-        raise
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import features
-from ..io import audio
+from ..io import audio, files
 from ..mood import QUADRANTS, mood_index, quadrant_index
 
 AUDIO_SUFFIXES = audio.AUDIO_SUFFIXES  # the package's one list (io.clip)
@@ -131,9 +131,8 @@ def _cached(job) -> dict[str, np.ndarray] | str:
         return str(error)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, cache)
+        with files.replacing(cache) as handle:  # whole or not at all, whichever worker writes it first
+            np.savez(handle, **arrays)
     return arrays
 
 
