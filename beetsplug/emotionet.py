@@ -65,14 +65,14 @@ class EmotioNetPlugin(BeetsPlugin):
         many were set. A file that cannot be analysed is logged and left as it was."""
         from emotionet.library import songs, tags
         from emotionet.library.paths import text_to_path
-        from emotionet.team import storage
+        from emotionet.io import database
 
         items = list(items)
         if not items:
             return 0
         overwrite = self.config["overwrite"].get(bool) if overwrite is None else overwrite
         paths = [os.fsdecode(item.path) for item in items]
-        engine = storage.make_engine()
+        engine = database.make_engine()
         result = songs.scan_files(paths, engine, workers=workers, preset=self.config["preset"].as_str())
         rows = songs.stored_rows(engine, [s.hash for s in result.songs])
         for path, why in result.failed.items():

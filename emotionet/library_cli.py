@@ -167,17 +167,15 @@ def environment_error(error: BaseException) -> str | None:
     from sqlalchemy.exc import DBAPIError
 
     from .library.paths import shown_path
-    from .team.storage import DatabaseFileError
+    from .io.database import DatabaseFileError, database_url
 
     if isinstance(error, DatabaseFileError):
         return shown_path(str(error))
     if isinstance(error, DBAPIError):
         from sqlalchemy.engine import make_url
 
-        from .team import storage
-
         reason = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
-        where = make_url(storage.database_url()).render_as_string(hide_password=True)
+        where = make_url(database_url()).render_as_string(hide_password=True)
         hint = (
             "it is damaged: move it aside (the next run starts an empty library) or restore a backup"
             if "malformed" in reason or "not a database" in reason

@@ -119,9 +119,9 @@ def cmd_export(args) -> int:
     result = scan_with_bar(args)
     from .library import track
     from .library.paths import shown_path
-    from .team import storage
+    from .io import database
 
-    unmeasured = track.ensure(storage.make_engine(), result.songs, scan_kwargs(args)["workers"])
+    unmeasured = track.ensure(database.make_engine(), result.songs, scan_kwargs(args)["workers"])
     for path, why in unmeasured.items():  # their row keeps the analysis's own key and loudness
         print(f"{shown_path(path)}: measured from the analysis only: {shown_path(why)}", file=sys.stderr)
     table = audio_features.rows(result.songs)

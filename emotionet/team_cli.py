@@ -112,7 +112,7 @@ def cmd_accept(args) -> int:
 
 def cmd_team(args) -> int:
     from .team import accounts
-    from .team.storage import make_engine
+    from .io.database import make_engine
 
     engine = make_engine()
     try:

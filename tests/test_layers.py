@@ -227,3 +227,30 @@ def test_a_name_no_package_defines_is_an_attribute_error():
     for package in (emotionet.models, emotionet.training):
         with pytest.raises(AttributeError, match="no attribute 'nothing'"):
             package.nothing  # noqa: B018
+
+
+def test_the_shared_database_sits_below_every_layer_that_shares_it():
+    """The library, the Ray scan, the app and the command line open the one database through
+    io.database; none of them reaches into team/ for it (team.storage keeps only the team's audio
+    store, and re-exports the database's names for older code)."""
+    database = {"Base", "make_engine", "database_url", "DatabaseFileError", "check_sqlite_file", "SCHEMA_VERSION"}
+    through_team = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module, _ = module_name(path)
+        if module.split(".")[0] == "team":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("storage"):
+                named = {a.name for a in node.names} & database
+                if named:
+                    through_team.append(f"emotionet.{module} imports {', '.join(sorted(named))} from team.storage")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "storage"
+                and node.attr in database
+            ):
+                through_team.append(f"emotionet.{module}:{node.lineno} uses storage.{node.attr}")
+    assert not through_team, "\n".join(through_team)
+    assert layer_of("io.database") < layer_of("team") < layer_of("library") < layer_of("scale") < layer_of("app")

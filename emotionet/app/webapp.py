@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..models.names import MODEL_ORDER
-from ..team import storage
+from ..io import database
 from . import queue
 
 
@@ -85,12 +85,12 @@ def models_key() -> str:
 
 @st.cache_resource
 def _engine(url: str):
-    return storage.make_engine(url)
+    return database.make_engine(url)
 
 
 def engine():
     """The database engine for the current EMOTIONET_DB_URL / data folder."""
-    return _engine(storage.database_url())
+    return _engine(database.database_url())
 
 
 ANALYSIS_CACHE_ENTRIES = 16  # whole songs: an hour-long one keeps ~20 MB of features

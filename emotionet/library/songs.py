@@ -43,6 +43,7 @@ from sqlalchemy.types import TypeDecorator
 
 from ..batch import analyze_files
 from ..models.checkpoints import checkpoint_dir
+from ..io import database
 from ..team import storage
 from .paths import path_to_text, shown_name, text_to_path
 from .playlists import Song
@@ -68,7 +69,7 @@ class FsPath(TypeDecorator):
         return None if value is None else text_to_path(value)
 
 
-class LibrarySong(storage.Base):
+class LibrarySong(database.Base):
     __tablename__ = "library_songs"
 
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -86,7 +87,7 @@ class LibrarySong(storage.Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class LibraryFile(storage.Base):
+class LibraryFile(database.Base):
     """A path's content hash as of its size and modification time: a rescan need not read the file."""
 
     __tablename__ = "library_files"
@@ -97,7 +98,7 @@ class LibraryFile(storage.Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class LibraryFailure(storage.Base):
+class LibraryFailure(database.Base):
     __tablename__ = "library_failures"
 
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -390,7 +391,7 @@ def scan_files(
     the first analysis and after each analysed file.
     """
     started = time.perf_counter()
-    engine = engine or storage.make_engine()
+    engine = engine or database.make_engine()
     names = {str(k): shown_name(v) for k, v in (names or {}).items()}  # shown and stored: no NUL, no controls
     fingerprint = models_fingerprint(checkpoints, thresholds, seconds, preset=preset)
     result = ScanResult()

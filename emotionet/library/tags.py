@@ -736,7 +736,7 @@ def tag_paths(
     `report(r)` is called as each file is done; `scan_options` go to `scan_files` (checkpoints,
     thresholds, workers, seconds, progress)."""
 
-    from ..team import storage
+    from ..io import database
     from . import songs
 
     run, skipped, followed = TagRun(), {}, {}
@@ -756,7 +756,7 @@ def tag_paths(
             done(remove_file(f, dry_run=dry_run))
         return run
 
-    engine = engine or storage.make_engine()
+    engine = engine or database.make_engine()
     scan = songs.scan_files(files, engine, **scan_options)
     run.analysed, run.known = scan.added, scan.known
     for path, why in scan.failed.items():

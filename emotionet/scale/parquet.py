@@ -14,12 +14,11 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..io import files
+from ..io import database, files
 from ..library import songs as library
 from ..library.paths import path_to_text
 from ..library.songs import LibrarySong
 from ..models.checkpoints import checkpoint_dir
-from ..team import storage
 
 FIELDS = ("valence", "arousal", "mood", "confidence")
 ROW_GROUP = 10_000
@@ -77,7 +76,7 @@ def write_parquet(out: str | os.PathLike, hashes: Iterable[str], engine=None, ch
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    engine = engine or storage.make_engine()
+    engine = engine or database.make_engine()
     models = model_columns(checkpoints)
     table_schema = schema(models)
     out = Path(out)

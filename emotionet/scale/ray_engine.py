@@ -34,6 +34,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterable
 
+from ..io import database
 from ..io.audio import AudioError
 from ..library import songs as library
 from ..library.songs import ScanResult
@@ -208,7 +209,7 @@ def scan_files_ray(
     a Ray instance the caller started is used and left running.
     """
     started = time.perf_counter()
-    engine = engine or storage.make_engine()
+    engine = engine or database.make_engine()
     fingerprint = library.models_fingerprint(checkpoints, thresholds, seconds)
     result = ScanResult()
     hash_of, todo, settled = _plan(engine, paths, fingerprint, force, result)
