@@ -17,7 +17,7 @@
 is EmotioNet's arousal) are flexible attributes; the tempo goes into beets' own `bpm` and the key
 into `initial_key` ("Am", "F#"), which `beet write` writes to the files, only where they are empty
 unless `overwrite`. `emotionet_models` records which models answered. The analysis goes through
-EmotioNet's library (`emotionet.library.songs.scan_files`, cached by content), so a track known to
+EmotioNet's library (`emotionet.library.scan.scan_files`, cached by content), so a track known to
 `python -m emotionet scan` is not analysed again, and the values are those `python -m emotionet tag`
 writes. The beets process must be able to import `emotionet` (run beets from EmotioNet's virtual
 environment).
@@ -63,7 +63,7 @@ class EmotioNetPlugin(BeetsPlugin):
     def analyse(self, items, workers: int | None = 1, overwrite: bool | None = None) -> int:
         """Analyse `items` (through EmotioNet's cached library) and store their fields; returns how
         many were set. A file that cannot be analysed is logged and left as it was."""
-        from emotionet.library import songs, tags
+        from emotionet.library import scan, store, tags
         from emotionet.library.paths import text_to_path
         from emotionet.io import database
 
@@ -73,8 +73,8 @@ class EmotioNetPlugin(BeetsPlugin):
         overwrite = self.config["overwrite"].get(bool) if overwrite is None else overwrite
         paths = [os.fsdecode(item.path) for item in items]
         engine = database.make_engine()
-        result = songs.scan_files(paths, engine, workers=workers, preset=self.config["preset"].as_str())
-        rows = songs.stored_rows(engine, [s.hash for s in result.songs])
+        result = scan.scan_files(paths, engine, workers=workers, preset=self.config["preset"].as_str())
+        rows = store.stored_rows(engine, [s.hash for s in result.songs])
         for path, why in result.failed.items():
             self._log.warning("{}: not analysed: {}", path, why)
         by_path = {os.path.realpath(text_to_path(s.path)): s for s in result.songs}

@@ -42,7 +42,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def scan_options(parser: argparse.ArgumentParser) -> None:
     """The options of every command that scans into the library (scan, playlist, tag, export): the
-    models, their mood centre, the workers, what to analyse of each song (`scan_kwargs` reads them)."""
+    models, their mood centre, the workers, what to analyse of each song (`scan_settings` reads them into one `ScanOptions`)."""
     parser.add_argument("--checkpoints", type=Path, help="model folder (default: the shipped checkpoints/)")
     parser.add_argument(
         "--thresholds",
@@ -234,32 +234,34 @@ def progress_bar():
     return progress, close
 
 
-def scan_kwargs(args) -> dict:
-    """`scan_files` options from the command line's `scan_options`. --max-minutes is set in the
-    environment (EMOTIONET_MAX_MINUTES), where every worker's decoder reads it."""
+def scan_settings(args, progress=None):
+    """The one `library.scan.ScanOptions` of the command line's `scan_options`. --max-minutes is
+    set in the environment (EMOTIONET_MAX_MINUTES), where every worker's decoder reads it."""
     from .io.audio import MAX_MINUTES_ENV
+    from .library.scan import ScanOptions
 
     if getattr(args, "max_minutes", None) is not None:
         os.environ[MAX_MINUTES_ENV] = f"{args.max_minutes:g}"
-    return {
-        "checkpoints": args.checkpoints,
-        "thresholds": args.thresholds,
-        "workers": machine_workers(args.workers),
-        "force": args.force,
-        "seconds": args.seconds or None,
-        "preset": args.preset,
-    }
+    return ScanOptions(
+        checkpoints=args.checkpoints,
+        thresholds=args.thresholds,
+        workers=machine_workers(args.workers),
+        force=args.force,
+        seconds=args.seconds or None,
+        preset=args.preset,
+        progress=progress,
+    )
 
 
 def scan_with_bar(args):
     """The library's own (local) scan of args.folder, with a progress bar on stderr; the files it
     skipped are listed there, one line each."""
     from .library.paths import shown_path
-    from .library.songs import scan_folder
+    from .library.scan import scan_folder
 
     progress, close = progress_bar()
     try:
-        result = scan_folder(args.folder, progress=progress, **scan_kwargs(args))
+        result = scan_folder(args.folder, options=scan_settings(args, progress))
     finally:
         close()
     for path, error in result.failed.items():
@@ -305,7 +307,7 @@ def cmd_scan(args) -> int:
 def cmd_playlist(args) -> int:
     """Scan the folder (instant when known), build the playlist, write it. Exit 1 when it is empty."""
     from .library import playlists
-    from .library.songs import bundle_models, with_model
+    from .library.store import bundle_models, with_model
     from .models.checkpoints import mood_centre
 
     if (args.start is None) != (args.end is None):

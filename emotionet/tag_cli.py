@@ -50,7 +50,7 @@ def cmd_tag(args) -> int:
     """One line per file (what changed, was kept, or why it was skipped); exit 1 when any was skipped."""
     from .library.paths import shown_path
     from .library.tags import tag_paths
-    from .library_cli import progress_bar, scan_kwargs
+    from .library_cli import progress_bar, scan_settings
 
     def show(report) -> None:
         if args.json:
@@ -70,16 +70,15 @@ def cmd_tag(args) -> int:
             print(report.line(), file=sys.stderr if report.error else sys.stdout, flush=True)
 
     progress, close = progress_bar()
-    kwargs = {} if args.remove else {"progress": progress, **scan_kwargs(args)}
     try:
         run = tag_paths(
             args.paths,
+            options=None if args.remove else scan_settings(args, progress),
             overwrite=args.overwrite,
             dry_run=args.dry_run,
             remove=args.remove,
             follow_links=args.follow_links,
             report=show,
-            **kwargs,
         )
     finally:
         close()
@@ -100,7 +99,7 @@ def cmd_export(args) -> int:
     """Write the table; exit 1 when some files were skipped (listed on stderr, counted), 2 when the
     output cannot be written (a folder, a name that holds audio, a full disk: nothing overwritten)."""
     from .library import audio_features
-    from .library_cli import output_problem, scan_kwargs, scan_with_bar
+    from .library_cli import output_problem, scan_with_bar
 
     problem = output_problem(args.output, audio_features.FORMATS)
     if problem:
@@ -120,8 +119,9 @@ def cmd_export(args) -> int:
     from .library import track
     from .library.paths import shown_path
     from .io import database
+    from .library_cli import machine_workers
 
-    unmeasured = track.ensure(database.make_engine(), result.songs, scan_kwargs(args)["workers"])
+    unmeasured = track.ensure(database.make_engine(), result.songs, machine_workers(args.workers))
     for path, why in unmeasured.items():  # their row keeps the analysis's own key and loudness
         print(f"{shown_path(path)}: measured from the analysis only: {shown_path(why)}", file=sys.stderr)
     table = audio_features.rows(result.songs)

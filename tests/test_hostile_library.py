@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from emotionet.cli import main
 from emotionet.library import playlists
+from emotionet.library import scan, store
 from emotionet.library import songs as library
 from emotionet.team import storage
 
@@ -172,7 +173,7 @@ def test_a_scan_reading_files_leaves_the_database_free_for_others_to_write(tmp_p
     db = tmp_path / "emotionet.db"
     engine = storage.make_engine(f"sqlite:///{db}")
     files = [write_song(tmp_path / f"song_{i}.wav", "bright", 2, seed=i) for i in range(4)]
-    real, writes = library.file_hash, []
+    real, writes = scan.file_hash, []
 
     def hash_while_another_rater_saves(path, *args):
         other = sqlite3.connect(db, timeout=0.2)  # a rating save waits 0.2 s at most here
@@ -189,7 +190,7 @@ def test_a_scan_reading_files_leaves_the_database_free_for_others_to_write(tmp_p
             other.close()
         return real(path, *args)
 
-    monkeypatch.setattr(library, "file_hash", hash_while_another_rater_saves)
+    monkeypatch.setattr(scan, "file_hash", hash_while_another_rater_saves)
     result = library.scan_files(files, engine, checkpoints=bundle, workers=1)
     assert result.added == 4 and writes == ["saved"] * 4
 
@@ -224,7 +225,7 @@ def test_an_analysis_that_missed_a_model_is_stored_as_such(tmp_path, engine, bun
     """The scanning process expects a model that the analysing one lacked: the row says what answered."""
     song = write_song(tmp_path / "song.wav", "dark", 3)
     expected = (*library.available_models(bundle), "pretrained")
-    monkeypatch.setattr(library, "available_models", lambda checkpoints=None: expected)
+    monkeypatch.setattr(store, "available_models", lambda checkpoints=None: expected)
     assert library.scan_files([song], engine, checkpoints=bundle, workers=1).added == 1
     assert library.scan_files([song], engine, checkpoints=bundle, workers=1).added == 1  # not "known"
 

@@ -19,6 +19,7 @@ from helpers_playlists import make_library, make_tiny_bundle, write_song
 from emotionet import library_cli
 from emotionet.io import audio
 from emotionet.library import playlists
+from emotionet.library import scan
 from emotionet.library import songs as library
 from emotionet.library.playlists import Song
 from emotionet.team import storage
@@ -198,10 +199,10 @@ def test_scan_analyses_each_song_once_and_skips_the_bad_file(tmp_path, engine, b
 
     calls_before = len(decodes)
     analysed, hashed = [], []
-    real, real_hash = library.analyze_files, library.file_hash
+    real, real_hash = scan.analyze_files, scan.file_hash
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(library, "analyze_files", lambda paths, *a, **k: (analysed.extend(paths), real(paths, *a, **k))[1])
-        mp.setattr(library, "file_hash", lambda path: (hashed.append(path), real_hash(path))[1])
+        mp.setattr(scan, "analyze_files", lambda paths, *a, **k: (analysed.extend(paths), real(paths, *a, **k))[1])
+        mp.setattr(scan, "file_hash", lambda path: (hashed.append(path), real_hash(path))[1])
         second = library.scan_folder(tmp_path / "music", engine, checkpoints=bundle, workers=1)
         assert len(decodes) == calls_before and analysed == []  # no decoding at all, not even the bad file
         assert hashed == []  # unchanged files are not even read

@@ -3,7 +3,7 @@ accounts): where it is, how it is opened, and what it refuses.
 
 It is a SQLite file in the data folder (WAL mode, created on first use) unless EMOTIONET_DB_URL
 names another, e.g. postgresql+psycopg://user:pass@host/emotionet. Table definitions live with
-their features (`team.labelling`, `team.predictions`, `team.accounts`, `library.songs`) and share
+their features (`team.labelling`, `team.predictions`, `team.accounts`, `library.store`) and share
 `Base`; `make_engine` imports them by name (`TABLE_MODULES`) so every table exists before use.
 Creating the tables is safe when several processes open a new database at once (the app and the
 CLI, or scan workers). A damaged SQLite file, or one a newer EmotioNet made (its user_version, or
@@ -27,7 +27,7 @@ TABLE_MODULES = (  # where tables are defined: imported by name (they sit in lat
     "emotionet.team.labelling",
     "emotionet.team.predictions",
     "emotionet.team.accounts",
-    "emotionet.library.songs",
+    "emotionet.library.store",
 )
 
 

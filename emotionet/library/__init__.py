@@ -1,8 +1,12 @@
 """A listener's or a catalogue's songs: each analysed once, and the playlists built from them.
 
-songs      the library itself: scan folders into the database (by content hash), load songs,
-           and the store's public functions other scan engines (emotionet.scale) write through
+store      the library itself: its tables (by content hash), queries, the models' fingerprints, and
+           the functions every scan engine (this one, emotionet.scale's) writes through
+scan       finding, hashing and analysing files into the store, with one `ScanOptions`
+songs      both modules' names in one place, for older code
 playlists  pure functions over analysed songs on the valence-arousal plane
+tags       the analyses written into the files' own tags, and `tagfile` the tag formats underneath
+audio_features, track   the Spotify-named table and the file's own measures
 
 The `scan` and `playlist` commands are in `emotionet.library_cli`; nothing here imports it or
 `emotionet.scale`.

@@ -682,7 +682,7 @@ def expand_paths(
     that does not exist goes to `skipped`. A file in a folder that is a link (or under a linked
     folder) to a place outside that folder is skipped, and said, unless `follow_links` (then listed
     in `followed`: path -> where it leads); a file named itself is always followed."""
-    from .songs import audio_files
+    from .scan import audio_files
 
     files: list[Path] = []
     for p in map(Path, paths):
@@ -727,17 +727,19 @@ def tag_paths(
     remove: bool = False,
     follow_links: bool = False,
     report: Callable[[TagReport], None] | None = None,
-    **scan_options,
+    options=None,
+    **fields,
 ) -> TagRun:
     """Tag every file under `paths` (files or folders) from the library's analyses: the files are
-    scanned first (`songs.scan_files`, cached by content, so a known song is not analysed again),
+    scanned first (`scan.scan_files`, cached by content, so a known song is not analysed again),
     then each file's tags are written. `remove` only takes EmotioNet's tags away (no scan). A link
     in a folder to a file outside it is followed only with `follow_links` (and said).
-    `report(r)` is called as each file is done; `scan_options` go to `scan_files` (checkpoints,
-    thresholds, workers, seconds, progress)."""
+    `report(r)` is called as each file is done; `options` (a `scan.ScanOptions`, or its `fields`
+    named in the call: checkpoints, workers, preset, progress …) is how the files are scanned."""
 
     from ..io import database
-    from . import songs
+    from . import scan as scanning
+    from . import store as songs
 
     run, skipped, followed = TagRun(), {}, {}
     files = expand_paths(paths, skipped, follow_links, followed)
@@ -757,7 +759,8 @@ def tag_paths(
         return run
 
     engine = engine or database.make_engine()
-    scan = songs.scan_files(files, engine, **scan_options)
+    options = scanning.options_of(options, fields)
+    scan = scanning.scan_files(files, engine, options)
     run.analysed, run.known = scan.added, scan.known
     for path, why in scan.failed.items():
         done(TagReport(os.path.realpath(path), error=why, dry_run=dry_run))
@@ -777,7 +780,7 @@ def tag_paths(
     from . import track
 
     stored = {digest: songs.song_from_row(row) for digest, row in rows.items()}
-    track.ensure(engine, list(stored.values()), scan_options.get("workers"))  # the file's own key
+    track.ensure(engine, list(stored.values()), options.workers)  # the file's own key
     for real in stats:
         digest = hash_of.get(real)
         row = rows.get(digest) if digest else None
