@@ -16,7 +16,7 @@ from helpers_library import bundle, engine  # noqa: F401 (fixtures)
 from helpers_playlists import write_song
 
 from emotionet.library import songs as library
-from emotionet.library import tags
+from emotionet.library import tagfile, tags
 
 SR = 22050
 ANALYSIS = {
@@ -275,15 +275,15 @@ def test_a_run_interrupted_midway_leaves_the_original_whole(tmp_path, monkeypatc
                 f.write(b"\0" * 64)
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(tags._Tags, "save", save)
+        monkeypatch.setattr(tagfile.TagFile, "save", save)
     elif crash == "before the backup is named":
 
         def replace(src, dst):
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(tags.os, "replace", replace)
+        monkeypatch.setattr(tagfile.os, "replace", replace)
     else:
-        real, calls = tags._write_into, []
+        real, calls = tagfile._write_into, []
 
         def write_into(path, source):
             calls.append(source)
@@ -293,7 +293,7 @@ def test_a_run_interrupted_midway_leaves_the_original_whole(tmp_path, monkeypatc
                 out.write(data.read(len(before) // 2))  # half the new bytes are in the file ...
             raise KeyboardInterrupt  # ... when the run is stopped
 
-        monkeypatch.setattr(tags, "_write_into", write_into)
+        monkeypatch.setattr(tagfile, "_write_into", write_into)
     with pytest.raises(KeyboardInterrupt):
         tags.tag_file(path, ANALYSIS, "m")
     assert path.read_bytes() == before
@@ -449,7 +449,7 @@ def test_tagging_keeps_the_inode_hard_links_mode_and_extended_attributes(tmp_pat
 def test_a_write_that_would_change_the_audio_is_never_made(tmp_path, monkeypatch):
     path = make_file(tmp_path, "wav")
     before = path.read_bytes()
-    real = tags._Tags.save
+    real = tagfile.TagFile.save
 
     def save_and_damage(self):
         real(self)
@@ -457,7 +457,7 @@ def test_a_write_that_would_change_the_audio_is_never_made(tmp_path, monkeypatch
             f.seek(os.path.getsize(self.path) // 2)
             f.write(b"\x7f" * 64)
 
-    monkeypatch.setattr(tags._Tags, "save", save_and_damage)
+    monkeypatch.setattr(tagfile.TagFile, "save", save_and_damage)
     report = tags.tag_file(path, ANALYSIS, "m")
     assert not report.written and "would change its decoded audio" in report.error
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
@@ -488,7 +488,7 @@ def test_a_run_killed_with_sigkill_midway_is_undone_by_the_next(tmp_path):
     before, audio = path.read_bytes(), decoded(path)
     script = f"""
 import os, signal
-from emotionet.library import tags
+from emotionet.library import tagfile, tags
 from test_tags import ANALYSIS
 
 def write_into(path, source):  # half of the new bytes written into the file, then kill -9
@@ -498,7 +498,7 @@ def write_into(path, source):  # half of the new bytes written into the file, th
         os.fsync(out.fileno())
     os.kill(os.getpid(), signal.SIGKILL)
 
-tags._write_into = write_into
+tagfile._write_into = write_into
 tags.tag_file({str(path)!r}, ANALYSIS, "m")
 """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), str(Path(__file__).parent)])}
