@@ -7,10 +7,12 @@ READMEs and tags list none, so the real clips give the distributions and a few s
 
 Against the field's reference extractors (issue 33): bench/essentia_reference.py (run in its own
 environment: essentia is AGPL and never a dependency) stores essentia's KeyExtractor key and
-RhythmExtractor2013 tempo for 100 4Q clips; `essentia_agreement` scores the analysis's key
-(Krumhansl-Kessler on the mean chroma), the shipped key measure (`features.key`, as `export` and
-`tag` write it, through `library.track.measure`'s decode) with each of its profiles, and the tempo,
-against them. Key agreement: exact, or the relative major/minor (MIREX: 1 and 0.3; "exact +
+RhythmExtractor2013 tempo for two disjoint samples of 100 4Q clips ("a", on which the key measure
+was developed, and "b", a check that it is not tuned to one sample); `essentia_agreement` scores
+the analysis's key (Krumhansl-Kessler on the mean chroma), the shipped key measure (`features.key`,
+as `export` and `tag` write it, through `library.track.measure`'s decode) and its pitch-class
+profile with each of its profiles, and the tempo, against them; `key_speed` times the key measure
+on a 4-minute song. Key agreement: exact, or the relative major/minor (MIREX: 1 and 0.3; "exact +
 relative" counts both as agreeing); tempo: within 4%, or at half or double.
 
 Synthetic: every major and minor key (I-IV-V-I or i-iv-V-i with a bass line, a chord per bar)
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -151,7 +154,8 @@ def real_clips() -> dict:
     return out
 
 
-ESSENTIA = ROOT / "bench" / "results" / "essentia_reference.json"
+RESULTS = ROOT / "bench" / "results"
+SAMPLES = {"a": RESULTS / "essentia_reference.json", "b": RESULTS / "essentia_reference_b.json"}
 FLAT_NAMES = {"Bb": "A#", "Eb": "D#", "Ab": "G#", "Db": "C#", "Gb": "F#"}
 
 
@@ -170,19 +174,31 @@ def key_verdict(pitch: int, mode: int, reference: dict) -> str:
     return "other"
 
 
-def essentia_agreement() -> dict:
+def file_chroma(path: str) -> np.ndarray:
+    """The key measure's pitch-class profile of a whole file: its channels' mean at its own rate
+    (`features.key.chroma` resamples to 44.1 kHz as `library.track.measure` does)."""
+    import soundfile as sf
+
     from emotionet.features import key as key_measure
+
+    y, rate = sf.read(path, dtype="float32", always_2d=True)
+    return key_measure.chroma(y.mean(axis=1), rate)
+
+
+def essentia_agreement(reference_file: Path) -> dict:
+    from emotionet.features import key as key_measure
+    from emotionet.io import audio
     from emotionet.library import track
 
-    if not ESSENTIA.is_file():
-        return {"skipped": f"{ESSENTIA.name} not found: run bench/essentia_reference.py first"}
-    reference = json.loads(ESSENTIA.read_text())
+    if not reference_file.is_file():
+        return {"skipped": f"{reference_file.name} not found: run bench/essentia_reference.py first"}
+    reference = json.loads(reference_file.read_text())
     folder = SHARED / "4q"
     variants: dict[str, Counter] = {}
     tempo = Counter()
     for clip in reference["clips"]:
         path = str(folder / clip["path"])
-        y = __import__("emotionet.io.audio", fromlist=["load_clip"]).load_clip(path, seconds=None).samples
+        y = audio.load_clip(path, seconds=None).samples
         m = ex.measure(y)  # the analysis's own key and tempo
         pitch, mode = ex.pitch_class_and_mode(m.key)
         variants.setdefault("analysis (Krumhansl-Kessler, mean chroma)", Counter())[
@@ -192,7 +208,7 @@ def essentia_agreement() -> dict:
         variants.setdefault(f"shipped ({key_measure.DEFAULT_PROFILE})", Counter())[
             key_verdict(fields["key"], fields["mode"], clip["default"])
         ] += 1
-        chroma = key_measure.chroma(y)
+        chroma = file_chroma(path)
         for profile in key_measure.PROFILES:
             p, md, _ = key_measure.key_of(chroma, profile)
             variants.setdefault(f"hpcp + {profile}", Counter())[key_verdict(p, md, clip["default"])] += 1
@@ -231,17 +247,63 @@ def essentia_agreement() -> dict:
     }
 
 
+def key_speed(seconds: float = 240.0, repeats: int = 5) -> dict:
+    """Seconds per song of `seconds` (a synthesised progression, 44.1 kHz stereo MP3, as a library
+    holds them): the key measure alone, and `track.measure` (decode, loudness and key) as `export`
+    and `tag` run it once per song; the median of `repeats` after a warm-up, with the spread."""
+    import statistics
+    import tempfile
+    import time
+
+    import soundfile as sf
+    from test_tempo_key import progression
+
+    from emotionet.features import key as key_measure
+    from emotionet.library import track
+
+    y = progression(9, True, 120, seconds=seconds)  # 22.05 kHz
+    y = np.interp(np.arange(2 * len(y)) / 2, np.arange(len(y)), y).astype(np.float32)  # 44.1 kHz
+    out = {"song_seconds": seconds}
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "song.mp3")
+        sf.write(path, np.stack([y, y], 1), 44100, format="MP3")
+        for name, fn in (
+            ("key_only_s", lambda: key_measure.chroma(y, 44100)),
+            ("track_measure_s", lambda: track.measure(path)),
+        ):
+            fn()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            out[name] = {
+                "median": round(statistics.median(times), 3),
+                "min": round(min(times), 3),
+                "max": round(max(times), 3),
+            }
+    return out
+
+
+def essentia_all() -> dict:
+    """The agreement on each sample of clips whose reference exists, and the key measure's speed."""
+    return {
+        **{f"sample_{name}": essentia_agreement(file) for name, file in SAMPLES.items()},
+        "speed": key_speed(),
+    }
+
+
 if __name__ == "__main__":
     if "--essentia" in sys.argv:
         write_result(
             ROOT / "bench" / "results" / "tempo_key_essentia.json",
-            {"essentia": essentia_agreement(), "machine": machine()},
+            {"essentia": essentia_all(), "machine": machine(load_average=round(os.getloadavg()[0], 1))},
         )
     else:
         result = {
             "synthetic": synthetic(),
             "real": real_clips(),
-            "essentia": essentia_agreement(),
+            "essentia": essentia_all(),
             "machine": machine(),
         }
         write_result(ROOT / "bench" / "results" / "tempo_key.json", result)

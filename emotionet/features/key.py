@@ -12,9 +12,11 @@ source read for the method; nothing of essentia is used or imported: it is AGPL)
              sampled every 100 Hz): a peak above the envelope counts as 0 dB, one within 30 dB
              below as its distance to it, a lower one as nothing; less 5 dB per kHz
     HPCP     12 pitch classes around A = 440 Hz; a peak at f adds its whitened power, times the
-             cosine of its distance in semitones times pi, to the pitch class nearest f (weight 9:
-             f as its own, 2nd and 4th harmonic), f / 3 (weight 1: the 3rd) and f / 5 (weight
-             1 / 1.161 squared: the 5th, one octave-weight down); frames are summed unscaled
+             cosine of its distance in semitones times pi, to the pitch class nearest f, f / 3
+             and f / 5, the fundamentals it may be a harmonic of (harmonics 1-5 folded into an
+             octave, each weighing 1 / max(1, its octaves above the fundamental / 2), the sum
+             squared: 9 for f as the 1st, 2nd and 4th, 1 for the 3rd, 0.74 for the 5th); frames
+             are summed unscaled
     key      the song's profile scaled to a maximum of 1, classes below 0.2 set to 0, then the
              Pearson correlation with the 24 rotations of a major and a minor key profile; the
              best is the key (a tie goes to minor), its correlation the strength
@@ -110,7 +112,7 @@ class Chroma:
 
     def result(self) -> np.ndarray:
         """12 values, C first, scaled to a maximum of 1; zeros for silence."""
-        if self.fed and len(self.carry) > N_FFT // 2:  # the last frame centred before the end: padded
+        if self.fed and len(self.carry):  # a last frame starting before the end: zero-padded
             self._flush()
         if self.total.max() <= 0:
             return np.zeros(12)

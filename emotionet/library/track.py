@@ -12,11 +12,11 @@ its integrated loudness, its key.
                  no key, and `key_strength`, the profile's correlation
 
 One pass decodes the file block by block (libsndfile, else PyAV): the channels go to the loudness
-meter, their mean, at 44.1 kHz (resampled from another rate), to the key's pitch-class profile. The analysis (`predict`) hears a mono
-22.05 kHz excerpt and keeps its own measurements for its explanations; these are what `export` and
-`tag` write. `ensure` measures the library songs that lack them (in worker processes) and stores
-them in the song's analysis JSON under "track" (a rescan that analyses a song again measures it
-again when asked).
+meter, their mean, at 44.1 kHz (resampled from another rate), to the key's pitch-class profile.
+The analysis (`predict`) hears a mono 22.05 kHz excerpt and keeps its own measurements for its
+explanations; these are what `export` and `tag` write. `ensure` measures the library songs that
+lack them (in worker processes) and stores them in the song's analysis JSON under "track" (a
+rescan that analyses a song again measures it again when asked).
 """
 
 from __future__ import annotations
