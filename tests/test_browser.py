@@ -38,10 +38,12 @@ def test_a_bookmarked_page_on_a_fresh_server_gets_the_apps_navigation(server, pa
         assert sidebar.get_by_text(section, exact=True).is_visible()
     assert sidebar.get_by_role("link", name=re.compile("Analyze")).is_visible()
     assert sidebar.get_by_text("streamlit app").count() == 0  # no legacy pages/ listing
-    assert page.get_by_role(
-        "heading", name="What the app shows, on both kinds of truth"
-    ).is_visible()  # Results leads with it
-    assert page.get_by_text("Pretrained: how the headline was chosen", exact=False).is_visible()
+    # Results leads with the headline's story (issue 30); the experts' figures are one tab away
+    assert page.get_by_role("heading", name=re.compile(r"Best model \(musicnn\) ⭐, on music by artists")).is_visible()
+    page.get_by_role("tab", name="Details for experts").click()
+    settle(page)
+    assert page.get_by_role("heading", name="What the app shows, on both kinds of truth").is_visible()
+    assert page.get_by_text("Best model (musicnn): how the headline was chosen", exact=False).is_visible()
     assert_no_exception(page)
     # confusion matrices two per row, wide enough to read on a projector; the headline's first
     page.locator(".st-key-confusion_pretrained .js-plotly-plot").wait_for(timeout=60_000)
@@ -71,23 +73,26 @@ def test_upload_an_mp3_see_the_mood_then_the_results(server, page, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "analyze.png"), full_page=True)
 
     page.get_by_role("link", name=re.compile("Results")).click()
-    page.get_by_text("Training curves").wait_for(timeout=60_000)
-    page.get_by_text("Model card").wait_for(timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 8
+    page.get_by_role("tab", name="Model card").wait_for(timeout=60_000)
+    settle(page)
     assert page.get_by_text("On music from artists it never heard, the mood shown agrees").is_visible()  # in words
     page.get_by_text("About these numbers").first.click()  # the scale in full, for whoever asks
     note = page.get_by_test_id("stAlertContentInfo").filter(has_text="Listener scale")
     assert "valence and arousal are what listeners would rate" in note.first.inner_text()
     assert note.first.is_visible()
+    page.get_by_role("tab", name="Details for experts").click()  # the experts' figures, one tab away
+    settle(page)
+    page.get_by_text("Training curves").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 8
     assert page.get_by_text("Is the confidence honest?").is_visible()  # the reliability curve's section
     # a presenter switches the listener-set plot to the report's CNN, then the 4Q plot to the report's SVR
     assert shown_in(page, "Model (listener set)") == "Best model (musicnn)"
-    choose(page, "Model (listener set)", "CNN")
+    choose(page, "Model (listener set)", "Report's CNN")
     choose(page, "Model (4Q validation)", "Report's SVR")
-    assert shown_in(page, "Model (listener set)") == "CNN"  # the first choice survived the second
+    assert shown_in(page, "Model (listener set)") == "Report's CNN"  # the first choice survived the second
     assert shown_in(page, "Model (4Q validation)") == "Report's SVR"
-    assert page.get_by_text("CNN on happy").first.is_visible()  # the listener plot's legend follows the choice
+    assert page.get_by_text("Report's CNN on happy").first.is_visible()  # the listener plot's legend follows the choice
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
 
@@ -182,8 +187,8 @@ def test_label_save_then_show_the_models_stays_on_the_track(server, page):
     page.get_by_text("Other raters and the models").click()
     page.get_by_text("Show the models' predictions").click()
     # the models' table, headline first (a canvas grid: its cells are in the DOM, not visible)
-    page.locator("td", has_text="Pretrained ⭐ headline").wait_for(state="attached", timeout=90_000)
-    assert page.locator("td").first.inner_text() == "Pretrained ⭐ headline"
+    page.locator("td", has_text="Best model (musicnn) ⭐ headline").wait_for(state="attached", timeout=90_000)
+    assert page.locator("td").first.inner_text() == "Best model (musicnn) ⭐ headline"
     settle(page)
     assert_no_exception(page)
     assert shown_in(page, "Track") == first  # still the track just rated
@@ -208,7 +213,7 @@ def test_every_demo_button_stays_and_each_demo_lands_in_its_mood(server, page):
         assert_no_exception(page)
         assert all(page.get_by_role("button", name=b).is_visible() for b in buttons)
         verdict = page.locator('[data-testid="stMetric"]').first
-        assert "Pretrained ⭐" in verdict.inner_text()
+        assert "Best model (musicnn) ⭐" in verdict.inner_text()
         assert DEMO_MOODS[title] in verdict.locator('[data-testid="stMetricValue"]').inner_text()
         if DEMO_MOODS[title] == "happy":
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
@@ -292,6 +297,7 @@ def test_adapt_the_headline_to_the_team_then_accept_it_then_go_back(server, data
     from emotionet.models.checkpoints import ACCEPTED_FILE
 
     _seed_team_ratings(data, tmp_path, shipped_checkpoints)
+    start_rating(page, server, "Coordinator Cy")  # adapting is a coordinator's (issue 34)
     page.goto(f"{server}/test_set")
     page.get_by_role("heading", name="Learn from the team").wait_for(timeout=90_000)
     page.get_by_label("Minimum raters per track (for evaluation and export)").fill("3")
