@@ -129,7 +129,7 @@ def test_adapt_then_accept_from_the_command_line(tmp_path, shipped_checkpoints):
     again = json.loads(run_cli("analyze", str(paths[0]), "--json", env=env).stdout)
     assert again["pretrained"]["valence"] == pytest.approx(before[0]["pretrained"]["valence"], abs=1e-4)
     bad = run_cli("adapt", str(tmp_path / "missing.csv"), env=env)
-    assert bad.returncode == 2 and "error:" in bad.stderr
+    assert bad.returncode == 1 and "error:" in bad.stderr
 
 
 def test_results_says_when_the_app_uses_an_adapted_model(bundle, tmp_path, monkeypatch, shipped_checkpoints):

@@ -85,7 +85,7 @@ def test_a_garbage_config_is_a_clear_error_naming_the_file(copy, tmp_path):
         ModelBundle.load(copy)
     song = write_audio(tmp_path / "a.wav", synth(3.0))
     result = run_cli("analyze", str(song), "--checkpoints", str(copy), "--json")
-    assert result.returncode == 2 and "config.json is damaged" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "config.json is damaged" in result.stderr and "Traceback" not in result.stderr
     (copy / "config.json").write_text("[1, 2]")
     with pytest.raises(CheckpointError, match=r"config\.json is damaged"):
         ModelBundle.load(copy)

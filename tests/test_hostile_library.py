@@ -256,7 +256,7 @@ def test_a_full_disk_ends_a_scan_with_one_error_line(music, bundle, capsys):
     finally:
         event.remove(Engine, "before_cursor_execute", disk_full)
     [line] = error_lines(capsys.readouterr().err)
-    assert code == 2 and line.startswith("error: ") and "disk is full" in line and "free some space" in line
+    assert code == 1 and line.startswith("error: ") and "disk is full" in line and "free some space" in line
 
 
 def test_a_playlist_written_to_a_full_disk_is_one_error_line(music, bundle, capsys):
@@ -267,7 +267,7 @@ def test_a_playlist_written_to_a_full_disk_is_one_error_line(music, bundle, caps
     code = main(["playlist", str(music), "--checkpoints", str(bundle), "--mood", "sad", "-o", "/dev/full"])
     [line] = error_lines(capsys.readouterr().err)
     assert (
-        code == 2
+        code == 1
         and line.startswith("error: Could not write /dev/full: the disk is full")
         and "free some space" in line
     )
@@ -298,7 +298,7 @@ def test_a_scan_onto_a_really_full_disk_is_one_error_line(tmp_path, music, bundl
         env,
         setup=f"mount -t tmpfs -o size=24k tmpfs {data}",
     )
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     [line] = error_lines(done.stderr)
     assert line.startswith("error: ") and "full" in line
 
@@ -329,7 +329,7 @@ def test_a_library_in_a_read_only_data_folder_can_be_read_and_a_scan_says_why_no
         refused = run_cli(["scan", str(music), *common], env, setup)
     finally:
         data.chmod(0o755)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
     [line] = error_lines(refused.stderr)
     assert line.startswith("error: ") and "read" in line and "EMOTIONET_DATA_DIR" in line
 
@@ -342,7 +342,7 @@ def test_a_postgresql_server_that_is_down_is_one_error_line(music, bundle, monke
     for argv in (["scan", str(music)], ["playlist", str(music), "--mood", "calm"]):
         code = main([*argv, "--checkpoints", str(bundle), "--workers", "1"])
         [line] = error_lines(capsys.readouterr().err)
-        assert code == 2 and line.startswith("error: ") and "server running" in line and "secret" not in line
+        assert code == 1 and line.startswith("error: ") and "server running" in line and "secret" not in line
 
 
 # --- 12. command-line numbers and names ---------------------------------------------------------------
@@ -427,7 +427,7 @@ def test_an_export_or_playlist_never_overwrites_audio_or_a_folder(music, bundle,
         (tmp_path / "rule.nsp").mkdir(exist_ok=True)
         code = main(argv)
         [line] = error_lines(capsys.readouterr().err)
-        assert code == 2 and line.startswith("error: ") and "Traceback" not in line, (argv, line)
+        assert code == 1 and line.startswith("error: ") and "Traceback" not in line, (argv, line)
     assert song.read_bytes() == before and (tmp_path / "report.csv").is_symlink()
 
 
@@ -540,7 +540,7 @@ def test_a_damaged_or_newer_library_database_is_one_line_and_never_modified(
     ):
         code = main(argv)
         [line] = error_lines(capsys.readouterr().err)
-        assert code == 2 and line.startswith("error: ") and str(db) in line, (argv, line)
+        assert code == 1 and line.startswith("error: ") and str(db) in line, (argv, line)
         assert ("made by a newer" in line) == damage.startswith("newer") and "Traceback" not in line
     assert db.read_bytes() == before  # not a byte changed: no table added, no journal mode set
 

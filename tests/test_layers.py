@@ -23,7 +23,7 @@ LAYERS = [  # in the README's order; modules in one entry may import each other
     ["team"],
     ["library"],
     ["scale"],
-    ["app", "cli", "library_cli", "team_cli", "tag_cli", "demo", "__main__"],
+    ["app", "cli", "team_cli", "demo", "__main__"],
 ]
 
 

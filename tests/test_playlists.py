@@ -16,7 +16,7 @@ import pytest
 from helpers_library import bundle, engine  # noqa: F401 (fixtures)
 from helpers_playlists import make_library, make_tiny_bundle, write_song
 
-from emotionet import library_cli
+from emotionet import cli
 from emotionet.io import audio
 from emotionet.library import playlists
 from emotionet.library import scan
@@ -258,14 +258,7 @@ def test_no_models_is_a_clear_error(tmp_path, engine):
 
 
 def run_cli(argv):
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    library_cli.add_scan_parser(sub)
-    library_cli.add_playlist_parser(sub)
-    args = parser.parse_args(argv)
-    return {"scan": library_cli.cmd_scan, "playlist": library_cli.cmd_playlist}[args.command](args)
+    return cli.main(argv)
 
 
 def test_cli_scan_and_playlists(tmp_path, monkeypatch, bundle, capsys):

@@ -89,9 +89,10 @@ def test_a_preset_scan_listens_to_half_the_patches_and_a_whole_scan_redoes_its_r
 
 
 def test_the_command_lines_presets_are_the_predictors():
-    from emotionet import library_cli, predict
+    from emotionet import predict
+    from emotionet.cli import options
 
-    assert set(library_cli.PRESETS) == set(predict.PRESETS)
+    assert set(options.PRESETS) == set(predict.PRESETS)
 
 
 @needs_musicnn

@@ -364,7 +364,7 @@ def test_make_run_says_how_to_add_the_first_coordinator_then_nothing(tmp_path):
         "Ana (coordinator): http://team.example:8501/label?invite="
     )
     assert run("setup").stdout == ""
-    assert run("invite", "").returncode == 2
+    assert run("invite", "").returncode == 1  # refused by the team layer: a runtime failure, one line
     engine = engine_of(tmp_path)
     assert acc.invited(engine, added.stdout.strip().split("invite=")[1]).name == "Ana"
     engine.dispose()

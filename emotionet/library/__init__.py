@@ -8,7 +8,7 @@ playlists  pure functions over analysed songs on the valence-arousal plane
 tags       the analyses written into the files' own tags, and `tagfile` the tag formats underneath
 audio_features, track   the Spotify-named table and the file's own measures
 
-The `scan` and `playlist` commands are in `emotionet.library_cli`; nothing here imports it or
+The `scan`, `playlist`, `tag` and `export` commands are in `emotionet.cli.library`; nothing here imports it or
 `emotionet.scale`.
 
 Nothing heavy is imported here: import the module you need.
