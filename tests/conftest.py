@@ -46,6 +46,34 @@ def shipped_checkpoints() -> Path:
     return SHIPPED
 
 
+@pytest.fixture
+def cli_run(capsys, monkeypatch):
+    """`python -m emotionet ARGS` run in this process (`emotionet.cli.main`), as a fresh interpreter
+    would run it: returns its returncode, stdout and stderr. `env` sets variables for the call (None
+    removes one). Only tests of the process boundary itself (startup imports, kill -9, a private
+    mount, PYTHONPATH) start a real `python -m emotionet`."""
+    from types import SimpleNamespace
+
+    from emotionet.cli import main
+
+    def run(*args, env=None):
+        with monkeypatch.context() as patch:
+            for key, value in (env or {}).items():
+                if value is None:
+                    patch.delenv(key, raising=False)
+                else:
+                    patch.setenv(key, value)
+            capsys.readouterr()
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as stop:  # argparse refusing the command line
+                code = stop.code
+            out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
+
+
 # --- tiers: every test is marked here, by what it uses, so no test module needs a marker ----------
 # `make test-fast` runs -m "not browser and not pg and not subprocess" (pyproject.toml registers them).
 

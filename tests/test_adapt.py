@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -93,42 +90,31 @@ def test_the_adapted_model_is_its_own_hashed_folder_and_is_used_only_once_accept
     assert checkpoint_dir() == shipped_checkpoints
 
 
-def run_cli(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "emotionet", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def test_adapt_then_accept_from_the_command_line(tmp_path, shipped_checkpoints):
+def test_adapt_then_accept_from_the_command_line(tmp_path, shipped_checkpoints, cli_run):
     """A manifest of team ratings 0.12 above what the shipped model says: `adapt --accept` learns it,
     `analyze` then answers with the adapted model, and `accept --shipped` goes back."""
     env = {"EMOTIONET_DATA_DIR": str(tmp_path / "data"), "EMOTIONET_CHECKPOINTS": ""}
     kinds = ["chord", "dark", "noise", "chord", "dark", "noise", "chord", "dark", "noise"]
     paths = [write_audio(tmp_path / f"t{i}.wav", synth(6.0, kind=k, seed=i)) for i, k in enumerate(kinds)]
-    before = [json.loads(line) for line in run_cli("analyze", *map(str, paths), "--json", env=env).stdout.splitlines()]
+    before = [json.loads(line) for line in cli_run("analyze", *map(str, paths), "--json", env=env).stdout.splitlines()]
     with open(tmp_path / "manifest.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["path", "valence", "arousal", "artist", "song_id"])
         for i, (path, b) in enumerate(zip(paths, before)):
             p = b["pretrained"]
             writer.writerow([path.name, min(p["valence"] + 0.12, 1), p["arousal"], f"band {i % 3}", f"s{i}"])
-    done = run_cli("adapt", str(tmp_path / "manifest.csv"), "--accept", "--json", env=env)
+    done = cli_run("adapt", str(tmp_path / "manifest.csv"), "--accept", "--json", env=env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["helps"] and out["accepted"] and out["n_tracks"] == 9 and out["n_artists"] == 3
     assert out["candidates"][out["chosen"]]["mae"] < out["candidates"]["shipped"]["mae"]
-    after = json.loads(run_cli("analyze", str(paths[0]), "--json", env=env).stdout)
+    after = json.loads(cli_run("analyze", str(paths[0]), "--json", env=env).stdout)
     assert after["pretrained"]["valence"] == pytest.approx(before[0]["pretrained"]["valence"] + 0.12, abs=0.05)
     assert after["cnn"] == before[0]["cnn"]  # the report's models are untouched
-    assert run_cli("accept", "--shipped", env=env).returncode == 0
-    again = json.loads(run_cli("analyze", str(paths[0]), "--json", env=env).stdout)
+    assert cli_run("accept", "--shipped", env=env).returncode == 0
+    again = json.loads(cli_run("analyze", str(paths[0]), "--json", env=env).stdout)
     assert again["pretrained"]["valence"] == pytest.approx(before[0]["pretrained"]["valence"], abs=1e-4)
-    bad = run_cli("adapt", str(tmp_path / "missing.csv"), env=env)
+    bad = cli_run("adapt", str(tmp_path / "missing.csv"), env=env)
     assert bad.returncode == 1 and "error:" in bad.stderr
 
 

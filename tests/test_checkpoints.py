@@ -65,11 +65,11 @@ def test_nan_weights_are_refused_even_with_matching_hashes(copy):
         ModelBundle.load(copy)
 
 
-def test_rehash_records_an_intended_change_and_saving_records_hashes(copy, tmp_path):
+def test_rehash_records_an_intended_change_and_saving_records_hashes(copy, tmp_path, cli_run):
     set_one_weight(copy / "cnn.pt", 0.123)
     with pytest.raises(CheckpointError):
         ModelBundle.load(copy)
-    result = run_cli("rehash-checkpoints", "--checkpoints", str(copy))
+    result = cli_run("rehash-checkpoints", "--checkpoints", str(copy))
     assert result.returncode == 0, result.stderr
     bundle = ModelBundle.load(copy)
     saved = bundle.save(tmp_path / "resaved")
@@ -79,12 +79,12 @@ def test_rehash_records_an_intended_change_and_saving_records_hashes(copy, tmp_p
     ModelBundle.load(saved)
 
 
-def test_a_garbage_config_is_a_clear_error_naming_the_file(copy, tmp_path):
+def test_a_garbage_config_is_a_clear_error_naming_the_file(copy, tmp_path, cli_run):
     (copy / "config.json").write_text("{ this is not json")
     with pytest.raises(CheckpointError, match=r"config\.json is damaged"):
         ModelBundle.load(copy)
     song = write_audio(tmp_path / "a.wav", synth(3.0))
-    result = run_cli("analyze", str(song), "--checkpoints", str(copy), "--json")
+    result = cli_run("analyze", str(song), "--checkpoints", str(copy), "--json")
     assert result.returncode == 1 and "config.json is damaged" in result.stderr and "Traceback" not in result.stderr
     (copy / "config.json").write_text("[1, 2]")
     with pytest.raises(CheckpointError, match=r"config\.json is damaged"):
@@ -94,7 +94,7 @@ def test_a_garbage_config_is_a_clear_error_naming_the_file(copy, tmp_path):
         ModelBundle.load(copy)
 
 
-def test_a_non_finite_model_output_is_an_error_naming_the_model_and_json_stays_valid(copy, tmp_path):
+def test_a_non_finite_model_output_is_an_error_naming_the_model_and_json_stays_valid(copy, tmp_path, cli_run):
     config = json.loads((copy / "config.json").read_text())
     config["calibration"]["cnn"]["pivot_valence"] = float("nan")  # re-hashed by hand: the outputs are checked too
     config[checkpoints.SETTINGS_HASH] = checkpoints.settings_sha256(config)
@@ -102,7 +102,7 @@ def test_a_non_finite_model_output_is_an_error_naming_the_model_and_json_stays_v
     song = write_audio(tmp_path / "a.wav", synth(4.0))
     with pytest.raises(ModelOutputError, match="The cnn model"):
         Predictor.load(copy, pretrained=False).analyze(song)
-    result = run_cli("analyze", str(song), "--checkpoints", str(copy), "--json", "--workers", "1")
+    result = cli_run("analyze", str(song), "--checkpoints", str(copy), "--json", "--workers", "1")
     assert result.returncode == 1
     [line] = result.stdout.splitlines()
     assert "The cnn model" in strict_json(line)["error"]
@@ -134,10 +134,10 @@ def test_a_missing_musicnn_checkpoint_says_the_headline_model_is_unavailable(tmp
     assert "unavailable" in shown.stdout, shown.stderr
 
 
-def test_analysis_json_lists_warnings(tmp_path, shipped_checkpoints):
+def test_analysis_json_lists_warnings(tmp_path, shipped_checkpoints, cli_run):
     y = synth(4.0)
     song = write_audio(tmp_path / "loud.wav", (y * 1e6 / np.max(np.abs(y))).astype(np.float32), subtype="FLOAT")
-    result = run_cli("analyze", str(song), "--json", "--workers", "1")
+    result = cli_run("analyze", str(song), "--json", "--workers", "1")
     assert result.returncode == 0, result.stderr
     out = strict_json(result.stdout)
     assert any("scaled" in w for w in out["warnings"]) and out["cnn"]["mood"] in ("happy", "aggressive", "sad", "calm")

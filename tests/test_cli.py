@@ -14,18 +14,12 @@ from tests.conftest import REPO, synth, write_audio
 MODEL_KEYS = {"valence", "arousal", "mood", "confidence"}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-
-
-def test_analyze_json_prints_one_object_per_file_and_goes_on_after_a_bad_one(tmp_path, shipped_checkpoints):
+def test_analyze_json_prints_one_object_per_file_and_goes_on_after_a_bad_one(tmp_path, shipped_checkpoints, cli_run):
     good = write_audio(tmp_path / "good.wav", synth(12.0))
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"not an mp3 at all" * 100)
     other = write_audio(tmp_path / "other.flac", synth(3.0, kind="dark"), format="FLAC")
-    result = run_cli("analyze", str(good), str(bad), str(other), "--json")
+    result = cli_run("analyze", str(good), str(bad), str(other), "--json")
     assert result.returncode == 1  # one file failed
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["file"] for line in lines] == [str(good), str(bad), str(other)]
@@ -42,22 +36,22 @@ def test_analyze_json_prints_one_object_per_file_and_goes_on_after_a_bad_one(tmp
     assert third["duration_s"] == pytest.approx(3.0, abs=0.05)
 
 
-def test_analyze_exits_zero_when_every_file_succeeds(tmp_path, shipped_checkpoints):
+def test_analyze_exits_zero_when_every_file_succeeds(tmp_path, shipped_checkpoints, cli_run):
     path = write_audio(tmp_path / "a.wav", synth(4.0))
-    result = run_cli("analyze", str(path), "--json", "--workers", "1")
+    result = cli_run("analyze", str(path), "--json", "--workers", "1")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["file"] == str(path)
 
 
 def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the_old_keys(
-    tmp_path, shipped_checkpoints
+    tmp_path, shipped_checkpoints, cli_run
 ):
     """The JSON schema: every old key, plus the sections (file times, each with its mood and what
     it hears), the song's arc and the tags; `--seconds 45` still gives the report's middle snippet."""
     from tests import demo_song
 
     path = write_audio(tmp_path / "pad_then_riff.wav", demo_song.song([("pad", 40), ("riff", 40)]))
-    result = run_cli("analyze", str(path), "--json", "--workers", "1")
+    result = cli_run("analyze", str(path), "--json", "--workers", "1")
     assert result.returncode == 0, result.stderr
     d = json.loads(result.stdout)  # strict JSON: json.loads refuses no NaN, so check the text too
     assert "NaN" not in result.stdout and "Infinity" not in result.stdout
@@ -77,13 +71,13 @@ def test_analyze_json_covers_the_whole_song_with_sections_and_tags_and_keeps_the
     assert [f["name"] for f in d["explanation"]["factors"]] == ["tempo_bpm", "mode", "loudness_dbfs", "brightness_hz"]
     assert d["explanation"]["valence_text"] and d["explanation"]["arousal_text"]
 
-    snippet = json.loads(run_cli("analyze", str(path), "--json", "--workers", "1", "--seconds", "45").stdout)
+    snippet = json.loads(cli_run("analyze", str(path), "--json", "--workers", "1", "--seconds", "45").stdout)
     assert snippet["analysed"] == {"start_s": pytest.approx(17.5, abs=0.05), "end_s": pytest.approx(62.5, abs=0.05)}
     assert set(d) <= set(snippet)  # the same schema
     assert all(17.4 <= s["start_s"] and s["end_s"] <= 62.6 for s in snippet["sections"])
 
 
-def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkpoints):
+def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkpoints, cli_run):
     rows = []
     for i, (kind, v, a, q) in enumerate(
         [("chord", 0.8, 0.8, "Q1"), ("noise", 0.2, 0.8, "Q2"), ("dark", 0.2, 0.2, "Q3"), ("chord", 0.8, 0.2, "Q4")]
@@ -94,7 +88,7 @@ def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkp
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = run_cli("evaluate", str(tmp_path / "m.csv"), "--json")
+    result = cli_run("evaluate", str(tmp_path / "m.csv"), "--json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["n"] == 4
@@ -105,7 +99,7 @@ def test_evaluate_json_scores_every_model_on_a_manifest(tmp_path, shipped_checkp
     # evaluate scores the mood analyze shows: its confusion's columns are the moods analyze said
     shown = [
         json.loads(line)
-        for line in run_cli("analyze", *[str(tmp_path / f"t{i}.wav") for i in range(4)], "--json").stdout.splitlines()
+        for line in cli_run("analyze", *[str(tmp_path / f"t{i}.wav") for i in range(4)], "--json").stdout.splitlines()
     ]
     for model in ("pretrained", "cnn"):
         said = [sum(1 for s in shown if s[model]["mood"] == mood) for mood in ("happy", "aggressive", "sad", "calm")]
@@ -137,10 +131,10 @@ def test_whole_file_and_real_lengths_are_accepted(seconds, expected):
     assert build_parser().parse_args(["analyze", "song.wav", "--seconds", seconds]).seconds == expected
 
 
-def test_a_folder_given_as_a_file_is_called_a_folder(tmp_path, shipped_checkpoints):
+def test_a_folder_given_as_a_file_is_called_a_folder(tmp_path, shipped_checkpoints, cli_run):
     folder = tmp_path / "album.wav"
     folder.mkdir()
-    result = run_cli("analyze", str(folder), "--json", "--workers", "1")
+    result = cli_run("analyze", str(folder), "--json", "--workers", "1")
     assert result.returncode == 1
     assert "is a folder" in json.loads(result.stdout)["error"]
 

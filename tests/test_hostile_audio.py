@@ -24,8 +24,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -81,14 +79,10 @@ def test_an_edited_number_in_config_json_is_refused_naming_the_file_until_rehash
     ModelBundle.load(copy)
 
 
-def test_the_cli_refuses_edited_settings_in_one_line_and_rehash_accepts_them(copy, tmp_path):
+def test_the_cli_refuses_edited_settings_in_one_line_and_rehash_accepts_them(copy, tmp_path, cli_run):
     edit_config(copy, EDITS["mood_centre"])
     song = write_audio(tmp_path / "a.wav", synth(3.0))
-
-    def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "emotionet", *args], cwd=REPO, capture_output=True, text=True, timeout=300
-        )
+    cli = cli_run
 
     refused = cli("analyze", str(song), "--checkpoints", str(copy), "--workers", "1")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr

@@ -5,8 +5,6 @@ as one answer ("calm, close to sad"); a clip shorter than the models' window say
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from emotionet.mood import MOODS, Calibration, close_to, mood_of, say
 from emotionet.predict import Predictor
 from tests import demo_song
-from tests.conftest import REPO, synth, write_audio
+from tests.conftest import synth, write_audio
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +65,9 @@ def test_a_song_of_several_sections_is_shown_as_the_mood_it_spends_most_time_in(
     assert moods.count(head["mood"]) == max(moods.count(m) for m in moods)
 
 
-def test_analyze_json_gives_one_mood_per_file_from_the_command_line(tmp_path):
+def test_analyze_json_gives_one_mood_per_file_from_the_command_line(tmp_path, cli_run):
     files = [write_audio(tmp_path / f"{i}.wav", y) for i, y in enumerate(list(CLIPS.values())[:4])]
-    out = subprocess.run(
-        [sys.executable, "-m", "emotionet", "analyze", *map(str, files), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
+    out = cli_run("analyze", *files, "--json")
     assert out.returncode == 0, out.stderr
     for line in out.stdout.splitlines():
         result = json.loads(line)
