@@ -1,6 +1,6 @@
 """The whole song, every model, against the floor -- and the first analysis in a fresh process.
 
-    .venv/bin/python bench/whole_song.py [--repeats 3] [--no-fresh]
+    .venv/bin/python bench/whole_song.py [--repeats 3] [--no-fresh] [--out FILE]
 
 A synthetic 4-minute MP3 (44.1 kHz stereo: pad, riff, pad, riff, a minute each) is written once.
 Measured in one run, median of `--repeats` after a warm-up:
@@ -61,6 +61,7 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fresh", action="store_true", help="skip the fresh-process figures")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the JSON goes (default bench/results/)")
     args = parser.parse_args()
     mp3 = write_mp3(Path(tempfile.mkdtemp(prefix="emotionet-bench-")))
 
@@ -125,7 +126,7 @@ def main() -> dict:
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     )
-    return write_result(OUT, result)
+    return write_result(args.out, result)
 
 
 if __name__ == "__main__":
