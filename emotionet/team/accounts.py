@@ -43,7 +43,7 @@ from sqlalchemy import Boolean, DateTime, Engine, ForeignKey, Integer, String, s
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..io.paths import data_dir
-from .labelling import MAX_NAME, LabellingError, clean_name
+from .people import MAX_NAME, LabellingError, clean_name
 from .storage import Base
 
 RATER, COORDINATOR = "rater", "coordinator"

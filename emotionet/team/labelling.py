@@ -42,16 +42,12 @@ from ..io import audio
 from ..io.text import clean_text, spreadsheet_cell
 from ..metrics import evaluate_predictions
 from ..mood import MOODS, QUADRANTS, mood_index, mood_of
+from .people import MAX_NAME, LabellingError, clean_name  # noqa: F401 (re-exported: the pages use them)
 from .predictions import enqueue, predict_track
 from .storage import AudioStore, Base, content_hash, insert_ignoring_duplicates, safe_suffix
 
-MAX_NAME = 100
 MAX_TEXT = 500
 MAX_NOTE = 2000  # a rating's note: a few sentences
-
-
-class LabellingError(ValueError):
-    """A request the labelling store refuses, with a message a person understands."""
 
 
 def _now() -> datetime:
@@ -104,16 +100,6 @@ class Rating(Base):
 
 
 # --- Validation -----------------------------------------------------------------------------
-
-
-def clean_name(name: str | None) -> str:
-    """A rater name with surrounding and repeated spaces removed; refuses an empty one."""
-    cleaned = " ".join(clean_text(name).split())
-    if not cleaned:
-        raise LabellingError("Enter your name first: every rating belongs to a rater.")
-    if len(cleaned) > MAX_NAME:
-        raise LabellingError(f"Names are at most {MAX_NAME} characters.")
-    return cleaned
 
 
 def _check_value(axis: str, value) -> float:
