@@ -112,7 +112,7 @@ class Analysis:
             "duration_s": round(self.duration_s, 3),
             "analysed": {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)},
             "headline": self.headline,
-            "mood_centre": {"valence": round(self.thresholds[0], 4), "arousal": round(self.thresholds[1], 4)},
+            "mood_centre": [round(self.thresholds[0], 4), round(self.thresholds[1], 4)],  # valence, arousal
         }
         out.update({name: p.to_dict() for name, p in self.predictions.items()})
         out["cnn"]["architecture"] = self.cnn_architecture

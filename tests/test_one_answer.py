@@ -118,3 +118,12 @@ def test_every_close_call_names_a_neighbouring_mood_never_the_opposite_one():
 def test_the_answer_in_words_is_one_answer():
     assert say("calm") == "calm"
     assert say("calm", "sad") == "calm, close to sad"
+
+
+def test_the_mood_centre_in_the_json_is_no_model(predictor, tmp_path):
+    """Readers find the models as the entries with a valence (the library's model list, the sections CSV):
+    the mood centre the JSON states must not look like one."""
+    result = predictor.analyze(write_audio(tmp_path / "c.wav", synth(12.0))).to_dict()
+    assert result["mood_centre"] == pytest.approx(list(predictor.thresholds), abs=1e-4)
+    models = {k for k, v in result.items() if isinstance(v, dict) and "valence" in v and k != "song"}
+    assert models == set(predictor.model_names)
