@@ -13,15 +13,41 @@ from pathlib import Path
 import numpy as np
 
 
-def median_time(fn, repeats: int) -> float:
-    """Median wall time of `repeats` calls of fn(), after one warm-up call (first calls compile and allocate)."""
+def timings(fn, repeats: int) -> list[float]:
+    """Wall times of `repeats` calls of fn(), after one warm-up call (first calls compile and allocate)."""
     fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_time(fn, repeats: int) -> float:
+    """Median wall time of `repeats` calls of fn(), after one warm-up call."""
+    return statistics.median(timings(fn, repeats))
+
+
+def spread(values) -> dict:
+    """{"median", "min", "max"} of a figure's values, rounded to the millisecond."""
+    values = list(values)
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3)}
+
+
+def timed_analyses(predictor, song, repeats: int) -> list[dict]:
+    """`repeats` analyses of `song`: wall and CPU seconds of each, and the cores other processes used
+    meanwhile (io.threads.Load), as bench/thread_choice.py and bench/under_load.py time a song."""
+    from emotionet.io import threads
+
+    runs = []
+    for _ in range(repeats):
+        meter = threads.Load()
+        wall, cpu = time.perf_counter(), time.process_time()
+        predictor.analyze(song)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        runs.append({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "others_cores": round(meter.others(), 2)})
+    return runs
 
 
 def median_times(fns: dict, repeats: int) -> dict:

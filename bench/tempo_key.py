@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-from common import machine, write_result  # noqa: E402
+from common import machine, spread, timings, write_result  # noqa: E402
 
 from emotionet.analysis import explain as ex  # noqa: E402
 from emotionet.features import dsp  # noqa: E402
@@ -251,9 +251,7 @@ def key_speed(seconds: float = 240.0, repeats: int = 5) -> dict:
     """Seconds per song of `seconds` (a synthesised progression, 44.1 kHz stereo MP3, as a library
     holds them): the key measure alone, and `track.measure` (decode, loudness and key) as `export`
     and `tag` run it once per song; the median of `repeats` after a warm-up, with the spread."""
-    import statistics
     import tempfile
-    import time
 
     import soundfile as sf
     from test_tempo_key import progression
@@ -271,17 +269,7 @@ def key_speed(seconds: float = 240.0, repeats: int = 5) -> dict:
             ("key_only_s", lambda: key_measure.chroma(y, 44100)),
             ("track_measure_s", lambda: track.measure(path)),
         ):
-            fn()
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - start)
-            out[name] = {
-                "median": round(statistics.median(times), 3),
-                "min": round(min(times), 3),
-                "max": round(max(times), 3),
-            }
+            out[name] = spread(timings(fn, repeats))
     return out
 
 

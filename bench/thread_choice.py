@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import spread, timed_analyses  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "thread_choice.json"
 VARIANTS = {  # name -> (environment, intra-op threads or "auto", inter-op threads or None)
@@ -68,14 +69,7 @@ def child(variant: str, song: str, repeats: int) -> None:
         chosen = torch.get_num_threads()
     predictor = Predictor.load()
     predictor.warm_up()
-    runs = []
-    for _ in range(repeats):
-        meter = threads.Load()
-        wall, cpu = time.perf_counter(), time.process_time()
-        predictor.analyze(song)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        runs.append({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "others_cores": round(meter.others(), 2)})
-    print(json.dumps({"threads": chosen, "runs": runs}))
+    print(json.dumps({"threads": chosen, "runs": timed_analyses(predictor, song, repeats)}))
 
 
 def run_variant(variant: str, busy: int, song: Path, repeats: int) -> dict:
@@ -99,11 +93,7 @@ def run_variant(variant: str, busy: int, song: Path, repeats: int) -> dict:
 
 
 def summary(runs: list[dict]) -> dict:
-    def spread(key):
-        values = [r[key] for r in runs]
-        return {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
-
-    return {"wall_s": spread("wall_s"), "cpu_s": spread("cpu_s"), "others_cores": spread("others_cores")}
+    return {key: spread(r[key] for r in runs) for key in ("wall_s", "cpu_s", "others_cores")}
 
 
 def song_file(given: str | None) -> Path:

@@ -38,7 +38,6 @@ import os
 import signal
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import spread, timed_analyses  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "under_load.json"
 BUSY = [sys.executable, "-c", "while 1: pass"]
@@ -65,14 +66,7 @@ def child(song: str, repeats: int) -> None:
     chosen = threads.configure()
     predictor = Predictor.load()
     predictor.warm_up()
-    runs = []
-    for _ in range(repeats):
-        meter = threads.Load()
-        wall, cpu = time.perf_counter(), time.process_time()
-        predictor.analyze(song)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        runs.append({"wall_s": wall, "cpu_s": cpu, "others_cores": meter.others()})
-    print(json.dumps({"threads": chosen, "runs": runs}))
+    print(json.dumps({"threads": chosen, "runs": timed_analyses(predictor, song, repeats)}))
 
 
 def children_cpu() -> float:
@@ -129,10 +123,6 @@ def background(seconds: float = 1.0) -> float:
     load = threads.Load()
     time.sleep(seconds)
     return round(load.others(), 2)
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3)}
 
 
 # --- the app ----------------------------------------------------------------------------------

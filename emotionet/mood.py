@@ -204,3 +204,11 @@ def say_song(mood: str, close: str | None = None, shares: dict[str, float] | Non
     if mixed:  # the song's mood first (a tie in shares goes to it), then the others, largest first
         return f"mixed: {shares_text({mood: shares[mood], **shares})}"
     return f"{mood} ({shares[mood]:.0%} of the song)"
+
+
+def say_short(mood: str, close: str | None = None, share: float | None = None, mixed: bool = False) -> str:
+    """`say_song` for a table cell: "calm", "calm, close to sad", "sad (62%)" or "mixed (aggressive 38%)"
+    (`share`: the part of the song its mood holds; None for one answer for the whole clip)."""
+    if share is None or (not mixed and share >= SURE_SHARE):
+        return say(mood, close)
+    return f"mixed ({mood} {share:.0%})" if mixed else f"{mood} ({share:.0%})"

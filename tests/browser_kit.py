@@ -252,3 +252,27 @@ def sign_in(page, server: str, name: str, secret: str = SECRET, path: str = "lab
 def start_rating(page, server: str, name: str) -> None:
     """Open Label signed in as `name`, a new coordinator (who may also add tracks)."""
     join(page, server, name)
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def screen(request, browser):
+    """A page at one of the two screens every flow is checked at: (name, page)."""
+    page = browser.new_page(viewport=VIEWPORTS[request.param])
+    yield request.param, page
+    page.close()
+
+
+def shoot(page, name: str) -> None:
+    """test-artifacts/<name>.png: the screen as the user sees it, then <name>-whole.png, the whole page
+    (the main area scrolls, not the document)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    page.mouse.move(2, 2)  # no tooltip in the picture
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
+    page.wait_for_timeout(1500)  # charts redraw at the new size
+    page.screenshot(path=str(ARTIFACTS / f"{name}-whole.png"))
+    page.set_viewport_size(size)
+    page.wait_for_timeout(500)

@@ -16,14 +16,15 @@ import pytest
 
 from tests.browser_kit import (  # noqa: F401 (fixtures)
     ARGS,
-    ARTIFACTS,
     CHROMIUM,
     VIEWPORTS,
     assert_no_exception,
     browser,
     data,
+    screen,
     server,
     settle,
+    shoot,
     start_rating,
 )
 from tests.conftest import REPO, synth, write_audio
@@ -42,29 +43,6 @@ CUT_OFF = """() => {
     .map(e => 'a table ' + e.scrollWidth + ' px wide in ' + e.clientWidth + ' px');
   return cut.concat(tables);
 }"""
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def screen(request, browser):
-    """A page at one of the two screens: (name, page)."""
-    page = browser.new_page(viewport=VIEWPORTS[request.param])
-    yield request.param, page
-    page.close()
-
-
-def shoot(page, name: str) -> None:
-    """The screen as the user sees it, then the whole page (the main area scrolls, not the document)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    size = page.viewport_size
-    page.mouse.move(2, 2)  # no tooltip in the picture
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / f"glance-{name}.png"))
-    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
-    page.wait_for_timeout(1500)  # charts redraw at the new size
-    page.screenshot(path=str(ARTIFACTS / f"glance-{name}-whole.png"))
-    page.set_viewport_size(size)
-    page.wait_for_timeout(500)
 
 
 def open_analyze(page, server: str) -> None:
@@ -98,20 +76,20 @@ def test_no_page_cuts_a_label_a_button_a_metric_or_a_table(server, screen):
     settle(page)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
     cut = {"analyze": page.evaluate(CUT_OFF)}
-    shoot(page, f"analyze-{name}")
+    shoot(page, f"glance-analyze-{name}")
     start_rating(page, server, f"Glance {name}")
     page.get_by_role("button", name="💾 Save").click()  # a rating, so that Test set has tables to show
     page.get_by_text(re.compile(r"^Saved: ")).wait_for(timeout=60_000)
     settle(page)
     cut["label"] = page.evaluate(CUT_OFF)
-    shoot(page, f"label-{name}")
+    shoot(page, f"glance-label-{name}")
     for path, ready in (("results", "Model card"), ("playlists", "Now playing"), ("test_set", "Agreement")):
         page.goto(f"{server}/{path}")
         page.get_by_text(ready).first.wait_for(timeout=90_000)
         settle(page)
         page.wait_for_timeout(1000)
         cut[path] = page.evaluate(CUT_OFF)
-        shoot(page, f"{path}-{name}")
+        shoot(page, f"glance-{path}-{name}")
     assert_no_exception(page)
     assert {page: found for page, found in cut.items() if found} == {}, f"cut off at {VIEWPORTS[name]}"
 
@@ -142,7 +120,7 @@ def test_a_one_second_clip_says_the_models_listen_longer(server, screen, tmp_pat
     warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="1.0 s")
     assert warning.count() == 1, "no warning that the clip is shorter than the models' window"
     assert on_screen(page, warning) and on_screen(page, verdict(page))  # read together with the answer
-    shoot(page, f"analyze-short-clip-{name}")
+    shoot(page, f"glance-analyze-short-clip-{name}")
 
 
 def microphone_note(page) -> str:
@@ -168,7 +146,7 @@ def test_record_without_a_microphone_says_so(server, screen):
         ".map(f => [f.clientHeight, f.contentDocument.body.scrollHeight])"
     )
     assert heights and all(shown >= needed for shown, needed in heights), f"the message is cut: {heights}"
-    shoot(page, f"analyze-no-microphone-{name}")
+    shoot(page, f"glance-analyze-no-microphone-{name}")
 
 
 def test_record_with_a_microphone_shows_no_warning(server, browser):
@@ -295,7 +273,7 @@ def test_a_close_call_reads_as_one_answer(server, screen, tmp_path, shipped_chec
     moods = page.locator('[data-testid="stMarkdownContainer"] strong').all_inner_texts()
     said = [m for m in moods if m.split(",")[0] in ("happy", "aggressive", "sad", "calm")]
     assert said and all(m.split(",")[0] == lead.mood for m in said), said  # sections and verdict agree
-    shoot(page, f"analyze-close-call-{name}")
+    shoot(page, f"glance-analyze-close-call-{name}")
 
 
 def test_a_long_songs_section_labels_never_overlap(server, screen, tmp_path):
@@ -326,7 +304,7 @@ def test_a_long_songs_section_labels_never_overlap(server, screen, tmp_path):
     ]
     assert overlaps == [], overlaps
     assert_no_exception(page)
-    shoot(page, f"analyze-long-song-{name}")
+    shoot(page, f"glance-analyze-long-song-{name}")
 
 
 def test_the_apps_frame_is_drawn_before_the_slow_imports(data, browser):

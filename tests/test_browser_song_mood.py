@@ -23,13 +23,14 @@ import pytest
 
 from tests import demo_song
 from tests.browser_kit import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
     VIEWPORTS,
     assert_no_exception,
     browser,
     data,
+    screen,
     server,
     settle,
+    shoot,
     start_rating,
 )
 from tests.conftest import REPO, write_audio
@@ -37,27 +38,6 @@ from tests.conftest import REPO, write_audio
 CENTRE = tuple(json.loads((REPO / "checkpoints" / "config.json").read_text())["mood_centre"])
 SIDES = {"happy": ("↑", "↑"), "aggressive": ("↓", "↑"), "sad": ("↓", "↓"), "calm": ("↑", "↓")}
 MOODS = tuple(SIDES)
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def screen(request, browser):
-    page = browser.new_page(viewport=VIEWPORTS[request.param])
-    yield request.param, page
-    page.close()
-
-
-def shoot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.mouse.move(2, 2)
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / f"song-mood-{name}.png"))
-    size = page.viewport_size
-    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
-    page.wait_for_timeout(1500)
-    page.screenshot(path=str(ARTIFACTS / f"song-mood-{name}-whole.png"))
-    page.set_viewport_size(size)
-    page.wait_for_timeout(300)
 
 
 def sides_in(text: str) -> list[tuple[str, str]]:
@@ -88,7 +68,7 @@ def test_a_song_of_two_moods_is_said_as_mixed_with_its_shares_and_no_number_cont
     settle(page)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=90_000)
     assert_no_exception(page)
-    shoot(page, f"analyze-{name}")
+    shoot(page, f"song-mood-analyze-{name}")
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert "mixed" in verdict.inner_text(), verdict.inner_text()
     shares = re.findall(
@@ -138,7 +118,7 @@ def test_label_sliders_say_which_mood_the_rating_falls_in_and_save_that_mood(ser
     said = readout.inner_text()
     mood = re.search(r"reads as \S+ (happy|aggressive|sad|calm)", said).group(1)
     assert mood == "calm" and sides_in(said) == [SIDES["calm"]], said
-    shoot(page, f"label-{name}")
+    shoot(page, f"song-mood-label-{name}")
     page.get_by_role("button", name="💾 Save").click()
     saved = page.get_by_text(re.compile(r"^Saved: "))
     saved.wait_for(timeout=60_000)
@@ -187,7 +167,7 @@ def test_results_opens_on_the_headlines_story_and_cuts_nothing_off(server, scree
         settle(page)
         page.wait_for_timeout(1500)
         found[tab] = page.evaluate(CUT)
-        shoot(page, f"results-{tab.split()[-1].lower()}-{name}")
+        shoot(page, f"song-mood-results-{tab.split()[-1].lower()}-{name}")
     page.get_by_role("tab", name="⭐ The headline").click()
     settle(page)
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")

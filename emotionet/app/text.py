@@ -17,14 +17,11 @@ def said(answer) -> str:
 
 
 def said_short(answer) -> str:
-    """`said` for a table cell: "sad (62%)", "mixed (aggressive 38%)"."""
-    from ..mood import SURE_SHARE, say
+    """`said` for a table cell (`mood.say_short`): "sad (62%)", "mixed (aggressive 38%)"."""
+    from ..mood import say_short
 
     shares = getattr(answer, "shares", None)
-    if not shares or (not answer.mixed and shares[answer.mood] >= SURE_SHARE):
-        return say(answer.mood, answer.close_to)
-    share = f"{answer.mood} {shares[answer.mood]:.0%}"
-    return f"mixed ({share})" if answer.mixed else f"{answer.mood} ({shares[answer.mood]:.0%})"
+    return say_short(answer.mood, answer.close_to, shares[answer.mood] if shares else None, answer.mixed)
 
 
 def arrow(value: float, middle: float) -> str:

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..io.text import positive_float, positive_int  # noqa: F401 (the commands' number types)
+from ..io.text import argument_number, positive_float, positive_int  # noqa: F401 (the commands' number types)
 from ..mood import parse_thresholds
 
 PRESETS = ("whole", "overnight")  # predict.PRESETS' names (not imported here: parsing stays light)
@@ -41,26 +41,24 @@ def excerpt_seconds(text: str) -> float:
     """--seconds: 0 (the whole song) or a finite length of at least audio.MIN_SECONDS."""
     from ..io.audio import MIN_SECONDS
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0 or 0 < value < MIN_SECONDS:
-        raise argparse.ArgumentTypeError(
-            f"{text} is not a length to analyse: give 0 for the whole song or at least {MIN_SECONDS:g} s"
-        )
-    return value
+    return argument_number(
+        text,
+        float,
+        "number of seconds",
+        lambda v: math.isfinite(v) and (v == 0 or v >= MIN_SECONDS),
+        f"is not a length to analyse: give 0 for the whole song or at least {MIN_SECONDS:g} s",
+    )
 
 
 def max_minutes(text: str) -> float:
     """--max-minutes: a finite number of minutes, 0 for no limit."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a length: give minutes, or 0 for no limit")
-    return value
+    return argument_number(
+        text,
+        float,
+        "number of minutes",
+        lambda v: math.isfinite(v) and v >= 0,
+        "is not a length: give minutes, or 0 for no limit",
+    )
 
 
 def machine_workers(asked: int | None, say: bool = True) -> int | None:

@@ -51,23 +51,23 @@ def one_line(value) -> str:
     return clean_text(value).replace("\n", " ")
 
 
+def argument_number(text: str, cast, noun: str, ok, why: str):
+    """A command-line number (the body of every argparse number type): `cast(text)`, or an
+    ArgumentTypeError saying it is not a `noun`; refused with `why` unless `ok(value)`."""
+    try:
+        value = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text} {why}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A command-line number (an argparse type): a whole number of at least 1 (--count, --workers, --batch-size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not positive: give 1 or more")
-    return value
+    return argument_number(text, int, "whole number", lambda v: v >= 1, "is not positive: give 1 or more")
 
 
 def positive_float(text: str) -> float:
     """A command-line number (an argparse type): a finite number above 0 (--minutes, --radius)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
+    return argument_number(text, float, "number", lambda v: math.isfinite(v) and v > 0, "is not a positive number")

@@ -42,7 +42,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io.text import spreadsheet_cell
-from ..mood import MOODS, SURE_SHARE
+from ..mood import MOODS, say_short
 from .paths import playlist_location, shown_name, shown_path
 
 
@@ -73,9 +73,7 @@ class Song:
     @property
     def said(self) -> str:
         """Its mood as the pages say it in a table: "calm", "calm (62%)" or "mixed (calm 38%)"."""
-        if self.share is None or (not self.mixed and self.share >= SURE_SHARE):
-            return self.mood
-        return f"mixed ({self.mood} {self.share:.0%})" if self.mixed else f"{self.mood} ({self.share:.0%})"
+        return say_short(self.mood, None, self.share, self.mixed)
 
     @property
     def point(self) -> np.ndarray:
