@@ -83,6 +83,8 @@ with demo_col:
             args=(title,),
         )
 
+import pandas as pd  # noqa: E402
+
 from emotionet.app import plots  # noqa: E402 (the inputs first: these load torch and plotly)
 from emotionet.features import FEATURES  # noqa: E402
 from emotionet.io.audio import AudioError  # noqa: E402
@@ -176,32 +178,27 @@ with others:
         + (" (an excerpt)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (the whole song)")
     )
     centre = webapp.mood_centre()
-    st.dataframe(  # four short columns: the whole table fits a 1024 px screen
-        [
-            {
-                "model": label(n) + (" ⭐" if n == headline else ""),
-                "mood": f"{EMOJI[p.mood]} {webapp.said_short(p)}",
-                "valence, arousal": f"{p.valence:.2f} {webapp.arrow(p.valence, centre[0])}, "
-                f"{p.arousal:.2f} {webapp.arrow(p.arousal, centre[1])}",
-                "confidence": f"{p.confidence:.0%}",
-            }
-            for n, p in ((n, analysis.predictions[n]) for n in names)
-        ],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "model": st.column_config.TextColumn(help="⭐: the model that scored best on artists it never heard"),
-            "valence, arousal": st.column_config.TextColumn(
-                help="how positive, how energetic (0–1); " + webapp.centre_text()
-            ),
-            "confidence": st.column_config.TextColumn(help="how likely the mood is right; 25% is a guess"),
-        },
-    )
+    rows = [
+        {
+            "model": label(n) + (" ⭐" if n == headline else ""),
+            "mood": f"{EMOJI[p.mood]} {webapp.said_short(p)}",
+            "valence, arousal": f"{p.valence:.2f} {webapp.arrow(p.valence, centre[0])}, "
+            f"{p.arousal:.2f} {webapp.arrow(p.arousal, centre[1])}",
+            "confidence": f"{p.confidence:.0%}",
+        }
+        for n, p in ((n, analysis.predictions[n]) for n in names)
+    ]
+    # a plain table wraps its words: a close call's "calm, close to sad" never pushes it past a projector's column
+    st.table(pd.DataFrame(rows).set_index("model"))
     message = webapp.disagreement(analysis.predictions, headline)
     st.caption(
-        message.replace("**", "") + " Trust ⭐ first: it scored best on artists it never trained on."
-        if message
-        else "All models agree."
+        (
+            message.replace("**", "") + " Trust ⭐ first: it scored best on artists it never trained on."
+            if message
+            else "All models agree."
+        )
+        + f" Valence, arousal: how positive, how energetic (0–1); {webapp.centre_text()}."
+        " Confidence: how likely the mood is right; 25% is a guess."
     )
 
 # --- whole song (issue 12): the sections first (they are what a listener reads; the charts draw after)

@@ -214,10 +214,7 @@ with rate_tab:
         )
         left, right = st.columns(2)
         left.caption(f"← less positive than typical (below {centre[0]:.2f})")
-        right.markdown(
-            f"<div style='text-align:right;font-size:0.85em;opacity:0.7'>more positive (above {centre[0]:.2f}) →</div>",
-            unsafe_allow_html=True,
-        )
+        right.caption(f"more positive (above {centre[0]:.2f}) →", text_alignment="right")
         arousal = st.slider(
             f"Arousal (the middle, {centre[1]:.2f}, is as energetic as typical music)",
             0.0,
@@ -228,10 +225,7 @@ with rate_tab:
         )
         left, right = st.columns(2)
         left.caption(f"← calmer than typical (below {centre[1]:.2f})")
-        right.markdown(
-            f"<div style='text-align:right;font-size:0.85em;opacity:0.7'>more energetic (above {centre[1]:.2f}) →</div>",
-            unsafe_allow_html=True,
-        )
+        right.caption(f"more energetic (above {centre[1]:.2f}) →", text_alignment="right")
         st.markdown(webapp.rating_mood_line(valence, arousal))
         st.text_input("Note (optional)", key=keys["note"])
         save, skip = st.columns(2)
