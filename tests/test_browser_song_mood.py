@@ -108,7 +108,8 @@ def test_label_sliders_say_which_mood_the_rating_falls_in_and_save_that_mood(ser
     readout = page.get_by_text("Your rating reads as")
     readout.wait_for(timeout=60_000)
     assert "sits at the middle" in readout.inner_text()  # it starts at the centre, not at 0.5
-    page.get_by_text(f"more energetic (above {CENTRE[1]:.2f})").wait_for(timeout=60_000)  # a loaded CI may draw it after the readout
+    # a loaded CI may draw the slider words after the readout
+    page.get_by_text(f"more energetic (above {CENTRE[1]:.2f})").wait_for(timeout=60_000)
     words = page.locator('[data-testid="stMain"]').inner_text()
     assert (
         f"more positive (above {CENTRE[0]:.2f})" in words and f"calmer than typical (below {CENTRE[1]:.2f})" in words
