@@ -16,8 +16,8 @@ song     the song (bench/whole_song.py's synthetic 4-minute MP3, or `--song`) al
                     seconds (imports, models and the analysis)
 app      the app (streamlit, shipped models, an empty data folder) in Debian's chromium through
          Playwright, one browser context (session) per upload at 1280x800:
-         cold       a fresh server: seconds from opening the page to the uploader on screen, and to
-                    the models loaded (the note gone)
+         cold       `--cold-rounds` fresh servers (empty data folders): seconds from opening the page
+                    to the uploader on screen, and to the models loaded (the note gone)
          sessions   N sessions drop the song (each under its own name: no cached answer) at once;
                     per song the seconds from its drop to its mood on screen, and the server's CPU
                     seconds (every thread) per song
@@ -161,6 +161,14 @@ def start_server(data: Path, port: int) -> subprocess.Popen:
     raise SystemExit("streamlit did not start within 60 s")
 
 
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def cold_start(browser, url: str) -> dict:
     """A fresh server: the page opened, the uploader on screen, the models loaded."""
     context = browser.new_context(viewport=VIEWPORT)
@@ -227,6 +235,7 @@ def main() -> dict:
     parser.add_argument("--sessions", default="1,2,4", help="sessions dropping the song at once")
     parser.add_argument("--song", help="a 4-minute file (default: bench/whole_song.py's synthetic MP3)")
     parser.add_argument("--port", type=int, default=8598)
+    parser.add_argument("--cold-rounds", type=int, default=3, help="fresh servers whose first page is timed")
     parser.add_argument("--skip-app", action="store_true")
     parser.add_argument("--skip-song", action="store_true")
     parser.add_argument("--skip-whole-song", action="store_true")
@@ -310,7 +319,19 @@ def app_blocks(args, song: Path, folder: Path) -> dict:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            cold = cold_start(browser, url)
+            colds = [cold_start(browser, url)]  # this server's, then as many more fresh servers
+            for i in range(1, args.cold_rounds):
+                fresh = start_server(folder / f"cold-{i}", args.port + i)
+                try:
+                    colds.append(cold_start(browser, f"http://127.0.0.1:{args.port + i}"))
+                finally:
+                    stop(fresh)
+            cold = {
+                "uploader_s": spread(c["uploader_s"] for c in colds),
+                "models_loaded_s": spread(c["models_loaded_s"] for c in colds),
+                "loading_note_seen": sum(c["loading_note_seen"] for c in colds),
+                "servers": len(colds),
+            }
             print("cold", json.dumps(cold), file=sys.stderr, flush=True)
             for round_ in range(args.rounds):
                 for n in counts if round_ % 2 == 0 else counts[::-1]:
@@ -321,11 +342,7 @@ def app_blocks(args, song: Path, folder: Path) -> dict:
                     print(f"app sessions={n}", json.dumps(block), file=sys.stderr, flush=True)
             browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     sessions = {}
     for n, blocks in found.items():
         sessions[f"n_{n}"] = {
@@ -362,7 +379,8 @@ def checks(result: dict) -> dict:
     if whole := result.get("whole_song"):
         out["whole_song_ratio"] = {"ratio": whole["ratio"], "target": 4.0, "met": whole["ratio"] <= 4.0}
     if cold := result.get("app", {}).get("cold"):
-        out["cold_uploader"] = {"uploader_s": cold["uploader_s"], "target_s": 3.0, "met": cold["uploader_s"] <= 3.0}
+        slowest = cold["uploader_s"]["max"]  # every cold start within the target, not only the median
+        out["cold_uploader"] = {"uploader_s": cold["uploader_s"], "target_s": 3.0, "met": slowest <= 3.0}
     return out
 
 

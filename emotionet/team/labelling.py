@@ -31,10 +31,9 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import krippendorff
 import numpy as np
-import pandas as pd
 from sqlalchemy import DateTime, Engine, Float, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -45,6 +44,18 @@ from ..mood import MOODS, QUADRANTS, mood_index, mood_of
 from .people import MAX_NAME, LabellingError, clean_name  # noqa: F401 (re-exported: the pages use them)
 from .predictions import enqueue, predict_track
 from .storage import AudioStore, Base, content_hash, insert_ignoring_duplicates, safe_suffix
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _frame(*args, **kwargs) -> pd.DataFrame:
+    """A pandas DataFrame; pandas is imported on first use, so that opening the database (whose tables
+    this module defines) costs a cold server's first page no pandas import."""
+    import pandas as pd
+
+    return pd.DataFrame(*args, **kwargs)
+
 
 MAX_TEXT = 500
 MAX_NOTE = 2000  # a rating's note: a few sentences
@@ -248,7 +259,7 @@ def _ratings_frame(engine: Engine, newest_only: bool) -> pd.DataFrame:
         query = query.where(Rating.id.in_(newest))
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=_RATING_COLUMNS)
+    return _frame([tuple(r) for r in rows], columns=_RATING_COLUMNS)
 
 
 def current_ratings(engine: Engine) -> pd.DataFrame:
@@ -341,7 +352,7 @@ def aggregate(engine: Engine, min_raters: int = 1, centre=(0.5, 0.5)) -> pd.Data
             ]
         )
     order = {h: i for i, h in enumerate(tracks)}
-    frame = pd.DataFrame(rows, columns=AGGREGATE_COLUMNS)
+    frame = _frame(rows, columns=AGGREGATE_COLUMNS)
     return frame.sort_values("track_hash", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
@@ -355,6 +366,8 @@ class Agreement:
 
 def _alpha(matrix: np.ndarray) -> float:
     try:
+        import krippendorff
+
         return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="interval"))
     except ValueError:  # fewer than two ratings of any track, or every rating equal
         return float("nan")
@@ -384,7 +397,7 @@ class Evaluation:
     n: int  # tracks evaluated
     min_raters: int
     metrics: dict[str, dict] = field(default_factory=dict)  # model -> metrics.evaluate_predictions
-    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)  # per track: truth and each model
+    predictions: pd.DataFrame = field(default_factory=_frame)  # per track: truth and each model
     errors: dict[str, str] = field(default_factory=dict)  # track hash -> why it was skipped
 
 
@@ -422,7 +435,7 @@ def evaluate(
             rows.append(entry)
         if on_progress:
             on_progress(i, len(truth_rows))
-    result.predictions = pd.DataFrame(rows)
+    result.predictions = _frame(rows)
     result.n = len(rows)
     if not rows:
         return result
