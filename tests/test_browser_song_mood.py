@@ -114,8 +114,9 @@ def test_label_sliders_say_which_mood_the_rating_falls_in_and_save_that_mood(ser
     assert (
         f"more positive (above {CENTRE[0]:.2f})" in words and f"calmer than typical (below {CENTRE[1]:.2f})" in words
     ), words
-    nudge(page, 0, "ArrowRight", 15)  # valence up from the middle
-    nudge(page, 1, "ArrowLeft", 15)  # arousal down from the middle
+    # a tenth of the scale each, as Page Up / Page Down move a slider (one rerun each, not fifteen arrow keys)
+    nudge(page, 0, "PageUp", 1)  # valence up from the middle
+    nudge(page, 1, "PageDown", 1)  # arousal down from the middle
     page.get_by_text("sits at the middle").wait_for(state="detached", timeout=60_000)
     said = readout.inner_text()
     mood = re.search(r"reads as \S+ (happy|aggressive|sad|calm)", said).group(1)
@@ -131,11 +132,12 @@ def test_label_sliders_say_which_mood_the_rating_falls_in_and_save_that_mood(ser
 def nudge(page, index: int, key: str, times: int) -> None:
     """Move the `index`-th slider by `times` key presses, as a person does, until the page has its value."""
     thumb = page.get_by_role("slider").nth(index)
-    before = thumb.get_attribute("aria-valuenow")
+    before = thumb.get_attribute("aria-valuetext")  # an <input type=range>: no aria-valuenow
+    assert before is not None, "the slider has no value to wait on"
     for _ in range(times):
         thumb.press(key)  # focuses the thumb, then the key: robust to a rerun between presses
     for _ in range(100):  # up to 30 s for the page to take the new value
-        if page.get_by_role("slider").nth(index).get_attribute("aria-valuenow") != before:
+        if page.get_by_role("slider").nth(index).get_attribute("aria-valuetext") != before:
             break
         page.wait_for_timeout(300)
     settle(page)

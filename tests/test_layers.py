@@ -254,3 +254,26 @@ def test_the_shared_database_sits_below_every_layer_that_shares_it():
                 through_team.append(f"emotionet.{module}:{node.lineno} uses storage.{node.attr}")
     assert not through_team, "\n".join(through_team)
     assert layer_of("io.database") < layer_of("team") < layer_of("library") < layer_of("scale") < layer_of("app")
+
+
+def test_a_cold_servers_first_page_opens_the_database_without_torch_or_pandas(tmp_path):
+    """Issue 31: the app's entry signs the visitor in (which opens the database, and so imports every
+    table module) before the first page is drawn; importing torch there (the library's tables reached
+    models.checkpoints for its default folder) kept a cold server's uploader off screen for 1.5 s."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from emotionet.app import signin, uploads\n"
+        "from emotionet.io import database\n"
+        "database.make_engine().dispose()\n"
+        "print(sorted(m for m in ('torch', 'pandas', 'emotionet.predict') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "EMOTIONET_DATA_DIR": str(tmp_path)}
+    env.pop("EMOTIONET_DB_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip().splitlines()[-1:] == ["[]"], result.stderr[-1500:]
