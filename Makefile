@@ -22,7 +22,7 @@ test: $(VENV)/.dev
 # markers: pyproject.toml; which tests carry them: tests/conftest.py
 test-fast: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -m "not browser and not pg and not subprocess"
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not browser and not pg and not subprocess"
 
 bench: $(VENV)/.runtime
 	$(PY) bench/analyze_speed.py

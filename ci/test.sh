@@ -15,7 +15,11 @@ if [ -z "${EMOTIONET_TEST_PG_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/
         echo "ci/test.sh: could not start PostgreSQL; its tests will be skipped" >&2
     fi
 fi
-.venv/bin/python -m pytest "$@"
+# Three workers, one test module each at a time (module-scoped servers and libraries start once per
+# module): a browser test leaves its core idle while it waits on the page, and three workers keep both
+# cores busy (four gave no more; docs/benchmarks.md, "The test suite"). EMOTIONET_TEST_WORKERS=0 runs
+# the suite in this one process.
+.venv/bin/python -m pytest -n "${EMOTIONET_TEST_WORKERS:-3}" --dist loadfile "$@"
 rc=$?
 [ -n "$started" ] && bash ci/postgres.sh stop >/dev/null 2>&1
 exit $rc

@@ -14,7 +14,8 @@ import soundfile as sf
 from tests.conftest import REPO, synth
 
 LIMIT_MB = 1000
-MINUTES = 20  # long enough that holding the audio, its spectrogram or all patches at once would show
+MINUTES = 10  # long enough that holding the audio, its spectrogram or all patches at once would show (a 10-minute
+# WAV peaked at 4.4 GB before the analysis streamed)
 
 
 # `python -m emotionet ARGS` that reports its own peak resident set (VmHWM) on the way out. The peak
@@ -59,7 +60,7 @@ def test_the_peak_measured_is_the_child_s_own_not_this_process_s():
 
 @pytest.fixture(scope="module")
 def long_wav(tmp_path_factory):
-    """A 20-minute WAV of cheap synthetic music (8 kHz mono: decoding resamples it like any file)."""
+    """A 10-minute WAV of cheap synthetic music (8 kHz mono: decoding resamples it like any file)."""
     path = tmp_path_factory.mktemp("long") / "long.wav"
     minute = np.concatenate([synth(30.0, 8000), synth(30.0, 8000, kind="dark", seed=1)])
     with sf.SoundFile(str(path), "w", 8000, 1, "PCM_16") as f:
