@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers_labelling import BACKENDS, database_url, tone
+from helpers_labelling import database_url, tone
 from streamlit.testing.v1 import AppTest
 
 from emotionet.models.checkpoints import checkpoint_dir
@@ -27,9 +27,11 @@ from streamlit import config as _streamlit_config  # noqa: E402
 _streamlit_config.set_option("client.showErrorDetails", "full")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=["sqlite"])
 def database(request, tmp_path, monkeypatch):
-    """A fresh data folder and database for the pages; yields an engine on the same database."""
+    """A fresh data folder and database for the pages; yields an engine on the same database. SQLite
+    only: what the pages store and read goes through team.labelling and team.accounts, whose tests
+    run on PostgreSQL too (issue 32: PostgreSQL for the storage tests)."""
     url, cleanup = database_url(request.param, tmp_path)
     monkeypatch.setenv("EMOTIONET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMOTIONET_DB_URL", url)
