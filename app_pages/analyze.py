@@ -83,8 +83,6 @@ with demo_col:
             args=(title,),
         )
 
-import pandas as pd  # noqa: E402
-
 from emotionet.app import plots  # noqa: E402 (the inputs first: these load torch and plotly)
 from emotionet.features import FEATURES  # noqa: E402
 from emotionet.io.audio import AudioError  # noqa: E402
@@ -189,7 +187,7 @@ with others:
         for n, p in ((n, analysis.predictions[n]) for n in names)
     ]
     # a plain table wraps its words: a close call's "calm, close to sad" never pushes it past a projector's column
-    st.table(pd.DataFrame(rows).set_index("model"))
+    st.table(rows, hide_index=True)
     message = webapp.disagreement(analysis.predictions, headline)
     st.caption(
         (

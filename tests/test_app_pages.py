@@ -54,7 +54,7 @@ def test_a_wav_upload_shows_both_predictions_and_the_mood(shipped_checkpoints):
     assert [m.label for m in at.metric] == [f"{plots.label(headline)} ⭐"]
     assert "Our best model hears" in _text(at)
     assert any(mood in at.metric[0].value for mood in ("happy", "aggressive", "sad", "calm"))
-    models = at.table[0].value.index.tolist()  # every model, the headline first, by its friendly name
+    models = at.table[0].value["model"].tolist()  # every model, the headline first, by its friendly name
     assert models[0] == f"{plots.label(headline)} ⭐"
     assert {"Report's CNN", "Report's SVR"} <= set(models) and not any("_" in m for m in models)
     assert "confidence" in _text(at)
@@ -133,7 +133,7 @@ def test_an_unavailable_headline_model_is_named_before_and_after_an_upload(
     headline = json.loads((shipped_checkpoints / "config.json").read_text())["headline"]
     expected = "cnn" if headline == "pretrained" else headline  # the CNN leads in its place
     assert at.metric[0].label == f"{plots.label(expected)} ⭐"
-    assert plots.label("pretrained") not in " ".join(at.table[0].value.index)
+    assert plots.label("pretrained") not in " ".join(at.table[0].value["model"])
 
 
 def test_every_demo_button_stays_and_each_gives_its_named_mood(shipped_checkpoints):

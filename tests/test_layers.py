@@ -259,7 +259,8 @@ def test_the_shared_database_sits_below_every_layer_that_shares_it():
 def test_a_cold_servers_first_page_opens_the_database_without_torch_or_pandas(tmp_path):
     """Issue 31: the app's entry signs the visitor in (which opens the database, and so imports every
     table module) before the first page is drawn; importing torch there (the library's tables reached
-    models.checkpoints for its default folder) kept a cold server's uploader off screen for 1.5 s."""
+    models.checkpoints for its default folder) kept a cold server's uploader off screen for 1.5 s.
+    The model folder and its config are read without torch too: only reading or writing models loads it."""
     import os
     import subprocess
     import sys
@@ -269,6 +270,8 @@ def test_a_cold_servers_first_page_opens_the_database_without_torch_or_pandas(tm
         "from emotionet.app import signin, uploads\n"
         "from emotionet.io import database\n"
         "database.make_engine().dispose()\n"
+        "from emotionet.models import checkpoints\n"
+        "checkpoints.read_config(checkpoints.checkpoint_dir())\n"
         "print(sorted(m for m in ('torch', 'pandas', 'emotionet.predict') if m in sys.modules))\n"
     )
     env = {**os.environ, "EMOTIONET_DATA_DIR": str(tmp_path)}

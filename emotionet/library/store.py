@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from ..io import database
+from ..models.checkpoints import checkpoint_dir
 from ..team import storage
 from .paths import path_to_text, shown_name, text_to_path
 from .playlists import Song
@@ -145,8 +146,6 @@ def models_fingerprint(
     whole song), the models that answer (`models`; None: those that load now, `available_models`)
     and the scan preset (predict.PRESETS; None or "whole": the full analysis) an analysis came
     from: change any and a scan analyses again."""
-    from ..models.checkpoints import checkpoint_dir  # here: opening the database must not import torch
-
     directory = Path(checkpoints or checkpoint_dir())
     config = directory / "config.json"
     if not config.is_file():
@@ -162,7 +161,7 @@ def models_fingerprint(
 def bundle_models(checkpoints=None) -> tuple[str, ...]:
     """The models of a checkpoint folder that answer in an analysis (read from its config.json):
     the CNN, the SVRs, and the pretrained model when it has one."""
-    from ..models.checkpoints import checkpoint_dir, read_config
+    from ..models.checkpoints import read_config
 
     config = read_config(Path(checkpoints or checkpoint_dir()))
     return ("cnn", *config.get("svrs", []), *(["pretrained"] if config.get("pretrained") else []))

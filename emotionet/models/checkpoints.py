@@ -30,15 +30,17 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..features import Normalizer
 from ..io import files
 from ..mood import Calibration
-from .cnn import CNNConfig, EmotionCNN
 from .svr import SVRBaseline
+
+if TYPE_CHECKING:  # torch is imported where models are read or written: the folder and config functions
+    from .cnn import EmotionCNN  # serve pages and a cold server's first page without it (issue 31)
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 HASHES = "sha256"  # the config.json key: model file name -> SHA-256 of its bytes
@@ -166,6 +168,8 @@ def verify_files(directory: str | os.PathLike, config: dict) -> None:
 def _check_finite_file(path: Path) -> None:
     try:
         if path.suffix == ".pt":
+            import torch
+
             arrays = {k: v.numpy() for k, v in torch.load(path, weights_only=True).items()}
         else:
             with np.load(path, allow_pickle=False) as data:
@@ -277,6 +281,8 @@ class ModelBundle:
             arrays["pretrained.npz"] = self.pretrained.to_arrays()
         if self.listener is not None:
             arrays["listener.npz"] = self.listener.to_arrays()
+        import torch
+
         for name, model in self.cnns.items():
             files.write_bytes(directory / f"{name}.pt", _serialised(torch.save, model.state_dict()))
         for name, values in arrays.items():
@@ -315,6 +321,10 @@ class ModelBundle:
 
     @classmethod
     def _from_config(cls, directory: Path, config: dict) -> "ModelBundle":
+        import torch
+
+        from .cnn import CNNConfig, EmotionCNN
+
         with np.load(directory / "normalizer.npz") as arrays:
             normalizer = Normalizer.from_arrays(arrays)
         cnns = {}
