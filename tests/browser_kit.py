@@ -199,6 +199,14 @@ def assert_no_exception(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
+def timeline(page):
+    """Analyze's Mood over time chart, once Plotly has drawn it. (Not `.js-plotly-plot` by position: under load the
+    charts draw in any order, and the second one drawn can be a feature heatmap in a hidden tab.)"""
+    chart = page.locator('[class*="st-key-timeline_"] .js-plotly-plot')
+    chart.wait_for(state="visible", timeout=90_000)
+    return chart
+
+
 def combobox(page, label: str):
     """A selectbox (a react-aria combobox in Streamlit 1.67) by its label."""
     return page.get_by_role("combobox", name=label, exact=True)

@@ -25,6 +25,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     settle,
     shown_in,
     start_rating,
+    timeline,
 )
 from tests.conftest import synth, write_audio
 
@@ -124,7 +125,7 @@ def test_a_two_part_song_shows_its_sections_and_plays_the_one_clicked(server, pa
     assert page.get_by_text(re.compile(r"^Section 2: ")).is_visible()
     assert page.locator("audio").count() == 2
     # clicking the first section's strip on the timeline chart plays that section instead
-    chart = page.locator(".js-plotly-plot").nth(1)  # the plane first, then the timeline
+    chart = timeline(page)
     chart.scroll_into_view_if_needed()
     strips = chart.locator(".scatterlayer .trace").first.locator("path.point")  # the "sections" trace comes first
     assert strips.count() == 2

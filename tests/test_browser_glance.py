@@ -26,6 +26,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     settle,
     shoot,
     start_rating,
+    timeline,
 )
 from tests.conftest import REPO, synth, write_audio
 
@@ -286,10 +287,10 @@ def test_a_long_songs_section_labels_never_overlap(server, screen, tmp_path):
     upload(page, write_audio(tmp_path / "four minutes.mp3", song, format="MP3"))
     page.get_by_text(re.compile(r"^Sections \(\d+\)")).wait_for(timeout=240_000)
     settle(page)
-    timeline = page.locator(".js-plotly-plot").nth(1)  # the plane first, then the timeline
-    timeline.scroll_into_view_if_needed()
+    chart = timeline(page)
+    chart.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
-    labels = timeline.locator("g.annotation")
+    labels = chart.locator("g.annotation")
     boxes = [b for b in (labels.nth(i).bounding_box() for i in range(labels.count())) if b]
     texts = labels.all_inner_texts()
     assert len(boxes) >= 4, texts

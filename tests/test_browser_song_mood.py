@@ -32,6 +32,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     settle,
     shoot,
     start_rating,
+    timeline,
 )
 from tests.conftest import REPO, write_audio
 
@@ -66,7 +67,7 @@ def test_a_song_of_two_moods_is_said_as_mixed_with_its_shares_and_no_number_cont
     verdict = page.locator('[data-testid="stMetric"]').first
     verdict.wait_for(timeout=180_000)
     settle(page)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=90_000)
+    timeline(page)  # Mood over time drawn (its middles are checked below)
     assert_no_exception(page)
     shoot(page, f"song-mood-analyze-{name}")
     main = page.locator('[data-testid="stMain"]').inner_text()
