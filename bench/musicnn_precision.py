@@ -103,7 +103,8 @@ def speed(repeats: int) -> dict:
     return {
         "batch_of_4_patches_both_backbones_s": {k: round(v, 4) for k, v in figures.items()},
         "speedup_vs_conv2d": {k: round(base / v, 2) for k, v in figures.items()},
-        "amx": mn.default_precision() == "bfloat16" if "EMOTIONET_MUSICNN_PRECISION" not in os.environ else None,
+        "bfloat16_in_hardware": mn.bfloat16_in_hardware(),
+        "amx": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
         "torch_threads": torch.get_num_threads(),
     }
 
@@ -151,21 +152,67 @@ def judge(seeds, cache: Path) -> dict:
     return out
 
 
+def shipped(clips: int) -> dict:
+    """The shipped models on this CPU, musicnn's products in float32 and in bfloat16: every `clips`-th
+    part of each source's clips (an even spread), every model's valence, arousal and mood, 30 s each."""
+    from emotionet.predict import Predictor
+
+    paths = []
+    for source in ("4q", "musifeast"):
+        tracks = dataset.read_manifest(DATA / source / "labels.csv")
+        paths += [t.path for t in tracks[:: max(1, len(tracks) // clips)][:clips]]
+    predictors = {}
+    for precision in ("float32", "bfloat16"):
+        os.environ[mn.PRECISION_ENV] = precision  # read as the predictor loads its backbones
+        predictors[precision] = Predictor.load()
+    os.environ.pop(mn.PRECISION_ENV)
+    rows = []
+    for path in paths:
+        out = {p: predictor.analyze(path).predictions for p, predictor in predictors.items()}
+        for model, exact in out["float32"].items():
+            fast = out["bfloat16"][model]
+            rows.append(
+                (model, abs(fast.valence - exact.valence), abs(fast.arousal - exact.arousal), fast.mood != exact.mood)
+            )
+    models = sorted({r[0] for r in rows})
+    return {
+        "clips": len(paths),
+        "per_model": {
+            m: {
+                "max_abs_change_valence_arousal": [round(max(r[i] for r in rows if r[0] == m), 5) for i in (1, 2)],
+                "mood_flips": sum(r[3] for r in rows if r[0] == m),
+            }
+            for m in models
+        },
+    }
+
+
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the JSON goes (default bench/results/)")
     parser.add_argument("--speed-only", action="store_true", help="skip the accuracy part (needs ../shared)")
+    parser.add_argument(
+        "--shipped",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the speed and the shipped models' answers on N clips of each source, float32 vs bfloat16, on this CPU",
+    )
     args = parser.parse_args()
     started = time.time()
     result = {"speed": speed(args.repeats)}
     print(result["speed"])
-    if not args.speed_only:
+    if args.shipped:
+        result["shipped_on_this_cpu"] = shipped(args.shipped)
+        print(result["shipped_on_this_cpu"])
+    elif not args.speed_only:
         result["accuracy"] = judge(args.seeds, args.cache)
         print({k: v for k, v in result["accuracy"].items() if k != "per_seed"})
     result["seconds"] = round(time.time() - started, 1)
-    return write_result(OUT, result)
+    return write_result(args.out, result)
 
 
 if __name__ == "__main__":

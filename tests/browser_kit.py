@@ -270,14 +270,20 @@ def screen(request, browser):
     page.close()
 
 
+WHOLE_SHOTS = os.environ.get("EMOTIONET_WHOLE_SHOTS") == "1"  # also the whole page, below the fold
+
+
 def shoot(page, name: str) -> None:
-    """test-artifacts/<name>.png: the screen as the user sees it, then <name>-whole.png, the whole page
-    (the main area scrolls, not the document)."""
+    """test-artifacts/<name>.png: the screen as the user sees it; with EMOTIONET_WHOLE_SHOTS=1 also
+    <name>-whole.png, the whole page (the main area scrolls, not the document: the window is made as
+    tall as the page and the charts redraw, about 2.5 s a shot, so the suite leaves it out)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    size = page.viewport_size
     page.mouse.move(2, 2)  # no tooltip in the picture
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    if not WHOLE_SHOTS:
+        return
+    size = page.viewport_size
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
     page.wait_for_timeout(1500)  # charts redraw at the new size
