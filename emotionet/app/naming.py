@@ -27,8 +27,8 @@ def model_rows(models: dict[str, dict]) -> list[dict]:
     return [
         {
             "model": model_name(n),
-            "valence": round(models[n]["valence"], 2),
-            "arousal": round(models[n]["arousal"], 2),
+            "valence": f"{models[n]['valence']:.2f}",  # text: a table would print 0.8500
+            "arousal": f"{models[n]['arousal']:.2f}",
             "mood": models[n]["mood"],
         }
         for n in ordered(models)
