@@ -257,9 +257,8 @@ with rate_tab:
                 try:
                     with st.spinner("Running the models…"):
                         known = answers.predict_track(engine, store, webapp.predictor(), key, track.hash)
-                    st.table(
-                        webapp.model_rows(known["models"]), hide_index=True
-                    )  # as on Analyze: wraps, never a canvas
+                    # a plain table, as on Analyze: it wraps its words, and its cells are text, not a canvas
+                    st.table(webapp.model_rows(known["models"]), hide_index=True)
                 except Exception as error:  # the models are optional here: the page keeps working
                     st.info(f"Model predictions are not available: {webapp.plain(error)}")
         with st.expander("🕓 Your rating history for this track"):

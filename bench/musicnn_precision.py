@@ -1,7 +1,7 @@
 """musicnn's timbral convolutions as matrix products, in float32 and bfloat16: speed, and what
 bfloat16 does to the embeddings and the moods (issue 12).
 
-    .venv/bin/python bench/musicnn_precision.py [--seeds 0 1 2] [--repeats 7]
+    .venv/bin/python bench/musicnn_precision.py [--seeds 0 1 2] [--repeats 7] [--shipped N] [--out FILE]
 
 Speed, in one run: one forward pass of both backbones over a batch of 4 patches (3 s each),
 median of `--repeats`, the variants called in turn within each repeat, for
@@ -19,6 +19,11 @@ bench/listener_cv.py (5 artist-grouped folds per seed), trained on float32 embed
 fold predicted from its float32 and from its bfloat16 embeddings. Reported: the listener set's
 valence/arousal r (the shipped listener head), the 4Q quadrant accuracy (the headline's 4Q head),
 how far the predictions move and how many moods flip. Writes bench/results/musicnn_precision.json.
+
+`--shipped N` instead (any CPU with bfloat16 in hardware, e.g. AVX-512 BF16 without AMX): the shipped
+models themselves on N clips of each source, analysed with float32 and with bfloat16 products in this
+process; how far each model's answers move and how many moods change (no training, about 2 minutes
+for N = 60). `--out` names the JSON (bench/results/musicnn_precision_zen4.json for the AMD Zen 4).
 """
 
 from __future__ import annotations
@@ -153,8 +158,9 @@ def judge(seeds, cache: Path) -> dict:
 
 
 def shipped(clips: int) -> dict:
-    """The shipped models on this CPU, musicnn's products in float32 and in bfloat16: every `clips`-th
-    part of each source's clips (an even spread), every model's valence, arousal and mood, 30 s each."""
+    """The shipped models on this CPU, musicnn's products in float32 and in bfloat16: `clips` clips of
+    each source, spread evenly over its manifest; how far every model's valence and arousal move, and
+    how many moods change."""
     from emotionet.predict import Predictor
 
     paths = []

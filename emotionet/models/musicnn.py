@@ -175,7 +175,7 @@ class MusicnnNotInstalled(ImportError):
 def default_precision() -> str:
     """The timbral convolutions' precision: $EMOTIONET_MUSICNN_PRECISION when set (auto,
     float32 or bfloat16); on auto, bfloat16 where the CPU multiplies bfloat16 in hardware (AMX
-    tiles, or AVX-512 BF16 as on AMD's Zen 4: a 4-minute song's musicnn 1.6x faster there) and
+    tiles, or AVX-512 BF16 as on AMD's Zen 4: its products 1.8x faster there) and
     float32 elsewhere, where bfloat16 would be emulated and slower."""
     choice = os.environ.get(PRECISION_ENV, "auto").strip().lower() or "auto"
     if choice in PRECISIONS:
