@@ -167,11 +167,15 @@ def shipped(clips: int) -> dict:
     for source in ("4q", "musifeast"):
         tracks = dataset.read_manifest(DATA / source / "labels.csv")
         paths += [t.path for t in tracks[:: max(1, len(tracks) // clips)][:clips]]
-    predictors = {}
-    for precision in ("float32", "bfloat16"):
-        os.environ[mn.PRECISION_ENV] = precision  # read as the predictor loads its backbones
-        predictors[precision] = Predictor.load()
-    os.environ.pop(mn.PRECISION_ENV)
+    predictors, chosen = {}, os.environ.get(mn.PRECISION_ENV)
+    try:
+        for precision in ("float32", "bfloat16"):
+            os.environ[mn.PRECISION_ENV] = precision  # read as the predictor loads its backbones
+            predictors[precision] = Predictor.load()
+    finally:
+        os.environ.pop(mn.PRECISION_ENV)
+        if chosen is not None:
+            os.environ[mn.PRECISION_ENV] = chosen
     rows = []
     for path in paths:
         out = {p: predictor.analyze(path).predictions for p, predictor in predictors.items()}

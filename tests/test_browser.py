@@ -22,6 +22,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     page,
     playlist_titles,
     playwright,
+    screen,
     server,
     settle,
     shoot,
@@ -178,9 +179,11 @@ def test_playlists_change_the_mood_then_next_plays_the_new_playlist(server, data
     assert shown_in(page, "Now playing").startswith("1. ")
 
 
-def test_label_save_then_show_the_models_stays_on_the_track(server, page):
-    """Issue 10: rate, Save, open the team's view, tick the models: the page jumped to the next track."""
-    start_rating(page, server, "Ann")
+def test_label_save_then_show_the_models_stays_on_the_track(server, screen):
+    """Issue 10: rate, Save, open the team's view, tick the models: the page jumped to the next track.
+    The models' table says each mood and number as Analyze's does."""
+    name, page = screen
+    start_rating(page, server, "Ann" if name == "laptop" else "Bea")
     page.get_by_text("0 of 2 rated").wait_for(timeout=60_000)
     first = shown_in(page, "Track")
     page.get_by_role("button", name="💾 Save").click()
@@ -201,8 +204,10 @@ def test_label_save_then_show_the_models_stays_on_the_track(server, page):
     answer.first.wait_for(timeout=90_000)
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert page.locator("td").first.inner_text() == "Best model (musicnn) ⭐ headline", main
+    row = page.locator("tr").filter(has_text="Best model (musicnn)").inner_text()
+    assert re.search(r"(😊 happy|😠 aggressive|😢 sad|😌 calm)\s+0\.\d\d [↑↓]\s+0\.\d\d [↑↓]", row), row
     page.locator("td").first.scroll_into_view_if_needed()
-    shoot(page, "label-models-table")
+    shoot(page, f"label-models-table-{name}")
     assert_no_exception(page)
     assert shown_in(page, "Track") == first  # still the track just rated
     assert page.get_by_text("You have rated this track").is_visible()

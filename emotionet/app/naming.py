@@ -23,13 +23,18 @@ def model_name(name: str, headline_model: str | None = None) -> str:
 
 
 def model_rows(models: dict[str, dict]) -> list[dict]:
-    """Rows of a models' table (headline first) from {model: {valence, arousal, mood, ...}}."""
+    """Rows of a models' table (headline first) from {model: {valence, arousal, mood, ...}}, said as
+    Analyze's table says them: "😢 sad", each number with its side of the mood centre ("0.41 ↓")."""
+    from ..mood import EMOJI
+    from .text import arrow
+
+    centre = resources.mood_centre()
     return [
         {
             "model": model_name(n),
-            "valence": f"{models[n]['valence']:.2f}",  # text: a table would print 0.8500
-            "arousal": f"{models[n]['arousal']:.2f}",
-            "mood": models[n]["mood"],
+            "mood": f"{EMOJI[models[n]['mood']]} {models[n]['mood']}",
+            "valence": f"{models[n]['valence']:.2f} {arrow(models[n]['valence'], centre[0])}",
+            "arousal": f"{models[n]['arousal']:.2f} {arrow(models[n]['arousal'], centre[1])}",
         }
         for n in ordered(models)
     ]
