@@ -227,6 +227,13 @@ def shown_in(page, label: str) -> str:
     return combobox(page, label).input_value().strip()
 
 
+def wait_shown(page, label: str, expected: str, timeout: float = 30_000) -> None:
+    """Until the selectbox labelled `label` shows `expected` (fails after `timeout` ms): what a click
+    changes is read once its rerun has drawn it, even where a loaded machine starts that rerun after
+    `settle` has looked."""
+    playwright.expect(combobox(page, label)).to_have_value(expected, timeout=timeout)
+
+
 def invite(data: Path, name: str, role: str = "coordinator") -> str:
     """Put `name` on the team of the data folder `data` (as `role`); returns their invitation token."""
     from emotionet.team import accounts
