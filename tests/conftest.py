@@ -46,6 +46,18 @@ def shipped_checkpoints() -> Path:
     return SHIPPED
 
 
+@pytest.fixture(autouse=True)
+def _close_a_tests_browser_contexts(request):
+    """After a real-browser test, the contexts it opened and left open are closed (its module's
+    `visitor` stays): a page left on a stopped server keeps trying to reconnect, on the CPU the
+    rest of the suite needs."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            if not getattr(context, "module_visitor", False):
+                context.close()
+
+
 @pytest.fixture
 def cli_run(capsys, monkeypatch):
     """`python -m emotionet ARGS` run in this process (`emotionet.cli.main`), as a fresh interpreter

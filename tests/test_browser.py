@@ -19,6 +19,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     browser,
     choose,
     data,
+    expect,
     page,
     playlist_titles,
     playwright,
@@ -29,6 +30,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     shown_in,
     start_rating,
     timeline,
+    visitor,
     wait_shown,
 )
 from tests.conftest import synth, write_audio
@@ -126,8 +128,8 @@ def test_a_two_part_song_shows_its_sections_and_plays_the_one_clicked(server, pa
     assert page.locator("audio").count() == 1
     page.get_by_role("button", name="▶ Play").nth(1).click()
     settle(page)
-    assert page.get_by_text(re.compile(r"^Section 2: ")).is_visible()
-    assert page.locator("audio").count() == 2
+    expect(page.get_by_text(re.compile(r"^Section 2: "))).to_be_visible()  # retrying: the click's rerun can start late
+    expect(page.locator("audio")).to_have_count(2)
     # clicking the first section's strip on the timeline chart plays that section instead
     chart = timeline(page)
     chart.scroll_into_view_if_needed()
@@ -137,8 +139,8 @@ def test_a_two_part_song_shows_its_sections_and_plays_the_one_clicked(server, pa
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     settle(page)
     assert_no_exception(page)
-    assert page.get_by_text(re.compile(r"^Section 1: 0:00–0:(29|30|31)")).is_visible()
-    assert page.locator("audio").count() == 2  # one player for the section, as with ▶
+    expect(page.get_by_text(re.compile(r"^Section 1: 0:00–0:(29|30|31)"))).to_be_visible()
+    expect(page.locator("audio")).to_have_count(2)  # one player for the section, as with ▶
     for label in ("Analysis (JSON)", "Timeline (CSV)", "Sections (CSV)", "Valence–arousal plane (PNG)"):
         assert page.get_by_role("button", name=label).is_visible()
     assert_no_exception(page)
@@ -282,8 +284,8 @@ def test_label_opens_on_a_suggestion_says_why_and_suggested_next_moves_on(server
     if listen.count():  # the seeded tracks were added without the page, so the models have not heard them
         listen.click()
         settle(page)
-        assert page.get_by_text("For you, best first").is_visible()  # the list is still open
-        assert page.get_by_role("button", name=re.compile("Let the models listen to")).count() == 0
+        expect(page.get_by_text("For you, best first")).to_be_visible()  # the list is still open
+        expect(page.get_by_role("button", name=re.compile("Let the models listen to"))).to_have_count(0)
     assert_no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "label-suggested.png"), full_page=True)
 

@@ -33,6 +33,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     shoot,
     start_rating,
     timeline,
+    visitor,
 )
 from tests.conftest import REPO, write_audio
 

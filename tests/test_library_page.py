@@ -22,6 +22,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     page,
     settle,
     start_server,
+    visitor,
 )
 from tests.conftest import synth, write_audio
 
