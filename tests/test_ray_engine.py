@@ -143,7 +143,7 @@ def test_ray_scan_equals_the_local_scan_and_a_second_run_skips_everything(
     copy = music / "slow" / "copy of bright_0.wav"
     copy.write_bytes((music / "bright_0.wav").read_bytes())
     try:
-        third = ray_engine.scan_folder_ray(music, engine, checkpoints=shipped_checkpoints, device="auto")
+        third = ray_engine.scan_folder_ray(music, engine, checkpoints=shipped_checkpoints, device="auto", actors=1)
     finally:
         copy.unlink()
     assert (third.added, third.known) == (0, SONGS) and set(third.failed) == {broken, empty}
@@ -166,13 +166,13 @@ def test_a_killed_run_keeps_what_it_wrote_and_the_next_run_does_the_rest(
 
     monkeypatch.setattr(ray_engine, "_write", write_then_die)
     with pytest.raises(KeyboardInterrupt):
-        ray_engine.scan_folder_ray(music, engine, checkpoints=shipped_checkpoints, device="cpu", batch_size=1)
+        ray_engine.scan_folder_ray(music, engine, checkpoints=shipped_checkpoints, device="cpu", batch_size=1, actors=1)
     monkeypatch.setattr(ray_engine, "_write", real_write)
     with storage_session(engine) as session:
         songs_kept = session.query(LibrarySong).count()
         assert songs_kept + session.query(LibraryFailure).count() == 2  # what was written before the kill stays
 
-    resumed = ray_engine.scan_folder_ray(music, engine, checkpoints=shipped_checkpoints, device="cpu")
+    resumed = ray_engine.scan_folder_ray(music, engine, checkpoints=shipped_checkpoints, device="cpu", actors=1)
     assert (resumed.added, resumed.known) == (SONGS - songs_kept, songs_kept)  # only the rest is analysed
     assert len(resumed.songs) == SONGS and len(resumed.failed) == 2
 
