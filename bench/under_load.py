@@ -17,7 +17,8 @@ song     the song (bench/whole_song.py's synthetic 4-minute MP3, or `--song`) al
 app      the app (streamlit, shipped models, an empty data folder) in Debian's chromium through
          Playwright, one browser context (session) per upload at 1280x800:
          cold       `--cold-rounds` fresh servers (empty data folders): seconds from opening the page
-                    to the uploader on screen, and to the models loaded (the note gone)
+                    to the uploader on screen, and to the models loaded (the note gone); with
+                    `--cold-busy N`, beside N busy processes
          sessions   N sessions drop the song (each under its own name: no cached answer) at once;
                     per song the seconds from its drop to its mood on screen, and the server's CPU
                     seconds (every thread) per song
@@ -236,6 +237,7 @@ def main() -> dict:
     parser.add_argument("--song", help="a 4-minute file (default: bench/whole_song.py's synthetic MP3)")
     parser.add_argument("--port", type=int, default=8598)
     parser.add_argument("--cold-rounds", type=int, default=3, help="fresh servers whose first page is timed")
+    parser.add_argument("--cold-busy", type=int, default=0, help="busy processes beside the cold starts")
     parser.add_argument("--skip-app", action="store_true")
     parser.add_argument("--skip-song", action="store_true")
     parser.add_argument("--skip-whole-song", action="store_true")
@@ -319,18 +321,20 @@ def app_blocks(args, song: Path, folder: Path) -> dict:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            colds = [cold_start(browser, url)]  # this server's, then as many more fresh servers
-            for i in range(1, args.cold_rounds):
-                fresh = start_server(folder / f"cold-{i}", args.port + i)
-                try:
-                    colds.append(cold_start(browser, f"http://127.0.0.1:{args.port + i}"))
-                finally:
-                    stop(fresh)
+            with Busy(args.cold_busy):  # the cold start beside that many busy processes (default none)
+                colds = [cold_start(browser, url)]  # this server's, then as many more fresh servers
+                for i in range(1, args.cold_rounds):
+                    fresh = start_server(folder / f"cold-{i}", args.port + i)
+                    try:
+                        colds.append(cold_start(browser, f"http://127.0.0.1:{args.port + i}"))
+                    finally:
+                        stop(fresh)
             cold = {
                 "uploader_s": spread(c["uploader_s"] for c in colds),
                 "models_loaded_s": spread(c["models_loaded_s"] for c in colds),
                 "loading_note_seen": sum(c["loading_note_seen"] for c in colds),
                 "servers": len(colds),
+                "busy_processes": args.cold_busy,
             }
             print("cold", json.dumps(cold), file=sys.stderr, flush=True)
             for round_ in range(args.rounds):
