@@ -29,7 +29,7 @@ from emotionet.team import labelling as lab
 from emotionet.team.storage import AudioStore, make_engine
 
 try:
-    from tests.browser_kit import ARTIFACTS, VIEWPORTS, browser, join, settle, start_server  # noqa: F401 (fixtures)
+    from tests.browser_kit import ARTIFACTS, VIEWPORTS, browser, expect, join, settle, start_server  # noqa: F401 (fixtures)
 
     NO_BROWSER = ""
 except pytest.skip.Exception as why:  # no chromium here: the browser cases skip, the rest still run
@@ -87,12 +87,12 @@ def test_uploads_past_the_servers_upload_memory_are_refused_as_they_arrive(brows
             )
             settle(page)
         chips = page.locator('[data-testid="stFileChip"]')
-        assert chips.count() == 3
+        expect(chips).to_have_count(3)
         refused = [c.inner_text() for c in chips.all() if "Error" in c.inner_text()]
         assert len(refused) == 1 and "big 2.wav" in refused[0], [c.inner_text() for c in chips.all()]
         page.screenshot(path=str(ARTIFACTS / "upload-refused-laptop.png"), full_page=True)
         errors = page.locator('[data-testid="stAlertContentError"]')
-        assert errors.count() == 1, page.locator('[data-testid="stMain"]').inner_text()
+        expect(errors).to_have_count(1)
         assert errors.inner_text().translate(INVISIBLE).startswith("big 2.wav was not taken: The server holds 1.2 MB")
 
 

@@ -18,6 +18,7 @@ from tests.browser_kit import (  # noqa: F401 (fixtures)
     assert_no_exception,
     browser,
     choose,
+    expect,
     join,
     page,
     settle,
@@ -91,7 +92,7 @@ def test_export_downloads_the_library_with_spotifys_columns(server, library, pag
         measure.click()
         settle(page)
         page.get_by_text("still show the analysis's own key").wait_for(state="detached", timeout=60_000)
-    assert page.get_by_role("button", name="📏 Measure the files").count() == 0
+    expect(page.get_by_role("button", name="📏 Measure the files")).to_have_count(0)
     with page.expect_download() as download:
         page.get_by_role("button", name="⬇️ Table as CSV").click()
     assert download.value.suggested_filename == "emotionet-library.csv"
