@@ -175,19 +175,8 @@ with others:
         f"Duration {analysis.duration_s:.1f} s · analysed {analysis.start_s:.1f}–{analysis.end_s:.1f} s"
         + (" (an excerpt)" if analysis.duration_s > analysis.end_s - analysis.start_s + 0.5 else " (the whole song)")
     )
-    centre = webapp.mood_centre()
-    rows = [
-        {
-            "model": label(n) + (" ⭐" if n == headline else ""),
-            "mood": f"{EMOJI[p.mood]} {webapp.said_short(p)}",
-            "valence, arousal": f"{p.valence:.2f} {webapp.arrow(p.valence, centre[0])}, "
-            f"{p.arousal:.2f} {webapp.arrow(p.arousal, centre[1])}",
-            "confidence": f"{p.confidence:.0%}",
-        }
-        for n, p in ((n, analysis.predictions[n]) for n in names)
-    ]
     # a plain table wraps its words: a close call's "calm, close to sad" never pushes it past a projector's column
-    st.table(rows, hide_index=True)
+    st.table(webapp.model_rows(analysis.predictions, headline), hide_index=True)
     message = webapp.disagreement(analysis.predictions, headline)
     st.caption(
         (

@@ -257,8 +257,11 @@ with rate_tab:
                 try:
                     with st.spinner("Running the models…"):
                         known = answers.predict_track(engine, store, webapp.predictor(), key, track.hash)
-                    # a plain table, as on Analyze: it wraps its words, and its cells are text, not a canvas
-                    st.table(webapp.model_rows(known["models"]), hide_index=True)
+                    from emotionet.predict import Prediction  # loaded with the predictor above
+
+                    # Analyze's table of this track: the same words, numbers and confidence
+                    said = {name: Prediction.from_dict(answer) for name, answer in known["models"].items()}
+                    st.table(webapp.model_rows(said, known["headline"]), hide_index=True)
                 except Exception as error:  # the models are optional here: the page keeps working
                     st.info(f"Model predictions are not available: {webapp.plain(error)}")
         with st.expander("🕓 Your rating history for this track"):

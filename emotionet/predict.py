@@ -73,6 +73,20 @@ class Prediction:
             **song_shares(self.shares, self.mixed),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Prediction":
+        """A prediction from its fields as a dict (`dataclasses.asdict`, what the team's database
+        keeps; older rows hold only valence, arousal, mood and confidence)."""
+        return cls(
+            float(data["valence"]),
+            float(data["arousal"]),
+            data["mood"],
+            float(data["confidence"]),
+            data.get("close_to"),
+            data.get("shares"),
+            bool(data.get("mixed", False)),
+        )
+
     @property
     def share(self) -> float | None:
         """The part of the song its mood holds (None: one answer for the whole clip)."""

@@ -163,10 +163,12 @@ def test_a_track_added_is_queued_for_the_models_until_they_hear_it(engine, tmp_p
         def analyze(self, path):
             from types import SimpleNamespace
 
+            from emotionet.predict import Prediction
+
             Predictor.calls += 1
             if Predictor.calls > 1:
                 raise Interrupted
-            point = SimpleNamespace(valence=0.5, arousal=0.5, mood="calm", confidence=0.5)
+            point = Prediction(valence=0.5, arousal=0.5, mood="calm", confidence=0.5)
             return SimpleNamespace(headline="pretrained", predictions={"pretrained": point})
 
     with pytest.raises(Interrupted):

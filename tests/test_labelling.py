@@ -317,7 +317,9 @@ class FixedModels:
     def analyze(self, path):
         self.calls += 1
         v, a = self.truth[path.stem]  # stored audio is named by its hash
-        p = lambda v, a: SimpleNamespace(valence=v, arousal=a, mood=lab.mood_of(v, a), confidence=0.5)  # noqa: E731
+        from emotionet.predict import Prediction
+
+        p = lambda v, a: Prediction(valence=v, arousal=a, mood=lab.mood_of(v, a), confidence=0.5)  # noqa: E731
         return SimpleNamespace(headline="right", predictions={"right": p(v, a), "flipped": p(1 - v, a)})
 
 

@@ -120,6 +120,31 @@ def test_the_answer_in_words_is_one_answer():
     assert say("calm", "sad") == "calm, close to sad"
 
 
+@pytest.mark.parametrize("name", ["dark 20 s", "pad then riff"])
+def test_label_shows_a_tracks_models_as_analyze_does(predictor, tmp_path, name):
+    """Label's table of a team track is Analyze's table of the same file, close calls and a song's
+    shares included (it used to store only each mood and show "😠 aggressive" for a mixed song)."""
+    from emotionet.app.naming import model_rows
+    from emotionet.predict import Prediction
+    from emotionet.team import labelling, storage
+    from emotionet.team import predictions as answers
+
+    path = write_audio(tmp_path / "track.wav", CLIPS[name])
+    engine = storage.make_engine(f"sqlite:///{tmp_path / 'team.db'}")
+    store = storage.AudioStore(tmp_path / "audio")
+    track, _ = labelling.add_track(engine, store, path.read_bytes(), "track.wav", added_by="Ana")
+    analysis = predictor.analyze(path)
+    for _ in range(2):  # run and stored, then read back from the database
+        known = answers.predict_track(engine, store, predictor, "k", track.hash)
+        shown = model_rows({n: Prediction.from_dict(a) for n, a in known["models"].items()}, known["headline"])
+        assert shown == model_rows(analysis.predictions, analysis.headline)
+    if name == "pad then riff":  # a song of two moods: the table says its share, as Analyze does
+        assert "%" in shown[0]["mood"], shown[0]
+    engine.dispose()
+    old = Prediction.from_dict({"valence": 0.7, "arousal": 0.2, "mood": "calm", "confidence": 0.5})  # a row from before
+    assert (old.close_to, old.shares, old.mixed) == (None, None, False)
+
+
 def test_the_mood_centre_in_the_json_is_no_model(predictor, tmp_path):
     """Readers find the models as the entries with a valence (the library's model list, the sections CSV):
     the mood centre the JSON states must not look like one."""

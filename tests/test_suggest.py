@@ -138,10 +138,12 @@ class FakePredictor:
     def analyze(self, path, **_):
         from types import SimpleNamespace
 
+        from emotionet.predict import Prediction
+
         self.calls.append(path)
         mood = self.moods[path.stem]
         v, a = POINT[mood]
-        p = SimpleNamespace(valence=v, arousal=a, mood=mood, confidence=0.8)
+        p = Prediction(valence=v, arousal=a, mood=mood, confidence=0.8)
         return SimpleNamespace(headline="pretrained", predictions={"pretrained": p})
 
 

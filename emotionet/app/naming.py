@@ -22,21 +22,25 @@ def model_name(name: str, headline_model: str | None = None) -> str:
     return label(name) + (" ⭐ headline" if name == (headline_model or resources.headline()) else "")
 
 
-def model_rows(models: dict[str, dict]) -> list[dict]:
-    """Rows of a models' table (headline first) from {model: {valence, arousal, mood, ...}}, said as
-    Analyze's table says them: "😢 sad", each number with its side of the mood centre ("0.41 ↓")."""
+def model_rows(predictions: dict, headline: str | None = None) -> list[dict]:
+    """The models' table of one clip or song, headline (⭐) first, as Analyze and Label show it:
+    "😌 calm, close to sad" or "mixed (sad 48%)", "0.66 ↑, 0.21 ↓" against the mood centre, and the
+    confidence. `predictions`: model -> `predict.Prediction`."""
+    from ..models import label
     from ..mood import EMOJI
-    from .text import arrow
+    from .text import arrow, said_short
 
+    headline = headline or resources.headline()
     centre = resources.mood_centre()
     return [
         {
-            "model": model_name(n),
-            "mood": f"{EMOJI[models[n]['mood']]} {models[n]['mood']}",
-            "valence": f"{models[n]['valence']:.2f} {arrow(models[n]['valence'], centre[0])}",
-            "arousal": f"{models[n]['arousal']:.2f} {arrow(models[n]['arousal'], centre[1])}",
+            "model": label(n) + (" ⭐" if n == headline else ""),
+            "mood": f"{EMOJI[p.mood]} {said_short(p)}",
+            "valence, arousal": f"{p.valence:.2f} {arrow(p.valence, centre[0])}, "
+            f"{p.arousal:.2f} {arrow(p.arousal, centre[1])}",
+            "confidence": f"{p.confidence:.0%}",
         }
-        for n in ordered(models)
+        for n, p in ((n, predictions[n]) for n in ordered(predictions, headline))
     ]
 
 

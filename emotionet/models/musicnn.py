@@ -26,9 +26,9 @@ product and its frequency max stay in cache. In ``float32`` this is exact and th
 convolutions run about 1.8x faster than oneDNN's conv2d (the whole pass 1.35x); in
 ``bfloat16`` (the default where the CPU multiplies bfloat16 in hardware, see ``default_precision``)
 those two products alone are rounded to bfloat16: on AMX tiles about 5x (the whole pass 2.8x), on
-AVX-512 BF16 (AMD Zen 4) 1.8x for both backbones' pass; everything else stays float32. The two backbones share those products' input windows
-(``forward_together``: their input batch norms folded into the kernels, one product per kernel
-shape for both), about 4% of a whole analysis. On a GPU, cuDNN's convolutions run instead.
+AVX-512 BF16 (AMD Zen 4) 1.8x for both backbones' pass; everything else stays float32. The two
+backbones share those products' input windows (``forward_together``: their input batch norms folded
+into the kernels, one product per kernel shape for both), about 4% of a whole analysis. On a GPU, cuDNN's convolutions run instead.
 bench/musicnn_precision.py measures the speed and what bfloat16 does to the embeddings and the moods.
 """
 

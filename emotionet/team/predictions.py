@@ -16,6 +16,7 @@ the Label page hears them (`queued`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ class TrackPrediction(Base):
     track_hash: Mapped[str] = mapped_column(ForeignKey("label_tracks.hash"), primary_key=True)
     models_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     headline: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text)  # JSON: model -> {valence, arousal, mood, confidence}
+    payload: Mapped[str] = mapped_column(Text)  # JSON: model -> predict.Prediction's fields
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -66,13 +67,19 @@ def _dequeue(engine: Engine, track_hash: str) -> None:
         session.execute(delete(ListenQueue).where(ListenQueue.track_hash == track_hash))
 
 
+# What a stored answer holds: 2 since it keeps a prediction's every field (the close call, a song's shares),
+# so that Label says a track's mood as Analyze does; answers stored before are heard again.
+ANSWERS_VERSION = b"answers 2\n"
+
+
 def models_key(directory: str | os.PathLike) -> str:
-    """16 hex digits naming one version of the models (their folder's config.json bytes)."""
-    return hashlib.sha256((Path(directory) / "config.json").read_bytes()).hexdigest()[:16]
+    """16 hex digits naming one version of the models (their folder's config.json bytes) and of
+    what is stored of their answers."""
+    return hashlib.sha256(ANSWERS_VERSION + (Path(directory) / "config.json").read_bytes()).hexdigest()[:16]
 
 
 def stored(engine: Engine, key: str) -> dict[str, dict]:
-    """track hash -> {"headline": model, "models": {model: {valence, arousal, mood, confidence}}}."""
+    """track hash -> {"headline": model, "models": {model: predict.Prediction's fields}}."""
     query = select(TrackPrediction.track_hash, TrackPrediction.headline, TrackPrediction.payload).where(
         TrackPrediction.models_key == key
     )
@@ -85,7 +92,7 @@ def _save(engine: Engine, track_hash: str, key: str, headline: str, models: dict
         "track_hash": track_hash,
         "models_key": key,
         "headline": headline,
-        "payload": json.dumps(models),
+        "payload": json.dumps(models, default=float),  # numpy's float32 too
         "created_at": datetime.now(timezone.utc),
     }
     with Session(engine) as session, session.begin():
@@ -102,15 +109,7 @@ def predict_track(engine: Engine, store: AudioStore, predictor, key: str, track_
     if path is None:
         raise audio.AudioError("its audio file is missing from the store")
     analysis = predictor.analyze(path)
-    models = {
-        name: {
-            "valence": float(p.valence),
-            "arousal": float(p.arousal),
-            "mood": p.mood,
-            "confidence": float(p.confidence),
-        }
-        for name, p in analysis.predictions.items()
-    }
+    models = {name: dataclasses.asdict(p) for name, p in analysis.predictions.items()}  # close call, song shares too
     _save(engine, track_hash, key, analysis.headline, models)
     return {"headline": analysis.headline, "models": models}
 
